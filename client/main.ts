@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { columnSumsCommand } from "../src/cli/column-sums-command.js";
+import { demoCommand } from "../src/cli/demo-command.js";
+import { lessonCommand } from "../src/cli/lesson-command.js";
+import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
+import { runProgram } from "../src/cli/run-program.js";
+import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
+import { weightedMeansCommand } from "../src/cli/weighted-means-command.js";
+import { version } from "../src/version.js";
+
+const program = new Command("rpcpool")
+  .description("Fan the lesson's computations out over rpcpool compute servers.")
+  .version(version)
+  .showHelpAfterError();
+
+/** Options of every command that talks to servers. */
+function common(command: Command): Command {
+  return command
+    .option("--servers <list>", "HOST:PORT,... of running servers (default: start local servers on loopback)")
+    .option(
+      "--local <n>",
+      "local servers to start when --servers is not given (default: one per core)",
+      positiveInteger,
+    )
+    .option("--retries <n>", "attempts per task on other servers when a server fails", integerIn(0, 100), 3)
+    .option("--json", "print one JSON document on stdout");
+}
+
+function table(command: Command): Command {
+  return command
+    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
+    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
+    .option("--header", "skip the first line of each file");
+}
+
+common(
+  table(program.command("column-sums").argument("<files...>").description("column sums of CSV tables")),
+).action(columnSumsCommand);
+
+common(
+  table(
+    program
+      .command("weighted-means")
+      .argument("<files...>")
+      .description("weighted column means of CSV tables")
+      .requiredOption("--weights <file>", "weights: a JSON array, or one number a line; one per row")
+      .addOption(
+        new Option("--divisor <d>", "divide by the sum of the weights, or by the row count (the lesson's)")
+          .choices(["weights", "rows"])
+          .default("weights"),
+      ),
+  ),
+).action(weightedMeansCommand);
+
+common(
+  program
+    .command("circles")
+    .description("circle lengths 2*pi*r and areas pi*r^2")
+    .requiredOption("--radii <list>", "radii: 1,2,3 or a range 1..9")
+    .option("--pi <x>", "the value of pi (the lesson uses 3.1415927)", finiteNumber),
+).action(circlesCommand);
+
+common(
+  program
+    .command("means")
+    .description("the mean of each list")
+    .requiredOption("--lists <json>", "a JSON array of lists, e.g. '[[1,2,3],[5,2,7]]'"),
+).action(meansCommand);
+
+common(
+  program
+    .command("demo")
+    .description("the lesson's timing demos: sleep and a CPU-bound count, sequential against fanned out")
+    .option("--calls <n>", "calls of each demo", positiveInteger, 6)
+    .option("--sleep-ms <ms>", "milliseconds each sleep takes", integerIn(0, 3_600_000), 1000)
+    .option("--iterations <n>", "count of the CPU-bound loop", integerIn(1, 1e12), 10_000_000),
+).action(demoCommand);
+
+common(
+  program
+    .command("lesson")
+    .description(
+      "the lesson's experiment: column sums of its ten tables, sequential and fanned out, with the speed-up",
+    )
+    .option("--data <dir>", "where the lesson's tables are (generated if missing)", "data/lesson"),
+).action(lessonCommand);
+
+process.exitCode = await runProgram(program, process.argv);

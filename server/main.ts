@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { availableParallelism } from "node:os";
+import { Command } from "commander";
+import { port, positiveInteger } from "../src/cli/option-parsers.js";
+import { runProgram } from "../src/cli/run-program.js";
+import { startServer } from "../src/server/start-server.js";
+import { version } from "../src/version.js";
+
+const program = new Command("rpcpool-server")
+  .description("A compute server of rpcpool: the lesson's computations over gRPC, on worker threads.")
+  .version(version)
+  .option("--host <host>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+  .option("--port <port>", "port; 0 picks a free one", port, 50051)
+  .option("--workers <n>", "worker threads", positiveInteger, availableParallelism())
+  .option("--name <name>", "name stamped on replies (default HOST:PORT)")
+  .option("--grace <ms>", "on SIGTERM, how long calls in flight may take to finish", positiveInteger, 30_000)
+  .option("--quiet", "log errors only")
+  .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
+  .action(async (options) => {
+    const server = await startServer({
+      host: options.host,
+      port: options.port,
+      workers: options.workers,
+      name: options.name,
+    });
+    // Handlers go in before the line is printed: a script may signal as soon as it reads it.
+    const stopped = new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        if (!options.quiet) process.stderr.write(`${signal}: draining ${server.name}\n`);
+        server.close(options.grace).then(resolve);
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+      if (options.exitWithStdin) {
+        process.stdin.on("data", () => {});
+        process.stdin.once("end", () => stop("stdin closed"));
+      }
+    });
+    process.stdout.write(`listening on ${server.address}\n`);
+    await stopped;
+  });
+
+// Exit explicitly: a half-closed client connection must not keep a stopped server alive.
+process.exit(await runProgram(program, process.argv));

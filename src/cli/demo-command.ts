@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import type { Pool } from "../client/pool.js";
+import { sleepCall, spinCall } from "../client/small-calls.js";
+import { writeJson, writeText } from "./json-output.js";
+import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
+import { describeSpeedup, type SpeedupSummary, speedupSummary } from "./speedup-summary.js";
+import { textTable } from "./text-table.js";
+import { timed } from "./timed.js";
+
+export interface DemoOptions extends CommonOptions {
+  calls: number;
+  sleepMs: number;
+  iterations: number;
+}
+
+interface CallRecord {
+  call: number;
+  server: string;
+  pid: number;
+  threadId: number;
+  elapsedMs: number;
+}
+
+interface DemoRun extends SpeedupSummary {
+  calls: CallRecord[];
+}
+
+/**
+ * The lesson's two timing demos: calls of a 1 s sleep and of a CPU-bound count, first one at a
+ * time on one server, then fanned out over all servers; each call says who ran it.
+ */
+export async function demoCommand(options: DemoOptions, _command: Command) {
+  const pool = await poolFromOptions(options);
+  try {
+    const calls = Array.from({ length: options.calls }, (_, i) => i + 1);
+    const servers = pool.servers.length;
+    // Waiting costs nothing: a server can hold every sleep at once, as the lesson's threads do.
+    const sleep = await demoRun(pool, calls, Math.ceil(options.calls / servers), (server, signal) =>
+      sleepCall(server, options.sleepMs, { signal }),
+    );
+    const spin = await demoRun(pool, calls, undefined, (server, signal) =>
+      spinCall(server, options.iterations, { signal }),
+    );
+    if (options.json) {
+      await writeJson({
+        servers,
+        sleep: { milliseconds: options.sleepMs, ...sleep },
+        spin: { iterations: options.iterations, ...spin },
+      });
+      return;
+    }
+    await writeText(
+      [
+        `${options.calls} calls of sleep(${options.sleepMs} ms)`,
+        callTable(sleep.calls),
+        describeSpeedup(sleep),
+        "",
+        `${options.calls} calls of a count to ${options.iterations}`,
+        callTable(spin.calls),
+        describeSpeedup(spin),
+      ].join("\n"),
+    );
+  } finally {
+    await pool.close();
+  }
+}
+
+async function demoRun(
+  pool: Pool,
+  calls: number[],
+  perServer: number | undefined,
+  call: (
+    server: Pool["servers"][number],
+    signal: AbortSignal,
+  ) => Promise<{ servedBy: { server: string; pid: number; threadId: number }; elapsedMs: number }>,
+): Promise<DemoRun> {
+  const run = (servers: Pool["servers"], per?: number) =>
+    timed(() => pool.map(calls, (_, server, signal) => call(server, signal), { servers, perServer: per }));
+  const sequential = await run(pool.servers.slice(0, 1), 1);
+  const parallel = await run(pool.servers, perServer);
+  return {
+    ...speedupSummary(sequential.ms, parallel.ms, pool.servers.length),
+    calls: parallel.value.map((r, i) => ({
+      call: i + 1,
+      server: r.servedBy.server,
+      pid: r.servedBy.pid,
+      threadId: r.servedBy.threadId,
+      elapsedMs: Math.round(r.elapsedMs * 10) / 10,
+    })),
+  };
+}
+
+function callTable(calls: CallRecord[]): string {
+  return textTable(
+    ["call", "server", "pid", "thread", "ms"],
+    calls.map((c) => [c.call, c.server, c.pid, c.threadId, c.elapsedMs]),
+  );
+}

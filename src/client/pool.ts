@@ -1,0 +1,166 @@
+import { availableParallelism } from "node:os";
+import { status } from "@grpc/grpc-js";
+import type { CallControls } from "./call-options.js";
+import { ClientError } from "./client-error.js";
+import { type LocalServer, startLocalServers } from "./local-servers.js";
+import {
+  type Outcome,
+  type PoolEvent,
+  type ScheduleOptions,
+  schedule,
+  type TaskRunner,
+} from "./scheduler.js";
+import { ServerConnection } from "./server-connection.js";
+import { circlesCall, meansCall, sleepCall, spinCall } from "./small-calls.js";
+import {
+  type ColumnSumsResult,
+  columnSumsCall,
+  type DivisorName,
+  type WeightedMeansResult,
+  weightedMeansCall,
+} from "./table-calls.js";
+import type { TableReadOptions } from "./table-input.js";
+
+export interface ConnectOptions {
+  /** Told of servers skipped at start and of events while mapping. */
+  onWarning?: (message: string) => void;
+  onEvent?: (event: PoolEvent) => void;
+  /** Attempts per task beyond the first, on other servers. Default 3. */
+  retries?: number;
+}
+
+export interface LocalPoolOptions extends ConnectOptions {
+  /** Local servers to start; default one per core. */
+  servers?: number;
+  /** Worker threads per local server; default 1 (the servers together use every core). */
+  workersPerServer?: number;
+}
+
+export type MapOptions = Omit<ScheduleOptions, "onEvent"> & {
+  /** Run on these servers only (e.g. `pool.servers.slice(0, 1)` for a sequential baseline). */
+  servers?: ServerConnection[];
+  onEvent?: (event: PoolEvent) => void;
+};
+
+/**
+ * A pool of compute servers: every computation is an awaited function, and `map` spreads many
+ * inputs over all servers like multiprocessing.Pool.map, results in input order.
+ */
+export class Pool {
+  #local: LocalServer[] = [];
+
+  private constructor(
+    readonly servers: ServerConnection[],
+    readonly options: ConnectOptions,
+  ) {}
+
+  /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
+  static async connect(addresses: string[], options: ConnectOptions = {}): Promise<Pool> {
+    if (addresses.length === 0) throw new ClientError(status.INVALID_ARGUMENT, "no server address given");
+    const connections = addresses.map((address) => new ServerConnection(address));
+    const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
+    const up = connections.filter((_, i) => hellos[i]!.status === "fulfilled");
+    hellos.forEach((hello, i) => {
+      if (hello.status === "rejected") {
+        connections[i]!.close();
+        options.onWarning?.(`skipping ${addresses[i]}: ${ClientError.from(hello.reason).details}`);
+      }
+    });
+    if (up.length === 0) {
+      throw new ClientError(status.UNAVAILABLE, `no server could be reached (${addresses.join(", ")})`);
+    }
+    return new Pool(up, options);
+  }
+
+  /** Starts servers on loopback (the embedded default), connects, and stops them on close. */
+  static async local(options: LocalPoolOptions = {}): Promise<Pool> {
+    const local = await startLocalServers(options.servers ?? availableParallelism(), {
+      workers: options.workersPerServer ?? 1,
+    });
+    try {
+      const pool = await Pool.connect(
+        local.map((server) => server.address),
+        options,
+      );
+      pool.#local = local;
+      return pool;
+    } catch (error) {
+      await Promise.all(local.map((server) => server.stop()));
+      throw error;
+    }
+  }
+
+  /** Runs fn for every input across the servers; every outcome, success or failure, in input order. */
+  mapSettled<I, R>(
+    inputs: readonly I[],
+    fn: TaskRunner<I, R>,
+    options: MapOptions = {},
+  ): Promise<Outcome<R>[]> {
+    return schedule(inputs, options.servers ?? this.servers, fn, {
+      retries: this.options.retries,
+      ...options,
+      onEvent: options.onEvent ?? this.options.onEvent,
+    });
+  }
+
+  /** Like mapSettled, but throws the first failure (in input order) after all have finished. */
+  async map<I, R>(inputs: readonly I[], fn: TaskRunner<I, R>, options: MapOptions = {}): Promise<R[]> {
+    const outcomes = await this.mapSettled(inputs, fn, options);
+    return outcomes.map((outcome) => {
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value;
+    });
+  }
+
+  /** Runs one call on the least busy server, with failover. */
+  async apply<R>(
+    fn: (server: ServerConnection, signal: AbortSignal) => Promise<R>,
+    options: MapOptions = {},
+  ) {
+    const [result] = await this.map([null], (_, server, signal) => fn(server, signal), options);
+    return result as R;
+  }
+
+  columnSums(file: string, read?: TableReadOptions, controls: CallControls = {}): Promise<ColumnSumsResult> {
+    return this.apply(
+      (server, signal) => columnSumsCall(server, file, read, { ...controls, signal }),
+      controls,
+    );
+  }
+
+  weightedMeans(
+    file: string,
+    weights: number[],
+    divisor?: DivisorName,
+    read?: TableReadOptions,
+    controls: CallControls = {},
+  ): Promise<WeightedMeansResult> {
+    return this.apply(
+      (server, signal) => weightedMeansCall(server, file, weights, divisor, read, { ...controls, signal }),
+      controls,
+    );
+  }
+
+  circles(radii: number[], pi?: number, controls: CallControls = {}) {
+    return this.apply((server, signal) => circlesCall(server, radii, pi, { ...controls, signal }), controls);
+  }
+
+  means(lists: number[][], controls: CallControls = {}) {
+    return this.apply((server, signal) => meansCall(server, lists, { ...controls, signal }), controls);
+  }
+
+  sleep(milliseconds: number, controls: CallControls = {}) {
+    return this.apply((server, signal) => sleepCall(server, milliseconds, { ...controls, signal }), controls);
+  }
+
+  spin(iterations: number, controls: CallControls = {}) {
+    return this.apply((server, signal) => spinCall(server, iterations, { ...controls, signal }), controls);
+  }
+
+  /** Closes every channel and stops the local servers this pool started. */
+  async close(): Promise<void> {
+    for (const server of this.servers) server.close();
+    await Promise.all(this.#local.map((server) => server.stop()));
+    this.#local = [];
+  }
+}

@@ -1,0 +1,87 @@
+import { DOT, LOWER_E, MINUS, NINE, PLUS, UPPER_E, ZERO } from "./byte-codes.js";
+
+/** Powers of ten that float64 holds exactly: the fast path multiplies or divides by one of them. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const MAX_FAST_DIGITS = 15;
+
+/**
+ * Parses the decimal number in bytes[start, end) (no surrounding spaces), with `decimal` as the
+ * decimal separator. Returns NaN when the bytes are not exactly one number in our grammar:
+ * sign? (digits (sep digits?)? | sep digits) ([eE] sign? digits)?. Correctly rounded: exact for up
+ * to 15 significant digits and a power of ten up to 22 (Clinger's fast path), else V8's own
+ * correctly rounded Number() on the already validated text.
+ */
+export function parseNumber(bytes: Uint8Array, start: number, end: number, decimal: number): number {
+  let p = start;
+  let negative = false;
+  let c = bytes[p];
+  if (c === MINUS || c === PLUS) {
+    negative = c === MINUS;
+    p++;
+  }
+  let mantissa = 0;
+  let significant = 0;
+  let exponent = 0;
+  let digits = 0;
+  while (p < end && (c = bytes[p]!) >= ZERO && c <= NINE) {
+    if (significant > 0 || c !== ZERO) {
+      significant++;
+      if (significant <= MAX_FAST_DIGITS) mantissa = mantissa * 10 + (c - ZERO);
+      else exponent++;
+    }
+    digits++;
+    p++;
+  }
+  if (p < end && bytes[p] === decimal) {
+    p++;
+    while (p < end && (c = bytes[p]!) >= ZERO && c <= NINE) {
+      if (significant > 0 || c !== ZERO) {
+        significant++;
+        if (significant <= MAX_FAST_DIGITS) {
+          mantissa = mantissa * 10 + (c - ZERO);
+          exponent--;
+        }
+      } else exponent--;
+      digits++;
+      p++;
+    }
+  }
+  if (digits === 0) return Number.NaN;
+  if (p < end && ((c = bytes[p]!) === LOWER_E || c === UPPER_E)) {
+    p++;
+    let expNegative = false;
+    if (p < end && ((c = bytes[p]!) === MINUS || c === PLUS)) {
+      expNegative = c === MINUS;
+      p++;
+    }
+    let e = 0;
+    let expDigits = 0;
+    while (p < end && (c = bytes[p]!) >= ZERO && c <= NINE) {
+      if (e < 1e6) e = e * 10 + (c - ZERO);
+      expDigits++;
+      p++;
+    }
+    if (expDigits === 0) return Number.NaN;
+    exponent += expNegative ? -e : e;
+  }
+  if (p !== end) return Number.NaN;
+  let value: number;
+  if (significant <= MAX_FAST_DIGITS && exponent >= -22 && exponent <= 22) {
+    value = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
+  } else {
+    value = slowParse(bytes, start, end, decimal);
+  }
+  return negative ? -value : value;
+}
+
+/** The validated text through Number(), which V8 rounds correctly; the sign is applied by the caller. */
+function slowParse(bytes: Uint8Array, start: number, end: number, decimal: number): number {
+  let text = "";
+  let p = start;
+  if (bytes[p] === MINUS || bytes[p] === PLUS) p++;
+  for (; p < end; p++) {
+    const c = bytes[p]!;
+    text += String.fromCharCode(c === decimal ? DOT : c);
+  }
+  return Number(text);
+}

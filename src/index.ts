@@ -1,0 +1,23 @@
+/** rpcpool's public API: servers, the client pool, and the computations as plain functions. */
+
+export type { CallControls } from "./client/call-options.js";
+export { ClientError } from "./client/client-error.js";
+export { type LocalServer, startLocalServer, startLocalServers } from "./client/local-servers.js";
+export { type ConnectOptions, type LocalPoolOptions, type MapOptions, Pool } from "./client/pool.js";
+export type { Outcome, PoolEvent } from "./client/scheduler.js";
+export { ServerConnection } from "./client/server-connection.js";
+export { circlesCall, meansCall, sleepCall, spinCall } from "./client/small-calls.js";
+export {
+  type ColumnSumsResult,
+  columnSumsCall,
+  type WeightedMeansResult,
+  weightedMeansCall,
+} from "./client/table-calls.js";
+export * from "./metrics/speedup.js";
+export { ServerError } from "./server/server-error.js";
+export {
+  type HostedService,
+  type RunningServer,
+  type ServerOptions,
+  startServer,
+} from "./server/start-server.js";

@@ -1,0 +1,146 @@
+import { TableMerger } from "../compute/merge-pieces.js";
+import type { ReadOptions } from "../compute/table-part-types.js";
+import { readOptionsFrom } from "../csv/read-options.js";
+import type { TableOptions } from "../gen/rpcpool/compute/v1/table.js";
+import { cutPieces } from "./piece-cutter.js";
+import { invalidArgument } from "./server-error.js";
+import type { WorkerPool } from "./worker-pool.js";
+import type { WorkerResult } from "./worker-task.js";
+
+/** Tuning of table calls; defaults suit a 1 MiB piece parsed in a few milliseconds. */
+export interface TableLimits {
+  pieceBytes: number;
+  maxLineBytes: number;
+}
+
+export const defaultTableLimits: TableLimits = { pieceBytes: 1 << 20, maxLineBytes: 64 << 20 };
+
+/** A table stream's first message, parsed: where its bytes come from and how to read them. */
+export interface TableCall {
+  fileName: string;
+  read: ReadOptions;
+  firstLine: number;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/** Splits a table stream into its options and its bytes, refusing a stream of the wrong shape. */
+export async function openTableCall<Req extends { chunk?: Buffer }>(
+  requests: AsyncIterable<Req>,
+  optionsOf: (first: Req) => TableOptions | undefined,
+): Promise<{ call: TableCall; first: Req }> {
+  const iterator = requests[Symbol.asyncIterator]();
+  const head = await iterator.next();
+  const options = head.done ? undefined : optionsOf(head.value);
+  if (head.done || !options)
+    throw invalidArgument("the first message of a table stream must carry its options");
+  const fileName = options.fileName || "(unnamed)";
+  let read: ReadOptions;
+  try {
+    read = readOptionsFrom({
+      delimiter: options.delimiter || ";",
+      decimal: options.decimal || ".",
+      header: options.header,
+      startsFile: !options.continuesFile,
+    });
+  } catch (error) {
+    throw invalidArgument(`${fileName}: ${(error as Error).message}`);
+  }
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      if (next.value.chunk === undefined) throw invalidArgument("only the first message may carry options");
+      yield next.value.chunk;
+    }
+  }
+  return { call: { fileName, read, firstLine: options.firstLine || 1, chunks: chunks() }, first: head.value };
+}
+
+/** A table merged from its pieces, with what the reply says of how it was computed. */
+export interface MergedTable {
+  merger: TableMerger;
+  bytes: number;
+  /** Worker thread that ran the last piece. */
+  threadId: number;
+}
+
+/** Column sums of one table stream: pieces run on all workers at once and merge in order. */
+export async function sumTable(
+  call: TableCall,
+  pool: WorkerPool,
+  signal: AbortSignal,
+  limits: TableLimits = defaultTableLimits,
+): Promise<MergedTable> {
+  const merger = new TableMerger(call.firstLine);
+  const abort = linkedController(signal);
+  const pending: Array<Promise<WorkerResult<"sum">>> = [];
+  let read = { ...call.read };
+  let bytesRead = 0;
+  let threadId = 0;
+  try {
+    const mergeOldest = async () => {
+      const piece = await pending.shift()!;
+      threadId = piece.threadId;
+      merger.addSum(piece);
+      throwIfRefused(merger, call.fileName);
+    };
+    for await (const bytes of cutPieces(call.chunks, limits.pieceBytes, limits.maxLineBytes)) {
+      bytesRead += bytes.byteLength;
+      const task = pool.run({ kind: "sum", bytes, options: read }, abort.signal);
+      task.catch(() => {});
+      pending.push(task);
+      // Only the first piece of a file holds its BOM and header.
+      read = { ...read, startsFile: false, header: false };
+      if (pending.length > pool.threads) await mergeOldest();
+    }
+    while (pending.length > 0) await mergeOldest();
+    return { merger, bytes: bytesRead, threadId };
+  } finally {
+    abort.abort();
+  }
+}
+
+/** Weighted sums of one table stream: pieces run in order, each knowing where its weights start. */
+export async function weighTable(
+  call: TableCall,
+  weights: Float64Array,
+  pool: WorkerPool,
+  signal: AbortSignal,
+  limits: TableLimits = defaultTableLimits,
+): Promise<MergedTable> {
+  const merger = new TableMerger(call.firstLine);
+  let read = { ...call.read };
+  let bytesRead = 0;
+  let threadId = 0;
+  for await (const bytes of cutPieces(call.chunks, limits.pieceBytes, limits.maxLineBytes)) {
+    // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
+    const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
+    const piece = await pool.run(
+      { kind: "weigh", bytes, options: read, weights: mine, firstWeight: 0 },
+      signal,
+    );
+    bytesRead += bytes.byteLength;
+    threadId = piece.threadId;
+    merger.addWeighted(piece);
+    throwIfRefused(merger, call.fileName);
+    read = { ...read, startsFile: false, header: false };
+  }
+  return { merger, bytes: bytesRead, threadId };
+}
+
+function throwIfRefused(merger: TableMerger, fileName: string): void {
+  const error = merger.error();
+  if (!error) return;
+  throw invalidArgument(`${fileName}: line ${error.line}, column ${error.column}: ${error.message}`, {
+    file: fileName,
+    line: String(error.line),
+    column: String(error.column),
+  });
+}
+
+function linkedController(signal: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  return controller;
+}

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientError } from "../src/client/client-error.js";
+import { Pool } from "../src/client/pool.js";
+import { columnSumsCall } from "../src/client/table-calls.js";
+import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { useServers } from "./support/local-servers.js";
+import { tempDir } from "./support/temp-dir.js";
+
+const servers = useServers(2);
+const tmp = tempDir();
+let pool: Pool;
+beforeAll(async () => {
+  pool = await Pool.connect(servers.servers.map((s) => s.address));
+});
+afterAll(async () => {
+  await pool.close();
+  tmp.cleanup();
+});
+
+describe("the Pool API", () => {
+  it("calls each computation as an awaited function", async () => {
+    const file = tmp.file("t.csv", lessonTableBytes(7));
+    const sums = await pool.columnSums(file);
+    expect(sums.sums.slice(0, 10)).toEqual([38, 180, 129, 294, 183, 689, 251, 217, 235, 192]);
+    const means = await pool.means([[1, 2, 3]]);
+    expect(means.means).toEqual([2]);
+    const circles = await pool.circles([1], 3.1415927);
+    expect(circles.lengths).toEqual([6.2831854]);
+    const weighted = await pool.weightedMeans(file, [1, 1, 1, 1, 1, 1, 1], "rows");
+    expect(weighted.means[0]).toBe(38 / 7);
+  });
+
+  it("maps over many inputs across every server, results in input order", async () => {
+    const files = Array.from({ length: 6 }, (_, i) => tmp.file(`f${i}.csv`, `${i};1\n`));
+    const events: string[] = [];
+    const results = await pool.map(
+      files,
+      (file, server, signal) => columnSumsCall(server, file, {}, { signal }),
+      {
+        onEvent: (e) => events.push(e.type),
+      },
+    );
+    expect(results.map((r) => r.sums[0])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(new Set(results.map((r) => r.server)).size).toBe(2);
+    expect(events.filter((e) => e === "done")).toHaveLength(6);
+  });
+
+  it("mapSettled keeps every outcome: a refusal does not lose the others", async () => {
+    const files = [tmp.file("ok.csv", "1\n"), tmp.file("bad.csv", "1\nx\n"), tmp.file("ok2.csv", "2\n")];
+    const outcomes = await pool.mapSettled(files, (file, server, signal) =>
+      columnSumsCall(server, file, {}, { signal }),
+    );
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    const failed = outcomes[1]!;
+    expect(!failed.ok && failed.error).toBeInstanceOf(ClientError);
+    expect(!failed.ok && failed.error.codeName).toBe("INVALID_ARGUMENT");
+    expect(!failed.ok && failed.error.details).toMatch(/bad\.csv: line 2, column 1/);
+  });
+
+  it("cancels a call with an AbortSignal", async () => {
+    const controller = new AbortController();
+    const call = pool.sleep(30_000, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await expect(call).rejects.toMatchObject({ codeName: "CANCELLED" });
+    // The server is free again: its calls in flight drop back (only the Info call itself remains).
+    await new Promise((r) => setTimeout(r, 100));
+    const infos = await Promise.all(pool.servers.map((s) => s.hello()));
+    expect(infos.map((i) => i.callsInFlight)).toEqual([0, 0]);
+  });
+
+  it("gives a deadline to every call", async () => {
+    await expect(pool.sleep(5_000, { timeoutMs: 200 })).rejects.toMatchObject({
+      codeName: "DEADLINE_EXCEEDED",
+    });
+  });
+
+  it("skips an unreachable server with a warning, and fails clearly when none is up", async () => {
+    const warnings: string[] = [];
+    const partial = await Pool.connect([servers.servers[0]!.address, "127.0.0.1:1"], {
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(partial.servers).toHaveLength(1);
+    expect(warnings[0]).toMatch(/127\.0\.0\.1:1/);
+    await partial.close();
+    await expect(Pool.connect(["127.0.0.1:1"])).rejects.toMatchObject({ codeName: "UNAVAILABLE" });
+  });
+});

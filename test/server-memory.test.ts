@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { clientStreamCall } from "../src/client/client-stream-call.js";
+import { Pool } from "../src/client/pool.js";
+import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { useServers } from "./support/local-servers.js";
+
+const servers = useServers(1, { workers: 2 });
+
+describe("a server's memory", () => {
+  it("does not grow with the size of the table it streams (64 MB, then 256 MB)", async () => {
+    const pool = await Pool.connect([servers.servers[0]!.address]);
+    try {
+      const server = pool.servers[0]!;
+      const block = lessonTableBytes(7 * 1000); // whole cycles of the pattern, so the sums are known
+      const stream = async (megabytes: number) => {
+        const repeats = Math.ceil((megabytes << 20) / block.byteLength);
+        async function* requests() {
+          yield {
+            options: {
+              fileName: "big.csv",
+              delimiter: ";",
+              decimal: ".",
+              header: false,
+              firstLine: 0,
+              continuesFile: false,
+              remotePath: "",
+              rangeStart: 0,
+              rangeEnd: 0,
+            },
+          };
+          for (let i = 0; i < repeats; i++) yield { chunk: block };
+        }
+        const reply = await clientStreamCall(
+          server.compute.columnSums.bind(server.compute),
+          requests(),
+          server.metadata(),
+          {},
+          120_000,
+        );
+        expect(reply.rows).toBe(7000 * repeats);
+        expect(reply.sums[0]).toBe((10 + 1 + 2 + 4 + 5 + 7 + 9) * 1000 * repeats);
+        return (await server.hello()).maxRssBytes;
+      };
+      const afterSmall = await stream(64);
+      const afterLarge = await stream(256);
+      // Four times the bytes, about the same peak: memory is bounded by windows and pieces in flight.
+      expect(afterLarge - afterSmall).toBeLessThan(48e6);
+      expect(afterLarge).toBeLessThan(400e6);
+    } finally {
+      await pool.close();
+    }
+  });
+});
