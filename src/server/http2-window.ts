@@ -2,8 +2,8 @@ import type { Http2Server, ServerHttp2Session } from "node:http2";
 import type { Server } from "@grpc/grpc-js";
 
 /** Bytes a client may have in flight towards us, per stream and per connection. */
-export const streamWindowBytes = 8 << 20;
-export const sessionWindowBytes = 32 << 20;
+export const streamWindowBytes = 4 << 20;
+export const sessionWindowBytes = 8 << 20;
 
 /**
  * Client-streaming uploads are bound by HTTP/2 flow control: with the default 64 KiB window the
