@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { columnSumsCall } from "../client/table-calls.js";
+import { fileSizes } from "./file-sizes.js";
 import { writeJson, writeText } from "./json-output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
+import { jobProgress } from "./progress-display.js";
 import { errorEntries, reportRetries } from "./report-errors.js";
 import { setExitCode } from "./run-program.js";
 import { tableReadOptions } from "./table-read-options.js";
@@ -15,15 +17,17 @@ export interface TableCommandOptions extends CommonOptions {
 
 export async function columnSumsCommand(files: string[], options: TableCommandOptions, command: Command) {
   const read = tableReadOptions(options);
-  const pool = await poolFromOptions(options);
+  const progress = jobProgress(files.length, await fileSizes(files), options);
+  const pool = await poolFromOptions(options, progress.onEvent);
   let outcomes: Awaited<
     ReturnType<typeof pool.mapSettled<string, Awaited<ReturnType<typeof columnSumsCall>>>>
   >;
   try {
     outcomes = await pool.mapSettled(files, (file, server, signal) =>
-      columnSumsCall(server, file, read, { signal }),
+      columnSumsCall(server, file, read, { signal, onBytes: progress.onBytes }),
     );
   } finally {
+    progress.stop();
     await pool.close();
   }
   const results = outcomes.flatMap((o) =>

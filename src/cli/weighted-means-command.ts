@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import { type DivisorName, weightedMeansCall } from "../client/table-calls.js";
 import type { TableCommandOptions } from "./column-sums-command.js";
+import { fileSizes } from "./file-sizes.js";
 import { writeJson, writeText } from "./json-output.js";
 import { poolFromOptions } from "./pool-from-options.js";
+import { jobProgress } from "./progress-display.js";
 import { readWeights } from "./read-weights.js";
 import { errorEntries, reportRetries } from "./report-errors.js";
 import { setExitCode } from "./run-program.js";
@@ -17,15 +19,17 @@ export interface WeightedMeansOptions extends TableCommandOptions {
 export async function weightedMeansCommand(files: string[], options: WeightedMeansOptions, command: Command) {
   const read = tableReadOptions(options);
   const weights = await readWeights(options.weights);
-  const pool = await poolFromOptions(options);
+  const progress = jobProgress(files.length, await fileSizes(files), options);
+  const pool = await poolFromOptions(options, progress.onEvent);
   let outcomes: Awaited<
     ReturnType<typeof pool.mapSettled<string, Awaited<ReturnType<typeof weightedMeansCall>>>>
   >;
   try {
     outcomes = await pool.mapSettled(files, (file, server, signal) =>
-      weightedMeansCall(server, file, weights, options.divisor, read, { signal }),
+      weightedMeansCall(server, file, weights, options.divisor, read, { signal, onBytes: progress.onBytes }),
     );
   } finally {
+    progress.stop();
     await pool.close();
   }
   const results = outcomes.flatMap((o) =>

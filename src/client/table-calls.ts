@@ -30,6 +30,11 @@ export interface WeightedMeansResult {
 
 export type DivisorName = "weights" | "rows";
 
+/** Table calls also report the bytes they send, for progress displays. */
+export interface TableCallControls extends CallControls {
+  onBytes?: (bytes: number) => void;
+}
+
 /** Default deadline of a table call: generous, since a table may be large; keepalive catches dead peers. */
 export const tableTimeoutMs = 10 * 60_000;
 
@@ -51,11 +56,14 @@ export async function columnSumsCall(
   server: ServerConnection,
   file: string,
   read: TableReadOptions = {},
-  controls: CallControls = {},
+  controls: TableCallControls = {},
 ): Promise<ColumnSumsResult> {
   async function* requests(): AsyncGenerator<ColumnSumsRequest> {
     yield { options: tableOptions(file, read) };
-    for await (const chunk of fileChunks(file)) yield { chunk };
+    for await (const chunk of fileChunks(file)) {
+      controls.onBytes?.(chunk.byteLength);
+      yield { chunk };
+    }
   }
   const reply = await clientStreamCall(
     server.compute.columnSums.bind(server.compute),
@@ -83,7 +91,7 @@ export async function weightedMeansCall(
   weights: number[],
   divisor: DivisorName = "weights",
   read: TableReadOptions = {},
-  controls: CallControls = {},
+  controls: TableCallControls = {},
 ): Promise<WeightedMeansResult> {
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
@@ -93,7 +101,10 @@ export async function weightedMeansCall(
         divisor: divisor === "rows" ? Divisor.DIVISOR_ROWS : Divisor.DIVISOR_WEIGHTS,
       },
     };
-    for await (const chunk of fileChunks(file)) yield { chunk };
+    for await (const chunk of fileChunks(file)) {
+      controls.onBytes?.(chunk.byteLength);
+      yield { chunk };
+    }
   }
   const reply = await clientStreamCall(
     server.compute.weightedMeans.bind(server.compute),

@@ -1,0 +1,41 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { useServers } from "./support/local-servers.js";
+import { clientProgram, rpcpool } from "./support/run-program.js";
+import { tempDir } from "./support/temp-dir.js";
+
+const servers = useServers(2);
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const files = () => [0, 1, 2].map((i) => tmp.file(`p${i}.csv`, lessonTableBytes(7 * 5000)));
+
+/** Runs the client on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function onTerminal(args: string[]): string {
+  const command = [process.execPath, clientProgram, ...args].map((a) => `'${a}'`).join(" ");
+  const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+  return run.stdout;
+}
+
+describe("progress bars", () => {
+  it.skipIf(!existsSync("/usr/bin/script"))("are drawn on a terminal: bytes, files and each server", () => {
+    const out = onTerminal(["column-sums", ...files(), "--servers", servers.list]);
+    expect(out).toMatch(/bytes\s+\|/);
+    expect(out).toMatch(/files\s+\|/);
+    expect(out).toMatch(/127\.0\.0\.1:\d+\s+\|.*files/);
+    expect(out).toContain("35000 rows x 40 columns");
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("are not drawn with --json, even on a terminal", () => {
+    const out = onTerminal(["column-sums", ...files(), "--servers", servers.list, "--json"]);
+    expect(out).not.toMatch(/\|[░█]+\|/);
+    expect(JSON.parse(out.trim()).results).toHaveLength(3);
+  });
+
+  it("are not drawn when stdout is not a terminal", async () => {
+    const run = await rpcpool(["column-sums", ...files(), "--servers", servers.list]);
+    expect(run.code).toBe(0);
+    expect(run.stderr + run.stdout).not.toMatch(/[░█]/);
+  });
+});
