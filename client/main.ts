@@ -31,7 +31,13 @@ function table(command: Command): Command {
   return command
     .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
     .option("--decimal <c>", 'decimal separator: "." or ","', ".")
-    .option("--header", "skip the first line of each file");
+    .option("--header", "skip the first line of each file")
+    .option(
+      "--split <mode>",
+      "cut large files into row ranges for all servers: auto, none, or a size like 64MB",
+      "auto",
+    )
+    .option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
 }
 
 common(

@@ -14,6 +14,7 @@ const program = new Command("rpcpool-server")
   .option("--workers <n>", "worker threads", positiveInteger, availableParallelism())
   .option("--name <name>", "name stamped on replies (default HOST:PORT)")
   .option("--grace <ms>", "on SIGTERM, how long calls in flight may take to finish", positiveInteger, 30_000)
+  .option("--data-root <dir>", "serve the files under DIR to clients that name them (--remote-paths)")
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -22,6 +23,7 @@ const program = new Command("rpcpool-server")
       port: options.port,
       workers: options.workers,
       name: options.name,
+      dataRoot: options.dataRoot,
     });
     // Handlers go in before the line is printed: a script may signal as soon as it reads it.
     const stopped = new Promise<void>((resolve) => {

@@ -13,10 +13,15 @@ let clean: unknown;
 beforeAll(async () => {
   // Tables large enough (about 20 MB each) that a server is still receiving one when it is killed.
   const big = lessonTableBytes(7 * 25_000);
-  files = [0, 1, 2, 3, 4, 5].map((i) => tmp.file(`big_${i}.csv`, i % 2 ? big : Buffer.concat([big, Buffer.from(`${i};`.repeat(39) + `${i}\n`)])));
+  files = [0, 1, 2, 3, 4, 5].map((i) =>
+    tmp.file(`big_${i}.csv`, i % 2 ? big : Buffer.concat([big, Buffer.from(`${i};`.repeat(39) + `${i}\n`)])),
+  );
   const servers = await startLocalServers(2, { workers: 1, stderr: "ignore" });
   try {
-    const run = await rpcpool(["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"], { timeoutMs: 120_000 });
+    const run = await rpcpool(
+      ["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"],
+      { timeoutMs: 120_000 },
+    );
     expect(run.code, run.stderr).toBe(0);
     clean = stripServers(run.json());
   } finally {
@@ -48,9 +53,12 @@ describe("failover", () => {
   it("redoes a SIGKILLed server's work elsewhere: the results equal a clean run's", async () => {
     const servers = await startLocalServers(2, { workers: 1, stderr: "ignore" });
     try {
-      const job = rpcpool(["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"], {
-        timeoutMs: 120_000,
-      });
+      const job = rpcpool(
+        ["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"],
+        {
+          timeoutMs: 120_000,
+        },
+      );
       await whenBusy(servers[0]!);
       servers[0]!.process.kill("SIGKILL");
       const run = await job;
@@ -66,9 +74,12 @@ describe("failover", () => {
   it("moves work off a draining server (SIGTERM) without losing a call", async () => {
     const servers = await startLocalServers(2, { workers: 1, stderr: "ignore" });
     try {
-      const job = rpcpool(["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"], {
-        timeoutMs: 120_000,
-      });
+      const job = rpcpool(
+        ["column-sums", ...files, "--servers", servers.map((s) => s.address).join(","), "--json"],
+        {
+          timeoutMs: 120_000,
+        },
+      );
       await whenBusy(servers[0]!);
       servers[0]!.process.kill("SIGTERM");
       const run = await job;
@@ -84,12 +95,16 @@ describe("failover", () => {
     const pool = await Pool.connect([servers[0]!.address]);
     const inputs = [tmp.file("s1.csv", "1\n"), ...files.slice(0, 3)];
     try {
-      const outcomes = await pool.mapSettled(inputs, (file, server, signal) => columnSumsCall(server, file, {}, { signal }), {
-        perServer: 1,
-        onEvent: (event) => {
-          if (event.type === "done" && event.index === 0) servers[0]!.process.kill("SIGKILL");
+      const outcomes = await pool.mapSettled(
+        inputs,
+        (file, server, signal) => columnSumsCall(server, file, {}, { signal }),
+        {
+          perServer: 1,
+          onEvent: (event) => {
+            if (event.type === "done" && event.index === 0) servers[0]!.process.kill("SIGKILL");
+          },
         },
-      });
+      );
       expect(outcomes[0]).toMatchObject({ ok: true, value: { sums: [1] } });
       for (const outcome of outcomes.slice(1)) {
         expect(outcome.ok).toBe(false);

@@ -5,6 +5,7 @@ import { ClientError } from "../src/client/client-error.js";
 import { clientStreamCall } from "../src/client/client-stream-call.js";
 import { Pool } from "../src/client/pool.js";
 import type { ServerConnection } from "../src/client/server-connection.js";
+import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(1);
@@ -18,17 +19,7 @@ afterAll(() => pool.close());
 async function sumBytes(server: ServerConnection, chunks: Uint8Array[], delimiter = ";") {
   async function* requests() {
     yield {
-      options: {
-        fileName: "fuzz.csv",
-        delimiter,
-        decimal: ".",
-        header: false,
-        firstLine: 0,
-        continuesFile: false,
-        remotePath: "",
-        rangeStart: 0,
-        rangeEnd: 0,
-      },
+      options: TableOptions.fromPartial({ fileName: "fuzz.csv", delimiter }),
     };
     for (const chunk of chunks) yield { chunk: Buffer.from(chunk) };
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { clientStreamCall } from "../src/client/client-stream-call.js";
 import { Pool } from "../src/client/pool.js";
 import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(1, { workers: 2 });
@@ -16,17 +17,7 @@ describe("a server's memory", () => {
         const repeats = Math.ceil((megabytes << 20) / block.byteLength);
         async function* requests() {
           yield {
-            options: {
-              fileName: "big.csv",
-              delimiter: ";",
-              decimal: ".",
-              header: false,
-              firstLine: 0,
-              continuesFile: false,
-              remotePath: "",
-              rangeStart: 0,
-              rangeEnd: 0,
-            },
+            options: TableOptions.fromPartial({ fileName: "big.csv", delimiter: ";" }),
           };
           for (let i = 0; i < repeats; i++) yield { chunk: block };
         }

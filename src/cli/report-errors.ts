@@ -1,3 +1,4 @@
+import type { ClientError } from "../client/client-error.js";
 import type { Outcome } from "../client/scheduler.js";
 
 /** The "errors" entries of our JSON output, and the same in words on stderr. */
@@ -7,15 +8,15 @@ export interface ErrorEntry {
   message: string;
 }
 
-export function errorEntries<R>(files: string[], outcomes: Outcome<R>[]): ErrorEntry[] {
+/** One entry per failed input; outcomes are in input order. */
+export function errorEntries(
+  files: string[],
+  outcomes: Array<{ ok: true } | { ok: false; error: ClientError }>,
+): ErrorEntry[] {
   const errors: ErrorEntry[] = [];
-  for (const outcome of outcomes) {
+  for (const [index, outcome] of outcomes.entries()) {
     if (outcome.ok) continue;
-    const entry = {
-      file: files[outcome.index]!,
-      code: outcome.error.codeName,
-      message: outcome.error.details,
-    };
+    const entry = { file: files[index]!, code: outcome.error.codeName, message: outcome.error.details };
     errors.push(entry);
     process.stderr.write(`error: ${entry.file}: ${entry.code}: ${entry.message}\n`);
   }

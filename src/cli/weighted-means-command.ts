@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { type DivisorName, weightedMeansCall } from "../client/table-calls.js";
-import type { TableCommandOptions } from "./column-sums-command.js";
+import { byFile, mergeWeightedMeans, planTableTasks, weightsFor } from "../client/table-tasks.js";
+import { type TableCommandOptions, tableJobOptions } from "./column-sums-command.js";
 import { fileSizes } from "./file-sizes.js";
 import { writeJson, writeText } from "./json-output.js";
 import { poolFromOptions } from "./pool-from-options.js";
@@ -8,7 +9,6 @@ import { jobProgress } from "./progress-display.js";
 import { readWeights } from "./read-weights.js";
 import { errorEntries, reportRetries } from "./report-errors.js";
 import { setExitCode } from "./run-program.js";
-import { tableReadOptions } from "./table-read-options.js";
 import { numberBlock } from "./text-table.js";
 
 export interface WeightedMeansOptions extends TableCommandOptions {
@@ -17,22 +17,48 @@ export interface WeightedMeansOptions extends TableCommandOptions {
 }
 
 export async function weightedMeansCommand(files: string[], options: WeightedMeansOptions, command: Command) {
-  const read = tableReadOptions(options);
+  const { read, split } = tableJobOptions(options);
   const weights = await readWeights(options.weights);
-  const progress = jobProgress(files.length, await fileSizes(files), options);
-  const pool = await poolFromOptions(options, progress.onEvent);
-  let outcomes: Awaited<
-    ReturnType<typeof pool.mapSettled<string, Awaited<ReturnType<typeof weightedMeansCall>>>>
-  >;
+  const pool = await poolFromOptions(options);
+  const remote = options.remotePaths ?? false;
+  let groups: ReturnType<typeof byFile<Awaited<ReturnType<typeof weightedMeansCall>>>>;
   try {
-    outcomes = await pool.mapSettled(files, (file, server, signal) =>
-      weightedMeansCall(server, file, weights, options.divisor, read, { signal, onBytes: progress.onBytes }),
-    );
+    const tasks = await planTableTasks(files, {
+      split,
+      slots: pool.slots(),
+      header: read.header,
+      delimiter: read.delimiter,
+      remote,
+    });
+    const progress = jobProgress(tasks.length, remote ? 0 : await fileSizes(files), options);
+    try {
+      const outcomes = await pool.mapSettled(
+        tasks,
+        (task, server, signal) =>
+          weightedMeansCall(
+            server,
+            task.file,
+            weightsFor(task, weights),
+            options.divisor,
+            read,
+            { signal, onBytes: progress.onBytes },
+            { part: task.part, remote },
+          ),
+        { onEvent: progress.onEvent },
+      );
+      reportRetries(
+        tasks.map((t) => t.file),
+        outcomes,
+      );
+      groups = byFile(files, tasks, outcomes);
+    } finally {
+      progress.stop();
+    }
   } finally {
-    progress.stop();
     await pool.close();
   }
-  const results = outcomes.flatMap((o) =>
+  const merged = groups.map((group) => mergeWeightedMeans(group, weights, options.divisor));
+  const results = merged.flatMap((o) =>
     o.ok
       ? [
           {
@@ -45,8 +71,7 @@ export async function weightedMeansCommand(files: string[], options: WeightedMea
         ]
       : [],
   );
-  reportRetries(files, outcomes);
-  const errors = errorEntries(files, outcomes);
+  const errors = errorEntries(files, merged);
   if (options.json) await writeJson({ results, errors });
   else {
     await writeText(

@@ -90,6 +90,11 @@ export class Pool {
     }
   }
 
+  /** Calls the pool runs at once by default: the servers' worker threads, added up. */
+  slots(): number {
+    return this.servers.reduce((n, server) => n + Math.max(1, server.info?.workers ?? 1), 0);
+  }
+
   /** Runs fn for every input across the servers; every outcome, success or failure, in input order. */
   mapSettled<I, R>(
     inputs: readonly I[],

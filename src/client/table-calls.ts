@@ -26,6 +26,9 @@ export interface WeightedMeansResult {
   means: number[];
   server: string;
   servedBy: ServedBy;
+  /** Exact sums of w*x per column and of w (Shewchuk partials), for merging parts. */
+  weightedSums: number[][];
+  weightSum: number[];
 }
 
 export type DivisorName = "weights" | "rows";
@@ -38,18 +41,49 @@ export interface TableCallControls extends CallControls {
 /** Default deadline of a table call: generous, since a table may be large; keepalive catches dead peers. */
 export const tableTimeoutMs = 10 * 60_000;
 
-function tableOptions(file: string, read: TableReadOptions) {
+/** Which bytes a call covers: a row range of a split file, and whether the server reads the file itself. */
+export interface TableWhere {
+  part?: TablePart;
+  /** The file is a path under the server's --data-root: only the path travels. */
+  remote?: boolean;
+}
+
+/** One row range of a file, cut at line boundaries (see split-plan.ts). */
+export interface TablePart {
+  /** Byte range [start, end) of the file. */
+  start: number;
+  end: number;
+  /** 1-based line of the file at `start`. */
+  firstLine: number;
+  /** Data rows in the range. */
+  rows: number;
+  /** Cells per row of the whole table. */
+  columns: number;
+}
+
+function tableOptions(file: string, read: TableReadOptions, where: TableWhere) {
+  const part = where.part;
   return {
     fileName: file,
     delimiter: delimiterCharacter(read.delimiter) ?? "",
     decimal: read.decimal ?? "",
     header: read.header ?? false,
-    firstLine: 0,
-    continuesFile: false,
-    remotePath: "",
-    rangeStart: 0,
-    rangeEnd: 0,
+    firstLine: part?.firstLine ?? 0,
+    continuesFile: part !== undefined && part.start > 0,
+    remotePath: where.remote ? file : "",
+    rangeStart: where.remote ? (part?.start ?? 0) : 0,
+    rangeEnd: where.remote ? (part?.end ?? 0) : 0,
+    expectedColumns: part?.columns ?? 0,
   };
+}
+
+/** The table's bytes for a call: none when the server reads the file, else the file or its part. */
+async function* tableChunks(file: string, where: TableWhere, controls: TableCallControls) {
+  if (where.remote) return;
+  for await (const chunk of fileChunks(file, where.part?.start ?? 0, where.part?.end)) {
+    controls.onBytes?.(chunk.byteLength);
+    yield { chunk };
+  }
 }
 
 export async function columnSumsCall(
@@ -57,13 +91,11 @@ export async function columnSumsCall(
   file: string,
   read: TableReadOptions = {},
   controls: TableCallControls = {},
+  where: TableWhere = {},
 ): Promise<ColumnSumsResult> {
   async function* requests(): AsyncGenerator<ColumnSumsRequest> {
-    yield { options: tableOptions(file, read) };
-    for await (const chunk of fileChunks(file)) {
-      controls.onBytes?.(chunk.byteLength);
-      yield { chunk };
-    }
+    yield { options: tableOptions(file, read, where) };
+    yield* tableChunks(file, where, controls);
   }
   const reply = await clientStreamCall(
     server.compute.columnSums.bind(server.compute),
@@ -92,19 +124,17 @@ export async function weightedMeansCall(
   divisor: DivisorName = "weights",
   read: TableReadOptions = {},
   controls: TableCallControls = {},
+  where: TableWhere = {},
 ): Promise<WeightedMeansResult> {
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
       options: {
-        table: tableOptions(file, read),
+        table: tableOptions(file, read, where),
         weights,
         divisor: divisor === "rows" ? Divisor.DIVISOR_ROWS : Divisor.DIVISOR_WEIGHTS,
       },
     };
-    for await (const chunk of fileChunks(file)) {
-      controls.onBytes?.(chunk.byteLength);
-      yield { chunk };
-    }
+    yield* tableChunks(file, where, controls);
   }
   const reply = await clientStreamCall(
     server.compute.weightedMeans.bind(server.compute),
@@ -122,5 +152,7 @@ export async function weightedMeansCall(
     means: reply.means,
     server: servedBy.server,
     servedBy,
+    weightedSums: reply.weightedSums.map((e) => e.partials),
+    weightSum: reply.weightSum?.partials ?? [],
   };
 }

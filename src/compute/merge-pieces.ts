@@ -14,7 +14,13 @@ export class TableMerger {
   #sums: ExactSum[] = [];
   #weights = new ExactSum();
 
-  constructor(readonly firstLine = 1) {}
+  /** expectedColumns: the width of the whole table when this is one part of it (0: unknown). */
+  constructor(
+    readonly firstLine = 1,
+    expectedColumns = 0,
+  ) {
+    this.columns = expectedColumns;
+  }
 
   addSum(piece: SumPiece): void {
     if (this.#addShape(piece)) this.#addColumns(piece.partials);

@@ -3,6 +3,7 @@ import { meansOfLists } from "../compute/means-of-lists.js";
 import { finishMeans } from "../compute/merge-pieces.js";
 import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
+import type { DataRoot } from "./data-root.js";
 import { clientStream, type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./served-by.js";
 import { invalidArgument } from "./server-error.js";
@@ -13,13 +14,15 @@ export interface ComputeDeps extends HandlerDeps {
   pool: WorkerPool;
   identity: ServerIdentity;
   limits?: TableLimits;
+  /** Where remote paths resolve; undefined: this server serves no files. */
+  dataRoot?: DataRoot;
 }
 
 /** The lesson's computations behind rpcpool.compute.v1.ComputeService. */
 export function computeService(deps: ComputeDeps): ComputeServiceServer {
   return {
     columnSums: clientStream(deps, async (requests, context) => {
-      const { call } = await openTableCall(requests, (first) => first.options);
+      const { call } = await openTableCall(requests, (first) => first.options, deps.dataRoot);
       const {
         merger: merged,
         bytes,
@@ -37,7 +40,11 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
     }),
 
     weightedMeans: clientStream(deps, async (requests, context) => {
-      const { call, first } = await openTableCall(requests, (message) => message.options?.table);
+      const { call, first } = await openTableCall(
+        requests,
+        (message) => message.options?.table,
+        deps.dataRoot,
+      );
       const options = first.options!;
       const weights = Float64Array.from(options.weights);
       weights.forEach((w, i) => {

@@ -10,6 +10,7 @@ import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
 import { version } from "../version.js";
 import { CallTracker } from "./call-tracker.js";
 import { computeService } from "./compute-service.js";
+import { DataRoot } from "./data-root.js";
 import { demoService } from "./demo-service.js";
 import { Health } from "./health.js";
 import { raiseReceiveWindows } from "./http2-window.js";
@@ -36,6 +37,8 @@ export interface ServerOptions {
   name?: string;
   services?: HostedService[];
   tableLimits?: TableLimits;
+  /** Serve files under this folder to clients that name them (remote paths). */
+  dataRoot?: string;
   log?: (message: string) => void;
 }
 
@@ -54,10 +57,12 @@ export const builtInServiceNames = ["rpcpool.compute.v1.ComputeService", "rpcpoo
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  // Checked first: a bad folder must not leave worker threads behind.
+  const dataRoot = options.dataRoot === undefined ? undefined : await DataRoot.open(options.dataRoot);
   const pool = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
   const identity = serverIdentity(options.name ?? "");
-  const deps = { pool, tracker, identity, log, limits: options.tableLimits ?? defaultTableLimits };
+  const deps = { pool, tracker, identity, log, limits: options.tableLimits ?? defaultTableLimits, dataRoot };
   const server = new Server({
     "grpc.max_receive_message_length": 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
@@ -67,7 +72,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   server.addService(ComputeServiceService, computeService(deps) as never);
   server.addService(
     DemoServiceService,
-    demoService({ ...deps, version, dataRoot: false, startedAt: Date.now() }) as never,
+    demoService({ ...deps, version, dataRoot: dataRoot !== undefined, startedAt: Date.now() }) as never,
   );
   for (const service of extra) server.addService(service.definition, service.implementation);
   health.addToServer(server);

@@ -1,9 +1,12 @@
+import { createReadStream } from "node:fs";
+import { status } from "@grpc/grpc-js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import type { ReadOptions } from "../compute/table-part-types.js";
 import { readOptionsFrom } from "../csv/read-options.js";
 import type { TableOptions } from "../gen/rpcpool/compute/v1/table.js";
+import type { DataRoot } from "./data-root.js";
 import { cutPieces } from "./piece-cutter.js";
-import { invalidArgument } from "./server-error.js";
+import { invalidArgument, ServerError } from "./server-error.js";
 import type { WorkerPool } from "./worker-pool.js";
 import type { WorkerResult } from "./worker-task.js";
 
@@ -20,13 +23,19 @@ export interface TableCall {
   fileName: string;
   read: ReadOptions;
   firstLine: number;
+  /** Width of the whole table, when the client split it and knows it; 0 otherwise. */
+  expectedColumns: number;
   chunks: AsyncIterable<Uint8Array>;
 }
 
-/** Splits a table stream into its options and its bytes, refusing a stream of the wrong shape. */
+/**
+ * Splits a table stream into its options and its bytes, refusing a stream of the wrong shape. With
+ * a remote path, the bytes come from the file under the data root instead of the stream.
+ */
 export async function openTableCall<Req extends { chunk?: Buffer }>(
   requests: AsyncIterable<Req>,
   optionsOf: (first: Req) => TableOptions | undefined,
+  dataRoot?: DataRoot,
 ): Promise<{ call: TableCall; first: Req }> {
   const iterator = requests[Symbol.asyncIterator]();
   const head = await iterator.next();
@@ -53,7 +62,17 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       yield next.value.chunk;
     }
   }
-  return { call: { fileName, read, firstLine: options.firstLine || 1, chunks: chunks() }, first: head.value };
+  const source = options.remotePath ? await remoteChunks(options, iterator, dataRoot) : chunks();
+  return {
+    call: {
+      fileName,
+      read,
+      firstLine: options.firstLine || 1,
+      expectedColumns: options.expectedColumns,
+      chunks: source,
+    },
+    first: head.value,
+  };
 }
 
 /** A table merged from its pieces, with what the reply says of how it was computed. */
@@ -64,6 +83,30 @@ export interface MergedTable {
   threadId: number;
 }
 
+/** The bytes of a file the server has, in [rangeStart, rangeEnd), read with backpressure. */
+async function remoteChunks<Req>(
+  options: TableOptions,
+  iterator: AsyncIterator<Req>,
+  dataRoot: DataRoot | undefined,
+): Promise<AsyncIterable<Uint8Array>> {
+  if (!dataRoot) {
+    throw new ServerError(
+      status.FAILED_PRECONDITION,
+      "this server serves no files: start it with --data-root DIR",
+    );
+  }
+  const path = await dataRoot.resolve(options.remotePath);
+  if (!(await iterator.next()).done)
+    throw invalidArgument("a call that names a remote file must not send bytes");
+  if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
+    throw invalidArgument("range_end is before range_start");
+  return createReadStream(path, {
+    start: options.rangeStart,
+    end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
+    highWaterMark: 1 << 20,
+  });
+}
+
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
 export async function sumTable(
   call: TableCall,
@@ -71,7 +114,7 @@ export async function sumTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine);
+  const merger = new TableMerger(call.firstLine, call.expectedColumns);
   const abort = linkedController(signal);
   const pending: Array<Promise<WorkerResult<"sum">>> = [];
   let read = { ...call.read };
@@ -108,7 +151,7 @@ export async function weighTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine);
+  const merger = new TableMerger(call.firstLine, call.expectedColumns);
   let read = { ...call.read };
   let bytesRead = 0;
   let threadId = 0;

@@ -1,0 +1,152 @@
+import { stat } from "node:fs/promises";
+import { status } from "@grpc/grpc-js";
+import { finishMeans, mergeExact } from "../compute/merge-pieces.js";
+import { ExactSum } from "../exact/exact-sum.js";
+import { ClientError } from "./client-error.js";
+import type { Outcome } from "./scheduler.js";
+import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
+import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
+
+/** One call's worth of a job over files: a whole file, or one row range of a split file. */
+export interface TableTask {
+  file: string;
+  /** Position of the file in the job's input. */
+  fileIndex: number;
+  part?: TablePart;
+  /** Data rows of the file before this part (for slicing weights). */
+  rowsBefore: number;
+}
+
+export interface PlanOptions {
+  split: SplitMode;
+  /** Calls the pool can run at once (sum of the servers' workers), for `auto`. */
+  slots: number;
+  header?: boolean;
+  delimiter?: string;
+  /** Files are on the servers: the client cannot cut them, so they go whole. */
+  remote?: boolean;
+}
+
+/** Expands files into tasks: files large enough (or all, with a SIZE) become one task per part. */
+export async function planTableTasks(files: string[], options: PlanOptions): Promise<TableTask[]> {
+  const tasks: TableTask[] = [];
+  for (const [fileIndex, file] of files.entries()) {
+    const parts = options.remote || options.split.kind === "none" ? undefined : await partsOf(file, options);
+    if (!parts || parts.length < 2) {
+      tasks.push({ file, fileIndex, rowsBefore: 0 });
+      continue;
+    }
+    let rowsBefore = 0;
+    for (const part of parts) {
+      tasks.push({ file, fileIndex, part, rowsBefore });
+      rowsBefore += part.rows;
+    }
+  }
+  return tasks;
+}
+
+async function partsOf(file: string, options: PlanOptions): Promise<TablePart[] | undefined> {
+  // A file that cannot be read is reported by its task, in words, like any other read failure.
+  const size = await stat(file).then(
+    (s) => (s.isFile() ? s.size : undefined),
+    () => undefined,
+  );
+  if (size === undefined) return undefined;
+  const partBytes = options.split.kind === "size" ? options.split.bytes : autoPartBytes(size, options.slots);
+  if (partBytes === undefined || size <= partBytes) return undefined;
+  const delimiter = options.delimiter === "\t" ? 0x09 : (options.delimiter ?? ";").charCodeAt(0);
+  return planSplit(file, { partBytes, header: options.header, delimiter });
+}
+
+/** The outcome of one file, its parts' outcomes merged. */
+export type FileOutcome<R> = { ok: true; value: R } | { ok: false; error: ClientError };
+
+/** Groups task outcomes by file, in input order. */
+export function byFile<R>(files: string[], tasks: TableTask[], outcomes: Outcome<R>[]) {
+  const groups = files.map(() => [] as Array<{ task: TableTask; outcome: Outcome<R> }>);
+  tasks.forEach((task, i) => {
+    groups[task.fileIndex]!.push({ task, outcome: outcomes[i]! });
+  });
+  return groups;
+}
+
+/** A file's refusal is its earliest part's: parts are in file order. */
+function firstFailure<R>(group: Array<{ outcome: Outcome<R> }>): ClientError | undefined {
+  for (const { outcome } of group) if (!outcome.ok) return outcome.error;
+  return undefined;
+}
+
+function servers<R>(group: Array<{ outcome: Outcome<R> }>): string {
+  return [...new Set(group.map(({ outcome }) => (outcome.ok ? outcome.server : "")))].join(",");
+}
+
+function columnsOf(results: Array<{ rows: number; columns: number }>): number {
+  return results.find((r) => r.rows > 0)?.columns ?? 0;
+}
+
+/** Merges a file's column-sum parts exactly: bit-identical to one server's sums of the whole file. */
+export function mergeColumnSums(
+  group: Array<{ outcome: Outcome<ColumnSumsResult> }>,
+): FileOutcome<ColumnSumsResult> {
+  const error = firstFailure(group);
+  if (error) return { ok: false, error };
+  const results = group.map(({ outcome }) => (outcome as { value: ColumnSumsResult }).value);
+  if (results.length === 1) return { ok: true, value: results[0]! };
+  const exact = mergeExact(results.map((r) => r.exact));
+  return {
+    ok: true,
+    value: {
+      ...results[0]!,
+      rows: results.reduce((n, r) => n + r.rows, 0),
+      columns: columnsOf(results),
+      sums: exact.map((p) => ExactSum.fromPartials(p).value()),
+      exact,
+      server: servers(group),
+    },
+  };
+}
+
+/** The weights a task gets: its rows' slice, padded with zeros where the file has more rows than weights. */
+export function weightsFor(task: TableTask, weights: number[]): number[] {
+  if (!task.part) return weights;
+  const slice = weights.slice(task.rowsBefore, task.rowsBefore + task.part.rows);
+  while (slice.length < task.part.rows) slice.push(0);
+  return slice;
+}
+
+/** Merges a file's weighted parts: exact sums of w*x and of w, then one division per column. */
+export function mergeWeightedMeans(
+  group: Array<{ task: TableTask; outcome: Outcome<WeightedMeansResult> }>,
+  weights: number[],
+  divisor: DivisorName,
+): FileOutcome<WeightedMeansResult> {
+  const error = firstFailure(group);
+  if (error) return { ok: false, error };
+  const results = group.map(({ outcome }) => (outcome as { value: WeightedMeansResult }).value);
+  if (results.length === 1) return { ok: true, value: results[0]! };
+  const rows = results.reduce((n, r) => n + r.rows, 0);
+  if (rows !== weights.length) {
+    const file = group[0]!.task.file;
+    return {
+      ok: false,
+      error: new ClientError(
+        status.INVALID_ARGUMENT,
+        `${file}: ${rows} rows but ${weights.length} weights (one weight per row is needed)`,
+      ),
+    };
+  }
+  const weightedSums = mergeExact(results.map((r) => r.weightedSums));
+  const weightSum = mergeExact(results.map((r) => [r.weightSum]))[0] ?? [];
+  return {
+    ok: true,
+    value: {
+      ...results[0]!,
+      rows,
+      columns: columnsOf(results),
+      means: finishMeans(weightedSums, divisor === "rows" ? rows : weightSum),
+      weightedSums,
+      weightSum,
+      server: servers(group),
+    },
+  };
+}
