@@ -8,5 +8,5 @@ if [ -z "$base" ]; then
   echo "buf breaking: proto/ has one version only, nothing to compare"
   exit 0
 fi
-npx buf breaking --against ".git#ref=${base},subdir=proto"
+npx buf breaking proto --against ".git#ref=${base},subdir=proto"
 echo "buf breaking: no breaking change against ${base:0:12}"

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { status } from "@grpc/grpc-js";
+import { asCompletedOutcomes } from "./as-completed.js";
 import type { CallControls } from "./call-options.js";
 import { ClientError } from "./client-error.js";
 import { type LocalServer, startLocalServers } from "./local-servers.js";
@@ -11,6 +12,8 @@ import {
   type TaskRunner,
 } from "./scheduler.js";
 import { ServerConnection } from "./server-connection.js";
+import { type ServiceOptions, ServicePool } from "./service-pool.js";
+import type { ServiceDefinitionOf } from "./service-types.js";
 import { circlesCall, meansCall, sleepCall, spinCall } from "./small-calls.js";
 import {
   type ColumnSumsResult,
@@ -115,6 +118,28 @@ export class Pool {
       if (!outcome.ok) throw outcome.error;
       return outcome.value;
     });
+  }
+
+  /** Like mapSettled, but yields outcomes as they complete (Dask's as_completed, Pool.imap_unordered). */
+  asCompleted<I, R>(
+    inputs: readonly I[],
+    fn: TaskRunner<I, R>,
+    options: MapOptions = {},
+  ): AsyncIterable<Outcome<R>> {
+    return asCompletedOutcomes<R>(
+      (onOutcome, signal) =>
+        this.mapSettled(inputs, fn, {
+          ...options,
+          signal,
+          onOutcome: onOutcome as (o: Outcome<unknown>) => void,
+        }),
+      options.signal,
+    );
+  }
+
+  /** The pool over any ts-proto grpc-js service definition: typed map, asCompleted and apply of its methods. */
+  service<D extends ServiceDefinitionOf>(definition: D, options?: ServiceOptions): ServicePool<D> {
+    return new ServicePool(this, definition, options);
   }
 
   /** Runs one call on the least busy server, with failover. */

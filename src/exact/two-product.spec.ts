@@ -15,6 +15,8 @@ describe("twoProduct", () => {
         fc.double({ min: -1e100, max: 1e100, noNaN: true }),
         fc.double({ min: -1e100, max: 1e100, noNaN: true }),
         (a, b) => {
+          // Dekker's split is exact only away from underflow (see two-product.ts).
+          if (a !== 0 && b !== 0 && Math.abs(a * b) < 1e-290) return;
           twoProduct(a, b, out);
           expect(out[0]).toBe(a * b);
           // Rounding hi + lo gives back the float product (lo is below half an ulp of hi).

@@ -7,6 +7,7 @@ export const protoFiles = [
   "rpcpool/compute/v1/table.proto",
   "rpcpool/compute/v1/compute.proto",
   "rpcpool/compute/v1/demo.proto",
+  "rpcpool/compute/v1/batch.proto",
 ];
 
 /** The proto/ folder, found upwards from this module whether it runs from src/ or dist/src/. */

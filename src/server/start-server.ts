@@ -1,30 +1,55 @@
 import { availableParallelism } from "node:os";
 import {
+  type handleUnaryCall,
   Server,
   ServerCredentials,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { BatchServiceService } from "../gen/rpcpool/compute/v1/batch.js";
 import { ComputeServiceService } from "../gen/rpcpool/compute/v1/compute.js";
 import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
 import { version } from "../version.js";
+import { batchService } from "./batch-service.js";
+import type { CallContext } from "./call-context.js";
 import { CallTracker } from "./call-tracker.js";
 import { computeService } from "./compute-service.js";
 import { DataRoot } from "./data-root.js";
 import { demoService } from "./demo-service.js";
+import { unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { raiseReceiveWindows } from "./http2-window.js";
+import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
-import { serverIdentity } from "./served-by.js";
+import { type ServerIdentity, serverIdentity } from "./served-by.js";
 import { defaultTableLimits, type TableLimits } from "./table-call.js";
+import { UserWorkerPool } from "./user-worker-pool.js";
 import { WorkerPool } from "./worker-pool.js";
+
+/** What a user service gets from the server it runs in. */
+export interface ServiceTools {
+  /** Wraps an async function as a unary handler: errors, cancellation and draining as for built-ins. */
+  unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res>;
+  /** Calls `exportName(...args)` of a module on the server's worker threads (aborting stops it). */
+  runOnWorker<T>(
+    module: string | URL,
+    exportName: string,
+    args?: unknown[],
+    signal?: AbortSignal,
+  ): Promise<T>;
+  /** Who this server is, for replies that say which server computed them. */
+  identity: ServerIdentity;
+}
 
 /** A user service hosted beside the built-in ones. */
 export interface HostedService {
   /** Full name, e.g. "acme.stats.v1.StatsService", for health. */
   name: string;
   definition: ServiceDefinition;
-  implementation: UntypedServiceImplementation;
+  implementation: UntypedServiceImplementation | ((tools: ServiceTools) => UntypedServiceImplementation);
+  /** The service's .proto files (relative to includeDirs), for server reflection. */
+  protoFiles?: string[];
+  includeDirs?: string[];
 }
 
 export interface ServerOptions {
@@ -52,7 +77,11 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export const builtInServiceNames = ["rpcpool.compute.v1.ComputeService", "rpcpool.compute.v1.DemoService"];
+export const builtInServiceNames = [
+  "rpcpool.compute.v1.ComputeService",
+  "rpcpool.compute.v1.DemoService",
+  "rpcpool.compute.v1.BatchService",
+];
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
@@ -69,14 +98,42 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const extra = options.services ?? [];
   const health = new Health([...builtInServiceNames, ...extra.map((service) => service.name)]);
-  server.addService(ComputeServiceService, computeService(deps) as never);
-  server.addService(
+  const registry = new MethodRegistry();
+  const userWorkers = new UserWorkerPool(pool.threads);
+  const tools: ServiceTools = {
+    unary: (fn) => unary(deps, fn),
+    runOnWorker: (module, exportName, args, signal) => userWorkers.run(module, exportName, args, signal),
+    identity,
+  };
+  const hostService = (definition: ServiceDefinition, implementation: UntypedServiceImplementation) => {
+    server.addService(definition, implementation);
+    registry.add(definition, implementation);
+  };
+  hostService(ComputeServiceService, computeService(deps) as unknown as UntypedServiceImplementation);
+  hostService(
     DemoServiceService,
-    demoService({ ...deps, version, dataRoot: dataRoot !== undefined, startedAt: Date.now() }) as never,
+    demoService({
+      ...deps,
+      version,
+      dataRoot: dataRoot !== undefined,
+      startedAt: Date.now(),
+    }) as unknown as UntypedServiceImplementation,
   );
-  for (const service of extra) server.addService(service.definition, service.implementation);
+  for (const service of extra) {
+    const implementation =
+      typeof service.implementation === "function" ? service.implementation(tools) : service.implementation;
+    hostService(service.definition, implementation);
+  }
+  server.addService(
+    BatchServiceService,
+    batchService({ ...deps, registry }) as unknown as UntypedServiceImplementation,
+  );
   health.addToServer(server);
-  addReflection(server);
+  addReflection(
+    server,
+    extra.flatMap((service) => service.protoFiles ?? []),
+    extra.flatMap((service) => service.includeDirs ?? []),
+  );
 
   const bindHost = host.includes(":") ? `[${host}]` : host;
   let port: number;
@@ -111,7 +168,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
-      await pool.close();
+      await Promise.all([pool.close(), userWorkers.close()]);
     })();
     return closing;
   };

@@ -1,0 +1,42 @@
+import { sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { HostedService } from "../../src/index.js";
+import { ServerError } from "../../src/index.js";
+import {
+  type CountPrimesRequest,
+  type DescribeRequest,
+  StatsServiceService,
+} from "./gen/acme/stats/v1/stats.js";
+
+/** The user's service: two methods, written as plain async functions. */
+export const statsService: HostedService = {
+  name: "acme.stats.v1.StatsService",
+  definition: StatsServiceService,
+  protoFiles: ["acme/stats/v1/stats.proto"],
+  // The .proto files stay in the source tree; compiled code runs from dist/examples/.
+  includeDirs: [fileURLToPath(new URL("./proto", import.meta.url)).replace(`${sep}dist${sep}`, sep)],
+  implementation: ({ unary, runOnWorker, identity }) => ({
+    describe: unary(async ({ values }: DescribeRequest) => {
+      if (values.length === 0) throw new ServerError(3, "no values to describe");
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+      return {
+        count: values.length,
+        mean,
+        min: Math.min(...values),
+        max: Math.max(...values),
+        stddev: Math.sqrt(variance),
+        server: identity.server,
+      };
+    }),
+    countPrimes: unary(async ({ below }: CountPrimesRequest, { signal }) => ({
+      count: await runOnWorker<number>(
+        new URL("./primes.js", import.meta.url),
+        "countPrimes",
+        [below],
+        signal,
+      ),
+      server: identity.server,
+    })),
+  }),
+};
