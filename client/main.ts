@@ -17,13 +17,26 @@ const program = new Command("rpcpool")
 /** Options of every command that talks to servers. */
 function common(command: Command): Command {
   return command
-    .option("--servers <list>", "HOST:PORT,... of running servers (default: start local servers on loopback)")
+    .option(
+      "--servers <list>",
+      "running servers: HOST:PORT,..., dns:///NAME:PORT, or a file of them (default: local servers)",
+    )
     .option(
       "--local <n>",
       "local servers to start when --servers is not given (default: one per core)",
       positiveInteger,
     )
     .option("--retries <n>", "attempts per task on other servers when a server fails", integerIn(0, 100), 3)
+    .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
+    .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option("--token-file <file>", "send the bearer token in this file with every call")
+    .option(
+      "--resolve-every-ms <ms>",
+      "how often dns:/// targets are looked up again",
+      positiveInteger,
+      30_000,
+    )
     .option("--json", "print one JSON document on stdout");
 }
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
-import { port, positiveInteger } from "../src/cli/option-parsers.js";
+import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
+import { serverSecurity } from "../src/cli/server-security.js";
+import { exposureWarning } from "../src/server/exposure-warning.js";
 import { startServer } from "../src/server/start-server.js";
+import { defaultTableLimits } from "../src/server/table-call.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -15,16 +18,47 @@ const program = new Command("rpcpool-server")
   .option("--name <name>", "name stamped on replies (default HOST:PORT)")
   .option("--grace <ms>", "on SIGTERM, how long calls in flight may take to finish", positiveInteger, 30_000)
   .option("--data-root <dir>", "serve the files under DIR to clients that name them (--remote-paths)")
+  .option("--tls-cert <file>", "PEM certificate chain: serve TLS")
+  .option("--tls-key <file>", "PEM private key of --tls-cert")
+  .option("--tls-ca <file>", "PEM CA: require client certificates it signed (mutual TLS)")
+  .option("--token-file <file>", "require `authorization: Bearer <token>` on every call (health stays open)")
+  .option("--max-message-bytes <n>", "largest message accepted", integerIn(1024, 2 ** 31 - 1), 64 << 20)
+  .option(
+    "--max-calls-per-connection <n>",
+    "most calls in flight from one client connection",
+    positiveInteger,
+    1000,
+  )
+  .option("--max-deadline-ms <ms>", "longest deadline a call may ask for", positiveInteger, 24 * 3_600_000)
+  .option(
+    "--max-table-bytes <n>",
+    "most bytes of table per call (default: no cap)",
+    integerIn(1, Number.MAX_SAFE_INTEGER),
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
+    const security = serverSecurity(options);
     const server = await startServer({
       host: options.host,
       port: options.port,
       workers: options.workers,
       name: options.name,
       dataRoot: options.dataRoot,
+      credentials: security.credentials,
+      maxMessageBytes: options.maxMessageBytes,
+      guard: {
+        token: security.token,
+        maxCallsPerConnection: options.maxCallsPerConnection,
+        maxDeadlineMs: options.maxDeadlineMs,
+      },
+      tableLimits: {
+        ...defaultTableLimits,
+        maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
+      },
     });
+    const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
+    if (warning) process.stderr.write(`${warning}\n`);
     // Handlers go in before the line is printed: a script may signal as soon as it reads it.
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {

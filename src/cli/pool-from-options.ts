@@ -1,4 +1,6 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { type ClientSecurity, channelCredentials, readTokenFile } from "../client/credentials.js";
 import { Pool } from "../client/pool.js";
 import type { PoolEvent } from "../client/scheduler.js";
 import { UsageError } from "./usage-error.js";
@@ -9,21 +11,51 @@ export interface CommonOptions {
   local?: number;
   json?: boolean;
   retries?: number;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tokenFile?: string;
+  resolveEveryMs?: number;
 }
 
-/** Parses "host:port,host:port" into addresses, refusing what cannot be one. */
+/**
+ * --servers: a comma list of HOST:PORT and dns:///name:port targets, or the path of a file of them
+ * (one a line; blank lines and # comments skipped).
+ */
 export function parseServerList(value: string): string[] {
-  const addresses = value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
-  if (addresses.length === 0) throw new UsageError("--servers needs at least one HOST:PORT");
-  for (const address of addresses) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(address) && !address.includes("///")) {
-      throw new UsageError(`--servers: "${address}" is not HOST:PORT`);
-    }
+  const fromFile = !value.includes(",") && existsSync(value) && statSync(value).isFile();
+  const items = fromFile
+    ? readFileSync(value, "utf8")
+        .split(/\r?\n/)
+        .map((line) => line.replace(/#.*/, ""))
+    : value.split(",");
+  const targets = items.map((item) => item.trim()).filter((item) => item !== "");
+  if (targets.length === 0) {
+    throw new UsageError(
+      fromFile ? `--servers: ${value} lists no server` : "--servers needs at least one HOST:PORT",
+    );
   }
-  return addresses;
+  for (const target of targets) {
+    const ok = target.startsWith("dns:")
+      ? /^dns:(\/\/[^/]*)?\/([^/:]+|\[[^\]]+\]):\d{1,5}$/.test(target)
+      : /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(target);
+    if (!ok) throw new UsageError(`--servers: "${target}" is not HOST:PORT or dns:///NAME:PORT`);
+  }
+  return targets;
+}
+
+/** TLS files and the token from the flags; a token file that cannot be read is a usage error. */
+export function clientSecurity(options: CommonOptions): ClientSecurity {
+  try {
+    return {
+      tlsCa: options.tlsCa,
+      tlsCert: options.tlsCert,
+      tlsKey: options.tlsKey,
+      token: options.tokenFile ? readTokenFile(options.tokenFile) : undefined,
+    };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /**
@@ -35,8 +67,23 @@ export async function poolFromOptions(
   onEvent?: (event: PoolEvent) => void,
 ): Promise<Pool> {
   const onWarning = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  const security = clientSecurity(options);
   if (options.servers !== undefined) {
-    return Pool.connect(parseServerList(options.servers), { onWarning, onEvent, retries: options.retries });
+    try {
+      channelCredentials(security);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    return Pool.connect(parseServerList(options.servers), {
+      onWarning,
+      onEvent,
+      retries: options.retries,
+      security,
+      resolveEveryMs: options.resolveEveryMs,
+    });
+  }
+  if (security.tlsCa || security.tlsCert || security.token) {
+    onWarning("TLS and token options apply to --servers; local servers run on loopback without them");
   }
   return Pool.local({
     servers: options.local ?? availableParallelism(),

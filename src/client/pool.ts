@@ -3,8 +3,11 @@ import { status } from "@grpc/grpc-js";
 import { asCompletedOutcomes } from "./as-completed.js";
 import type { CallControls } from "./call-options.js";
 import { ClientError } from "./client-error.js";
+import { type ClientSecurity, callMetadata, channelCredentials } from "./credentials.js";
+import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServer, startLocalServers } from "./local-servers.js";
 import {
+  type Membership,
   type Outcome,
   type PoolEvent,
   type ScheduleOptions,
@@ -25,6 +28,12 @@ import {
 import type { TableReadOptions } from "./table-input.js";
 
 export interface ConnectOptions {
+  /** TLS, mutual TLS and the bearer token. */
+  security?: ClientSecurity;
+  /** How often dns:/// targets are looked up again (default 30 s). */
+  resolveEveryMs?: number;
+  /** Name lookup for dns:/// targets (default: the system resolver). */
+  lookup?: Lookup;
   /** Told of servers skipped at start and of events while mapping. */
   onWarning?: (message: string) => void;
   onEvent?: (event: PoolEvent) => void;
@@ -51,6 +60,15 @@ export type MapOptions = Omit<ScheduleOptions, "onEvent"> & {
  */
 export class Pool {
   #local: LocalServer[] = [];
+  #discovery?: { stop(): void };
+  readonly #listeners = new Set<() => void>();
+  readonly #membership: Membership = {
+    current: () => this.servers,
+    subscribe: (onChange) => {
+      this.#listeners.add(onChange);
+      return () => this.#listeners.delete(onChange);
+    },
+  };
 
   private constructor(
     readonly servers: ServerConnection[],
@@ -58,21 +76,48 @@ export class Pool {
   ) {}
 
   /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
-  static async connect(addresses: string[], options: ConnectOptions = {}): Promise<Pool> {
-    if (addresses.length === 0) throw new ClientError(status.INVALID_ARGUMENT, "no server address given");
-    const connections = addresses.map((address) => new ServerConnection(address));
-    const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
-    const up = connections.filter((_, i) => hellos[i]!.status === "fulfilled");
-    hellos.forEach((hello, i) => {
-      if (hello.status === "rejected") {
-        connections[i]!.close();
-        options.onWarning?.(`skipping ${addresses[i]}: ${ClientError.from(hello.reason).details}`);
-      }
-    });
+  static async connect(targets: string[], options: ConnectOptions = {}): Promise<Pool> {
+    if (targets.length === 0) throw new ClientError(status.INVALID_ARGUMENT, "no server address given");
+    const discovery = new Discovery(targets, options.lookup);
+    const addresses = await discovery.resolve();
+    const failures: ClientError[] = [];
+    const up = await connectAll(addresses, options, failures);
     if (up.length === 0) {
-      throw new ClientError(status.UNAVAILABLE, `no server could be reached (${addresses.join(", ")})`);
+      // A refusal (wrong token, untrusted certificate) says more than "unreachable": pass it on.
+      const refusal = failures.find(
+        (f) => f.code === status.UNAUTHENTICATED || f.code === status.PERMISSION_DENIED,
+      );
+      if (refusal) throw new ClientError(refusal.code, `no server accepted us: ${refusal.details}`);
+      throw new ClientError(status.UNAVAILABLE, `no server could be reached (${targets.join(", ")})`);
     }
-    return new Pool(up, options);
+    const pool = new Pool(up, options);
+    if (discovery.dynamic) {
+      // Names are looked up again now and then: servers that join are used, those that leave dropped.
+      pool.#discovery = discovery.watch(options.resolveEveryMs ?? 30_000, async (current) => {
+        const known = new Set(pool.servers.map((s) => s.address));
+        const joined = current.filter((address) => !known.has(address));
+        for (const server of await connectAll(joined, options)) pool.addServer(server);
+        for (const server of pool.servers)
+          if (!current.includes(server.address)) pool.removeServer(server.address);
+      });
+    }
+    return pool;
+  }
+
+  /** Adds a connected server: running maps hand it work at once. */
+  addServer(server: ServerConnection): void {
+    this.servers.push(server);
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Removes a server: it gets no new work; its calls in flight finish. */
+  removeServer(address: string): void {
+    const i = this.servers.findIndex((s) => s.address === address);
+    if (i < 0) return;
+    const [server] = this.servers.splice(i, 1);
+    for (const listener of this.#listeners) listener();
+    // Closing a channel lets the calls already started on it finish.
+    server!.close();
   }
 
   /** Starts servers on loopback (the embedded default), connects, and stops them on close. */
@@ -104,8 +149,9 @@ export class Pool {
     fn: TaskRunner<I, R>,
     options: MapOptions = {},
   ): Promise<Outcome<R>[]> {
-    return schedule(inputs, options.servers ?? this.servers, fn, {
+    return schedule(inputs, options.servers ?? [...this.servers], fn, {
       retries: this.options.retries,
+      membership: options.servers ? undefined : this.#membership,
       ...options,
       onEvent: options.onEvent ?? this.options.onEvent,
     });
@@ -189,8 +235,31 @@ export class Pool {
 
   /** Closes every channel and stops the local servers this pool started. */
   async close(): Promise<void> {
+    this.#discovery?.stop();
     for (const server of this.servers) server.close();
     await Promise.all(this.#local.map((server) => server.stop()));
     this.#local = [];
   }
+}
+
+/** Connects to each address (Info within 5 s); unreachable ones are skipped with a warning. */
+async function connectAll(
+  addresses: string[],
+  options: ConnectOptions,
+  failures: ClientError[] = [],
+): Promise<ServerConnection[]> {
+  const security = options.security ?? {};
+  const credentials = channelCredentials(security);
+  const metadata = callMetadata(security);
+  const connections = addresses.map((address) => new ServerConnection(address, credentials, metadata));
+  const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
+  hellos.forEach((hello, i) => {
+    if (hello.status === "rejected") {
+      connections[i]!.close();
+      const error = ClientError.from(hello.reason);
+      failures.push(error);
+      options.onWarning?.(`skipping ${addresses[i]}: ${error.codeName}: ${error.details}`);
+    }
+  });
+  return connections.filter((_, i) => hellos[i]!.status === "fulfilled");
 }

@@ -22,6 +22,15 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
   onEvent?: (event: PoolEvent) => void;
   onOutcome?: (outcome: Outcome<unknown>) => void;
+  /** Servers that join or leave during the run (discovery): joiners get work, leavers get no more. */
+  membership?: Membership;
+}
+
+/** A changing set of servers. */
+export interface Membership {
+  current(): readonly ServerConnection[];
+  /** Calls back on every change; returns the function that stops listening. */
+  subscribe(onChange: () => void): () => void;
 }
 
 export type TaskRunner<I, R> = (input: I, server: ServerConnection, signal: AbortSignal) => Promise<R>;
@@ -61,6 +70,7 @@ export function schedule<I, R>(
   const { signal } = options;
   let inFlight = 0;
   let settledCount = 0;
+  let stopListening = () => {};
 
   return new Promise((resolve) => {
     const settle = (outcome: Outcome<R>) => {
@@ -132,6 +142,7 @@ export function schedule<I, R>(
       }
       if (inFlight === 0 && queue.length === 0) {
         signal?.removeEventListener("abort", onAbort);
+        stopListening();
         resolve(outcomes);
       }
     };
@@ -140,6 +151,20 @@ export function schedule<I, R>(
       pump();
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    const known = new Set(servers);
+    const unsubscribe = options.membership?.subscribe(() => {
+      const current = new Set(options.membership!.current());
+      for (const server of current) {
+        if (known.has(server)) continue;
+        known.add(server);
+        alive.add(server);
+        busy.set(server, 0);
+      }
+      // A leaving server finishes what it holds but gets nothing new.
+      for (const server of alive) if (!current.has(server)) alive.delete(server);
+      pump();
+    });
+    stopListening = () => unsubscribe?.();
     pump();
   });
 }

@@ -12,6 +12,7 @@ import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
 import { version } from "../version.js";
 import { batchService } from "./batch-service.js";
 import type { CallContext } from "./call-context.js";
+import { callGuard, type GuardOptions } from "./call-guard.js";
 import { CallTracker } from "./call-tracker.js";
 import { computeService } from "./compute-service.js";
 import { DataRoot } from "./data-root.js";
@@ -64,6 +65,12 @@ export interface ServerOptions {
   tableLimits?: TableLimits;
   /** Serve files under this folder to clients that name them (remote paths). */
   dataRoot?: string;
+  /** TLS or mutual TLS (see tls.ts); plaintext by default. */
+  credentials?: ServerCredentials;
+  /** Token, deadline cap and per-connection bound, checked on every call. */
+  guard?: GuardOptions;
+  /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes?: number;
   log?: (message: string) => void;
 }
 
@@ -93,8 +100,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const identity = serverIdentity(options.name ?? "");
   const deps = { pool, tracker, identity, log, limits: options.tableLimits ?? defaultTableLimits, dataRoot };
   const server = new Server({
-    "grpc.max_receive_message_length": 64 << 20,
+    "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
+    interceptors: options.guard ? [callGuard(options.guard)] : [],
   });
   const extra = options.services ?? [];
   const health = new Health([...builtInServiceNames, ...extra.map((service) => service.name)]);
@@ -141,7 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${bindHost}:${options.port ?? 0}`,
-        ServerCredentials.createInsecure(),
+        options.credentials ?? ServerCredentials.createInsecure(),
         (error, bound) => (error ? reject(error) : resolve(bound)),
       ),
     );

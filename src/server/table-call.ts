@@ -14,9 +14,30 @@ import type { WorkerResult } from "./worker-task.js";
 export interface TableLimits {
   pieceBytes: number;
   maxLineBytes: number;
+  /** Most bytes one table call may carry (or read from a remote file). */
+  maxTableBytes: number;
 }
 
-export const defaultTableLimits: TableLimits = { pieceBytes: 1 << 20, maxLineBytes: 64 << 20 };
+export const defaultTableLimits: TableLimits = {
+  pieceBytes: 1 << 20,
+  maxLineBytes: 64 << 20,
+  maxTableBytes: Number.POSITIVE_INFINITY,
+};
+
+/** Passes bytes on while their total stays within the cap. */
+async function* capped(chunks: AsyncIterable<Uint8Array>, maxBytes: number, fileName: string) {
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      throw new ServerError(
+        status.RESOURCE_EXHAUSTED,
+        `${fileName}: the table is larger than this server's cap of ${maxBytes} bytes per call`,
+      );
+    }
+    yield chunk;
+  }
+}
 
 /** A table stream's first message, parsed: where its bytes come from and how to read them. */
 export interface TableCall {
@@ -127,7 +148,11 @@ export async function sumTable(
       merger.addSum(piece);
       throwIfRefused(merger, call.fileName);
     };
-    for await (const bytes of cutPieces(call.chunks, limits.pieceBytes, limits.maxLineBytes)) {
+    for await (const bytes of cutPieces(
+      capped(call.chunks, limits.maxTableBytes, call.fileName),
+      limits.pieceBytes,
+      limits.maxLineBytes,
+    )) {
       bytesRead += bytes.byteLength;
       const task = pool.run({ kind: "sum", bytes, options: read }, abort.signal);
       task.catch(() => {});
@@ -155,7 +180,11 @@ export async function weighTable(
   let read = { ...call.read };
   let bytesRead = 0;
   let threadId = 0;
-  for await (const bytes of cutPieces(call.chunks, limits.pieceBytes, limits.maxLineBytes)) {
+  for await (const bytes of cutPieces(
+    capped(call.chunks, limits.maxTableBytes, call.fileName),
+    limits.pieceBytes,
+    limits.maxLineBytes,
+  )) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     const piece = await pool.run(

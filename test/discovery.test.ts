@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { Pool } from "../src/client/pool.js";
+import { DemoServiceService } from "../src/gen/rpcpool/compute/v1/demo.js";
+import { useServers } from "./support/local-servers.js";
+import { rpcpool } from "./support/run-program.js";
+import { tempDir } from "./support/temp-dir.js";
+
+const servers = useServers(2);
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe("discovery in --servers", () => {
+  it("reads a file of addresses (comments and blank lines skipped)", async () => {
+    const list = tmp.file(
+      "servers.txt",
+      `# our servers\n${servers.servers[0]!.address}\n\n${servers.servers[1]!.address}  # second\n`,
+    );
+    const table = tmp.file("t.csv", "1\n");
+    const run = await rpcpool(["column-sums", table, table, table, "--servers", list, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json().results).toHaveLength(3);
+  });
+
+  it("resolves dns:///name:port to every address behind the name", async () => {
+    const port = servers.servers[0]!.address.split(":")[1];
+    const run = await rpcpool(["circles", "--radii", "1", "--servers", `dns:///localhost:${port}`, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json().radii).toEqual([1]);
+    expect((await rpcpool(["circles", "--radii", "1", "--servers", "dns:///nonsense"])).code).toBe(2);
+  });
+
+  it("looks names up again: servers that join are used, servers that leave are dropped", async () => {
+    const [a, b] = servers.servers.map((s) => s.address) as [string, string];
+    // Stands in for DNS: the name's answer changes over time, as a headless service's does.
+    let answer = [a.split(":")[0]!];
+    const portOf = (address: string) => address.split(":")[1]!;
+    const pool = await Pool.connect([`dns:///cluster:${portOf(a)}`], {
+      resolveEveryMs: 50,
+      lookup: async () => answer,
+    });
+    try {
+      expect(pool.servers.map((s) => s.address)).toEqual([a]);
+      // A second "pod" behind another name resolution: same host, the other server's port, so
+      // model joining by pointing a second target at it.
+      const joined = await Pool.connect([`dns:///cluster:${portOf(a)}`, `dns:///other:${portOf(b)}`], {
+        resolveEveryMs: 50,
+        lookup: async (name) => (name === "other" ? answer.slice(1) : [a.split(":")[0]!]),
+      });
+      expect(joined.servers.map((s) => s.address)).toEqual([a]);
+      answer = [a.split(":")[0]!, "127.0.0.1"];
+      await until(() => joined.servers.length === 2);
+      const replies = await joined
+        .service(DemoServiceService)
+        .map("sleep", Array(6).fill({ milliseconds: 50 }), { perServer: 1 });
+      expect(new Set(replies.map((r) => r.servedBy!.server))).toEqual(new Set([a, b]));
+      answer = [a.split(":")[0]!];
+      await until(() => joined.servers.length === 1);
+      expect(joined.servers[0]!.address).toBe(a);
+      await joined.close();
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(condition()).toBe(true);
+}
