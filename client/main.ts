@@ -5,6 +5,7 @@ import { demoCommand } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
+import { scaleCommand } from "../src/cli/scale-command.js";
 import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
 import { weightedMeansCommand } from "../src/cli/weighted-means-command.js";
 import { version } from "../src/version.js";
@@ -104,5 +105,31 @@ common(
     )
     .option("--data <dir>", "where the lesson's tables are (generated if missing)", "data/lesson"),
 ).action(lessonCommand);
+
+common(
+  program
+    .command("scale")
+    .description(
+      "run a workload on 1, 2, ... N servers: speed-up, efficiency, Karp-Flatt, and the Amdahl fit",
+    )
+    .option(
+      "--max-local <n>",
+      "local servers to start when --servers is not given (default: one per core)",
+      positiveInteger,
+    )
+    .addOption(
+      new Option("--workload <w>", "what to run").choices(["column-sums", "spin", "sleep"]).default("spin"),
+    )
+    .option(
+      "--tasks <n>",
+      "tasks per run (12 divides evenly among 1, 2, 3, 4 and 6 servers)",
+      positiveInteger,
+      12,
+    )
+    .option("--iterations <n>", "spin: count of each task's loop", integerIn(1, 1e12), 500_000_000)
+    .option("--sleep-ms <ms>", "sleep: milliseconds each task sleeps", integerIn(0, 3_600_000), 200)
+    .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
+    .option("--report <file.html>", "write a self-contained HTML page with the charts"),
+).action(scaleCommand);
 
 process.exitCode = await runProgram(program, process.argv);
