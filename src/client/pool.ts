@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { status } from "@grpc/grpc-js";
+import { type ChannelOptions, status } from "@grpc/grpc-js";
 import { asCompletedOutcomes } from "./as-completed.js";
 import type { CallControls } from "./call-options.js";
 import { ClientError } from "./client-error.js";
@@ -39,6 +39,12 @@ export interface ConnectOptions {
   onEvent?: (event: PoolEvent) => void;
   /** Attempts per task beyond the first, on other servers. Default 3. */
   retries?: number;
+  /**
+   * grpc-js channel options over rpcpool's (keepalive, 64 MiB messages). For instance
+   * `{ "grpc.use_local_subchannel_pool": 1 }` gives this pool TCP connections of its own instead
+   * of sharing them with other pools of the process to the same servers.
+   */
+  channelOptions?: ChannelOptions;
 }
 
 export interface LocalPoolOptions extends ConnectOptions {
@@ -251,7 +257,9 @@ async function connectAll(
   const security = options.security ?? {};
   const credentials = channelCredentials(security);
   const metadata = callMetadata(security);
-  const connections = addresses.map((address) => new ServerConnection(address, credentials, metadata));
+  const connections = addresses.map(
+    (address) => new ServerConnection(address, credentials, metadata, options.channelOptions),
+  );
   const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
   hellos.forEach((hello, i) => {
     if (hello.status === "rejected") {

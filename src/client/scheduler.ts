@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { status } from "@grpc/grpc-js";
 import { ClientError } from "./client-error.js";
 import type { ServerConnection } from "./server-connection.js";
@@ -67,6 +68,8 @@ export function schedule<I, R>(
   const busy = new Map<ServerConnection, number>(servers.map((server) => [server, 0]));
   const capacity = (server: ServerConnection) => options.perServer ?? Math.max(1, server.info?.workers ?? 1);
   const controller = new AbortController();
+  // Every call in flight listens on it: thousands may, and that is no leak.
+  setMaxListeners(0, controller.signal);
   const { signal } = options;
   let inFlight = 0;
   let settledCount = 0;

@@ -23,8 +23,12 @@ export class ServerConnection {
     readonly address: string,
     channelCredentials: ChannelCredentials = credentials.createInsecure(),
     readonly metadata: () => Metadata = () => new Metadata(),
+    extraChannelOptions: ChannelOptions = {},
   ) {
-    this.compute = new ComputeServiceClient(address, channelCredentials, channelOptions);
+    this.compute = new ComputeServiceClient(address, channelCredentials, {
+      ...channelOptions,
+      ...extraChannelOptions,
+    });
     // Both clients share one channel (one TCP connection).
     this.demo = new DemoServiceClient(address, channelCredentials, {
       channelOverride: this.compute.getChannel(),

@@ -4,6 +4,7 @@ import type { MethodDefinition } from "@grpc/grpc-js";
  * A ts-proto grpc-js service definition (e.g. `StatsServiceService`): method name to its path,
  * streaming flags and (de)serializers, with the message types in the serializers' signatures.
  */
+// biome-ignore lint/suspicious/noExplicitAny: serializers are contravariant in the request type, so only `any` accepts every generated definition
 export type ServiceDefinitionOf = Record<string, MethodDefinition<any, any>>;
 
 /** Names of the unary methods of a service. */

@@ -16,3 +16,13 @@ export function lessonTableBytes(rows = 10100): Buffer {
   const whole = Math.floor(rows / lines.length);
   return Buffer.from(cycle.repeat(whole) + lines.slice(0, rows % lines.length).join(""));
 }
+
+/** The exact column sums of `lessonTableBytes(rows)`: integers, so float64 holds them exactly. */
+export function lessonColumnSums(rows = 10100): number[] {
+  const sums = new Array<number>(10).fill(0);
+  for (let r = 0; r < rows; r++) {
+    const values = lessonPattern[r % lessonPattern.length]!;
+    for (let c = 0; c < values.length; c++) sums[c]! += values[c]!;
+  }
+  return [...sums, ...sums, ...sums, ...sums];
+}

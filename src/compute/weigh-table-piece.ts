@@ -1,5 +1,4 @@
-import type { RowSink } from "../csv/table-scanner.js";
-import { scanTable } from "../csv/table-scanner.js";
+import { scanTable, type TableSink } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
 import { twoProduct } from "../exact/two-product.js";
 import type { ReadOptions, WeightedPiece } from "./table-part-types.js";
@@ -18,7 +17,9 @@ export function weighTablePiece(
   const weightSum = new ExactSum();
   const product = new Float64Array(2);
   let row = firstWeight;
-  const sink: RowSink = {
+  const sink: TableSink = {
+    byCell: false,
+    cell() {},
     row(values, count) {
       const i = row++;
       if (i >= weights.length) return;

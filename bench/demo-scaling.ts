@@ -1,0 +1,88 @@
+import { availableParallelism } from "node:os";
+import { timed } from "../src/cli/timed.js";
+import { startLocalServers } from "../src/client/local-servers.js";
+import { Pool } from "../src/client/pool.js";
+import type { ServerConnection } from "../src/client/server-connection.js";
+import { sleepCall, spinCall } from "../src/client/small-calls.js";
+import { type ScalingReport, scalingReport } from "../src/metrics/scaling-fit.js";
+import type { Figure } from "./figures.js";
+
+type Task = (server: ServerConnection, signal: AbortSignal) => Promise<unknown>;
+
+/** The same `tasks` calls on 1, 2, ... all servers of the pool, one call per server at a time. */
+async function scale(pool: Pool, tasks: number, task: Task): Promise<ScalingReport> {
+  const inputs = Array.from({ length: tasks }, (_, i) => i);
+  // Warm every server (worker threads, JIT) before the first timed run.
+  await pool.map(pool.servers, (_, server, signal) => task(server, signal), { perServer: 1 });
+  const times: Array<{ servers: number; ms: number }> = [];
+  for (let n = 1; n <= pool.servers.length; n++) {
+    const servers = pool.servers.slice(0, n);
+    const { ms } = await timed(() =>
+      pool.map(inputs, (_, server, signal) => task(server, signal), { servers, perServer: 1 }),
+    );
+    times.push({ servers: n, ms });
+  }
+  return scalingReport(times);
+}
+
+const at = (report: ScalingReport, n: number) => report.runs.find((r) => r.servers === n)!;
+
+/**
+ * The lesson's two demos with 1..N servers: the CPU-bound count on one server per core (one
+ * worker thread each), and six 1 s sleeps on up to six servers (waiting needs no core).
+ */
+export async function demoScaling(
+  options: { iterations?: number; spinTasks?: number; sleepMs?: number } = {},
+): Promise<{ figures: Figure[]; spin: ScalingReport; sleep: ScalingReport }> {
+  const cores = availableParallelism();
+  const iterations = options.iterations ?? 200_000_000;
+  const sleepMs = options.sleepMs ?? 1000;
+  let spin: ScalingReport;
+  {
+    const servers = await startLocalServers(cores, { workers: 1, stderr: "ignore" });
+    const pool = await Pool.connect(servers.map((s) => s.address));
+    try {
+      spin = await scale(pool, options.spinTasks ?? cores * 3, (server, signal) =>
+        spinCall(server, iterations, { signal }),
+      );
+    } finally {
+      await pool.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }
+  let sleep: ScalingReport;
+  {
+    const servers = await startLocalServers(6, { workers: 1, stderr: "ignore" });
+    const pool = await Pool.connect(servers.map((s) => s.address));
+    try {
+      sleep = await scale(pool, 6, (server, signal) => sleepCall(server, sleepMs, { signal }));
+    } finally {
+      await pool.close();
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }
+  const spinAll = at(spin, cores);
+  const figures: Figure[] = [
+    {
+      name: `CPU-bound demo speed-up on ${cores} servers`,
+      value: spinAll.speedup,
+      unit: "x",
+      note: `count to ${iterations}, ${options.spinTasks ?? cores * 3} calls; Amdahl p = ${spin.amdahl.parallelFraction?.toFixed(4)}`,
+    },
+    {
+      name: `CPU-bound demo efficiency on ${cores} servers`,
+      value: spinAll.efficiency,
+      unit: "",
+      target: { value: 0.9, kind: "min" },
+    },
+    {
+      name: "sleep demo: 6 calls of 1 s on 6 servers",
+      value: at(sleep, 6).ms / 1000,
+      unit: "s",
+      target: { value: 1.1, kind: "max" },
+      note: `speed-up ${at(sleep, 6).speedup.toFixed(2)} over one server (${(at(sleep, 1).ms / 1000).toFixed(2)} s)`,
+    },
+    { name: "sleep demo efficiency on 6 servers", value: at(sleep, 6).efficiency, unit: "" },
+  ];
+  return { figures, spin, sleep };
+}

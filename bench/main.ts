@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// npm run bench: every figure of the performance issue, measured in one run on this machine, in
+// words as they come and then as one JSON line. Ratios compare figures taken in the same run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { callOverhead } from "./call-overhead.js";
+import { demoScaling } from "./demo-scaling.js";
+import { describeFigure, type Figure, met } from "./figures.js";
+import { grpcThroughput } from "./grpc-throughput.js";
+import { loadTest } from "./load-test.js";
+import { parseThroughput } from "./parse-throughput.js";
+import { serverMemory } from "./server-memory.js";
+
+const quick = process.argv.includes("--quick");
+const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
+const figures: Figure[] = [];
+const extra: Record<string, unknown> = {};
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function section(title: string, run: () => Promise<Figure[]>) {
+  say(`\n## ${title}`);
+  const found = await run();
+  for (const figure of found) say(`  ${describeFigure(figure)}`);
+  figures.push(...found);
+}
+
+try {
+  say(`rpcpool bench: ${availableParallelism()} cores (${cpus()[0]?.model}), Node ${process.version}`);
+  // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
+  const table = lessonTableBytes(quick ? 7 * 30_000 : 7 * 140_000);
+  let inProcess = 0;
+  await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
+    const found = parseThroughput(table);
+    inProcess = found[0]!.value;
+    return found;
+  });
+  await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
+  await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000));
+  await section("many tiny tasks", () => tinyTasksSection());
+  await section("the lesson's demos on 1..N servers", async () => {
+    const result = await demoScaling({ iterations: quick ? 50_000_000 : 200_000_000 });
+    extra.spin = result.spin;
+    extra.sleep = result.sleep;
+    return result.figures;
+  });
+  await section("server memory", () => serverMemory(quick ? 0.2 : 1.1));
+  await section("under load: 50 clients, 2 servers", async () => {
+    const load = await loadTest({ dir, clients: 50, durationMs: quick ? 3000 : 15_000 });
+    extra.load = load;
+    if (load.failed || load.wrong || load.succeeded !== load.issued)
+      throw new Error(`load test lost or broke calls: ${JSON.stringify(load)}`);
+    return [
+      {
+        name: "load: tasks completed, every result checked",
+        value: load.succeeded,
+        unit: "tasks",
+        note: `${load.issued} issued, 0 failed, 0 wrong`,
+      },
+      { name: "load: throughput", value: load.tasksPerSecond, unit: "tasks/s" },
+      { name: "load: p50 latency", value: load.p50Ms, unit: "ms" },
+      { name: "load: p99 latency", value: load.p99Ms, unit: "ms" },
+      {
+        name: "load: server RSS growth, second half over first half",
+        value: Math.max(...load.rssMiB.map((r) => r.secondHalfPeak - r.firstHalfPeak)),
+        unit: "MiB",
+      },
+    ];
+  });
+  const missed = figures.filter((f) => met(f) === false).map((f) => f.name);
+  say(
+    `\n${figures.filter((f) => f.target).length - missed.length} targets met; missed: ${missed.join("; ") || "none"}`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      machine: { cores: availableParallelism(), node: process.version },
+      figures: figures.map((f) => ({ ...f, met: met(f) })),
+      ...extra,
+    })}\n`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function tinyTasksSection() {
+  const { tinyTasks } = await import("./tiny-tasks.js");
+  return tinyTasks(10_000);
+}
