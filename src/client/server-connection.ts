@@ -1,6 +1,7 @@
 import { type ChannelCredentials, type ChannelOptions, credentials, Metadata } from "@grpc/grpc-js";
-import { ComputeServiceClient } from "../gen/rpcpool/compute/v1/compute.js";
+import type { ComputeServiceClient } from "../gen/rpcpool/compute/v1/compute.js";
 import { DemoServiceClient, type InfoResponse } from "../gen/rpcpool/compute/v1/demo.js";
+import { FastComputeServiceClient } from "../wire/table-stream-codec.js";
 import type { CallControls } from "./call-options.js";
 import { unaryCall } from "./unary-call.js";
 
@@ -25,7 +26,8 @@ export class ServerConnection {
     readonly metadata: () => Metadata = () => new Metadata(),
     extraChannelOptions: ChannelOptions = {},
   ) {
-    this.compute = new ComputeServiceClient(address, channelCredentials, {
+    // The fast table codec: the same bytes on the wire, fewer copies of each chunk.
+    this.compute = new FastComputeServiceClient(address, channelCredentials, {
       ...channelOptions,
       ...extraChannelOptions,
     });

@@ -7,9 +7,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { BatchServiceService } from "../gen/rpcpool/compute/v1/batch.js";
-import { ComputeServiceService } from "../gen/rpcpool/compute/v1/compute.js";
 import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
 import { version } from "../version.js";
+import { computeServiceDefinition } from "../wire/table-stream-codec.js";
 import { batchService } from "./batch-service.js";
 import type { CallContext } from "./call-context.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";
@@ -117,7 +117,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     server.addService(definition, implementation);
     registry.add(definition, implementation);
   };
-  hostService(ComputeServiceService, computeService(deps) as unknown as UntypedServiceImplementation);
+  hostService(computeServiceDefinition, computeService(deps) as unknown as UntypedServiceImplementation);
   hostService(
     DemoServiceService,
     demoService({

@@ -152,14 +152,21 @@ export async function sumTable(
       capped(call.chunks, limits.maxTableBytes, call.fileName),
       limits.pieceBytes,
       limits.maxLineBytes,
+      (size) => pool.pieces.take(size),
     )) {
       bytesRead += bytes.byteLength;
       const task = pool.run({ kind: "sum", bytes, options: read }, abort.signal);
-      task.catch(() => {});
+      // The piece's slot is free again once its worker is done with it, whatever the outcome.
+      task.then(
+        () => pool.pieces.give(bytes),
+        () => pool.pieces.give(bytes),
+      );
       pending.push(task);
       // Only the first piece of a file holds its BOM and header.
       read = { ...read, startsFile: false, header: false };
-      if (pending.length > pool.threads) await mergeOldest();
+      // Two pieces per worker thread: each worker has its next piece queued while the event loop
+      // is busy receiving, and memory stays bounded by pieces, not by the table's size.
+      if (pending.length >= pool.threads * 2) await mergeOldest();
     }
     while (pending.length > 0) await mergeOldest();
     return { merger, bytes: bytesRead, threadId };
@@ -184,13 +191,13 @@ export async function weighTable(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
     limits.maxLineBytes,
+    (size) => pool.pieces.take(size),
   )) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
-    const piece = await pool.run(
-      { kind: "weigh", bytes, options: read, weights: mine, firstWeight: 0 },
-      signal,
-    );
+    const piece = await pool
+      .run({ kind: "weigh", bytes, options: read, weights: mine, firstWeight: 0 }, signal)
+      .finally(() => pool.pieces.give(bytes));
     bytesRead += bytes.byteLength;
     threadId = piece.threadId;
     merger.addWeighted(piece);

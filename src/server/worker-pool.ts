@@ -1,11 +1,18 @@
 import { Piscina } from "piscina";
+import { PieceSlots } from "./piece-slots.js";
 import type { WorkerResult, WorkerTask } from "./worker-task.js";
 
 /** The server's worker threads: computations run here so the event loop keeps answering. */
 export class WorkerPool {
   readonly #piscina: Piscina;
+  /** Memory for table pieces in flight, shared with the workers (see table-call's pipeline). */
+  readonly pieces: PieceSlots;
 
-  constructor(readonly threads: number) {
+  /** pieceSlotBytes: a table piece is about 1 MiB plus the rest of the chunk it ended in. */
+  constructor(
+    readonly threads: number,
+    pieceSlotBytes = 3 << 19,
+  ) {
     this.#piscina = new Piscina({
       filename: new URL("./table-worker.js", import.meta.url).href,
       minThreads: threads,
@@ -14,6 +21,8 @@ export class WorkerPool {
       // Queue without bound here: callers bound their own in-flight pieces.
       maxQueue: Number.POSITIVE_INFINITY,
     });
+    // Two pieces per thread are in flight in a table call; keep a few more for calls at once.
+    this.pieces = new PieceSlots(pieceSlotBytes, threads * 2 + 2);
   }
 
   /** Runs a task; aborting the signal stops it (piscina ends the worker running it). */
@@ -28,6 +37,12 @@ export class WorkerPool {
 }
 
 // Only a buffer that owns its whole ArrayBuffer may be moved: Node's small Buffers share a pool.
+// Shared memory is neither moved nor copied: the worker reads it where it is.
 function ownsWholeBuffer(bytes: Uint8Array): boolean {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength > 4096;
+  return (
+    !(bytes.buffer instanceof SharedArrayBuffer) &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.byteLength > 4096
+  );
 }
