@@ -1,115 +1,142 @@
-import { performance } from "node:perf_hooks";
-import {
-  credentials,
-  Metadata,
-  makeGenericClientConstructor,
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-} from "@grpc/grpc-js";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { credentials, Metadata, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
-import { DemoServiceService, InfoRequest } from "../src/gen/rpcpool/compute/v1/demo.js";
+import { ComputeServiceService, MeansRequest } from "../src/gen/rpcpool/compute/v1/compute.js";
+import { echoService } from "./bare-echo-server.js";
 import { type Figure, percentile } from "./figures.js";
 
-const echo: ServiceDefinition = {
-  ping: {
-    path: "/bench.Echo/Ping",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-};
+type Caller = () => Promise<unknown>;
 
-/** Latency samples (µs) of `count` calls one after another, and calls/s with `inFlight` at once. */
-async function measure(call: () => Promise<unknown>, count: number, inFlight: number) {
-  for (let i = 0; i < 300; i++) await call();
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    await call();
-    samples.push((performance.now() - start) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  const start = performance.now();
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (done < count) {
-        done++;
+/**
+ * Latency (µs) of calls one after another, and calls/s with `inFlight` at once, for several
+ * callers measured in interleaved rounds: drift of a shared, noisy machine hits them alike.
+ */
+async function measure(callers: Caller[], count: number, inFlight: number, rounds = 10) {
+  for (const call of callers) for (let i = 0; i < 500; i++) await call();
+  const samples: number[][] = callers.map(() => []);
+  const busyMs = callers.map(() => 0);
+  const cpuUs = callers.map(() => 0);
+  const perRound = Math.ceil(count / rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (const [c, call] of callers.entries()) {
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < perRound; i++) {
+        const start = performance.now();
         await call();
+        samples[c]!.push((performance.now() - start) * 1000);
       }
-    }),
+      const used = process.cpuUsage(cpu);
+      cpuUs[c]! += used.user + used.system;
+      const start = performance.now();
+      let done = 0;
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (done < perRound) {
+            done++;
+            await call();
+          }
+        }),
+      );
+      busyMs[c]! += performance.now() - start;
+    }
+  }
+  return samples.map((list, c) => {
+    list.sort((a, b) => a - b);
+    return {
+      p50: percentile(list, 50),
+      p99: percentile(list, 99),
+      perSecond: (perRound * rounds) / (busyMs[c]! / 1000),
+      /** CPU this (client) process spent per sequential call. */
+      cpuPerCall: cpuUs[c]! / (perRound * rounds),
+    };
+  });
+}
+
+/** The bare echo server in a process of its own, like the rpcpool server it is compared with. */
+async function startBareServer() {
+  const program = fileURLToPath(new URL("./bare-echo-server.js", import.meta.url));
+  const child = spawn(process.execPath, [program], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve) =>
+    createInterface({ input: child.stdout! }).once("line", resolve),
   );
-  return {
-    p50: percentile(samples, 50),
-    p99: percentile(samples, 99),
-    perSecond: count / ((performance.now() - start) / 1000),
-  };
+  return { address: line.replace("listening on ", ""), stop: () => child.kill() };
 }
 
 /**
- * A trivial call through the pool against a bare grpc-js unary call, in the same run: both on
- * loopback, same machine, same number of calls.
+ * A trivial call (the mean of one short list) through the pool against a bare grpc-js unary call
+ * (an echo server with no interceptor or codec), both to a server process of its own on loopback,
+ * in the same run. A third figure, the generated client straight to the rpcpool server, tells the
+ * pool's client-side share from the server's.
  */
 export async function callOverhead(count = 3000): Promise<Figure[]> {
-  const bareServer = new Server();
-  bareServer.addService(echo, {
-    ping: (call: { request: Buffer }, cb: (e: null, r: Buffer) => void) => cb(null, call.request),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    bareServer.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  const Echo = makeGenericClientConstructor(echo, "Echo");
-  const bareClient = new Echo(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+  const bareServer = await startBareServer();
+  const Echo = makeGenericClientConstructor(echoService, "Echo");
+  const bareClient = new Echo(bareServer.address, credentials.createInsecure()) as unknown as {
     ping(r: Buffer, m: Metadata, o: object, cb: (e: Error | null, r: Buffer) => void): void;
     close(): void;
   };
-  const payload = Buffer.from([]);
-  const bare = await measure(
-    () =>
-      new Promise((resolve, reject) =>
-        bareClient.ping(payload, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
-      ),
+  const payload = Buffer.from(MeansRequest.encode({ lists: [{ values: [1, 2, 3] }] }).finish());
+  const [server] = await startLocalServers(1, { workers: 1, stderr: "ignore" });
+  const pool = await Pool.connect([server!.address]);
+  const compute = pool.service(ComputeServiceService);
+  const request = MeansRequest.fromPartial({ lists: [{ values: [1, 2, 3] }] });
+  const connection = pool.servers[0]!;
+  const [bare, direct, pooled] = await measure(
+    [
+      () =>
+        new Promise((resolve, reject) =>
+          bareClient.ping(payload, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
+        ),
+      () =>
+        new Promise((resolve, reject) =>
+          connection.compute.means(request, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
+        ),
+      () => compute.apply("means", request),
+    ],
     count,
     64,
   );
   bareClient.close();
-  bareServer.forceShutdown();
-
-  const [server] = await startLocalServers(1, { workers: 1, stderr: "ignore" });
-  const pool = await Pool.connect([server!.address]);
-  const demo = pool.service(DemoServiceService);
-  const request = InfoRequest.fromPartial({});
-  const pooled = await measure(() => demo.apply("info", request), count, 64);
+  bareServer.stop();
   await pool.close();
   await server!.stop();
   return [
-    { name: "bare grpc-js unary call p50", value: bare.p50, unit: "us" },
-    { name: "bare grpc-js unary call p99", value: bare.p99, unit: "us" },
-    { name: "bare grpc-js calls/s (64 in flight)", value: bare.perSecond, unit: "calls/s" },
+    { name: "bare grpc-js unary call p50", value: bare!.p50, unit: "us", note: "echo server, own process" },
+    {
+      name: "bare grpc-js call: client CPU per call",
+      value: bare!.cpuPerCall,
+      unit: "us",
+      note: "what bounds latency on this stack, before the server's share and the wake-ups",
+    },
+    { name: "pool call: client CPU per call", value: pooled!.cpuPerCall, unit: "us" },
+    { name: "bare grpc-js unary call p99", value: bare!.p99, unit: "us" },
+    { name: "bare grpc-js calls/s (64 in flight)", value: bare!.perSecond, unit: "calls/s" },
+    {
+      name: "generated client to the rpcpool server p50",
+      value: direct!.p50,
+      unit: "us",
+      note: "ComputeService.Means without the pool",
+    },
     {
       name: "pool call p50",
-      value: pooled.p50,
+      value: pooled!.p50,
       unit: "us",
-      note: "DemoService.Info through pool.service().apply",
+      note: "ComputeService.Means through pool.service().apply",
     },
-    { name: "pool call p99", value: pooled.p99, unit: "us" },
-    { name: "pool calls/s (64 in flight)", value: pooled.perSecond, unit: "calls/s" },
+    { name: "pool call p99", value: pooled!.p99, unit: "us" },
+    { name: "pool calls/s (64 in flight)", value: pooled!.perSecond, unit: "calls/s" },
     {
       name: "pool / bare p50 latency",
-      value: pooled.p50 / bare.p50,
+      value: pooled!.p50 / bare!.p50,
       unit: "x",
       target: { value: 1.2, kind: "max" },
     },
     {
       name: "pool p50 against RPyC's 190 us",
-      value: pooled.p50,
+      value: pooled!.p50,
       unit: "us",
       target: { value: 190, kind: "max" },
     },

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError } from "../src/client/client-error.js";
+import { startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
+import { meansCall } from "../src/client/small-calls.js";
 import { columnSumsCall } from "../src/client/table-calls.js";
 import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
@@ -83,5 +85,40 @@ describe("the Pool API", () => {
     expect(warnings[0]).toMatch(/127\.0\.0\.1:1/);
     await partial.close();
     await expect(Pool.connect(["127.0.0.1:1"])).rejects.toMatchObject({ codeName: "UNAVAILABLE" });
+  });
+});
+
+describe("pool.apply", () => {
+  it("spreads concurrent calls over the servers, the least busy first", async () => {
+    const replies = await Promise.all(Array.from({ length: 8 }, () => pool.sleep(200)));
+    const served = replies.map((r) => r.servedBy.server);
+    expect(new Set(served).size).toBe(2);
+    for (const server of new Set(served)) expect(served.filter((s) => s === server)).toHaveLength(4);
+  });
+
+  it("moves a call to another server when its server is gone", async () => {
+    const [doomed] = await startLocalServers(1, { workers: 1, stderr: "ignore" });
+    const mixed = await Pool.connect([doomed!.address, servers.servers[0]!.address]);
+    try {
+      await doomed!.stop();
+      const events: string[] = [];
+      const onEvent = (e: { type: string }) => events.push(e.type);
+      const first = await mixed.apply((server, signal) => meansCall(server, [[1, 2]], { signal }), {
+        onEvent,
+      });
+      expect(first.means).toEqual([1.5]);
+      expect(events).toEqual(["started", "server-lost", "retried", "started", "done"]);
+      // The dead server is now known: the next calls go straight to the live one.
+      events.length = 0;
+      for (let i = 0; i < 3; i++) {
+        const again = await mixed.apply((server, signal) => meansCall(server, [[4]], { signal }), {
+          onEvent,
+        });
+        expect(again.means).toEqual([4]);
+      }
+      expect(events).toEqual(["started", "done", "started", "done", "started", "done"]);
+    } finally {
+      await mixed.close();
+    }
   });
 });

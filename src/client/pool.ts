@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { type ChannelOptions, status } from "@grpc/grpc-js";
+import { applyOne } from "./apply-one.js";
 import { asCompletedOutcomes } from "./as-completed.js";
 import type { CallControls } from "./call-options.js";
 import { ClientError } from "./client-error.js";
@@ -195,12 +196,18 @@ export class Pool {
   }
 
   /** Runs one call on the least busy server, with failover. */
-  async apply<R>(
+  apply<R>(
     fn: (server: ServerConnection, signal: AbortSignal) => Promise<R>,
     options: MapOptions = {},
-  ) {
-    const [result] = await this.map([null], (_, server, signal) => fn(server, signal), options);
-    return result as R;
+  ): Promise<R> {
+    if (options.signal?.aborted) {
+      return Promise.reject(new ClientError(status.CANCELLED, "cancelled by the caller"));
+    }
+    return applyOne(options.servers ?? this.servers, fn, {
+      retries: options.retries ?? this.options.retries,
+      signal: options.signal,
+      onEvent: options.onEvent ?? this.options.onEvent,
+    });
   }
 
   columnSums(file: string, read?: TableReadOptions, controls: CallControls = {}): Promise<ColumnSumsResult> {

@@ -95,6 +95,7 @@ export function schedule<I, R>(
     };
     const start = (task: Task<I>, server: ServerConnection) => {
       inFlight++;
+      server.inFlight++;
       busy.set(server, (busy.get(server) ?? 0) + 1);
       task.attempts.push(server.address);
       options.onEvent?.({ type: "started", index: task.index, server: server.name });
@@ -107,6 +108,7 @@ export function schedule<I, R>(
           (caught: unknown) => {
             const error = ClientError.from(caught, server.address);
             if (isRetryable(error) && !signal?.aborted) {
+              server.lastFailureAt = Date.now();
               if (alive.delete(server))
                 options.onEvent?.({ type: "server-lost", server: server.name, error });
               if (task.attempts.length <= retries) {
@@ -121,13 +123,16 @@ export function schedule<I, R>(
         )
         .finally(() => {
           inFlight--;
+          server.inFlight--;
           busy.set(server, (busy.get(server) ?? 1) - 1);
           pump();
         });
     };
     const pump = () => {
       if (signal?.aborted) abandonQueue(new ClientError(status.CANCELLED, "cancelled by the caller"));
-      for (const server of alive) {
+      // The least busy first, counting other maps of the pool on the same servers.
+      const order = alive.size > 1 ? [...alive].sort((a, b) => a.load - b.load) : alive;
+      for (const server of order) {
         while ((busy.get(server) ?? 0) < capacity(server)) {
           const task = take(server);
           if (!task) break;

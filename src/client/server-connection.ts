@@ -19,6 +19,8 @@ export class ServerConnection {
   readonly compute: ComputeServiceClient;
   readonly demo: DemoServiceClient;
   info?: InfoResponse;
+  /** Calls this client has in flight on the server, from every map and apply of the pool. */
+  inFlight = 0;
 
   constructor(
     readonly address: string,
@@ -35,6 +37,19 @@ export class ServerConnection {
     this.demo = new DemoServiceClient(address, channelCredentials, {
       channelOverride: this.compute.getChannel(),
     });
+  }
+
+  /** When a call on it last failed in a way that blames the server (UNAVAILABLE, CANCELLED). */
+  lastFailureAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * How busy the server is from here: calls in flight per worker thread. A server that failed a
+   * call in the last 5 s comes after every healthy one, so that calls stop knocking on a dead
+   * server's door while it stays usable as a last resort.
+   */
+  get load(): number {
+    const suspect = Date.now() - this.lastFailureAt < 5_000 ? 1e9 : 0;
+    return suspect + this.inFlight / Math.max(1, this.info?.workers ?? 1);
   }
 
   /** The server's name as it stamps replies, or its address before it answered. */

@@ -42,8 +42,12 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     request: RequestOf<D, K>,
     options: ServiceMapOptions = {},
   ): Promise<ResponseOf<D, K>> {
-    const [result] = await this.map(method, [request], options);
-    return result!;
+    const definition = this.definition[method]!;
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 60_000;
+    return this.pool.apply(
+      (server, signal) => genericUnaryCall(server, definition, request, { signal, timeoutMs }, timeoutMs),
+      { ...options, retries: options.retries ?? (this.options.idempotent ? undefined : 0) },
+    );
   }
 
   /** Every input through `method` across the servers; results in input order; throws the first failure. */
@@ -66,7 +70,16 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     options: ServiceMapOptions = {},
   ): Promise<Outcome<ResponseOf<D, K>>[]> {
     const outcomes: Outcome<ResponseOf<D, K>>[] = new Array(inputs.length);
-    for await (const outcome of this.asCompleted(method, inputs, options)) outcomes[outcome.index] = outcome;
+    // Straight to the scheduler: no async iteration for a call that wants all results at once.
+    await this.#run(
+      method,
+      inputs,
+      options,
+      (outcome) => {
+        outcomes[outcome.index] = outcome;
+      },
+      options.signal,
+    );
     return outcomes;
   }
 
@@ -76,71 +89,77 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     inputs: readonly RequestOf<D, K>[],
     options: ServiceMapOptions = {},
   ): AsyncIterable<Outcome<ResponseOf<D, K>>> {
+    return asCompletedOutcomes<ResponseOf<D, K>>(
+      (onOutcome, signal) => this.#run(method, inputs, options, onOutcome, signal),
+      options.signal,
+    );
+  }
+
+  /** Runs every input, batched or not, reporting each input's outcome as it settles. */
+  #run<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: readonly RequestOf<D, K>[],
+    options: ServiceMapOptions,
+    onOutcome: (outcome: Outcome<ResponseOf<D, K>>) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     const definition = this.definition[method]!;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 60_000;
     const retries = options.retries ?? (this.options.idempotent ? undefined : 0);
     const chunksize = Math.max(1, Math.floor(options.chunksize ?? 1));
     if (chunksize === 1) {
-      return asCompletedOutcomes<ResponseOf<D, K>>(
-        (onOutcome, signal) =>
-          this.pool.mapSettled(
-            inputs,
-            (input, server, taskSignal) =>
-              genericUnaryCall(server, definition, input, { signal: taskSignal, timeoutMs }, timeoutMs),
-            { ...options, retries, signal, onOutcome: onOutcome as (o: Outcome<unknown>) => void },
-          ),
-        options.signal,
+      return this.pool.mapSettled(
+        inputs,
+        (input, server, taskSignal) =>
+          genericUnaryCall(server, definition, input, { signal: taskSignal, timeoutMs }, timeoutMs),
+        { ...options, retries, signal, onOutcome: onOutcome as (o: Outcome<unknown>) => void },
       );
     }
     const batches: number[][] = [];
     for (let i = 0; i < inputs.length; i += chunksize) {
       batches.push(Array.from({ length: Math.min(chunksize, inputs.length - i) }, (_, j) => i + j));
     }
-    return asCompletedOutcomes<ResponseOf<D, K>>(
-      (onOutcome, signal) =>
-        this.pool.mapSettled(
-          batches,
-          (batch, server, taskSignal) =>
-            invokeBatch(
-              server,
-              definition,
-              batch.map((i) => inputs[i]!),
-              { signal: taskSignal, timeoutMs },
-            ),
-          {
-            ...options,
-            retries,
-            signal,
-            onOutcome: (outcome) => {
-              const batch = batches[outcome.index]!;
-              batch.forEach((index, j) => {
-                if (!outcome.ok) {
-                  onOutcome({ ...outcome, index });
-                  return;
-                }
-                const item = (outcome.value as InvokeResult[])[j]!;
-                onOutcome(
-                  item.code === status.OK
-                    ? {
-                        ok: true,
-                        index,
-                        value: definition.responseDeserialize(item.response),
-                        server: outcome.server,
-                        attempts: outcome.attempts,
-                      }
-                    : {
-                        ok: false,
-                        index,
-                        error: new ClientError(item.code, item.message, outcome.server),
-                        server: outcome.server,
-                        attempts: outcome.attempts,
-                      },
-                );
-              });
-            },
-          },
+    return this.pool.mapSettled(
+      batches,
+      (batch, server, taskSignal) =>
+        invokeBatch(
+          server,
+          definition,
+          batch.map((i) => inputs[i]!),
+          { signal: taskSignal, timeoutMs },
         ),
-      options.signal,
+      {
+        ...options,
+        retries,
+        signal,
+        onOutcome: (outcome) => {
+          const batch = batches[outcome.index]!;
+          batch.forEach((index, j) => {
+            if (!outcome.ok) {
+              onOutcome({ ...outcome, index });
+              return;
+            }
+            const item = (outcome.value as InvokeResult[])[j]!;
+            onOutcome(
+              item.code === status.OK
+                ? {
+                    ok: true,
+                    index,
+                    value: definition.responseDeserialize(item.response),
+                    server: outcome.server,
+                    attempts: outcome.attempts,
+                  }
+                : {
+                    ok: false,
+                    index,
+                    error: new ClientError(item.code, item.message, outcome.server),
+                    server: outcome.server,
+                    attempts: outcome.attempts,
+                  },
+            );
+          });
+        },
+      },
     );
   }
 }
