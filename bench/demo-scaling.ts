@@ -9,18 +9,25 @@ import type { Figure } from "./figures.js";
 
 type Task = (server: ServerConnection, signal: AbortSignal) => Promise<unknown>;
 
-/** The same `tasks` calls on 1, 2, ... all servers of the pool, one call per server at a time. */
-async function scale(pool: Pool, tasks: number, task: Task): Promise<ScalingReport> {
+/**
+ * The same `tasks` calls on 1, 2, ... all servers of the pool, one call per server at a time;
+ * the best of `repeats` runs for each n (a shared machine only ever slows a run down).
+ */
+async function scale(pool: Pool, tasks: number, task: Task, repeats = 1): Promise<ScalingReport> {
   const inputs = Array.from({ length: tasks }, (_, i) => i);
   // Warm every server (worker threads, JIT) before the first timed run.
   await pool.map(pool.servers, (_, server, signal) => task(server, signal), { perServer: 1 });
   const times: Array<{ servers: number; ms: number }> = [];
   for (let n = 1; n <= pool.servers.length; n++) {
     const servers = pool.servers.slice(0, n);
-    const { ms } = await timed(() =>
-      pool.map(inputs, (_, server, signal) => task(server, signal), { servers, perServer: 1 }),
-    );
-    times.push({ servers: n, ms });
+    let best = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < repeats; r++) {
+      const { ms } = await timed(() =>
+        pool.map(inputs, (_, server, signal) => task(server, signal), { servers, perServer: 1 }),
+      );
+      best = Math.min(best, ms);
+    }
+    times.push({ servers: n, ms: best });
   }
   return scalingReport(times);
 }
@@ -35,15 +42,18 @@ export async function demoScaling(
   options: { iterations?: number; spinTasks?: number; sleepMs?: number } = {},
 ): Promise<{ figures: Figure[]; spin: ScalingReport; sleep: ScalingReport }> {
   const cores = availableParallelism();
-  const iterations = options.iterations ?? 200_000_000;
+  const iterations = options.iterations ?? 600_000_000;
   const sleepMs = options.sleepMs ?? 1000;
   let spin: ScalingReport;
   {
     const servers = await startLocalServers(cores, { workers: 1, stderr: "ignore" });
     const pool = await Pool.connect(servers.map((s) => s.address));
     try {
-      spin = await scale(pool, options.spinTasks ?? cores * 3, (server, signal) =>
-        spinCall(server, iterations, { signal }),
+      spin = await scale(
+        pool,
+        options.spinTasks ?? cores * 3,
+        (server, signal) => spinCall(server, iterations, { signal }),
+        2,
       );
     } finally {
       await pool.close();
@@ -67,7 +77,7 @@ export async function demoScaling(
       name: `CPU-bound demo speed-up on ${cores} servers`,
       value: spinAll.speedup,
       unit: "x",
-      note: `count to ${iterations}, ${options.spinTasks ?? cores * 3} calls; Amdahl p = ${spin.amdahl.parallelFraction?.toFixed(4)}`,
+      note: `count to ${iterations}, ${options.spinTasks ?? cores * 3} calls, best of 2 runs; Amdahl p = ${spin.amdahl.parallelFraction?.toFixed(4)}`,
     },
     {
       name: `CPU-bound demo efficiency on ${cores} servers`,

@@ -37,6 +37,8 @@ export interface LoadResult {
    * run (a leak shows as a second half above the first), and after the load.
    */
   rssMiB: Array<{ warm: number; firstHalfPeak: number; secondHalfPeak: number; after: number }>;
+  /** Every sample: ms into the run, and each server's RSS in MiB. */
+  samplesMiB: Array<{ at: number; rss: number[] }>;
 }
 
 // Run from dist/bench (npm run bench) or from the sources under vitest: the client is the built one.
@@ -138,6 +140,7 @@ export async function loadTest(options: LoadOptions): Promise<LoadResult> {
       tasksPerSecond: total("succeeded") / (elapsed / 1000),
       p50Ms: percentile(latencies, 50) / 1000,
       p99Ms: percentile(latencies, 99) / 1000,
+      samplesMiB: samples,
       rssMiB: warm.map((w, i) => ({
         warm: w,
         firstHalfPeak: peak(i, 0, durationMs / 2),

@@ -32,7 +32,7 @@ try {
   const table = lessonTableBytes(quick ? 7 * 30_000 : 7 * 140_000);
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
-    const found = parseThroughput(table);
+    const found = parseThroughput(table, 5);
     inProcess = found[0]!.value;
     return found;
   });
@@ -40,7 +40,7 @@ try {
   await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000));
   await section("many tiny tasks", () => tinyTasksSection());
   await section("the lesson's demos on 1..N servers", async () => {
-    const result = await demoScaling({ iterations: quick ? 50_000_000 : 200_000_000 });
+    const result = await demoScaling({ iterations: quick ? 100_000_000 : 600_000_000 });
     extra.spin = result.spin;
     extra.sleep = result.sleep;
     return result.figures;

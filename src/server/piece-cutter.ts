@@ -7,15 +7,15 @@ const NEWLINE = 0x0a;
  * Regroups a byte stream into pieces that end at a newline (except the last), each at least
  * `target` bytes, so that every piece can be parsed on its own. Only moves bytes.
  *
- * Each piece is copied into memory from `allocate` (by default a fresh Buffer that owns its whole
- * memory, so it can be moved to a worker thread); the bytes after the last newline stay behind
+ * Each piece is copied into memory from `allocate`, which may make it wait (by default a fresh
+ * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the last newline stay behind
  * as a view of their chunk.
  */
 export async function* cutPieces(
   chunks: AsyncIterable<Uint8Array>,
   target: number,
   maxLine: number,
-  allocate: (bytes: number) => Uint8Array = Buffer.allocUnsafeSlow,
+  allocate: (bytes: number) => Uint8Array | Promise<Uint8Array> = Buffer.allocUnsafeSlow,
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
@@ -46,9 +46,9 @@ export async function* cutPieces(
     heldBytes -= pieceBytes;
     // What is left came after the last newline.
     searched = held.length;
-    yield copyInto(allocate(pieceBytes), parts);
+    yield copyInto(await allocate(pieceBytes), parts);
   }
-  if (heldBytes > 0) yield copyInto(allocate(heldBytes), held);
+  if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
 }
 
 function copyInto(piece: Uint8Array, parts: Uint8Array[]): Uint8Array {

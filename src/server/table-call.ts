@@ -152,7 +152,7 @@ export async function sumTable(
       capped(call.chunks, limits.maxTableBytes, call.fileName),
       limits.pieceBytes,
       limits.maxLineBytes,
-      (size) => pool.pieces.take(size),
+      (size) => pool.pieces.take(size, abort.signal),
     )) {
       bytesRead += bytes.byteLength;
       const task = pool.run({ kind: "sum", bytes, options: read }, abort.signal);
@@ -191,7 +191,7 @@ export async function weighTable(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
     limits.maxLineBytes,
-    (size) => pool.pieces.take(size),
+    (size) => pool.pieces.take(size, signal),
   )) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);

@@ -21,8 +21,8 @@ export class WorkerPool {
       // Queue without bound here: callers bound their own in-flight pieces.
       maxQueue: Number.POSITIVE_INFINITY,
     });
-    // Two pieces per thread are in flight in a table call; keep a few more for calls at once.
-    this.pieces = new PieceSlots(pieceSlotBytes, threads * 2 + 2);
+    // Two pieces per thread keep one table call at full speed; twice that serves calls at once.
+    this.pieces = new PieceSlots(pieceSlotBytes, threads * 4);
   }
 
   /** Runs a task; aborting the signal stops it (piscina ends the worker running it). */

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { PieceSlots } from "./piece-slots.js";
+
+describe("PieceSlots", () => {
+  it("lends shared memory, reuses it, and makes a taker wait while every slot is lent", async () => {
+    const slots = new PieceSlots(1024, 2);
+    const a = await slots.take(100);
+    const b = await slots.take(1024);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect([a.byteLength, b.byteLength]).toEqual([100, 1024]);
+    let third: Uint8Array | undefined;
+    const waiting = slots.take(10).then((view) => {
+      third = view;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(third).toBeUndefined();
+    slots.give(a);
+    await waiting;
+    expect(third!.buffer).toBe(a.buffer);
+    expect(slots.lent).toBe(2);
+  });
+
+  it("gives a piece larger than a slot a buffer of its own, still counted", async () => {
+    const slots = new PieceSlots(16, 1);
+    const big = await slots.take(100);
+    expect(big.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(slots.lent).toBe(1);
+    slots.give(big);
+    expect(slots.lent).toBe(0);
+  });
+
+  it("stops waiting when the call is cancelled", async () => {
+    const slots = new PieceSlots(16, 1);
+    await slots.take(1);
+    const controller = new AbortController();
+    const waiting = slots.take(1, controller.signal);
+    controller.abort(new Error("cancelled"));
+    await expect(waiting).rejects.toThrow("cancelled");
+    expect(slots.lent).toBe(1);
+  });
+});
