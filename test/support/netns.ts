@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { createInterface } from "node:readline";
-import type { ProgramRun } from "./run-program.js";
+import { collectRun } from "./run-program.js";
 
 // Namespace names carry the creating process's pid, so a later run can remove what a killed run left.
 const prefix = "rpcpool-t";
@@ -17,15 +17,6 @@ export function netnsUnavailable(): string | undefined {
   if (added.status !== 0) return `ip netns add failed: ${added.stderr.trim()}`;
   spawnSync("ip", ["netns", "del", probe]);
   return undefined;
-}
-
-function completeJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** One virtual machine: a network namespace with loopback and one address on the shared /24. */
@@ -124,43 +115,8 @@ export class VirtualNetwork {
 
   /** Runs `node ARGS` inside a host to its end and collects its output; killed after timeoutMs. */
   runNode(host: VirtualHost, args: string[], options: { cwd?: string; timeoutMs?: number } = {}) {
-    return new Promise<ProgramRun>((resolve, reject) => {
-      const child = this.spawnNode(host, args, options);
-      let stdout = "";
-      let stderr = "";
-      child.stdout!.on("data", (d) => {
-        stdout += d;
-      });
-      child.stderr!.on("data", (d) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        // Output complete but no exit: something (a socket, a timer) kept the program alive.
-        const hung = completeJson(stdout) ? "printed its whole JSON document but did not exit; " : "";
-        reject(
-          new Error(
-            `timed out in ${host.netns} (${hung}killed): ${args.join(" ")}\nstdout: ${stdout}\nstderr: ${stderr}`,
-          ),
-        );
-      }, options.timeoutMs ?? 60_000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({
-          code,
-          stdout,
-          stderr,
-          json: () => {
-            try {
-              return JSON.parse(stdout);
-            } catch {
-              throw new Error(`not JSON (exit ${code}):\n${stdout}\nstderr: ${stderr}`);
-            }
-          },
-        });
-      });
-    });
+    const child = this.spawnNode(host, args, options);
+    return collectRun(child, `in ${host.netns}: ${args.join(" ")}`, options.timeoutMs);
   }
 
   /** Starts a server program inside a host and resolves its first stdout line. */

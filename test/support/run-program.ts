@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "..", "..");
@@ -19,23 +19,32 @@ export function runProgram(
   args: string[],
   options: { timeoutMs?: number; cwd?: string } = {},
 ) {
+  const child = spawn(process.execPath, [program, ...args], {
+    cwd: options.cwd ?? root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return collectRun(child, args.join(" "), options.timeoutMs);
+}
+
+/**
+ * Collects a started program's output until it exits. After timeoutMs it is killed and the run
+ * fails, saying whether it had printed a whole JSON document (then something kept it alive).
+ */
+export function collectRun(child: ChildProcess, what: string, timeoutMs = 60_000): Promise<ProgramRun> {
   return new Promise<ProgramRun>((resolve, reject) => {
-    const child = spawn(process.execPath, [program, ...args], {
-      cwd: options.cwd ?? root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => {
+    child.stdout!.on("data", (d) => {
       stdout += d;
     });
-    child.stderr.on("data", (d) => {
+    child.stderr!.on("data", (d) => {
       stderr += d;
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`timed out: ${args.join(" ")}\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 60_000);
+      const hung = parses(stdout) ? "printed its whole JSON document but did not exit; " : "";
+      reject(new Error(`timed out (${hung}killed): ${what}\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
@@ -53,6 +62,15 @@ export function runProgram(
       });
     });
   });
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const rpcpool = (args: string[], options?: { timeoutMs?: number; cwd?: string }) =>
