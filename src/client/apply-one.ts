@@ -42,8 +42,9 @@ export async function applyOne<R>(
       return value;
     } catch (caught) {
       const error = ClientError.from(caught, server.address);
-      if (isRetryable(error) && !options.signal?.aborted) server.lastFailureAt = Date.now();
-      if (isRetryable(error) && !options.signal?.aborted && tried.size <= retries) {
+      const serversFault = isRetryable(error) && !options.signal?.aborted;
+      if (serversFault) server.lastFailureAt = Date.now();
+      if (serversFault && tried.size <= retries) {
         options.onEvent?.({ type: "server-lost", server: server.name, error });
         options.onEvent?.({ type: "retried", index: 0, from: server.name, error });
         continue;
