@@ -12,6 +12,7 @@ import { grpcThroughput } from "./grpc-throughput.js";
 import { loadTest } from "./load-test.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { serverMemory } from "./server-memory.js";
+import { tinyTasks } from "./tiny-tasks.js";
 
 const quick = process.argv.includes("--quick");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
@@ -38,7 +39,7 @@ try {
   });
   await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
   await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000));
-  await section("many tiny tasks", () => tinyTasksSection());
+  await section("many tiny tasks", () => tinyTasks(10_000));
   await section("the lesson's demos on 1..N servers", async () => {
     const result = await demoScaling({ iterations: quick ? 100_000_000 : 600_000_000 });
     extra.spin = result.spin;
@@ -81,9 +82,4 @@ try {
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
-}
-
-async function tinyTasksSection() {
-  const { tinyTasks } = await import("./tiny-tasks.js");
-  return tinyTasks(10_000);
 }

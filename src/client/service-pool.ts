@@ -43,10 +43,10 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     options: ServiceMapOptions = {},
   ): Promise<ResponseOf<D, K>> {
     const definition = this.definition[method]!;
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 60_000;
+    const { timeoutMs, retries } = this.#settings(options);
     return this.pool.apply(
       (server, signal) => genericUnaryCall(server, definition, request, { signal, timeoutMs }, timeoutMs),
-      { ...options, retries: options.retries ?? (this.options.idempotent ? undefined : 0) },
+      { ...options, retries },
     );
   }
 
@@ -95,6 +95,14 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     );
   }
 
+  /** A call's deadline, and its retries: none for a service not declared idempotent. */
+  #settings(options: ServiceMapOptions) {
+    return {
+      timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? 60_000,
+      retries: options.retries ?? (this.options.idempotent ? undefined : 0),
+    };
+  }
+
   /** Runs every input, batched or not, reporting each input's outcome as it settles. */
   #run<K extends UnaryMethodName<D>>(
     method: K,
@@ -104,8 +112,7 @@ export class ServicePool<D extends ServiceDefinitionOf> {
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
     const definition = this.definition[method]!;
-    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 60_000;
-    const retries = options.retries ?? (this.options.idempotent ? undefined : 0);
+    const { timeoutMs, retries } = this.#settings(options);
     const chunksize = Math.max(1, Math.floor(options.chunksize ?? 1));
     if (chunksize === 1) {
       return this.pool.mapSettled(

@@ -2,7 +2,10 @@ import { scanTable, type TableSink } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
 import type { ReadOptions, SumPiece } from "./table-part-types.js";
 
-/** Below this, integers add exactly in float64. */
+/**
+ * Below this, integers add exactly in float64: the true sum of two integers is an integer,
+ * representable below 2^53, and rounding is monotonic, so a rounded sum below it is the true one.
+ */
 const EXACT_INTEGER_LIMIT = 2 ** 53;
 
 /**

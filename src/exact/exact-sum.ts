@@ -4,18 +4,9 @@
  * partials are the exact sum, sums of parts merge exactly: the result does not depend on how the
  * values were split or ordered.
  */
-/** Below this, integers add exactly in float64. */
-const EXACT_INTEGER_LIMIT = 2 ** 53;
-
 export class ExactSum {
   #p: Float64Array;
   #n = 0;
-  /**
-   * A plain running sum of the integers added, kept apart while it stays below 2^53: there every
-   * sum of two integers is exact, so most table cells cost one addition instead of a pass over
-   * the partials. It joins the partials before they are read.
-   */
-  #integers = 0;
   /** Set when an intermediate sum left float64's range: the exact value is then out of reach. */
   #overflow = 0;
 
@@ -36,26 +27,6 @@ export class ExactSum {
   }
 
   add(value: number): void {
-    if (Number.isInteger(value)) {
-      // Exact: the true sum of two integers is an integer, representable when below 2^53, and
-      // rounding is monotonic, so a rounded sum below the limit is the true one.
-      const sum = this.#integers + value;
-      if (sum < EXACT_INTEGER_LIMIT && sum > -EXACT_INTEGER_LIMIT) {
-        this.#integers = sum;
-        return;
-      }
-    }
-    this.#addPartial(value);
-  }
-
-  #flushIntegers(): void {
-    if (this.#integers === 0) return;
-    const integers = this.#integers;
-    this.#integers = 0;
-    this.#addPartial(integers);
-  }
-
-  #addPartial(value: number): void {
     const p = this.#p;
     let x = value;
     let i = 0;
@@ -91,21 +62,18 @@ export class ExactSum {
   }
 
   merge(other: ExactSum): void {
-    other.#flushIntegers();
     if (other.#overflow !== 0 && this.#overflow === 0) this.#overflow = other.#overflow;
     for (let j = 0; j < other.#n; j++) this.add(other.#p[j]!);
   }
 
   /** The exact value as non-overlapping partials, smallest magnitude first. */
   partials(): number[] {
-    this.#flushIntegers();
     if (this.#overflow !== 0) return [this.#overflow * Number.POSITIVE_INFINITY];
     return Array.from(this.#p.subarray(0, this.#n));
   }
 
   /** The exact sum, correctly rounded to float64 (Python's fsum final step, half-even included). */
   value(): number {
-    this.#flushIntegers();
     if (this.#overflow !== 0) return this.#overflow * Number.POSITIVE_INFINITY;
     const p = this.#p;
     let n = this.#n;
