@@ -1,0 +1,137 @@
+import type { MethodDefinition } from "@grpc/grpc-js";
+
+/**
+ * What a method's proto says of calling it twice (`option idempotency_level`): IDEMPOTENT and
+ * NO_SIDE_EFFECTS may be retried on another server when a server fails; UNKNOWN only if asked.
+ */
+export type Idempotency = "IDEMPOTENT" | "NO_SIDE_EFFECTS" | "UNKNOWN";
+
+/** A message's codec as ts-proto generates it (its `MessageFns`). */
+export interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/** One method of a ts-proto generic definition (`outputServices=generic-definitions`). */
+export interface GenericMethodDefinition<Req, Res> {
+  name: string;
+  requestType: MessageCodec<Req>;
+  requestStream: boolean;
+  responseType: MessageCodec<Res>;
+  responseStream: boolean;
+  options: { idempotencyLevel?: string };
+}
+
+/** A ts-proto generic service definition, e.g. `StatsServiceDefinition`: it carries method options. */
+export interface GenericServiceDefinition {
+  name: string;
+  fullName: string;
+  // biome-ignore lint/suspicious/noExplicitAny: message types differ per method; only `any` accepts every generated definition
+  methods: Record<string, GenericMethodDefinition<any, any>>;
+}
+
+/** A ts-proto grpc-js service definition, e.g. `StatsServiceService`. */
+// biome-ignore lint/suspicious/noExplicitAny: serializers are contravariant in the request type, so only `any` accepts every generated definition
+export type GrpcServiceDefinition = Record<string, MethodDefinition<any, any>>;
+
+/** Either form ts-proto generates; the generic one also tells which methods are idempotent. */
+export type AnyServiceDefinition = GrpcServiceDefinition | GenericServiceDefinition;
+
+/** A method as rpcpool uses it on both sides: grpc-js's definition plus its name and idempotency. */
+// biome-ignore lint/suspicious/noExplicitAny: defaults for call sites that do not care about message types
+export interface MethodSpec<Req = any, Res = any> extends MethodDefinition<Req, Res> {
+  /** Its key in the definition, e.g. "describe". */
+  name: string;
+  idempotency: Idempotency;
+}
+
+export function isGenericDefinition(
+  definition: AnyServiceDefinition,
+): definition is GenericServiceDefinition {
+  return (
+    typeof (definition as GenericServiceDefinition).fullName === "string" &&
+    typeof (definition as GenericServiceDefinition).methods === "object"
+  );
+}
+
+// The generated encoders return a Uint8Array over a buffer of their own: wrap it, do not copy it.
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function idempotencyOf(level: string | undefined): Idempotency {
+  return level === "IDEMPOTENT" || level === "NO_SIDE_EFFECTS" ? level : "UNKNOWN";
+}
+
+/**
+ * The methods of a service definition in either form, by their key. A grpc-js definition does not
+ * carry the proto's options: its methods are UNKNOWN unless `idempotency` (by path) says more, as
+ * a server's Info does for what it hosts.
+ */
+export function methodsOf(
+  definition: AnyServiceDefinition,
+  idempotency: (path: string) => Idempotency | undefined = () => undefined,
+): Record<string, MethodSpec> {
+  const methods: Record<string, MethodSpec> = {};
+  if (isGenericDefinition(definition)) {
+    for (const [name, m] of Object.entries(definition.methods)) {
+      const path = `/${definition.fullName}/${m.name}`;
+      methods[name] = {
+        name,
+        path,
+        originalName: m.name,
+        requestStream: m.requestStream,
+        responseStream: m.responseStream,
+        requestSerialize: (value) => asBuffer(m.requestType.encode(value).finish()),
+        requestDeserialize: (bytes) => m.requestType.decode(bytes),
+        responseSerialize: (value) => asBuffer(m.responseType.encode(value).finish()),
+        responseDeserialize: (bytes) => m.responseType.decode(bytes),
+        idempotency: idempotencyOf(m.options?.idempotencyLevel),
+      };
+    }
+    return methods;
+  }
+  for (const [name, m] of Object.entries(definition)) {
+    methods[name] = { ...m, name, idempotency: idempotency(m.path) ?? "UNKNOWN" };
+  }
+  return methods;
+}
+
+/** The full service name of a definition in either form, e.g. "acme.stats.v1.StatsService". */
+export function serviceNameOf(definition: AnyServiceDefinition): string {
+  if (isGenericDefinition(definition)) return definition.fullName;
+  const first = Object.values(definition)[0];
+  return first ? first.path.slice(1, first.path.lastIndexOf("/")) : "";
+}
+
+/** A grpc-js definition for grpc-js's Server.addService, from either form. */
+export function grpcDefinitionOf(definition: AnyServiceDefinition): GrpcServiceDefinition {
+  return isGenericDefinition(definition) ? methodsOf(definition) : definition;
+}
+
+type MethodsOf<D> = D extends GenericServiceDefinition ? D["methods"] : D;
+
+/** The method keys of a service definition (either form). */
+export type MethodName<D> = keyof MethodsOf<D> & string;
+
+/** The keys of its unary methods. */
+export type UnaryMethodName<D> = {
+  [K in MethodName<D>]: MethodsOf<D>[K] extends { requestStream: false; responseStream: false } ? K : never;
+}[MethodName<D>];
+
+/** The keys of its client-streaming methods (a stream of requests, one response). */
+export type ClientStreamMethodName<D> = {
+  [K in MethodName<D>]: MethodsOf<D>[K] extends { requestStream: true; responseStream: false } ? K : never;
+}[MethodName<D>];
+
+export type RequestOf<D, K extends MethodName<D>> =
+  MethodsOf<D>[K] extends GenericMethodDefinition<infer Req, unknown>
+    ? Req
+    : MethodsOf<D>[K] extends { requestSerialize: (value: infer Req) => Buffer }
+      ? Req
+      : never;
+
+export type ResponseOf<D, K extends MethodName<D>> =
+  MethodsOf<D>[K] extends GenericMethodDefinition<unknown, infer Res>
+    ? Res
+    : MethodsOf<D>[K] extends { responseDeserialize: (bytes: Buffer) => infer Res }
+      ? Res
+      : never;
