@@ -90,7 +90,9 @@ export function methodsOf(
     return methods;
   }
   for (const [name, m] of Object.entries(definition)) {
-    methods[name] = { ...m, name, idempotency: idempotency(m.path) ?? "UNKNOWN" };
+    // A record of MethodSpecs (this function's own output, perhaps with codecs swapped) keeps its own.
+    const own = (m as Partial<MethodSpec>).idempotency;
+    methods[name] = { ...m, name, idempotency: idempotency(m.path) ?? own ?? "UNKNOWN" };
   }
   return methods;
 }
