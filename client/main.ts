@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { columnSumsCommand } from "../src/cli/column-sums-command.js";
 import { demoCommand } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { scaleCommand } from "../src/cli/scale-command.js";
 import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
-import { weightedMeansCommand } from "../src/cli/weighted-means-command.js";
+import { columnSumsCommand, weightedMeansCommand } from "../src/cli/table-commands.js";
+
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool")

@@ -1,23 +1,41 @@
-/** rpcpool's public API: servers, the client pool, and the computations as plain functions. */
+/**
+ * rpcpool: a pool of gRPC servers for Node.js. Write a .proto, implement it as async functions
+ * on `startServer`, and fan calls out with `Pool.connect(...)` like multiprocessing.Pool.map.
+ * The lesson's calculator, rpcpool's first application, is at "rpcpool/lesson".
+ */
 
-export type { CallControls } from "./client/call-options.js";
-export { ClientError } from "./client/client-error.js";
-export { type LocalServer, startLocalServer, startLocalServers } from "./client/local-servers.js";
-export { type ConnectOptions, type LocalPoolOptions, type MapOptions, Pool } from "./client/pool.js";
-export type { Outcome, PoolEvent } from "./client/scheduler.js";
-export { ServerConnection } from "./client/server-connection.js";
-export { circlesCall, meansCall, sleepCall, spinCall } from "./client/small-calls.js";
-export {
-  type ColumnSumsResult,
-  columnSumsCall,
-  type WeightedMeansResult,
-  weightedMeansCall,
-} from "./client/table-calls.js";
+// ---- For users: the pool, the server, errors -----------------------------------------------
+
+export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
+export { type ConnectOptions, type LocalPoolOptions, Pool } from "./pool/pool.js";
+export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
+export type { ServiceCallOptions, ServiceClient, ServiceOptions } from "./pool/service-client.js";
+export type { CallOptions } from "./rpc/call-options.js";
+export { ClientError } from "./rpc/client-error.js";
+export { invalidArgument, ServerError } from "./rpc/server-error.js";
+export type { ErrorDetails } from "./rpc/status-details.js";
+export type { HostedService, ServiceTools } from "./host/hosted-service.js";
+export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
 export * from "./metrics/speedup.js";
-export { ServerError } from "./server/server-error.js";
+
+// ---- For libraries: method specs, defaults, status details, local server processes -----------
+
+export { type MethodPolicy, MethodDefaults } from "./rpc/method-defaults.js";
 export {
-  type HostedService,
-  type RunningServer,
-  type ServerOptions,
-  startServer,
-} from "./server/start-server.js";
+  type AnyServiceDefinition,
+  type ClientStreamMethodName,
+  type GenericServiceDefinition,
+  type GrpcServiceDefinition,
+  type Idempotency,
+  type MethodName,
+  type MethodSpec,
+  type MethodSpecs,
+  methodsOf,
+  type RequestOf,
+  type ResponseOf,
+  serviceNameOf,
+  type UnaryMethodName,
+} from "./rpc/method-spec.js";
+export { decodeStatus, encodeStatus, statusDetailsKey } from "./rpc/status-details.js";
+export { type LocalServer, type LocalServerOptions, startLocalServer, startLocalServers } from "./pool/local-servers.js";
+export { type ClientSecurity } from "./rpc/client-credentials.js";

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import type { Pool } from "../client/pool.js";
-import { sleepCall, spinCall } from "../client/small-calls.js";
-import { writeJson, writeText } from "./json-output.js";
+import { sleepTimeoutMs } from "../lesson/client/lesson-client.js";
+import { demoMethods } from "../lesson/client/lesson-methods.js";
+import type { Pool } from "../pool/pool.js";
+import type { PoolServer } from "../pool/server-connection.js";
+import { textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { describeSpeedup, type SpeedupSummary, speedupSummary } from "./speedup-summary.js";
-import { textTable } from "./text-table.js";
-import { timed } from "./timed.js";
+import { describeSpeedup, type SpeedupSummary, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface DemoOptions extends CommonOptions {
   calls: number;
@@ -36,10 +36,14 @@ export async function demoCommand(options: DemoOptions, _command: Command) {
     const servers = pool.servers.length;
     // Waiting costs nothing: a server can hold every sleep at once, as the lesson's threads do.
     const sleep = await demoRun(pool, calls, Math.ceil(options.calls / servers), (server, signal) =>
-      sleepCall(server, options.sleepMs, { signal }),
+      server.unary(
+        demoMethods.sleep!,
+        { milliseconds: options.sleepMs },
+        { signal, timeoutMs: sleepTimeoutMs(options.sleepMs) },
+      ),
     );
     const spin = await demoRun(pool, calls, undefined, (server, signal) =>
-      spinCall(server, options.iterations, { signal }),
+      server.unary(demoMethods.spin!, { iterations: options.iterations }, { signal }),
     );
     if (options.json) {
       await writeJson({
@@ -70,9 +74,9 @@ async function demoRun(
   calls: number[],
   perServer: number | undefined,
   call: (
-    server: Pool["servers"][number],
+    server: PoolServer,
     signal: AbortSignal,
-  ) => Promise<{ servedBy: { server: string; pid: number; threadId: number }; elapsedMs: number }>,
+  ) => Promise<{ servedBy?: { server: string; pid: number; threadId: number }; elapsedMs: number }>,
 ): Promise<DemoRun> {
   const run = (servers: Pool["servers"], per?: number) =>
     timed(() => pool.map(calls, (_, server, signal) => call(server, signal), { servers, perServer: per }));
@@ -82,9 +86,9 @@ async function demoRun(
     ...speedupSummary(sequential.ms, parallel.ms, pool.servers.length),
     calls: parallel.value.map((r, i) => ({
       call: i + 1,
-      server: r.servedBy.server,
-      pid: r.servedBy.pid,
-      threadId: r.servedBy.threadId,
+      server: r.servedBy?.server ?? "",
+      pid: r.servedBy?.pid ?? 0,
+      threadId: r.servedBy?.threadId ?? 0,
       elapsedMs: Math.round(r.elapsedMs * 10) / 10,
     })),
   };

@@ -1,13 +1,10 @@
 import type { Command } from "commander";
-import { columnSumsCall } from "../client/table-calls.js";
-import { ensureLessonTables } from "../data/lesson-tables.js";
-import { writeJson, writeText } from "./json-output.js";
+import { columnSumsCall } from "../lesson/client/table-calls.js";
+import { ensureLessonTables } from "../lesson/data/lesson-tables.js";
+import { errorEntries, numberBlock, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { errorEntries } from "./report-errors.js";
 import { setExitCode } from "./run-program.js";
-import { describeSpeedup, speedupSummary } from "./speedup-summary.js";
-import { numberBlock, textTable } from "./text-table.js";
-import { timed } from "./timed.js";
+import { describeSpeedup, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface LessonOptions extends CommonOptions {
   data: string;
@@ -24,7 +21,7 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
   try {
     const run = (servers: typeof pool.servers, perServer?: number) =>
       timed(() =>
-        pool.mapSettled(files, (file, server, signal) => columnSumsCall(server, file, {}, { signal }), {
+        pool.mapSettled(files, (file, server, signal) => columnSumsCall(server, file, { signal }), {
           servers,
           perServer,
         }),
@@ -32,7 +29,7 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
     // One file per server first, untimed: connections and JIT warm, as in any fair measurement.
     await pool.mapSettled(
       pool.servers,
-      (_, server, signal) => columnSumsCall(server, files[0]!, {}, { signal }),
+      (_, server, signal) => columnSumsCall(server, files[0]!, { signal }),
       {
         perServer: 1,
       },

@@ -1,4 +1,9 @@
+import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
+import { readOptionsFrom } from "../csv/read-options.js";
+import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
+import { delimiterCharacter, type TableReadOptions } from "../lesson/client/table-input.js";
+import { UsageError } from "./run-program.js";
 
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
 export function integerIn(min: number, max: number) {
@@ -20,4 +25,108 @@ export function finiteNumber(value: string): number {
   if (value.trim() === "" || !Number.isFinite(n))
     throw new InvalidArgumentError(`expected a number, got "${value}"`);
   return n;
+}
+
+const decimalNumber = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** "1,2,3" or "1..9" (whole steps) or a mix "1..3,7.5" into numbers; anything else is a usage error. */
+export function parseRadii(value: string): number[] {
+  const radii: number[] = [];
+  for (const part of value.split(",").map((p) => p.trim())) {
+    const range = /^(-?\d+)\.\.(-?\d+)$/.exec(part);
+    if (range) {
+      const from = Number(range[1]);
+      const to = Number(range[2]);
+      if (to < from) throw new UsageError(`--radii: empty range "${part}"`);
+      if (to - from > 1_000_000) throw new UsageError(`--radii: range "${part}" is too long`);
+      for (let r = from; r <= to; r++) radii.push(r);
+      continue;
+    }
+    if (!decimalNumber.test(part)) {
+      throw new UsageError(`--radii: "${part}" is not a number or a range like 1..9`);
+    }
+    radii.push(Number(part));
+  }
+  return radii;
+}
+
+/** --lists '[[1,2,3],[5,2,7]]': a JSON array of arrays of numbers. */
+export function parseLists(value: string): number[][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new UsageError(`--lists is not JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    throw new UsageError(
+      "--lists must be a non-empty JSON array of arrays of numbers, like [[1,2,3],[5,2,7]]",
+    );
+  }
+  return parsed.map((list, i) => {
+    if (!Array.isArray(list) || !list.every((x) => typeof x === "number")) {
+      throw new UsageError(`--lists: item ${i + 1} is not an array of numbers`);
+    }
+    return list as number[];
+  });
+}
+
+/** --split auto|none|SIZE, a usage error otherwise. */
+export function splitMode(value: string | undefined): SplitMode {
+  const mode = parseSplit(value ?? "auto");
+  if (!mode) throw new UsageError(`--split must be auto, none or a size like 64MB, not "${value}"`);
+  return mode;
+}
+
+/** --delimiter/--decimal/--header as the client sends them, checked here so a typo is a usage error. */
+export function tableReadOptions(options: {
+  delimiter?: string;
+  decimal?: string;
+  header?: boolean;
+}): TableReadOptions {
+  const read = {
+    delimiter: delimiterCharacter(options.delimiter) ?? ";",
+    decimal: options.decimal ?? ".",
+    header: options.header ?? false,
+  };
+  try {
+    readOptionsFrom({ ...read, startsFile: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return read;
+}
+
+/** Weights from a file: a JSON array of numbers, or one number a line (blank lines skipped). */
+export async function readWeights(path: string): Promise<number[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--weights: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      throw new UsageError(`--weights: ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((w) => typeof w === "number" && Number.isFinite(w))) {
+      throw new UsageError(`--weights: ${path} must be a JSON array of numbers`);
+    }
+    return parsed;
+  }
+  const weights: number[] = [];
+  trimmed.split(/\r?\n/).forEach((line, i) => {
+    const cell = line.trim();
+    if (cell === "") return;
+    const w = Number(cell);
+    if (!decimalNumber.test(cell) || !Number.isFinite(w)) {
+      throw new UsageError(`--weights: ${path}, line ${i + 1}: "${cell}" is not a number`);
+    }
+    weights.push(w);
+  });
+  return weights;
 }

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { type ClientSecurity, channelCredentials, readTokenFile } from "../client/credentials.js";
-import { Pool } from "../client/pool.js";
-import type { PoolEvent } from "../client/scheduler.js";
-import { UsageError } from "./usage-error.js";
+import { lessonMethodDefaults } from "../lesson/client/lesson-methods.js";
+import type { PoolEvent } from "../pool/outcome.js";
+import { Pool } from "../pool/pool.js";
+import { type ClientSecurity, channelCredentials, readTokenFile } from "../rpc/client-credentials.js";
+import { UsageError } from "./run-program.js";
 
 /** Options every client command shares. */
 export interface CommonOptions {
@@ -80,6 +81,7 @@ export async function poolFromOptions(
       retries: options.retries,
       security,
       resolveEveryMs: options.resolveEveryMs,
+      methods: lessonMethodDefaults,
     });
   }
   if (security.tlsCa || security.tlsCert || security.token) {
@@ -90,5 +92,6 @@ export async function poolFromOptions(
     onWarning,
     onEvent,
     retries: options.retries,
+    methods: lessonMethodDefaults,
   });
 }

@@ -1,5 +1,6 @@
+import { stat } from "node:fs/promises";
 import cliProgress from "cli-progress";
-import type { PoolEvent } from "../client/scheduler.js";
+import type { PoolEvent } from "../pool/outcome.js";
 
 /** What a command reports as a job advances. */
 export interface JobProgress {
@@ -82,4 +83,17 @@ function formatAmount(value: number): string {
   if (value >= 1 << 20) return `${(value / (1 << 20)).toFixed(1)}M`;
   if (value >= 1 << 10) return `${(value / (1 << 10)).toFixed(1)}K`;
   return String(value);
+}
+
+/** Total bytes of the files that exist (for progress; a missing file is reported by its task). */
+export async function fileSizes(files: string[]): Promise<number> {
+  const sizes = await Promise.all(
+    files.map((file) =>
+      stat(file).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
 }

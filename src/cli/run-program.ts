@@ -1,9 +1,13 @@
 import { type Command, CommanderError } from "commander";
-import { UsageError } from "./usage-error.js";
+
+/** A mistake in how a program was called: exit code 2, message on stderr. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
 
 /**
  * Runs a commander program with our exit-code contract: 0 success, 1 a failed input or call,
- * 2 a usage error. The action returns its exit code.
+ * 2 a usage error. The action reports its exit code with setExitCode.
  */
 export async function runProgram(program: Command, argv: string[]): Promise<number> {
   // Subcommands do not inherit settings made after they were created: set them on each.

@@ -3,17 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 
-import type { ServerConnection } from "../client/server-connection.js";
-import { sleepCall, spinCall } from "../client/small-calls.js";
-import { columnSumsCall } from "../client/table-calls.js";
-import { lessonTableBytes } from "../compute/lesson-table.js";
+import { sleepTimeoutMs } from "../lesson/client/lesson-client.js";
+import { demoMethods } from "../lesson/client/lesson-methods.js";
+import { columnSumsCall } from "../lesson/client/table-calls.js";
+import { lessonTableBytes } from "../lesson/compute/lesson-table.js";
 import { type ScalingReport, scalingReport } from "../metrics/scaling-fit.js";
+import type { PoolServer } from "../pool/server-connection.js";
 import { speedupReportHtml } from "../report/speedup-report.js";
-import { writeJson, writeText } from "./json-output.js";
+import { textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { textTable } from "./text-table.js";
-import { timed } from "./timed.js";
-import { UsageError } from "./usage-error.js";
+import { UsageError } from "./run-program.js";
+import { timed } from "./speedup-summary.js";
 
 export type Workload = "column-sums" | "spin" | "sleep";
 
@@ -71,16 +71,22 @@ export async function scaleCommand(options: ScaleOptions, _command: Command) {
 /** One task of the workload, as a call on a server. */
 async function workloadTask(
   options: ScaleOptions,
-): Promise<(server: ServerConnection, signal: AbortSignal) => Promise<unknown>> {
+): Promise<(server: PoolServer, signal: AbortSignal) => Promise<unknown>> {
   switch (options.workload) {
     case "spin":
-      return (server, signal) => spinCall(server, options.iterations, { signal });
+      return (server, signal) =>
+        server.unary(demoMethods.spin!, { iterations: options.iterations }, { signal });
     case "sleep":
-      return (server, signal) => sleepCall(server, options.sleepMs, { signal });
+      return (server, signal) =>
+        server.unary(
+          demoMethods.sleep!,
+          { milliseconds: options.sleepMs },
+          { signal, timeoutMs: sleepTimeoutMs(options.sleepMs) },
+        );
     case "column-sums": {
       const file = join(tmpdir(), `rpcpool-scale-${process.pid}.csv`);
       await writeFile(file, lessonTableBytes(options.rows));
-      return (server, signal) => columnSumsCall(server, file, {}, { signal });
+      return (server, signal) => columnSumsCall(server, file, { signal });
     }
   }
 }

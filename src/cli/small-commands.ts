@@ -1,21 +1,20 @@
 import type { Command } from "commander";
-import { ClientError } from "../client/client-error.js";
-import { writeJson, writeText } from "./json-output.js";
-import { parseLists } from "./parse-lists.js";
-import { parseRadii } from "./parse-radii.js";
+import { LessonClient } from "../lesson/client/lesson-client.js";
+import { ClientError } from "../rpc/client-error.js";
+import { parseLists, parseRadii } from "./option-parsers.js";
+import { textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
-import { textTable } from "./text-table.js";
 
 /** Runs one call; a refusal is reported (stderr, and JSON errors) with exit code 1. */
 async function runOne<T>(
   options: CommonOptions,
   command: Command,
-  call: (pool: Awaited<ReturnType<typeof poolFromOptions>>) => Promise<T>,
+  call: (lesson: LessonClient) => Promise<T>,
 ): Promise<T | undefined> {
   const pool = await poolFromOptions(options);
   try {
-    return await call(pool);
+    return await call(new LessonClient(pool));
   } catch (caught) {
     const error = ClientError.from(caught);
     process.stderr.write(`error: ${error.codeName}: ${error.details}\n`);
@@ -32,7 +31,7 @@ export async function circlesCommand(
   command: Command,
 ) {
   const radii = parseRadii(options.radii);
-  const result = await runOne(options, command, (pool) => pool.circles(radii, options.pi));
+  const result = await runOne(options, command, (lesson) => lesson.circles(radii, options.pi));
   if (!result) return;
   if (options.json) await writeJson({ radii, lengths: result.lengths, areas: result.areas });
   else {
@@ -40,14 +39,14 @@ export async function circlesCommand(
       `${textTable(
         ["radius", "length", "area"],
         radii.map((r, i) => [r, result.lengths[i]!, result.areas[i]!]),
-      )}\n(on ${result.servedBy.server})`,
+      )}\n(on ${result.servedBy!.server})`,
     );
   }
 }
 
 export async function meansCommand(options: CommonOptions & { lists: string }, command: Command) {
   const lists = parseLists(options.lists);
-  const result = await runOne(options, command, (pool) => pool.means(lists));
+  const result = await runOne(options, command, (lesson) => lesson.means(lists));
   if (!result) return;
   if (options.json) await writeJson({ means: result.means });
   else {
@@ -55,7 +54,7 @@ export async function meansCommand(options: CommonOptions & { lists: string }, c
       `${textTable(
         ["list", "mean"],
         lists.map((list, i) => [JSON.stringify(list), result.means[i]!]),
-      )}\n(on ${result.servedBy.server})`,
+      )}\n(on ${result.servedBy!.server})`,
     );
   }
 }

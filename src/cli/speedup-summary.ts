@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { efficiency, karpFlatt, speedup } from "../metrics/speedup.js";
 
 /** The figures of a sequential run against a parallel one on n servers. */
@@ -33,3 +34,10 @@ export function describeSpeedup(s: SpeedupSummary): string {
 }
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs fn and returns its value with the wall time it took, in milliseconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - start };
+}

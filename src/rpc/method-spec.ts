@@ -66,10 +66,10 @@ function idempotencyOf(level: string | undefined): Idempotency {
  * carry the proto's options: its methods are UNKNOWN unless `idempotency` (by path) says more, as
  * a server's Info does for what it hosts.
  */
-export function methodsOf(
-  definition: AnyServiceDefinition,
+export function methodsOf<D extends AnyServiceDefinition>(
+  definition: D,
   idempotency: (path: string) => Idempotency | undefined = () => undefined,
-): Record<string, MethodSpec> {
+): MethodSpecs<D> {
   const methods: Record<string, MethodSpec> = {};
   if (isGenericDefinition(definition)) {
     for (const [name, m] of Object.entries(definition.methods)) {
@@ -87,15 +87,18 @@ export function methodsOf(
         idempotency: idempotencyOf(m.options?.idempotencyLevel),
       };
     }
-    return methods;
+    return methods as MethodSpecs<D>;
   }
-  for (const [name, m] of Object.entries(definition)) {
+  for (const [name, m] of Object.entries(definition as GrpcServiceDefinition)) {
     // A record of MethodSpecs (this function's own output, perhaps with codecs swapped) keeps its own.
     const own = (m as Partial<MethodSpec>).idempotency;
     methods[name] = { ...m, name, idempotency: idempotency(m.path) ?? own ?? "UNKNOWN" };
   }
-  return methods;
+  return methods as MethodSpecs<D>;
 }
+
+/** The methods of a definition by key, typed by their messages. */
+export type MethodSpecs<D> = { [K in MethodName<D>]: MethodSpec<RequestOf<D, K>, ResponseOf<D, K>> };
 
 /** The full service name of a definition in either form, e.g. "acme.stats.v1.StatsService". */
 export function serviceNameOf(definition: AnyServiceDefinition): string {
@@ -106,7 +109,7 @@ export function serviceNameOf(definition: AnyServiceDefinition): string {
 
 /** A grpc-js definition for grpc-js's Server.addService, from either form. */
 export function grpcDefinitionOf(definition: AnyServiceDefinition): GrpcServiceDefinition {
-  return isGenericDefinition(definition) ? methodsOf(definition) : definition;
+  return isGenericDefinition(definition) ? (methodsOf(definition) as GrpcServiceDefinition) : definition;
 }
 
 type MethodsOf<D> = D extends GenericServiceDefinition ? D["methods"] : D;

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
+import { ExactSum } from "../../exact/exact-sum.js";
+import type { Outcome } from "../../pool/outcome.js";
+import { ClientError } from "../../rpc/client-error.js";
 import { finishMeans, mergeExact } from "../compute/merge-pieces.js";
-import { ExactSum } from "../exact/exact-sum.js";
-import { ClientError } from "./client-error.js";
-import type { Outcome } from "./scheduler.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
 
@@ -98,6 +98,7 @@ export function mergeColumnSums(
     value: {
       ...results[0]!,
       rows: results.reduce((n, r) => n + r.rows, 0),
+      bytes: results.reduce((n, r) => n + r.bytes, 0),
       columns: columnsOf(results),
       sums: exact.map((p) => ExactSum.fromPartials(p).value()),
       exact,
@@ -142,6 +143,7 @@ export function mergeWeightedMeans(
     value: {
       ...results[0]!,
       rows,
+      bytes: results.reduce((n, r) => n + r.bytes, 0),
       columns: columnsOf(results),
       means: finishMeans(weightedSums, divisor === "rows" ? rows : weightSum),
       weightedSums,

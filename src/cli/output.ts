@@ -1,0 +1,72 @@
+import type { ClientError } from "../rpc/client-error.js";
+
+/** Writes one JSON document on stdout and waits until it is flushed (the process may exit next). */
+export function writeJson(value: unknown): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()));
+}
+
+export function writeText(text: string): Promise<void> {
+  return new Promise((resolve) =>
+    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`, () => resolve()),
+  );
+}
+
+/** Lays rows out in aligned columns: numbers to the right, words to the left. */
+export function textTable(header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? "").length)));
+  const numeric = header.map((_, c) => rows.length > 0 && rows.every((row) => typeof row[c] === "number"));
+  return cells
+    .map((row) =>
+      row
+        .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** A list of numbers wrapped to lines of `perLine`, each line labelled with its first index. */
+export function numberBlock(values: number[], perLine = 10, indent = "  "): string {
+  const lines: string[] = [];
+  const width = Math.max(...values.map((v) => String(v).length), 1);
+  for (let i = 0; i < values.length; i += perLine) {
+    const label = `${i + 1}-${Math.min(i + perLine, values.length)}`.padStart(7);
+    lines.push(
+      `${indent}${label}: ${values
+        .slice(i, i + perLine)
+        .map((v) => String(v).padStart(width))
+        .join(" ")}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The "errors" entries of our JSON output. */
+export interface ErrorEntry {
+  file: string;
+  code: string;
+  message: string;
+}
+
+/** One entry per failed input (outcomes in input order), each also said in words on stderr. */
+export function errorEntries(
+  files: string[],
+  outcomes: Array<{ ok: true } | { ok: false; error: ClientError }>,
+): ErrorEntry[] {
+  const errors: ErrorEntry[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.ok) continue;
+    const entry = { file: files[index]!, code: outcome.error.codeName, message: outcome.error.details };
+    errors.push(entry);
+    process.stderr.write(`error: ${entry.file}: ${entry.code}: ${entry.message}\n`);
+  }
+  return errors;
+}
+
+/** Tasks that ran on more than one server (failover), in words on stderr. */
+export function reportRetries(retried: Array<{ file: string; attempts: string[] }>): void {
+  for (const { file, attempts } of retried) {
+    process.stderr.write(`retried: ${file}: ${attempts.join(" -> ")}\n`);
+  }
+}

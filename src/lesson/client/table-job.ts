@@ -1,0 +1,98 @@
+import type { Outcome, PoolEvent } from "../../pool/outcome.js";
+import type { Pool } from "../../pool/pool.js";
+import type { PoolServer } from "../../pool/server-connection.js";
+import type { SplitMode } from "./split-plan.js";
+import {
+  type ColumnSumsResult,
+  columnSumsCall,
+  type DivisorName,
+  type TableCallOptions,
+  type WeightedMeansResult,
+  weightedMeansCall,
+} from "./table-calls.js";
+import type { TableReadOptions } from "./table-input.js";
+import {
+  byFile,
+  type FileOutcome,
+  mergeColumnSums,
+  mergeWeightedMeans,
+  planTableTasks,
+  type TableTask,
+  weightsFor,
+} from "./table-tasks.js";
+
+/** How a job over tables runs: how to read them, whether to cut them, and who hears of progress. */
+export interface TableJobOptions {
+  read?: TableReadOptions;
+  /** Cut large files into row ranges for every server (default: auto). */
+  split?: SplitMode;
+  /** FILEs are paths under each server's --data-root: only paths travel. */
+  remote?: boolean;
+  retries?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: PoolEvent) => void;
+  /** Told of table bytes sent, as they go. */
+  onBytes?: (bytes: number) => void;
+  /** Told of the tasks once planned (a split file is several), before any runs. */
+  onPlan?: (tasks: TableTask[]) => void;
+}
+
+/** A job's outcome per file (in input order), and the tasks that ran on more than one server. */
+export interface TableJobResult<R> {
+  files: FileOutcome<R>[];
+  retried: Array<{ file: string; attempts: string[] }>;
+}
+
+type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOptions) => Promise<R>;
+
+/**
+ * The shape every table job shares: cut files into tasks (split), run them over the pool with
+ * failover, and regroup the outcomes by file so that each file's parts merge exactly.
+ */
+async function runTableJob<R>(pool: Pool, files: string[], options: TableJobOptions, call: TableCall<R>) {
+  const remote = options.remote ?? false;
+  const tasks = await planTableTasks(files, {
+    split: options.split ?? { kind: "auto" },
+    slots: pool.slots(),
+    header: options.read?.header,
+    delimiter: options.read?.delimiter,
+    remote,
+  });
+  options.onPlan?.(tasks);
+  const outcomes: Outcome<R>[] = await pool.mapSettled(
+    tasks,
+    (task, server, signal) =>
+      call(task, server, { read: options.read, part: task.part, remote, signal, onBytes: options.onBytes }),
+    { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
+  );
+  const retried = outcomes
+    .filter((outcome) => outcome.attempts.length > 1)
+    .map((outcome) => ({ file: tasks[outcome.index]!.file, attempts: outcome.attempts }));
+  return { groups: byFile(files, tasks, outcomes), retried };
+}
+
+/** Column sums of every file, parts of a split file merged exactly (bit-identical to one server's). */
+export async function columnSumsJob(
+  pool: Pool,
+  files: string[],
+  options: TableJobOptions = {},
+): Promise<TableJobResult<ColumnSumsResult>> {
+  const { groups, retried } = await runTableJob(pool, files, options, (task, server, callOptions) =>
+    columnSumsCall(server, task.file, callOptions),
+  );
+  return { files: groups.map((group) => mergeColumnSums(group)), retried };
+}
+
+/** Weighted column means of every file: each part gets its rows' weights; sums merge exactly. */
+export async function weightedMeansJob(
+  pool: Pool,
+  files: string[],
+  weights: number[],
+  options: TableJobOptions & { divisor?: DivisorName } = {},
+): Promise<TableJobResult<WeightedMeansResult>> {
+  const divisor = options.divisor ?? "weights";
+  const { groups, retried } = await runTableJob(pool, files, options, (task, server, callOptions) =>
+    weightedMeansCall(server, task.file, weightsFor(task, weights), { ...callOptions, divisor }),
+  );
+  return { files: groups.map((group) => mergeWeightedMeans(group, weights, divisor)), retried };
+}

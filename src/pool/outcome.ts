@@ -1,0 +1,37 @@
+import type { ClientError } from "../rpc/client-error.js";
+import type { PoolServer } from "./server-connection.js";
+
+/** What became of one input: its value or its error, the server that answered, and every server tried. */
+export type Outcome<R> =
+  | { ok: true; index: number; value: R; server: string; attempts: string[] }
+  | { ok: false; index: number; error: ClientError; server?: string; attempts: string[] };
+
+/** What a pool reports as work advances (progress bars, logs, tests). */
+export type PoolEvent =
+  | { type: "started"; index: number; server: string }
+  | { type: "done"; index: number; server: string }
+  | { type: "failed"; index: number; server?: string; error: ClientError }
+  | { type: "retried"; index: number; from: string; error: ClientError }
+  | { type: "server-lost"; server: string; error: ClientError }
+  | { type: "server-back"; server: string };
+
+/** One task: a call (or several) on the server the pool chose, cancelled through `signal`. */
+export type TaskFn<I, R> = (input: I, server: PoolServer, signal: AbortSignal) => Promise<R>;
+
+/** How a run of tasks goes: where, how many at once, how often retried, and who hears of it. */
+export interface RunOptions {
+  /** Calls in flight per server for this run; default: the server's worker threads. */
+  perServer?: number;
+  /** Attempts per task beyond the first, on other servers, for failures that blame the server. */
+  retries?: number;
+  /** Run on these servers only (e.g. `pool.servers.slice(0, 1)` for a sequential baseline). */
+  servers?: readonly PoolServer[];
+  /** Cancels every task of the run; the server stops the work. */
+  signal?: AbortSignal;
+  onEvent?: (event: PoolEvent) => void;
+  /**
+   * Inputs read ahead of the results taken out, for streamed runs (`imap`, `asCompleted`): memory
+   * stays bounded however many inputs a generator yields. Default: 8 per worker thread, at least 256.
+   */
+  window?: number;
+}

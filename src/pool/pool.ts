@@ -1,0 +1,293 @@
+import { availableParallelism } from "node:os";
+import { type ChannelOptions, status } from "@grpc/grpc-js";
+import { type ClientSecurity, callMetadata, channelCredentials } from "../rpc/client-credentials.js";
+import { ClientError } from "../rpc/client-error.js";
+import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
+import type { AnyServiceDefinition } from "../rpc/method-spec.js";
+import { Discovery, type Lookup } from "./discovery.js";
+import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
+import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
+import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
+import { type PoolServer, ServerConnection } from "./server-connection.js";
+import { ServiceClient, type ServiceOptions } from "./service-client.js";
+import { TaskEngine } from "./task-engine.js";
+import type { RunSettings } from "./task-run.js";
+
+export interface ConnectOptions {
+  /** TLS, mutual TLS and the bearer token. */
+  security?: ClientSecurity;
+  /** How often dns:/// targets are looked up again (default 30 s). */
+  resolveEveryMs?: number;
+  /** Name lookup for dns:/// targets (default: the system resolver). */
+  lookup?: Lookup;
+  /** Told of servers skipped at start. */
+  onWarning?: (message: string) => void;
+  /** Told of every run's events (each run's own `onEvent` hears its own too). */
+  onEvent?: (event: PoolEvent) => void;
+  /** Attempts per task beyond the first, on other servers, for retryable work. Default 3. */
+  retries?: number;
+  /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
+  cooldownMs?: number;
+  /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */
+  methods?: Record<string, Partial<MethodPolicy>>;
+  /**
+   * grpc-js channel options over rpcpool's (keepalive, 64 MiB messages). For instance
+   * `{ "grpc.use_local_subchannel_pool": 1 }` gives this pool TCP connections of its own.
+   */
+  channelOptions?: ChannelOptions;
+}
+
+export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {
+  /** Local servers to start; default one per core. */
+  servers?: number;
+  /** Worker threads per local server; default 1 (the servers together use every core). */
+  workersPerServer?: number;
+}
+
+/**
+ * A pool of servers: every call is an awaited function, and `map` spreads many inputs over all
+ * servers like multiprocessing.Pool.map, results in input order. One task engine runs all of it.
+ */
+export class Pool {
+  readonly #servers: ServerConnection[];
+  readonly #engine: TaskEngine;
+  readonly #defaults: MethodDefaults;
+  #local: LocalServer[] = [];
+  #discovery?: { stop(): void };
+
+  private constructor(
+    servers: ServerConnection[],
+    readonly options: ConnectOptions,
+    defaults: MethodDefaults,
+  ) {
+    this.#servers = servers;
+    this.#defaults = defaults;
+    this.#engine = new TaskEngine(() => this.#servers);
+  }
+
+  /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
+  static async connect(targets: string[], options: ConnectOptions = {}): Promise<Pool> {
+    if (targets.length === 0) throw new ClientError(status.INVALID_ARGUMENT, "no server address given");
+    const discovery = new Discovery(targets, options.lookup);
+    const defaults = new MethodDefaults(options.methods);
+    const failures: ClientError[] = [];
+    const up = await connectAll(await discovery.resolve(), options, defaults, failures);
+    if (up.length === 0) throw noServerError(targets, failures);
+    const pool = new Pool(up, options, defaults);
+    if (discovery.dynamic) {
+      // Names are looked up again now and then: servers that join are used, those that leave dropped.
+      pool.#discovery = discovery.watch(options.resolveEveryMs ?? 30_000, async (current) => {
+        const known = new Set(pool.#servers.map((s) => s.address));
+        for (const server of await connectAll(
+          current.filter((address) => !known.has(address)),
+          options,
+          defaults,
+        )) {
+          pool.#servers.push(server);
+        }
+        const leaving = pool.#servers.filter((server) => !current.includes(server.address));
+        for (const server of leaving) pool.#remove(server);
+        pool.#engine.pump();
+      });
+    }
+    return pool;
+  }
+
+  /** Starts servers on loopback (the embedded default), connects, and stops them on close. */
+  static async local(options: LocalPoolOptions = {}): Promise<Pool> {
+    const local = await startLocalServers(options.servers ?? availableParallelism(), {
+      ...options,
+      workers: options.workersPerServer ?? options.workers ?? 1,
+    });
+    try {
+      const pool = await Pool.connect(
+        local.map((server) => server.address),
+        options,
+      );
+      pool.#local = local;
+      return pool;
+    } catch (error) {
+      await Promise.all(local.map((server) => server.stop()));
+      throw error;
+    }
+  }
+
+  /** The servers work goes to now (discovery adds and removes). */
+  get servers(): readonly PoolServer[] {
+    return this.#servers;
+  }
+
+  /** Calls the pool runs at once by default: the servers' worker threads, added up. */
+  slots(): number {
+    return this.#servers.reduce((n, server) => n + server.workers, 0);
+  }
+
+  /** Runs one call on the least busy server, moved to another if its server fails. */
+  async apply<R>(
+    fn: (server: PoolServer, signal: AbortSignal) => Promise<R>,
+    options: RunOptions = {},
+  ): Promise<R> {
+    const [outcome] = await settledInOrder(
+      this.#engine,
+      [undefined],
+      (_, server, signal) => fn(server, signal),
+      {
+        ...this.runSettings(options),
+        perServer: options.perServer ?? Number.POSITIVE_INFINITY,
+      },
+    );
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.value;
+  }
+
+  /** Runs fn for every input across the servers; results in input order; throws the first failure. */
+  async map<I, R>(
+    inputs: Iterable<I> | AsyncIterable<I>,
+    fn: TaskFn<I, R>,
+    options: RunOptions = {},
+  ): Promise<R[]> {
+    return valuesOf(await this.mapSettled(inputs, fn, options));
+  }
+
+  /** Every outcome, success or failure, in input order. */
+  mapSettled<I, R>(
+    inputs: Iterable<I> | AsyncIterable<I>,
+    fn: TaskFn<I, R>,
+    options: RunOptions = {},
+  ): Promise<Outcome<R>[]> {
+    return settledInOrder(this.#engine, inputs, fn, this.runSettings(options));
+  }
+
+  /** Results in input order as they become ready (Pool.imap), in bounded memory; throws at the first failure. */
+  async *imap<I, R>(
+    inputs: Iterable<I> | AsyncIterable<I>,
+    fn: TaskFn<I, R>,
+    options: RunOptions = {},
+  ): AsyncGenerator<R> {
+    for await (const outcome of settledInOrderStream(
+      this.#engine,
+      inputs,
+      fn,
+      this.runSettings(options),
+      this.window(options),
+    )) {
+      if (!outcome.ok) throw outcome.error;
+      yield outcome.value;
+    }
+  }
+
+  /** Outcomes as they complete (Dask's as_completed, Pool.imap_unordered), in bounded memory. */
+  asCompleted<I, R>(
+    inputs: Iterable<I> | AsyncIterable<I>,
+    fn: TaskFn<I, R>,
+    options: RunOptions = {},
+  ): AsyncGenerator<Outcome<R>> {
+    return settledAsCompleted(this.#engine, inputs, fn, this.runSettings(options), this.window(options));
+  }
+
+  /** The pool over a service's definition (either ts-proto form): typed apply, map and streams of its methods. */
+  service<D extends AnyServiceDefinition>(definition: D, options: ServiceOptions = {}): ServiceClient<D> {
+    return new ServiceClient(this, definition, options);
+  }
+
+  /** What a server of the pool says of a method's idempotency, for definitions that do not carry it. */
+  idempotencyOf(path: string) {
+    for (const server of this.#servers) {
+      const level = server.idempotencyOf(path);
+      if (level) return level;
+    }
+    return undefined;
+  }
+
+  /** The settings of a run from its options and the pool's (for ServiceClient and libraries). */
+  runSettings(options: RunOptions & { method?: string; retries?: number }): RunSettings {
+    const listeners = [options.onEvent, this.options.onEvent].filter((l) => l !== undefined);
+    return {
+      perServer: options.perServer,
+      retries: options.retries ?? this.options.retries ?? 3,
+      servers: options.servers ? new Set(options.servers as ServerConnection[]) : undefined,
+      method: options.method,
+      signal: options.signal,
+      listeners,
+    };
+  }
+
+  /** Inputs a streamed run reads ahead: `window`, or 8 per worker thread of the pool, at least 256. */
+  window(options: RunOptions): number {
+    return Math.max(1, options.window ?? Math.max(256, 8 * this.slots()));
+  }
+
+  /** The engine every run goes through (for ServiceClient and libraries that build runs of their own). */
+  get engine(): TaskEngine {
+    return this.#engine;
+  }
+
+  get defaults(): MethodDefaults {
+    return this.#defaults;
+  }
+
+  /** Closes every channel and stops the local servers this pool started. */
+  async close(): Promise<void> {
+    this.#discovery?.stop();
+    this.#engine.close();
+    for (const server of this.#servers) server.close();
+    await Promise.all(this.#local.map((server) => server.stop()));
+    this.#local = [];
+  }
+
+  #remove(server: ServerConnection): void {
+    const i = this.#servers.indexOf(server);
+    if (i < 0) return;
+    this.#servers.splice(i, 1);
+    // Closing a channel lets the calls already started on it finish.
+    server.close();
+  }
+}
+
+function valuesOf<R>(outcomes: Outcome<R>[]): R[] {
+  return outcomes.map((outcome) => {
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  });
+}
+
+/** A refusal (wrong token, untrusted certificate) says more than "unreachable": pass it on. */
+function noServerError(targets: string[], failures: ClientError[]): ClientError {
+  const refusal = failures.find(
+    (f) => f.code === status.UNAUTHENTICATED || f.code === status.PERMISSION_DENIED,
+  );
+  if (refusal) return new ClientError(refusal.code, `no server accepted us: ${refusal.details}`);
+  return new ClientError(status.UNAVAILABLE, `no server could be reached (${targets.join(", ")})`);
+}
+
+/** Connects to each address (Info within 5 s); unreachable ones are skipped with a warning. */
+async function connectAll(
+  addresses: string[],
+  options: ConnectOptions,
+  defaults: MethodDefaults,
+  failures: ClientError[] = [],
+): Promise<ServerConnection[]> {
+  const security = options.security ?? {};
+  const credentials = channelCredentials(security);
+  const metadata = callMetadata(security);
+  const connections = addresses.map(
+    (address) =>
+      new ServerConnection(address, {
+        credentials,
+        metadata,
+        defaults,
+        channelOptions: options.channelOptions,
+        cooldownMs: options.cooldownMs,
+      }),
+  );
+  const hellos = await Promise.allSettled(connections.map((connection) => connection.refreshInfo()));
+  hellos.forEach((hello, i) => {
+    if (hello.status === "rejected") {
+      connections[i]!.close();
+      const error = ClientError.from(hello.reason);
+      failures.push(error);
+      options.onWarning?.(`skipping ${addresses[i]}: ${error.codeName}: ${error.details}`);
+    }
+  });
+  return connections.filter((_, i) => hellos[i]!.status === "fulfilled");
+}

@@ -1,0 +1,288 @@
+import { status } from "@grpc/grpc-js";
+import { BatchServiceDefinition, type InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
+import type { CallOptions } from "../rpc/call-options.js";
+import { ClientError } from "../rpc/client-error.js";
+import {
+  type AnyServiceDefinition,
+  type MethodSpec,
+  methodsOf,
+  type RequestOf,
+  type ResponseOf,
+  type UnaryMethodName,
+} from "../rpc/method-spec.js";
+import { decodeStatus } from "../rpc/status-details.js";
+import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
+import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
+import type { Pool } from "./pool.js";
+import type { PoolServer } from "./server-connection.js";
+
+export interface ServiceOptions {
+  /**
+   * Retry this service's calls on another server when their server fails, whatever the proto
+   * says. Without it, a method is retried exactly when its proto marks it IDEMPOTENT or
+   * NO_SIDE_EFFECTS (read from a generic definition, or from what the servers report).
+   */
+  idempotent?: boolean;
+  /** Default deadline of a call, in milliseconds (else the pool's per-method default). */
+  timeoutMs?: number;
+}
+
+/** Options of a service's calls: the call's own and the run's. */
+export type ServiceCallOptions = RunOptions &
+  Pick<CallOptions, "timeoutMs" | "metadata"> & {
+    /** Inputs per round trip, like Pool.map's chunksize: many tiny calls travel as one batch. */
+    chunksize?: number;
+    /** Retry even if the proto does not say the method may be (see ServiceOptions.idempotent). */
+    idempotent?: boolean;
+  };
+
+type Inputs<T> = Iterable<T> | AsyncIterable<T>;
+
+const batchInvoke = methodsOf(BatchServiceDefinition).invoke!;
+
+/**
+ * A service over the whole pool: `pool.service(StatsServiceDefinition).map("describe", inputs)`
+ * spreads calls of one method over every server, typed by the service's own messages.
+ */
+export class ServiceClient<D extends AnyServiceDefinition> {
+  readonly methods: Record<string, MethodSpec>;
+
+  constructor(
+    readonly pool: Pool,
+    readonly definition: D,
+    readonly options: ServiceOptions = {},
+  ) {
+    this.methods = methodsOf(definition, (path) => pool.idempotencyOf(path));
+  }
+
+  /** One call, on the least busy server, with failover when the method may be retried. */
+  async apply<K extends UnaryMethodName<D>>(
+    method: K,
+    request: RequestOf<D, K>,
+    options: ServiceCallOptions = {},
+  ): Promise<ResponseOf<D, K>> {
+    const [outcome] = await settledInOrder(this.pool.engine, [request], this.#callFn(method, options), {
+      ...this.#settings(method, options),
+      perServer: options.perServer ?? Number.POSITIVE_INFINITY,
+    });
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.value as ResponseOf<D, K>;
+  }
+
+  /** Every input through `method` across the servers; results in input order; throws the first failure. */
+  async map<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions = {},
+  ): Promise<ResponseOf<D, K>[]> {
+    const outcomes = await this.mapSettled(method, inputs, options);
+    return outcomes.map((outcome) => {
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value;
+    });
+  }
+
+  /** Every outcome, in input order. */
+  async mapSettled<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions = {},
+  ): Promise<Outcome<ResponseOf<D, K>>[]> {
+    const chunksize = chunksizeOf(options);
+    if (chunksize === 1) {
+      const fn = this.#callFn(method, options) as TaskFn<RequestOf<D, K>, ResponseOf<D, K>>;
+      return settledInOrder(this.pool.engine, inputs, fn, this.#settings(method, options));
+    }
+    const outcomes: Outcome<unknown>[] = [];
+    const lengths = new Map<number, number>();
+    for (const batch of await settledInOrder(
+      this.pool.engine,
+      chunked(inputs, chunksize, lengths),
+      this.#batchFn(method, options),
+      this.#settings(method, options),
+    )) {
+      for (const outcome of itemOutcomes(batch, chunksize, lengths, this.methods[method]!))
+        outcomes.push(outcome);
+    }
+    return outcomes as Outcome<ResponseOf<D, K>>[];
+  }
+
+  /** Results in input order as they become ready (Pool.imap), in bounded memory; throws at the first failure. */
+  async *imap<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions = {},
+  ): AsyncGenerator<ResponseOf<D, K>> {
+    for await (const outcome of this.#stream(method, inputs, options, settledInOrderStream)) {
+      if (!outcome.ok) throw outcome.error;
+      yield outcome.value;
+    }
+  }
+
+  /** Outcomes as they complete (Dask's as_completed); each carries its input's index. Bounded memory. */
+  asCompleted<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions = {},
+  ): AsyncGenerator<Outcome<ResponseOf<D, K>>> {
+    return this.#stream(method, inputs, options, settledAsCompleted);
+  }
+
+  async *#stream<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions,
+    streamOf: typeof settledAsCompleted,
+  ): AsyncGenerator<Outcome<ResponseOf<D, K>>> {
+    const chunksize = chunksizeOf(options);
+    const settings = this.#settings(method, options);
+    const window = Math.max(1, Math.ceil(this.pool.window(options) / chunksize));
+    if (chunksize === 1) {
+      yield* streamOf(
+        this.pool.engine,
+        inputs,
+        this.#callFn(method, options),
+        settings,
+        window,
+      ) as AsyncGenerator<Outcome<ResponseOf<D, K>>>;
+      return;
+    }
+    const spec = this.methods[method]!;
+    const lengths = new Map<number, number>();
+    for await (const batch of streamOf(
+      this.pool.engine,
+      chunked(inputs, chunksize, lengths),
+      this.#batchFn(method, options),
+      settings,
+      window,
+    )) {
+      yield* itemOutcomes(batch, chunksize, lengths, spec) as Iterable<Outcome<ResponseOf<D, K>>>;
+    }
+  }
+
+  /** The run's settings: retries as the proto (or the caller) allows, only servers hosting the method. */
+  #settings(method: string, options: ServiceCallOptions) {
+    const spec = this.#spec(method);
+    const retryable = options.idempotent ?? this.options.idempotent ?? this.pool.defaults.policy(spec).retry;
+    return this.pool.runSettings({
+      ...options,
+      method: spec.path,
+      retries: options.retries ?? (retryable ? undefined : 0),
+    });
+  }
+
+  #spec(method: string): MethodSpec {
+    const spec = this.methods[method];
+    if (!spec) throw new ClientError(status.INVALID_ARGUMENT, `the service has no method ${method}`);
+    if (spec.idempotency === "UNKNOWN") {
+      // Servers that connected after this client was made may know what the definition does not.
+      const known = this.pool.idempotencyOf(spec.path);
+      if (known) this.methods[method] = { ...spec, idempotency: known };
+    }
+    return this.methods[method]!;
+  }
+
+  #callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
+    return { signal, timeoutMs: options.timeoutMs ?? this.options.timeoutMs, metadata: options.metadata };
+  }
+
+  #callFn(method: string, options: ServiceCallOptions): TaskFn<unknown, unknown> {
+    const spec = this.#spec(method);
+    if (spec.requestStream || spec.responseStream) {
+      throw new ClientError(status.INVALID_ARGUMENT, `${method} is a streaming method: call it on a server`);
+    }
+    return (request, server: PoolServer, signal) =>
+      server.unary(spec, request, this.#callOptions(options, signal));
+  }
+
+  /** A task that sends a chunk of requests in one BatchService round trip. */
+  #batchFn(method: string, options: ServiceCallOptions): TaskFn<unknown[], InvokeResult[]> {
+    const spec = this.#spec(method);
+    return async (requests, server, signal) => {
+      const reply = await server.unary(
+        batchInvoke,
+        { method: spec.path, requests: requests.map((r) => spec.requestSerialize(r)) },
+        {
+          ...this.#callOptions(options, signal),
+          timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? this.pool.defaults.policy(spec).timeoutMs,
+        },
+      );
+      if (reply.results.length !== requests.length) {
+        throw new ClientError(
+          status.INTERNAL,
+          `${server.name} answered a batch of ${requests.length} with ${reply.results.length} results`,
+        );
+      }
+      return reply.results;
+    };
+  }
+}
+
+function chunksizeOf(options: ServiceCallOptions): number {
+  return Math.max(1, Math.floor(options.chunksize ?? 1));
+}
+
+/**
+ * Groups inputs into arrays of `size`, lazily, for sync and async sources alike, noting each
+ * chunk's length by its index (a failed batch fails as many items as it carried).
+ */
+async function* chunked<T>(
+  inputs: Inputs<T>,
+  size: number,
+  lengths: Map<number, number>,
+): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  let index = 0;
+  for await (const input of inputs) {
+    chunk.push(input);
+    if (chunk.length === size) {
+      lengths.set(index++, size);
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) {
+    lengths.set(index, chunk.length);
+    yield chunk;
+  }
+}
+
+/** One outcome per item of a batch: a failed batch fails each item; an item keeps its own status. */
+function* itemOutcomes(
+  batch: Outcome<InvokeResult[]>,
+  size: number,
+  lengths: Map<number, number>,
+  spec: MethodSpec,
+): Generator<Outcome<unknown>> {
+  const first = batch.index * size;
+  const length = lengths.get(batch.index) ?? size;
+  lengths.delete(batch.index);
+  if (!batch.ok) {
+    for (let j = 0; j < length; j++) yield { ...batch, index: first + j };
+    return;
+  }
+  for (const [j, item] of batch.value.entries()) {
+    const index = first + j;
+    if (item.code === status.OK) {
+      yield {
+        ok: true,
+        index,
+        value: spec.responseDeserialize(item.response),
+        server: batch.server,
+        attempts: batch.attempts,
+      };
+    } else {
+      const errorDetails = item.statusDetails.length > 0 ? safeDetails(item.statusDetails) : undefined;
+      const error = new ClientError(item.code, item.message, { server: batch.server, errorDetails });
+      yield { ok: false, index, error, server: batch.server, attempts: batch.attempts };
+    }
+  }
+}
+
+function safeDetails(bytes: Uint8Array) {
+  try {
+    return decodeStatus(bytes).details;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,201 @@
+import { status } from "@grpc/grpc-js";
+import { ClientError } from "../rpc/client-error.js";
+import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
+import type { ServerConnection } from "./server-connection.js";
+import { Run, type RunSettings, type Task } from "./task-run.js";
+
+/**
+ * Failures that blame the server, not the input: it died, went away or is draining (a server
+ * forced down cancels its calls). The caller's own cancellation is told apart before this.
+ */
+export function blamesServer(error: ClientError): boolean {
+  return error.code === status.UNAVAILABLE || error.code === status.CANCELLED;
+}
+
+/** Wait before trying a task again on a server it already failed on: 100 ms, doubling, at most 5 s. */
+function backoffMs(attempts: number): number {
+  return Math.min(5_000, 100 * 2 ** (attempts - 1));
+}
+
+/**
+ * The one task engine under every map, stream and apply of a pool: it hands each queued task to
+ * the least busy server that has room for it, moves a task whose server failed to another (or,
+ * when there is no other, back to the same one after a back-off), keeps a failed server out of
+ * rotation for a cool-down, and reports every step as a PoolEvent.
+ */
+export class TaskEngine {
+  readonly #runs = new Set<Run<unknown, unknown>>();
+  #pumping = false;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(readonly servers: () => readonly ServerConnection[]) {}
+
+  /** A new run of `fn`; inputs go in with `run.add` or `run.feed`, outcomes come out through `onOutcome`. */
+  start<I, R>(fn: TaskFn<I, R>, settings: RunSettings, onOutcome: (outcome: Outcome<R>) => void): Run<I, R> {
+    const run = new Run<I, R>(fn, settings, onOutcome, () => this.pump());
+    this.#runs.add(run as Run<unknown, unknown>);
+    run.done.then(() => this.#runs.delete(run as Run<unknown, unknown>));
+    return run;
+  }
+
+  /** Starts what can start now. Safe to call at any time; re-entrant calls fold into one pass. */
+  pump(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        const servers = this.servers();
+        const now = Date.now();
+        for (const run of this.#runs) if (run.queued > 0 && !run.aborted) this.#dispatch(run, servers, now);
+      } while (this.#again);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+    const { servers: only, method } = run.settings;
+    const eligible = all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+    if (eligible.length === 0) {
+      if (run.inFlight === 0) this.#abandon(run, method);
+      return;
+    }
+    // While some server is healthy, servers that failed recently get nothing new.
+    const healthy = eligible.some((s) => !s.cooling);
+    const candidates = healthy ? eligible.filter((s) => !s.cooling) : eligible;
+    const exhausted = new Set<ServerConnection>();
+    while (run.queued > 0) {
+      let best: ServerConnection | undefined;
+      for (const server of candidates) {
+        if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
+        if (!best || server.load < best.load) best = server;
+      }
+      if (!best) return;
+      const task = this.#take(run, best, eligible, now);
+      if (task) this.#start(run, task, best);
+      else exhausted.add(best);
+    }
+  }
+
+  #limit(run: Run<unknown, unknown>, server: ServerConnection): number {
+    return run.settings.perServer ?? server.workers;
+  }
+
+  /** The task `server` should run: a retried one it has not failed, else (after back-off) one every server failed. */
+  #take(
+    run: Run<unknown, unknown>,
+    server: ServerConnection,
+    eligible: readonly ServerConnection[],
+    now: number,
+  ): Task<unknown> | undefined {
+    const retrying = run.retrying;
+    for (let i = 0; i < retrying.length; i++) {
+      const task = retrying[i]!;
+      if (task.attempts.includes(server.address)) {
+        if (!eligible.every((s) => task.attempts.includes(s.address))) continue;
+        const at = task.failedAt + backoffMs(task.attempts.length);
+        if (now < at) {
+          this.#wakeAt(at);
+          continue;
+        }
+      }
+      retrying.splice(i, 1);
+      return task;
+    }
+    return run.nextFresh();
+  }
+
+  #start(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection): void {
+    run.inFlight++;
+    server.inFlight++;
+    run.busy.set(server, (run.busy.get(server) ?? 0) + 1);
+    task.attempts.push(server.address);
+    run.emit({ type: "started", index: task.index, server: server.name });
+    const controller = run.taskController();
+    let promise: Promise<unknown>;
+    try {
+      promise = run.fn(task.input, server, controller.signal);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    promise.then(
+      (value) => {
+        this.#release(run, server, controller);
+        if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
+        run.emit({ type: "done", index: task.index, server: server.name });
+        run.settle({ ok: true, index: task.index, value, server: server.name, attempts: task.attempts });
+        this.pump();
+      },
+      (caught: unknown) => {
+        this.#release(run, server, controller);
+        this.#failed(run, task, server, caught);
+        this.pump();
+      },
+    );
+  }
+
+  #release(run: Run<unknown, unknown>, server: ServerConnection, controller: AbortController): void {
+    run.inFlight--;
+    server.inFlight--;
+    run.busy.set(server, (run.busy.get(server) ?? 1) - 1);
+    run.releaseController(controller);
+  }
+
+  #failed(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection, caught: unknown): void {
+    let error = ClientError.from(caught, server.address);
+    if (run.aborted) error = run.aborted;
+    else if (blamesServer(error)) {
+      if (server.markFailed()) run.emit({ type: "server-lost", server: server.name, error });
+      if (task.attempts.length <= run.settings.retries) {
+        run.emit({ type: "retried", index: task.index, from: server.name, error });
+        task.failedAt = Date.now();
+        run.retrying.unshift(task);
+        return;
+      }
+    }
+    run.emit({ type: "failed", index: task.index, server: server.name, error });
+    run.settle({ ok: false, index: task.index, error, server: server.name, attempts: task.attempts });
+  }
+
+  /** Fails what a run has queued: no server it may use is left. */
+  #abandon(run: Run<unknown, unknown>, method: string | undefined): void {
+    const reason = method
+      ? `no server of the pool hosts ${method}`
+      : `no server left to run this task (${run.settled} of ${run.added} tasks had finished)`;
+    const error = new ClientError(status.UNAVAILABLE, reason);
+    const queued = run.retrying.splice(0);
+    for (let task = run.nextFresh(); task; task = run.nextFresh()) queued.push(task);
+    for (const task of queued) {
+      run.emit({ type: "failed", index: task.index, error });
+      run.settle({ ok: false, index: task.index, error, attempts: task.attempts });
+    }
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#timer && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  /** Cancels every run (the pool is closing). */
+  close(): void {
+    clearTimeout(this.#timer);
+    for (const run of this.#runs) run.abort(new ClientError(status.CANCELLED, "the pool was closed"));
+  }
+}
+
+export type { PoolEvent };
