@@ -3,13 +3,13 @@ import { type ChannelOptions, status } from "@grpc/grpc-js";
 import { type ClientSecurity, callMetadata, channelCredentials } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
-import type { AnyServiceDefinition } from "../rpc/method-spec.js";
+import type { AnyServiceDefinition, Idempotency } from "../rpc/method-spec.js";
 import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import { type PoolServer, ServerConnection } from "./server-connection.js";
-import { ServiceClient, type ServiceOptions } from "./service-client.js";
+import { type PoolRuns, ServiceClient, type ServiceOptions } from "./service-client.js";
 import { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
 
@@ -48,7 +48,7 @@ export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {
  * A pool of servers: every call is an awaited function, and `map` spreads many inputs over all
  * servers like multiprocessing.Pool.map, results in input order. One task engine runs all of it.
  */
-export class Pool {
+export class Pool implements PoolRuns {
   readonly #servers: ServerConnection[];
   readonly #engine: TaskEngine;
   readonly #defaults: MethodDefaults;
@@ -191,7 +191,7 @@ export class Pool {
   }
 
   /** What a server of the pool says of a method's idempotency, for definitions that do not carry it. */
-  idempotencyOf(path: string) {
+  idempotencyOf(path: string): Idempotency | undefined {
     for (const server of this.#servers) {
       const level = server.idempotencyOf(path);
       if (level) return level;

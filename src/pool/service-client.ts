@@ -2,8 +2,10 @@ import { status } from "@grpc/grpc-js";
 import { BatchServiceDefinition, type InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
+import type { MethodDefaults } from "../rpc/method-defaults.js";
 import {
   type AnyServiceDefinition,
+  type Idempotency,
   type MethodSpec,
   methodsOf,
   type RequestOf,
@@ -13,8 +15,9 @@ import {
 import { decodeStatus } from "../rpc/status-details.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
-import type { Pool } from "./pool.js";
 import type { PoolServer } from "./server-connection.js";
+import type { TaskEngine } from "./task-engine.js";
+import type { RunSettings } from "./task-run.js";
 
 export interface ServiceOptions {
   /**
@@ -38,6 +41,15 @@ export type ServiceCallOptions = RunOptions &
 
 type Inputs<T> = Iterable<T> | AsyncIterable<T>;
 
+/** What a service client needs of its pool (the Pool provides it). */
+export interface PoolRuns {
+  readonly engine: TaskEngine;
+  readonly defaults: MethodDefaults;
+  runSettings(options: RunOptions & { method?: string }): RunSettings;
+  window(options: RunOptions): number;
+  idempotencyOf(path: string): Idempotency | undefined;
+}
+
 const batchInvoke = methodsOf(BatchServiceDefinition).invoke!;
 
 /**
@@ -48,7 +60,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   readonly methods: Record<string, MethodSpec>;
 
   constructor(
-    readonly pool: Pool,
+    readonly pool: PoolRuns,
     readonly definition: D,
     readonly options: ServiceOptions = {},
   ) {

@@ -1,0 +1,74 @@
+/**
+ * The layers of docs/architecture.md, checked on every `npm run lint`:
+ *   programs (server/, client/) > cli > lesson (the application) > core (rpc, pool, host) > kernels.
+ * Each imports only what is below it; the core knows no lesson service.
+ */
+const kernels = "^src/(csv|exact|wire|metrics)/";
+const core = "^src/(rpc|pool|host)/";
+const above = (...layers) => `^src/(${layers.join("|")})/`;
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "An import cycle makes two files one concept: split the shared part out.",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "kernels-are-leaves",
+      severity: "error",
+      comment: "The CSV scanner, exact arithmetic, wire codec and metrics import nothing above them.",
+      // Their specs may check them against generated messages.
+      from: { path: kernels, pathNot: "\\.spec\\.ts$" },
+      to: { path: above("rpc", "pool", "host", "lesson", "cli", "report", "gen") },
+    },
+    {
+      name: "core-knows-no-lesson",
+      severity: "error",
+      comment: "The framework core imports nothing from the lesson, the CLI or the lesson's contract.",
+      from: { path: core },
+      to: { path: [above("lesson", "cli", "report"), "^src/gen/rpcpool/compute/"] },
+    },
+    {
+      name: "host-and-pool-apart",
+      severity: "error",
+      comment: "The server host and the client pool do not import each other (both build on src/rpc).",
+      from: { path: "^src/host/" },
+      to: { path: "^src/pool/" },
+    },
+    {
+      name: "pool-and-host-apart",
+      severity: "error",
+      from: { path: "^src/pool/" },
+      to: { path: "^src/host/" },
+    },
+    {
+      name: "rpc-is-the-base-of-the-core",
+      severity: "error",
+      comment: "Calls, errors and method specs serve both sides: they import neither.",
+      from: { path: "^src/rpc/" },
+      to: { path: above("pool", "host") },
+    },
+    {
+      name: "lesson-below-cli",
+      severity: "error",
+      from: { path: "^src/lesson/" },
+      to: { path: above("cli") },
+    },
+    {
+      name: "library-below-programs",
+      severity: "error",
+      comment: "The library never imports the programs.",
+      from: { path: "^src/" },
+      to: { path: "^(server|client)/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] },
+  },
+};

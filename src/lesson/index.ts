@@ -1,0 +1,43 @@
+/**
+ * rpcpool/lesson: the lesson's calculator, rpcpool's first application, built on the public core
+ * as any user's service is. Its contract is proto/rpcpool/compute/v1.
+ */
+
+// ---- The contract: generated definitions (both ts-proto forms) and messages ---------------------
+export * from "../gen/rpcpool/compute/v1/compute.js";
+export {
+  DemoServiceClient,
+  DemoServiceDefinition,
+  DemoServiceService,
+  type SleepRequest,
+  type SleepResponse,
+  type SpinRequest,
+  type SpinResponse,
+} from "../gen/rpcpool/compute/v1/demo.js";
+export { ExactSum as ExactSumMessage, ServedBy, TableOptions } from "../gen/rpcpool/compute/v1/table.js";
+
+// ---- The client side ----------------------------------------------------------------------------
+export { LessonClient, sleepTimeoutMs } from "./client/lesson-client.js";
+export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/lesson-methods.js";
+export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";
+export {
+  type ColumnSumsResult,
+  columnSumsCall,
+  type DivisorName,
+  type TableCallOptions,
+  type TablePart,
+  type WeightedMeansResult,
+  weightedMeansCall,
+} from "./client/table-calls.js";
+export { fileChunks, type TableReadOptions } from "./client/table-input.js";
+export {
+  columnSumsJob,
+  type TableJobOptions,
+  type TableJobResult,
+  weightedMeansJob,
+} from "./client/table-job.js";
+export type { FileOutcome, TableTask } from "./client/table-tasks.js";
+export { lessonColumnSums, lessonTableBytes } from "./compute/lesson-table.js";
+export { ensureLessonTables, lessonFileNames } from "./data/lesson-tables.js";
+// ---- The server side and the data -----------------------------------------------------------------
+export { type LessonServiceOptions, lessonServices } from "./host/lesson-services.js";
