@@ -1,5 +1,7 @@
+import type { PieceError, PieceShape } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
-import type { PieceError, PieceShape, SumPiece, WeightedPiece } from "./table-part-types.js";
+import type { SumPiece } from "./sum-table-piece.js";
+import type { WeightedPiece } from "./weigh-table-piece.js";
 
 /**
  * Merges the pieces of one table, in file order: exact sums per column, rows, and the first

@@ -1,6 +1,15 @@
-import { scanTable, type TableSink } from "../csv/table-scanner.js";
+import type { ReadOptions } from "../csv/read-options.js";
+import { type PieceShape, scanTable, type TableSink } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
-import type { ReadOptions, SumPiece } from "./table-part-types.js";
+
+/**
+ * Column sums of a piece: per column, the exact sum as Shewchuk partials (see src/exact). Exact
+ * and mergeable, so pieces of one file may run on different workers (or, split by the client, on
+ * different servers) and still merge to bit-identical sums.
+ */
+export interface SumPiece extends PieceShape {
+  partials: number[][];
+}
 
 /**
  * Below this, integers add exactly in float64: the true sum of two integers is an integer,

@@ -1,7 +1,15 @@
-import { scanTable, type TableSink } from "../csv/table-scanner.js";
+import type { ReadOptions } from "../csv/read-options.js";
+import { type PieceShape, scanTable, type TableSink } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
 import { twoProduct } from "../exact/two-product.js";
-import type { ReadOptions, WeightedPiece } from "./table-part-types.js";
+
+/** Weighted sums of a piece, exact and mergeable as a SumPiece is. */
+export interface WeightedPiece extends PieceShape {
+  /** Per column, exact sum of w*x (products taken exactly) as partials. */
+  weightedPartials: number[][];
+  /** Exact sum of the weights used, as partials. */
+  weightPartials: number[];
+}
 
 /**
  * Exact sums of w*x per column and of w, for one piece: data row i uses weights[firstWeight + i].
