@@ -6,7 +6,7 @@ import { Pool } from "../src/client/pool.js";
 import type { ServerConnection } from "../src/client/server-connection.js";
 import { circlesCall, meansCall } from "../src/client/small-calls.js";
 import { columnSumsCall } from "../src/client/table-calls.js";
-import { lessonColumnSums } from "../src/compute/lesson-table.js";
+import { lessonColumnSums } from "../src/lesson/compute/lesson-table.js";
 
 export interface LoadClientArgs {
   servers: string[];

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { percentile } from "./figures.js";
 import type { LoadClientArgs, LoadClientReport } from "./load-client.js";
 

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { sumTablePiece } from "../src/compute/sum-table-piece.js";
+import { sumTablePiece } from "../src/lesson/compute/sum-table-piece.js";
 import { readOptionsFrom } from "../src/csv/read-options.js";
 import type { Figure } from "./figures.js";
 

@@ -8,7 +8,7 @@ import { service as healthService } from "grpc-health-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { Pool } from "../src/client/pool.js";
-import { lessonFileNames } from "../src/data/lesson-tables.js";
+import { lessonFileNames } from "../src/lesson/data/lesson-tables.js";
 import { healthCheck } from "./support/grpc-clients.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

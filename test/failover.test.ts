@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalServer, startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
 import { columnSumsCall } from "../src/client/table-calls.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

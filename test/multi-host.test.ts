@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
-import { ensureLessonTables } from "../src/data/lesson-tables.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
+import { ensureLessonTables } from "../src/lesson/data/lesson-tables.js";
 import { netnsUnavailable, type VirtualHost, VirtualNetwork } from "./support/netns.js";
 import { clientProgram, root, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

@@ -4,7 +4,7 @@ import { startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
 import { meansCall } from "../src/client/small-calls.js";
 import { columnSumsCall } from "../src/client/table-calls.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { tempDir } from "./support/temp-dir.js";
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { columnSumsCall } from "../client/table-calls.js";
-import { ensureLessonTables } from "../data/lesson-tables.js";
+import { ensureLessonTables } from "../lesson/data/lesson-tables.js";
 import { writeJson, writeText } from "./json-output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { errorEntries } from "./report-errors.js";

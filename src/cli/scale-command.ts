@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import type { ServerConnection } from "../client/server-connection.js";
 import { sleepCall, spinCall } from "../client/small-calls.js";
 import { columnSumsCall } from "../client/table-calls.js";
-import { lessonTableBytes } from "../compute/lesson-table.js";
+import { lessonTableBytes } from "../lesson/compute/lesson-table.js";
 import { type ScalingReport, scalingReport } from "../metrics/scaling-fit.js";
 import { speedupReportHtml } from "../report/speedup-report.js";
 import { writeJson, writeText } from "./json-output.js";

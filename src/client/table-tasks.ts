@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { finishMeans, mergeExact } from "../compute/merge-pieces.js";
+import { finishMeans, mergeExact } from "../lesson/compute/merge-pieces.js";
 import { ExactSum } from "../exact/exact-sum.js";
 import { ClientError } from "./client-error.js";
 import type { Outcome } from "./scheduler.js";

@@ -1,6 +1,6 @@
-import { circles } from "../compute/circles.js";
-import { meansOfLists } from "../compute/means-of-lists.js";
-import { finishMeans } from "../compute/merge-pieces.js";
+import { circles } from "../lesson/compute/circles.js";
+import { meansOfLists } from "../lesson/compute/means-of-lists.js";
+import { finishMeans } from "../lesson/compute/merge-pieces.js";
 import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
 import type { DataRoot } from "./data-root.js";

@@ -1,7 +1,7 @@
-import type { ReadOptions } from "../csv/read-options.js";
-import { type PieceShape, scanTable, type TableSink } from "../csv/table-scanner.js";
-import { ExactSum } from "../exact/exact-sum.js";
-import { twoProduct } from "../exact/two-product.js";
+import type { ReadOptions } from "../../csv/read-options.js";
+import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
+import { ExactSum } from "../../exact/exact-sum.js";
+import { twoProduct } from "../../exact/two-product.js";
 
 /** Weighted sums of a piece, exact and mergeable as a SumPiece is. */
 export interface WeightedPiece extends PieceShape {

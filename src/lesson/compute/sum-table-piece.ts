@@ -1,6 +1,6 @@
-import type { ReadOptions } from "../csv/read-options.js";
-import { type PieceShape, scanTable, type TableSink } from "../csv/table-scanner.js";
-import { ExactSum } from "../exact/exact-sum.js";
+import type { ReadOptions } from "../../csv/read-options.js";
+import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
+import { ExactSum } from "../../exact/exact-sum.js";
 
 /**
  * Column sums of a piece: per column, the exact sum as Shewchuk partials (see src/exact). Exact

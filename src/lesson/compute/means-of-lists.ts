@@ -1,4 +1,4 @@
-import { ExactSum } from "../exact/exact-sum.js";
+import { ExactSum } from "../../exact/exact-sum.js";
 
 /** The mean of each list: correctly rounded sum over the count. An empty list has no mean. */
 export function meansOfLists(lists: readonly (readonly number[])[]): number[] {

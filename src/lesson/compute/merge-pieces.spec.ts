@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readOptionsFrom } from "../csv/read-options.js";
+import { readOptionsFrom } from "../../csv/read-options.js";
 import { finishMeans, mergeExact, TableMerger } from "./merge-pieces.js";
 import { sumTablePiece } from "./sum-table-piece.js";
 import { weighTablePiece } from "./weigh-table-piece.js";

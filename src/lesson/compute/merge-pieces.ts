@@ -1,5 +1,5 @@
-import type { PieceError, PieceShape } from "../csv/table-scanner.js";
-import { ExactSum } from "../exact/exact-sum.js";
+import type { PieceError, PieceShape } from "../../csv/table-scanner.js";
+import { ExactSum } from "../../exact/exact-sum.js";
 import type { SumPiece } from "./sum-table-piece.js";
 import type { WeightedPiece } from "./weigh-table-piece.js";
 
