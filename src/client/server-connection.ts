@@ -1,7 +1,7 @@
 import { type ChannelCredentials, type ChannelOptions, credentials, Metadata } from "@grpc/grpc-js";
 import type { ComputeServiceClient } from "../gen/rpcpool/compute/v1/compute.js";
 import { DemoServiceClient, type InfoResponse } from "../gen/rpcpool/compute/v1/demo.js";
-import { FastComputeServiceClient } from "../wire/table-stream-codec.js";
+import { FastComputeServiceClient } from "../lesson/compute-definition.js";
 import type { CallControls } from "./call-options.js";
 import { unaryCall } from "./unary-call.js";
 

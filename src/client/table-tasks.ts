@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { finishMeans, mergeExact } from "../lesson/compute/merge-pieces.js";
 import { ExactSum } from "../exact/exact-sum.js";
+import { finishMeans, mergeExact } from "../lesson/compute/merge-pieces.js";
 import { ClientError } from "./client-error.js";
 import type { Outcome } from "./scheduler.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";

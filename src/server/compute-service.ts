@@ -1,8 +1,8 @@
+import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
+import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
 import { circles } from "../lesson/compute/circles.js";
 import { meansOfLists } from "../lesson/compute/means-of-lists.js";
 import { finishMeans } from "../lesson/compute/merge-pieces.js";
-import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
-import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
 import type { DataRoot } from "./data-root.js";
 import { clientStream, type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./served-by.js";

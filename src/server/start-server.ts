@@ -8,8 +8,8 @@ import {
 } from "@grpc/grpc-js";
 import { BatchServiceService } from "../gen/rpcpool/compute/v1/batch.js";
 import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
+import { computeServiceDefinition } from "../lesson/compute-definition.js";
 import { version } from "../version.js";
-import { computeServiceDefinition } from "../wire/table-stream-codec.js";
 import { batchService } from "./batch-service.js";
 import type { CallContext } from "./call-context.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";

@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
 import { status } from "@grpc/grpc-js";
-import { TableMerger } from "../lesson/compute/merge-pieces.js";
 import { type ReadOptions, readOptionsFrom } from "../csv/read-options.js";
 import type { TableOptions } from "../gen/rpcpool/compute/v1/table.js";
+import { TableMerger } from "../lesson/compute/merge-pieces.js";
 import type { DataRoot } from "./data-root.js";
 import { cutPieces } from "./piece-cutter.js";
 import { invalidArgument, ServerError } from "./server-error.js";
