@@ -4,9 +4,9 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
-import { exposureWarning } from "../src/server/exposure-warning.js";
-import { startServer } from "../src/server/start-server.js";
-import { defaultTableLimits } from "../src/server/table-call.js";
+import { exposureWarning } from "../src/host/exposure-warning.js";
+import { startServer } from "../src/host/start-server.js";
+import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")

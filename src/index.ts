@@ -13,11 +13,11 @@ export {
   type WeightedMeansResult,
   weightedMeansCall,
 } from "./client/table-calls.js";
-export * from "./metrics/speedup.js";
-export { ServerError } from "./server/server-error.js";
+export { ServerError } from "./host/server-error.js";
 export {
   type HostedService,
   type RunningServer,
   type ServerOptions,
   startServer,
-} from "./server/start-server.js";
+} from "./host/start-server.js";
+export * from "./metrics/speedup.js";

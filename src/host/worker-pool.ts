@@ -12,7 +12,7 @@ export class UserWorkerPool {
    */
   run<T>(module: string | URL, exportName: string, args: unknown[] = [], signal?: AbortSignal): Promise<T> {
     this.#piscina ??= new Piscina({
-      filename: new URL("./user-worker.js", import.meta.url).href,
+      filename: new URL("./worker-entry.js", import.meta.url).href,
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: 30_000,

@@ -1,14 +1,14 @@
-import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
-import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
-import { circles } from "../lesson/compute/circles.js";
-import { meansOfLists } from "../lesson/compute/means-of-lists.js";
-import { finishMeans } from "../lesson/compute/merge-pieces.js";
+import type { ComputeServiceServer } from "../../gen/rpcpool/compute/v1/compute.js";
+import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
+import { clientStream, type HandlerDeps, unary } from "../../host/handlers.js";
+import { type ServerIdentity, servedBy } from "../../host/identity.js";
+import { invalidArgument } from "../../host/server-error.js";
+import { circles } from "../compute/circles.js";
+import { meansOfLists } from "../compute/means-of-lists.js";
+import { finishMeans } from "../compute/merge-pieces.js";
 import type { DataRoot } from "./data-root.js";
-import { clientStream, type HandlerDeps, unary } from "./handlers.js";
-import { type ServerIdentity, servedBy } from "./served-by.js";
-import { invalidArgument } from "./server-error.js";
-import { openTableCall, sumTable, type TableLimits, weighTable } from "./table-call.js";
-import type { WorkerPool } from "./worker-pool.js";
+import { openTableCall, sumTable, type TableLimits, weighTable } from "./table-stream.js";
+import type { WorkerPool } from "./table-worker-pool.js";
 
 export interface ComputeDeps extends HandlerDeps {
   pool: WorkerPool;

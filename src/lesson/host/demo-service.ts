@@ -1,12 +1,12 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DemoServiceServer } from "../gen/rpcpool/compute/v1/demo.js";
-import type { CallTracker } from "./call-tracker.js";
-import { type HandlerDeps, unary } from "./handlers.js";
-import { type ServerIdentity, servedBy } from "./served-by.js";
-import { invalidArgument } from "./server-error.js";
-import type { WorkerPool } from "./worker-pool.js";
+import type { DemoServiceServer } from "../../gen/rpcpool/compute/v1/demo.js";
+import type { CallTracker } from "../../host/call-tracker.js";
+import { type HandlerDeps, unary } from "../../host/handlers.js";
+import { type ServerIdentity, servedBy } from "../../host/identity.js";
+import { invalidArgument } from "../../host/server-error.js";
+import type { WorkerPool } from "./table-worker-pool.js";
 
 export interface DemoDeps extends HandlerDeps {
   pool: WorkerPool;

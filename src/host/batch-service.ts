@@ -2,8 +2,8 @@ import { EventEmitter } from "node:events";
 import { type ServerUnaryCall, type ServiceError, status } from "@grpc/grpc-js";
 import type { BatchServiceServer, InvokeResult } from "../gen/rpcpool/compute/v1/batch.js";
 import { type HandlerDeps, unary } from "./handlers.js";
+import { type ServerIdentity, servedBy } from "./identity.js";
 import type { MethodRegistry, RegisteredMethod } from "./method-registry.js";
-import { type ServerIdentity, servedBy } from "./served-by.js";
 import { ServerError } from "./server-error.js";
 
 export interface BatchDeps extends HandlerDeps {

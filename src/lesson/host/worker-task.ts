@@ -1,6 +1,6 @@
-import type { ReadOptions } from "../csv/read-options.js";
-import type { SumPiece } from "../lesson/compute/sum-table-piece.js";
-import type { WeightedPiece } from "../lesson/compute/weigh-table-piece.js";
+import type { ReadOptions } from "../../csv/read-options.js";
+import type { SumPiece } from "../compute/sum-table-piece.js";
+import type { WeightedPiece } from "../compute/weigh-table-piece.js";
 
 /** Work sent to a worker thread. Kept to plain data: it crosses a thread boundary. */
 export type WorkerTask =

@@ -6,7 +6,7 @@ import type {
 } from "@grpc/grpc-js";
 import { type CallContext, callContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
-import { toServiceError } from "./to-service-error.js";
+import { toServiceError } from "./to-status.js";
 
 /** Turns async functions into grpc-js handlers: one place for errors, cancellation and counting. */
 export interface HandlerDeps {

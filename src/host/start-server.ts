@@ -9,23 +9,23 @@ import {
 import { BatchServiceService } from "../gen/rpcpool/compute/v1/batch.js";
 import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
 import { computeServiceDefinition } from "../lesson/compute-definition.js";
+import { computeService } from "../lesson/host/compute-service.js";
+import { DataRoot } from "../lesson/host/data-root.js";
+import { demoService } from "../lesson/host/demo-service.js";
+import { defaultTableLimits, type TableLimits } from "../lesson/host/table-stream.js";
+import { WorkerPool } from "../lesson/host/table-worker-pool.js";
 import { version } from "../version.js";
 import { batchService } from "./batch-service.js";
 import type { CallContext } from "./call-context.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";
 import { CallTracker } from "./call-tracker.js";
-import { computeService } from "./compute-service.js";
-import { DataRoot } from "./data-root.js";
-import { demoService } from "./demo-service.js";
 import { unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { raiseReceiveWindows } from "./http2-window.js";
+import { type ServerIdentity, serverIdentity } from "./identity.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
-import { type ServerIdentity, serverIdentity } from "./served-by.js";
-import { defaultTableLimits, type TableLimits } from "./table-call.js";
-import { UserWorkerPool } from "./user-worker-pool.js";
-import { WorkerPool } from "./worker-pool.js";
+import { UserWorkerPool } from "./worker-pool.js";
 
 /** What a user service gets from the server it runs in. */
 export interface ServiceTools {

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { threadId } from "node:worker_threads";
-import { spin } from "../lesson/compute/spin.js";
-import { sumTablePiece } from "../lesson/compute/sum-table-piece.js";
-import { weighTablePiece } from "../lesson/compute/weigh-table-piece.js";
+import { spin } from "../compute/spin.js";
+import { sumTablePiece } from "../compute/sum-table-piece.js";
+import { weighTablePiece } from "../compute/weigh-table-piece.js";
 import type { WorkerTask } from "./worker-task.js";
 
 /** Entry point of a worker thread (loaded by piscina): runs one task off the event loop. */

@@ -1,12 +1,12 @@
 import { createReadStream } from "node:fs";
 import { status } from "@grpc/grpc-js";
-import { type ReadOptions, readOptionsFrom } from "../csv/read-options.js";
-import type { TableOptions } from "../gen/rpcpool/compute/v1/table.js";
-import { TableMerger } from "../lesson/compute/merge-pieces.js";
+import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
+import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
+import { invalidArgument, ServerError } from "../../host/server-error.js";
+import { TableMerger } from "../compute/merge-pieces.js";
 import type { DataRoot } from "./data-root.js";
 import { cutPieces } from "./piece-cutter.js";
-import { invalidArgument, ServerError } from "./server-error.js";
-import type { WorkerPool } from "./worker-pool.js";
+import type { WorkerPool } from "./table-worker-pool.js";
 import type { WorkerResult } from "./worker-task.js";
 
 /** Tuning of table calls; defaults suit a 1 MiB piece parsed in a few milliseconds. */
