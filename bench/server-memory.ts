@@ -2,8 +2,8 @@ import { clientStreamCall } from "../src/client/client-stream-call.js";
 import { startLocalServers } from "../src/client/local-servers.js";
 import { Pool } from "../src/client/pool.js";
 import { uploadChunkBytes } from "../src/client/table-input.js";
-import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import type { Figure } from "./figures.js";
 
 /**

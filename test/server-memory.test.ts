@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { clientStreamCall } from "../src/client/client-stream-call.js";
 import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
+import { lessonTableBytes } from "../src/lesson/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(1, { workers: 2 });
