@@ -13,11 +13,8 @@ export {
   type WeightedMeansResult,
   weightedMeansCall,
 } from "./client/table-calls.js";
-export { ServerError } from "./host/server-error.js";
-export {
-  type HostedService,
-  type RunningServer,
-  type ServerOptions,
-  startServer,
-} from "./host/start-server.js";
-export * from "./metrics/speedup.js";
+export type { CallContext } from "./host/call-context.js";
+export type { HostedService, ServiceTools } from "./host/hosted-service.js";
+export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
+export { type LessonOptions, lessonServices } from "./lesson/host/lesson-services.js";
+export { ServerError } from "./rpc/server-error.js";

@@ -1,37 +1,39 @@
-import type {
-  handleUnaryCall,
-  MethodDefinition,
-  ServiceDefinition,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { MethodSpec } from "../rpc/method-spec.js";
 
-/** A unary method the server hosts, reachable by its path for batched calls. */
-export interface RegisteredMethod {
-  path: string;
-  definition: MethodDefinition<unknown, unknown>;
+/** A unary method the server hosts, with its handler: what a batch item runs. */
+export interface UnaryMethod {
+  spec: MethodSpec;
   handler: handleUnaryCall<unknown, unknown>;
 }
 
-/** Every unary method of the services a server hosts, by full path ("/pkg.Service/Method"). */
+/**
+ * Every method of the services a server hosts, by full path ("/pkg.Service/Method"): all of them
+ * for Info (with what their proto says of retrying them), the unary ones with their handlers for
+ * batches.
+ */
 export class MethodRegistry {
-  readonly #methods = new Map<string, RegisteredMethod>();
+  readonly #methods = new Map<string, MethodSpec>();
+  readonly #unary = new Map<string, UnaryMethod>();
 
-  add(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
-    for (const [name, method] of Object.entries(definition) as Array<
-      [string, MethodDefinition<unknown, unknown>]
-    >) {
-      if (method.requestStream || method.responseStream) continue;
-      const handler = implementation[name] ?? implementation[method.originalName ?? ""];
-      if (typeof handler !== "function") continue;
-      this.#methods.set(method.path, {
-        path: method.path,
-        definition: method,
-        handler: handler as handleUnaryCall<unknown, unknown>,
-      });
+  add(methods: Record<string, MethodSpec>, implementation: UntypedServiceImplementation): void {
+    for (const [name, spec] of Object.entries(methods)) {
+      this.#methods.set(spec.path, spec);
+      if (spec.requestStream || spec.responseStream) continue;
+      const handler = implementation[name] ?? implementation[spec.originalName ?? ""];
+      if (typeof handler === "function") {
+        this.#unary.set(spec.path, { spec, handler: handler as handleUnaryCall<unknown, unknown> });
+      }
     }
   }
 
-  get(path: string): RegisteredMethod | undefined {
-    return this.#methods.get(path);
+  /** The unary method at `path`, if the server hosts one there. */
+  unary(path: string): UnaryMethod | undefined {
+    return this.#unary.get(path);
+  }
+
+  /** Every method, in the order the services were added. */
+  all(): MethodSpec[] {
+    return [...this.#methods.values()];
   }
 }

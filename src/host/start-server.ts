@@ -1,57 +1,19 @@
 import { availableParallelism } from "node:os";
-import {
-  type handleUnaryCall,
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
-import { BatchServiceService } from "../gen/rpcpool/compute/v1/batch.js";
-import { DemoServiceService } from "../gen/rpcpool/compute/v1/demo.js";
-import { computeServiceDefinition } from "../lesson/compute-definition.js";
-import { computeService } from "../lesson/host/compute-service.js";
-import { DataRoot } from "../lesson/host/data-root.js";
-import { demoService } from "../lesson/host/demo-service.js";
-import { defaultTableLimits, type TableLimits } from "../lesson/host/table-stream.js";
-import { WorkerPool } from "../lesson/host/table-worker-pool.js";
-import { version } from "../version.js";
-import { batchService } from "./batch-service.js";
-import type { CallContext } from "./call-context.js";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
+import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
+import { batchHandler } from "./batch-service.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";
 import { CallTracker } from "./call-tracker.js";
-import { unary } from "./handlers.js";
+import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
+import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
 import { raiseReceiveWindows } from "./http2-window.js";
-import { type ServerIdentity, serverIdentity } from "./identity.js";
+import { serverIdentity } from "./identity.js";
+import { hostInfo, infoHandler } from "./info-service.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
-import { UserWorkerPool } from "./worker-pool.js";
-
-/** What a user service gets from the server it runs in. */
-export interface ServiceTools {
-  /** Wraps an async function as a unary handler: errors, cancellation and draining as for built-ins. */
-  unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res>;
-  /** Calls `exportName(...args)` of a module on the server's worker threads (aborting stops it). */
-  runOnWorker<T>(
-    module: string | URL,
-    exportName: string,
-    args?: unknown[],
-    signal?: AbortSignal,
-  ): Promise<T>;
-  /** Who this server is, for replies that say which server computed them. */
-  identity: ServerIdentity;
-}
-
-/** A user service hosted beside the built-in ones. */
-export interface HostedService {
-  /** Full name, e.g. "acme.stats.v1.StatsService", for health. */
-  name: string;
-  definition: ServiceDefinition;
-  implementation: UntypedServiceImplementation | ((tools: ServiceTools) => UntypedServiceImplementation);
-  /** The service's .proto files (relative to includeDirs), for server reflection. */
-  protoFiles?: string[];
-  includeDirs?: string[];
-}
+import { WorkerPool } from "./worker-pool.js";
 
 export interface ServerOptions {
   host?: string;
@@ -61,16 +23,15 @@ export interface ServerOptions {
   workers?: number;
   /** Name stamped on replies; default HOST:PORT. */
   name?: string;
+  /** The services to host, besides the framework's own (InfoService, BatchService, health, reflection). */
   services?: HostedService[];
-  tableLimits?: TableLimits;
-  /** Serve files under this folder to clients that name them (remote paths). */
-  dataRoot?: string;
   /** TLS or mutual TLS (see tls.ts); plaintext by default. */
   credentials?: ServerCredentials;
   /** Token, deadline cap and per-connection bound, checked on every call. */
   guard?: GuardOptions;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
+  /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
 }
 
@@ -80,72 +41,66 @@ export interface RunningServer {
   host: string;
   port: number;
   name: string;
+  /** Full names of the services it hosts, the framework's first. */
+  services: string[];
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
 }
 
-export const builtInServiceNames = [
-  "rpcpool.compute.v1.ComputeService",
-  "rpcpool.compute.v1.DemoService",
-  "rpcpool.compute.v1.BatchService",
-];
-
+/**
+ * Starts a gRPC server hosting `services` beside the framework's own: InfoService (what the server
+ * is and hosts), BatchService (many calls of any hosted unary method in one round trip), health
+ * and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
-  // Checked first: a bad folder must not leave worker threads behind.
-  const dataRoot = options.dataRoot === undefined ? undefined : await DataRoot.open(options.dataRoot);
-  const pool = new WorkerPool(options.workers ?? availableParallelism());
+  const workers = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
   const identity = serverIdentity(options.name ?? "");
-  const deps = { pool, tracker, identity, log, limits: options.tableLimits ?? defaultTableLimits, dataRoot };
+  const registry = new MethodRegistry();
+  const deps = { tracker, log };
+  const startedAt = Date.now();
+  const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
+  const batch = batchHandler({ ...deps, registry, identity });
+  const tools: ServiceTools = {
+    unary: (fn) => unary(deps, fn),
+    clientStream: (fn) => clientStream(deps, fn),
+    serverStream: (fn) => serverStream(deps, fn),
+    bidiStream: (fn) => bidiStream(deps, fn),
+    runOnWorker: (module, exportName, args, runOptions) => workers.run(module, exportName, args, runOptions),
+    identity,
+    workers: workers.threads,
+    log,
+    info,
+    batch,
+  };
+  const framework: HostedService[] = [
+    { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
+    { definition: BatchServiceDefinition, implementation: { invoke: batch } },
+  ];
+  const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
     interceptors: options.guard ? [callGuard(options.guard)] : [],
   });
-  const extra = options.services ?? [];
-  const health = new Health([...builtInServiceNames, ...extra.map((service) => service.name)]);
-  const registry = new MethodRegistry();
-  const userWorkers = new UserWorkerPool(pool.threads);
-  const tools: ServiceTools = {
-    unary: (fn) => unary(deps, fn),
-    runOnWorker: (module, exportName, args, signal) => userWorkers.run(module, exportName, args, signal),
-    identity,
-  };
-  const hostService = (definition: ServiceDefinition, implementation: UntypedServiceImplementation) => {
-    server.addService(definition, implementation);
-    registry.add(definition, implementation);
-  };
-  hostService(computeServiceDefinition, computeService(deps) as unknown as UntypedServiceImplementation);
-  hostService(
-    DemoServiceService,
-    demoService({
-      ...deps,
-      version,
-      dataRoot: dataRoot !== undefined,
-      startedAt: Date.now(),
-    }) as unknown as UntypedServiceImplementation,
-  );
-  for (const service of extra) {
-    const implementation =
-      typeof service.implementation === "function" ? service.implementation(tools) : service.implementation;
-    hostService(service.definition, implementation);
-  }
-  server.addService(
-    BatchServiceService,
-    batchService({ ...deps, registry }) as unknown as UntypedServiceImplementation,
-  );
-  health.addToServer(server);
-  addReflection(
-    server,
-    extra.flatMap((service) => service.protoFiles ?? []),
-    extra.flatMap((service) => service.includeDirs ?? []),
-  );
-
   const bindHost = host.includes(":") ? `[${host}]` : host;
+  let health: Health;
   let port: number;
   try {
+    const services = hosted.map((service) => resolveService(service, tools));
+    for (const service of services) {
+      server.addService(service.methods, service.implementation);
+      registry.add(service.methods, service.implementation);
+    }
+    health = new Health(services.map((service) => service.name));
+    health.addToServer(server);
+    addReflection(
+      server,
+      hosted.flatMap((service) => service.protoFiles ?? []),
+      hosted.flatMap((service) => service.includeDirs ?? []),
+    );
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${bindHost}:${options.port ?? 0}`,
@@ -154,7 +109,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ),
     );
   } catch (error) {
-    await pool.close();
+    // A bad service or a taken port must not leave worker threads behind.
+    await workers.close();
     throw error;
   }
   raiseReceiveWindows(server);
@@ -176,9 +132,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
-      await Promise.all([pool.close(), userWorkers.close()]);
+      await workers.close();
     })();
     return closing;
   };
-  return { address, host, port, name: identity.server, close };
+  return { address, host, port, name: identity.server, services: health.services, close };
 }

@@ -1,11 +1,29 @@
 /**
- * Entry point of the worker threads that run user code (loaded by piscina): imports the module
- * named by the task and calls one of its exports, so a user service can do CPU work off the event
- * loop without writing any worker plumbing.
+ * The entry of the server's worker threads (loaded by piscina): imports the module a task names
+ * and calls one of its exports, so any service can run CPU work off the event loop without writing
+ * worker plumbing. A module is imported once per thread (and kept), so later tasks call straight in.
  */
-export default async function runUserTask(task: { module: string; exportName: string; args: unknown[] }) {
-  const module = (await import(task.module)) as Record<string, unknown>;
-  const fn = module[task.exportName];
+export interface WorkerTask {
+  /** The module's URL (see WorkerPool.run). */
+  module: string;
+  exportName: string;
+  args: unknown[];
+}
+
+type Exports = Record<string, unknown>;
+const loaded = new Map<string, Exports>();
+
+export default function runTask(task: WorkerTask): unknown {
+  const exports = loaded.get(task.module);
+  if (exports) return call(exports, task);
+  return (import(task.module) as Promise<Exports>).then((imported) => {
+    loaded.set(task.module, imported);
+    return call(imported, task);
+  });
+}
+
+function call(exports: Exports, task: WorkerTask): unknown {
+  const fn = exports[task.exportName];
   if (typeof fn !== "function")
     throw new TypeError(`${task.module} has no exported function ${task.exportName}`);
   return fn(...task.args);

@@ -1,7 +1,7 @@
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative, sep } from "node:path";
 import { status } from "@grpc/grpc-js";
-import { ServerError } from "../../host/server-error.js";
+import { ServerError } from "../../rpc/server-error.js";
 
 /**
  * The folder a server serves files from (--data-root): clients name files relative to it, and

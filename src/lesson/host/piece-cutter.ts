@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ServerError } from "../../host/server-error.js";
+import { ServerError } from "../../rpc/server-error.js";
 
 const NEWLINE = 0x0a;
 

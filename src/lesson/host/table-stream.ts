@@ -2,12 +2,21 @@ import { createReadStream } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
-import { invalidArgument, ServerError } from "../../host/server-error.js";
+import type { ServiceTools } from "../../host/hosted-service.js";
+import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import type { DataRoot } from "./data-root.js";
 import { cutPieces } from "./piece-cutter.js";
-import type { WorkerPool } from "./table-worker-pool.js";
-import type { WorkerResult } from "./worker-task.js";
+import type { PieceSlots } from "./piece-slots.js";
+import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
+
+/** What table calls use of the host: its worker threads, and the server's slots for pieces in flight. */
+export interface TableWork {
+  /** Worker threads: two pieces each are kept in flight. */
+  threads: number;
+  pieces: PieceSlots;
+  run: ServiceTools["runOnWorker"];
+}
 
 /** Tuning of table calls; defaults suit a 1 MiB piece parsed in a few milliseconds. */
 export interface TableLimits {
@@ -130,13 +139,13 @@ async function remoteChunks<Req>(
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
 export async function sumTable(
   call: TableCall,
-  pool: WorkerPool,
+  work: TableWork,
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
   const merger = new TableMerger(call.firstLine, call.expectedColumns);
   const abort = linkedController(signal);
-  const pending: Array<Promise<WorkerResult<"sum">>> = [];
+  const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
   let read = { ...call.read };
   let bytesRead = 0;
   let threadId = 0;
@@ -151,21 +160,24 @@ export async function sumTable(
       capped(call.chunks, limits.maxTableBytes, call.fileName),
       limits.pieceBytes,
       limits.maxLineBytes,
-      (size) => pool.pieces.take(size, abort.signal),
+      (size) => work.pieces.take(size, abort.signal),
     )) {
       bytesRead += bytes.byteLength;
-      const task = pool.run({ kind: "sum", bytes, options: read }, abort.signal);
+      const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
+        signal: abort.signal,
+        transfer: transferable(bytes),
+      });
       // The piece's slot is free again once its worker is done with it, whatever the outcome.
       task.then(
-        () => pool.pieces.give(bytes),
-        () => pool.pieces.give(bytes),
+        () => work.pieces.give(bytes),
+        () => work.pieces.give(bytes),
       );
       pending.push(task);
       // Only the first piece of a file holds its BOM and header.
       read = { ...read, startsFile: false, header: false };
       // Two pieces per worker thread: each worker has its next piece queued while the event loop
       // is busy receiving, and memory stays bounded by pieces, not by the table's size.
-      if (pending.length >= pool.threads * 2) await mergeOldest();
+      if (pending.length >= work.threads * 2) await mergeOldest();
     }
     while (pending.length > 0) await mergeOldest();
     return { merger, bytes: bytesRead, threadId };
@@ -178,7 +190,7 @@ export async function sumTable(
 export async function weighTable(
   call: TableCall,
   weights: Float64Array,
-  pool: WorkerPool,
+  work: TableWork,
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
@@ -190,14 +202,18 @@ export async function weighTable(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
     limits.maxLineBytes,
-    (size) => pool.pieces.take(size, signal),
+    (size) => work.pieces.take(size, signal),
   )) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
-    const piece = await pool
-      .run({ kind: "weigh", bytes, options: read, weights: mine, firstWeight: 0 }, signal)
-      .finally(() => pool.pieces.give(bytes));
+    // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
     bytesRead += bytes.byteLength;
+    const piece = await work
+      .run<ReturnType<typeof weighPiece>>(tableWorker, "weighPiece", [bytes, read, mine, 0], {
+        signal,
+        transfer: transferable(bytes),
+      })
+      .finally(() => work.pieces.give(bytes));
     threadId = piece.threadId;
     merger.addWeighted(piece);
     throwIfRefused(merger, call.fileName);
@@ -210,10 +226,23 @@ function throwIfRefused(merger: TableMerger, fileName: string): void {
   const error = merger.error();
   if (!error) return;
   throw invalidArgument(`${fileName}: line ${error.line}, column ${error.column}: ${error.message}`, {
-    file: fileName,
-    line: String(error.line),
-    column: String(error.column),
+    reason: "MALFORMED_TABLE",
+    fields: { file: fileName, line: String(error.line), column: String(error.column) },
   });
+}
+
+/**
+ * A piece's memory to move to the worker rather than copy: only a buffer that owns its whole
+ * ArrayBuffer (Node's small Buffers share a pool). Shared memory (the piece slots) is neither moved
+ * nor copied: the worker reads it where it is.
+ */
+function transferable(bytes: Uint8Array): ArrayBuffer[] | undefined {
+  const owns =
+    !(bytes.buffer instanceof SharedArrayBuffer) &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.byteLength > 4096;
+  return owns ? [bytes.buffer as ArrayBuffer] : undefined;
 }
 
 function linkedController(signal: AbortSignal): AbortController {
