@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import {
   type Client,
   credentials,
@@ -62,8 +63,11 @@ mkdirSync(workerDir);
 const workerModule = tmp.file(
   "a #dir/work.mjs",
   `import { threadId } from "node:worker_threads";
+import { ServerError } from ${JSON.stringify(pathToFileURL(join(root, "dist/src/rpc/server-error.js")).href)};
 export function square(x) { return { value: x * x, threadId }; }
-export function forever() { for (;;) {} }`,
+export function forever() { for (;;) {} }
+export async function refuse() { throw new ServerError(9, "not now", { errorInfo: { reason: "BUSY", domain: "t", metadata: {} } }); }
+export function crash() { throw new RangeError("a bug in the worker"); }`,
 );
 
 const logged: string[] = [];
@@ -84,9 +88,9 @@ const probeService: HostedService = {
       // A bug, not a refusal: whatever its class, it must not reach the client in its own words.
       throw new RangeError("Invalid array length (a secret internal detail)");
     }),
-    work: unary(async (request: { x?: number; forever?: boolean }, { signal }) =>
-      request.forever
-        ? runOnWorker(workerModule, "forever", [], { signal })
+    work: unary(async (request: { x?: number; run?: string }, { signal }) =>
+      request.run
+        ? runOnWorker(workerModule, request.run, [], { signal })
         : runOnWorker(workerModule, "square", [request.x], signal),
     ),
     sum: clientStream(async (requests: AsyncIterable<{ n: number }>) => {
@@ -242,7 +246,7 @@ describe("the host: any service, every call kind", () => {
     const result = await unaryCall<{ value: number; threadId: number }>(client, "work", { x: 12 });
     expect(result.value).toBe(144);
     expect(result.threadId).toBeGreaterThan(0);
-    const call = client.work({ forever: true }, new Metadata(), { deadline: Date.now() + 300 }, () => {});
+    const call = client.work({ run: "forever" }, new Metadata(), { deadline: Date.now() + 300 }, () => {});
     const [finished] = (await once(call, "status")) as [{ code: status }];
     expect(finished.code).toBe(status.DEADLINE_EXCEEDED);
     // The looping worker was ended: both threads serve again.
@@ -250,6 +254,17 @@ describe("the host: any service, every call kind", () => {
       [1, 2, 3].map((x) => unaryCall<{ value: number }>(client, "work", { x })),
     );
     expect(again.map((r) => r.value)).toEqual([1, 4, 9]);
+  });
+
+  it("keeps a ServerError thrown on a worker thread a ServerError; any other error there is a bug", async () => {
+    const refused = (await unaryCall(client, "work", { run: "refuse" }).catch((e) => e)) as ServiceError;
+    expect(refused.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused.details).toBe("not now");
+    const details = decodeStatus(refused.metadata.get(statusDetailsKey)[0] as Buffer);
+    expect(details.details.errorInfo?.reason).toBe("BUSY");
+    const crashed = (await unaryCall(client, "work", { run: "crash" }).catch((e) => e)) as ServiceError;
+    expect(crashed.code).toBe(status.INTERNAL);
+    expect(logged.join("\n")).toMatch(/a bug in the worker/);
   });
 });
 

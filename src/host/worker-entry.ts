@@ -10,6 +10,14 @@ export interface WorkerTask {
   args: unknown[];
 }
 
+/**
+ * What a task that threw a ServerError returns instead: an error crosses threads as its message
+ * alone (structured clone keeps no class and no code), and a refusal must keep its code.
+ */
+export interface ThrownServerError {
+  thrownServerError: { code: number; message: string; errorDetails: object };
+}
+
 type Exports = Record<string, unknown>;
 const loaded = new Map<string, Exports>();
 
@@ -26,5 +34,19 @@ function call(exports: Exports, task: WorkerTask): unknown {
   const fn = exports[task.exportName];
   if (typeof fn !== "function")
     throw new TypeError(`${task.module} has no exported function ${task.exportName}`);
-  return fn(...task.args);
+  try {
+    const result = fn(...task.args);
+    return result instanceof Promise ? result.catch(passServerError) : result;
+  } catch (error) {
+    return passServerError(error);
+  }
+}
+
+function passServerError(error: unknown): ThrownServerError {
+  // By shape, not class: the task's module may have its own copy of rpcpool.
+  const e = error as { name?: string; code?: unknown; message?: string; errorDetails?: object };
+  if (e?.name !== "ServerError" || typeof e.code !== "number") throw error;
+  return {
+    thrownServerError: { code: e.code, message: e.message ?? "", errorDetails: e.errorDetails ?? {} },
+  };
 }

@@ -1,5 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
+import { ServerError } from "../rpc/server-error.js";
+import type { ThrownServerError } from "./worker-entry.js";
 
 /** How a task runs: a signal that stops it, and memory to move to the worker rather than copy. */
 export interface RunOptions {
@@ -31,7 +33,8 @@ export class WorkerPool {
   /**
    * Calls `exportName(...args)` of the module at `module` (a URL, or a path) on a worker thread and
    * resolves what it returns. Arguments and result cross threads by structured clone: plain data,
-   * typed arrays, and SharedArrayBuffers, which the worker reads in place.
+   * typed arrays, and SharedArrayBuffers, which the worker reads in place. A ServerError thrown
+   * there is thrown here as one (with its code and details); any other error keeps only its message.
    */
   run<T>(
     module: string | URL,
@@ -41,10 +44,13 @@ export class WorkerPool {
   ): Promise<T> {
     const { signal, transfer } =
       options instanceof AbortSignal ? { signal: options, transfer: undefined } : options;
-    return this.#piscina.run(
-      { module: moduleHref(module), exportName, args },
-      { signal, transferList: transfer as never },
-    );
+    return this.#piscina
+      .run({ module: moduleHref(module), exportName, args }, { signal, transferList: transfer as never })
+      .then((result: unknown) => {
+        const thrown = (result as Partial<ThrownServerError> | undefined)?.thrownServerError;
+        if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);
+        return result as T;
+      });
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InvokeResponse as LegacyInvokeResponse } from "../../gen/rpcpool/compute/v1/batch.js";
-import { InvokeRequest, InvokeResponse } from "../../gen/rpcpool/pool/v1/batch.js";
+import { InvokeRequest, type InvokeResponse } from "../../gen/rpcpool/pool/v1/batch.js";
 import { methodsOf, serviceNameOf } from "../../rpc/method-spec.js";
 import { lessonServices } from "./lesson-services.js";
 
