@@ -2,9 +2,8 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata, makeGenericClientConstructor } from "@grpc/grpc-js";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { ComputeServiceService, MeansRequest } from "../src/gen/rpcpool/compute/v1/compute.js";
+import { Pool, startLocalServers } from "rpcpool";
+import { ComputeServiceService, computeMethods, MeansRequest } from "rpcpool/lesson";
 import { echoService } from "./bare-echo-server.js";
 import { type Figure, percentile } from "./figures.js";
 
@@ -90,10 +89,7 @@ export async function callOverhead(count = 3000): Promise<Figure[]> {
         new Promise((resolve, reject) =>
           bareClient.ping(payload, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
         ),
-      () =>
-        new Promise((resolve, reject) =>
-          connection.compute.means(request, new Metadata(), {}, (e, r) => (e ? reject(e) : resolve(r))),
-        ),
+      () => connection.unary(computeMethods.means, request),
       () => compute.apply("means", request),
     ],
     count,

@@ -1,13 +1,11 @@
 import { availableParallelism } from "node:os";
-import { timed } from "../src/cli/timed.js";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import type { ServerConnection } from "../src/client/server-connection.js";
-import { sleepCall, spinCall } from "../src/client/small-calls.js";
+import { Pool, type PoolServer, startLocalServers } from "rpcpool";
+import { demoMethods, sleepTimeoutMs } from "rpcpool/lesson";
+import { timed } from "../src/cli/speedup-summary.js";
 import { type ScalingReport, scalingReport } from "../src/metrics/scaling-fit.js";
 import type { Figure } from "./figures.js";
 
-type Task = (server: ServerConnection, signal: AbortSignal) => Promise<unknown>;
+type Task = (server: PoolServer, signal: AbortSignal) => Promise<unknown>;
 
 /**
  * The same `tasks` calls on 1, 2, ... all servers of the pool, one call per server at a time;
@@ -52,7 +50,7 @@ export async function demoScaling(
       spin = await scale(
         pool,
         options.spinTasks ?? cores * 3,
-        (server, signal) => spinCall(server, iterations, { signal }),
+        (server, signal) => server.unary(demoMethods.spin, { iterations }, { signal }),
         2,
       );
     } finally {
@@ -65,7 +63,13 @@ export async function demoScaling(
     const servers = await startLocalServers(6, { workers: 1, stderr: "ignore" });
     const pool = await Pool.connect(servers.map((s) => s.address));
     try {
-      sleep = await scale(pool, 6, (server, signal) => sleepCall(server, sleepMs, { signal }));
+      sleep = await scale(pool, 6, (server, signal) =>
+        server.unary(
+          demoMethods.sleep,
+          { milliseconds: sleepMs },
+          { signal, timeoutMs: sleepTimeoutMs(sleepMs) },
+        ),
+      );
     } finally {
       await pool.close();
       await Promise.all(servers.map((s) => s.stop()));

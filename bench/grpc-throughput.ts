@@ -2,12 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { clientStreamCall } from "../src/client/client-stream-call.js";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { columnSumsCall } from "../src/client/table-calls.js";
-import { byFile, mergeColumnSums, planTableTasks } from "../src/client/table-tasks.js";
-import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
+import { Pool, startLocalServers } from "rpcpool";
+import { columnSumsJob, computeMethods, TableOptions } from "rpcpool/lesson";
 import type { Figure } from "./figures.js";
 
 /** Streams a table held in memory to one server, in 256 KiB messages; returns MB/s. */
@@ -18,13 +14,7 @@ async function streamOnce(pool: Pool, table: Buffer): Promise<number> {
     for (let i = 0; i < table.length; i += 256 << 10) yield { chunk: table.subarray(i, i + (256 << 10)) };
   }
   const start = performance.now();
-  await clientStreamCall(
-    server.compute.columnSums.bind(server.compute),
-    requests(),
-    server.metadata(),
-    {},
-    600_000,
-  );
+  await server.clientStream(computeMethods.columnSums, requests(), { timeoutMs: 600_000 });
   return table.length / 1e6 / ((performance.now() - start) / 1000);
 }
 
@@ -51,17 +41,11 @@ export async function grpcThroughput(table: Buffer, inProcess: number, dir: stri
   let fanned = 0;
   try {
     const pool = await Pool.connect(servers.map((s) => s.address));
-    const tasks = await planTableTasks([file], {
-      split: { kind: "size", bytes: Math.ceil(table.length / (cores * 2)) },
-      slots: pool.slots(),
-    });
+    const split = { kind: "size" as const, bytes: Math.ceil(table.length / (cores * 2)) };
     const run = async () => {
       const start = performance.now();
-      const outcomes = await pool.mapSettled(tasks, (task, server, signal) =>
-        columnSumsCall(server, file, {}, { signal }, { part: task.part }),
-      );
-      const merged = mergeColumnSums(byFile([file], tasks, outcomes)[0]!);
-      if (!merged.ok) throw merged.error;
+      const [merged] = (await columnSumsJob(pool, [file], { split })).files;
+      if (!merged!.ok) throw merged!.error;
       return table.length / 1e6 / ((performance.now() - start) / 1000);
     };
     await run();

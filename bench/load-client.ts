@@ -2,11 +2,8 @@
 // One process of the load test: CLIENTS pools, each with TCP connections of its own, mapping small
 // and medium tasks over the servers until the deadline. Prints one JSON line of what it saw.
 import { performance } from "node:perf_hooks";
-import { Pool } from "../src/client/pool.js";
-import type { ServerConnection } from "../src/client/server-connection.js";
-import { circlesCall, meansCall } from "../src/client/small-calls.js";
-import { columnSumsCall } from "../src/client/table-calls.js";
-import { lessonColumnSums } from "../src/compute/lesson-table.js";
+import { Pool, type PoolServer } from "rpcpool";
+import { columnSumsCall, computeMethods, lessonColumnSums } from "rpcpool/lesson";
 
 export interface LoadClientArgs {
   servers: string[];
@@ -45,8 +42,8 @@ function check(ok: boolean, what: string) {
 }
 
 /** Times one call of a task; the latency is the call's, as the user's code would see it. */
-function timedTask<I, R>(fn: (input: I, server: ServerConnection) => Promise<R>) {
-  return async (input: I, server: ServerConnection) => {
+function timedTask<I, R>(fn: (input: I, server: PoolServer) => Promise<R>) {
+  return async (input: I, server: PoolServer) => {
     const start = performance.now();
     const value = await fn(input, server);
     report.latenciesUs.push((performance.now() - start) * 1000);
@@ -61,7 +58,9 @@ async function client(id: number, pool: Pool) {
       const lists = Array.from({ length: 16 }, (_, i) => [id, round, i, id + round + i]);
       const means = await pool.mapSettled(
         lists,
-        timedTask((list: number[], server) => meansCall(server, [list])),
+        timedTask((list: number[], server) =>
+          server.unary(computeMethods.means, { lists: [{ values: list }] }),
+        ),
         { perServer: 4 },
       );
       report.issued += lists.length;
@@ -78,7 +77,7 @@ async function client(id: number, pool: Pool) {
       const radii = [id + 1, round + 1];
       const circles = await pool.mapSettled(
         [radii],
-        timedTask((r: number[], server) => circlesCall(server, r, 3.25)),
+        timedTask((r: number[], server) => server.unary(computeMethods.circles, { radii: r, pi: 3.25 })),
       );
       report.issued++;
       const c = circles[0]!;

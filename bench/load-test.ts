@@ -3,9 +3,8 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { Pool, startLocalServers } from "rpcpool";
+import { lessonTableBytes } from "rpcpool/lesson";
 import { percentile } from "./figures.js";
 import type { LoadClientArgs, LoadClientReport } from "./load-client.js";
 
@@ -94,7 +93,7 @@ export async function loadTest(options: LoadOptions): Promise<LoadResult> {
   const servers = await startLocalServers(options.servers ?? 2, { workers: 1, stderr: "ignore" });
   const observer = await Pool.connect(servers.map((s) => s.address));
   const rss = async () => {
-    const infos = await Promise.all(observer.servers.map((s) => s.hello()));
+    const infos = await Promise.all(observer.servers.map((s) => s.refreshInfo()));
     return infos.map((info) => info.rssBytes / 2 ** 20);
   };
   try {

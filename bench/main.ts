@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { lessonTableBytes } from "rpcpool/lesson";
 import { callOverhead } from "./call-overhead.js";
 import { demoScaling } from "./demo-scaling.js";
 import { describeFigure, type Figure, met } from "./figures.js";

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { sumTablePiece } from "../src/compute/sum-table-piece.js";
 import { readOptionsFrom } from "../src/csv/read-options.js";
+import { sumTablePiece } from "../src/lesson/compute/sum-table-piece.js";
 import type { Figure } from "./figures.js";
 
 /** Parse and sum in this process, one thread, over 1 MiB pieces as a server's worker sees them. */

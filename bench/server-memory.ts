@@ -1,9 +1,7 @@
-import { clientStreamCall } from "../src/client/client-stream-call.js";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { uploadChunkBytes } from "../src/client/table-input.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
+import { Pool, startLocalServers } from "rpcpool";
+import { computeMethods, lessonTableBytes } from "rpcpool/lesson";
 import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
+import { uploadChunkBytes } from "../src/lesson/client/table-input.js";
 import type { Figure } from "./figures.js";
 
 /**
@@ -16,7 +14,7 @@ export async function serverMemory(gigabytes = 1.1, workers = 2): Promise<Figure
   const pool = await Pool.connect([local!.address]);
   try {
     const server = pool.servers[0]!;
-    const before = (await server.hello()).maxRssBytes;
+    const before = (await server.refreshInfo()).maxRssBytes;
     const block = lessonTableBytes(7 * 1000);
     const repeats = Math.ceil((gigabytes * 1e9) / block.byteLength);
     async function* requests() {
@@ -26,17 +24,13 @@ export async function serverMemory(gigabytes = 1.1, workers = 2): Promise<Figure
           yield { chunk: block.subarray(at, at + uploadChunkBytes) };
       }
     }
-    const reply = await clientStreamCall(
-      server.compute.columnSums.bind(server.compute),
-      requests(),
-      server.metadata(),
-      {},
-      30 * 60_000,
-    );
+    const reply = await server.clientStream(computeMethods.columnSums, requests(), {
+      timeoutMs: 30 * 60_000,
+    });
     const expected = (10 + 1 + 2 + 4 + 5 + 7 + 9) * 1000 * repeats;
     if (reply.rows !== 7000 * repeats || reply.sums[0] !== expected)
       throw new Error(`wrong result: ${reply.rows} rows, first sum ${reply.sums[0]} (expected ${expected})`);
-    const peak = (await server.hello()).maxRssBytes;
+    const peak = (await server.refreshInfo()).maxRssBytes;
     return [
       {
         name: `server peak RSS on a ${((block.byteLength * repeats) / 1e9).toFixed(2)} GB table`,

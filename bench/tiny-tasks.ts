@@ -1,8 +1,7 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { ComputeServiceService, MeansRequest } from "../src/gen/rpcpool/compute/v1/compute.js";
+import { Pool, startLocalServers } from "rpcpool";
+import { ComputeServiceService, MeansRequest } from "rpcpool/lesson";
 import type { Figure } from "./figures.js";
 
 /**
@@ -13,7 +12,7 @@ export async function tinyTasks(count = 10_000, chunksize = 500): Promise<Figure
   const servers = await startLocalServers(availableParallelism(), { workers: 1, stderr: "ignore" });
   const pool = await Pool.connect(servers.map((s) => s.address));
   try {
-    const compute = pool.service(ComputeServiceService, { idempotent: true });
+    const compute = pool.service(ComputeServiceService);
     const inputs = Array.from({ length: count }, (_, i) =>
       MeansRequest.fromPartial({ lists: [{ values: [i, i + 1, i + 5] }] }),
     );

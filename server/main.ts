@@ -4,9 +4,10 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
-import { exposureWarning } from "../src/server/exposure-warning.js";
-import { startServer } from "../src/server/start-server.js";
-import { defaultTableLimits } from "../src/server/table-call.js";
+import { exposureWarning } from "../src/host/exposure-warning.js";
+import { startServer } from "../src/host/start-server.js";
+import { lessonServices } from "../src/lesson/host/lesson-services.js";
+import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -39,22 +40,26 @@ const program = new Command("rpcpool-server")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
     const security = serverSecurity(options);
+    // The lesson's services first: a bad --data-root fails before any worker thread starts.
+    const services = await lessonServices({
+      dataRoot: options.dataRoot,
+      tableLimits: {
+        ...defaultTableLimits,
+        maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
+      },
+    });
     const server = await startServer({
       host: options.host,
       port: options.port,
       workers: options.workers,
       name: options.name,
-      dataRoot: options.dataRoot,
+      services,
       credentials: security.credentials,
       maxMessageBytes: options.maxMessageBytes,
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
         maxDeadlineMs: options.maxDeadlineMs,
-      },
-      tableLimits: {
-        ...defaultTableLimits,
-        maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
       },
     });
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });

@@ -6,6 +6,10 @@
 
 // ---- For users: the pool, the server, errors -----------------------------------------------
 
+export type { CallContext } from "./host/call-context.js";
+export type { HostedService, ServiceTools } from "./host/hosted-service.js";
+export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
+export * from "./metrics/speedup.js";
 export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
 export { type ConnectOptions, type LocalPoolOptions, Pool } from "./pool/pool.js";
 export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
@@ -14,13 +18,17 @@ export type { CallOptions } from "./rpc/call-options.js";
 export { ClientError } from "./rpc/client-error.js";
 export { invalidArgument, ServerError } from "./rpc/server-error.js";
 export type { ErrorDetails } from "./rpc/status-details.js";
-export type { HostedService, ServiceTools } from "./host/hosted-service.js";
-export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
-export * from "./metrics/speedup.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------
 
-export { type MethodPolicy, MethodDefaults } from "./rpc/method-defaults.js";
+export {
+  type LocalServer,
+  type LocalServerOptions,
+  startLocalServer,
+  startLocalServers,
+} from "./pool/local-servers.js";
+export type { ClientSecurity } from "./rpc/client-credentials.js";
+export { MethodDefaults, type MethodPolicy } from "./rpc/method-defaults.js";
 export {
   type AnyServiceDefinition,
   type ClientStreamMethodName,
@@ -37,5 +45,3 @@ export {
   type UnaryMethodName,
 } from "./rpc/method-spec.js";
 export { decodeStatus, encodeStatus, statusDetailsKey } from "./rpc/status-details.js";
-export { type LocalServer, type LocalServerOptions, startLocalServer, startLocalServers } from "./pool/local-servers.js";
-export { type ClientSecurity } from "./rpc/client-credentials.js";

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

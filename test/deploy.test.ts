@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials, makeClientConstructor } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { Pool } from "rpcpool";
+import { lessonFileNames } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { Pool } from "../src/client/pool.js";
-import { lessonFileNames } from "../src/data/lesson-tables.js";
 import { healthCheck } from "./support/grpc-clients.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -255,7 +255,7 @@ describe("container image", () => {
     expect(await healthCheck(address)).toBe("SERVING");
     const pool = await Pool.connect([address]);
     try {
-      expect((await pool.servers[0]!.hello()).server).toBe("rpcpool-server-abc12");
+      expect((await pool.servers[0]!.refreshInfo()).server).toBe("rpcpool-server-abc12");
     } finally {
       await pool.close();
     }

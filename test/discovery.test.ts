@@ -1,6 +1,6 @@
+import { Pool } from "rpcpool";
+import { DemoServiceService } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
-import { Pool } from "../src/client/pool.js";
-import { DemoServiceService } from "../src/gen/rpcpool/compute/v1/demo.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -56,6 +56,13 @@ describe("discovery in --servers", () => {
       answer = [a.split(":")[0]!];
       await until(() => joined.servers.length === 1);
       expect(joined.servers[0]!.address).toBe(a);
+      // A server that discovery dropped and brings back rejoins, and gets work again.
+      answer = [a.split(":")[0]!, "127.0.0.1"];
+      await until(() => joined.servers.length === 2);
+      const again = await joined
+        .service(DemoServiceService)
+        .map("sleep", Array(6).fill({ milliseconds: 50 }), { perServer: 1 });
+      expect(new Set(again.map((r) => r.servedBy!.server))).toEqual(new Set([a, b]));
       await joined.close();
     } finally {
       await pool.close();

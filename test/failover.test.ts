@@ -1,8 +1,6 @@
+import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { columnSumsCall, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalServer, startLocalServers } from "../src/client/local-servers.js";
-import { Pool } from "../src/client/pool.js";
-import { columnSumsCall } from "../src/client/table-calls.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -39,7 +37,7 @@ async function whenBusy(server: LocalServer): Promise<void> {
   const pool = await Pool.connect([server.address]);
   try {
     for (let i = 0; i < 2000; i++) {
-      const info = await pool.servers[0]!.hello();
+      const info = await pool.servers[0]!.refreshInfo();
       if (info.callsInFlight > 0) return;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -97,7 +95,7 @@ describe("failover", () => {
     try {
       const outcomes = await pool.mapSettled(
         inputs,
-        (file, server, signal) => columnSumsCall(server, file, {}, { signal }),
+        (file, server, signal) => columnSumsCall(server, file, { signal }),
         {
           perServer: 1,
           onEvent: (event) => {

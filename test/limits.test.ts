@@ -1,6 +1,6 @@
+import { Pool } from "rpcpool";
+import { LessonClient, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -39,19 +39,21 @@ describe("server limits: refused in words, never a crash", () => {
   // Tables travel in 256 KiB messages: a server's message cap must stay above that.
   it("caps the message size", async () => {
     const values = Array.from({ length: 40_000 }, (_, i) => i);
-    await expect(pool.means([values])).rejects.toMatchObject({ codeName: "RESOURCE_EXHAUSTED" });
+    await expect(new LessonClient(pool).means([values])).rejects.toMatchObject({
+      codeName: "RESOURCE_EXHAUSTED",
+    });
   });
 
   it("caps the deadline a call may ask for", async () => {
-    await expect(pool.sleep(1, { timeoutMs: 1_200_000 })).rejects.toMatchObject({
+    await expect(new LessonClient(pool).sleep(1, { timeoutMs: 1_200_000 })).rejects.toMatchObject({
       codeName: "INVALID_ARGUMENT",
     });
-    await expect(pool.sleep(1, { timeoutMs: 30_000 })).resolves.toBeTruthy();
+    await expect(new LessonClient(pool).sleep(1, { timeoutMs: 30_000 })).resolves.toBeTruthy();
   });
 
   it("bounds the calls in flight from one connection", async () => {
     const calls = [1, 2, 3, 4].map(() =>
-      pool.sleep(300, { timeoutMs: 10_000 }).then(
+      new LessonClient(pool).sleep(300, { timeoutMs: 10_000 }).then(
         () => "ok",
         (e) => e.codeName,
       ),
@@ -62,6 +64,6 @@ describe("server limits: refused in words, never a crash", () => {
   });
 
   it("is still up after all of that", async () => {
-    expect((await pool.servers[0]!.hello()).pid).toBe(limited.servers[0]!.process.pid);
+    expect((await pool.servers[0]!.refreshInfo()).pid).toBe(limited.servers[0]!.process.pid);
   });
 });

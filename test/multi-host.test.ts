@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ensureLessonTables, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
-import { ensureLessonTables } from "../src/data/lesson-tables.js";
 import { netnsUnavailable, type VirtualHost, VirtualNetwork } from "./support/netns.js";
 import { clientProgram, root, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -78,14 +77,14 @@ async function whenBusy(address: string) {
     const pool = await Pool.connect([address]);
     try {
       for (let i = 0; i < 3000; i++) {
-        if ((await pool.servers[0].hello()).callsInFlight > 0) process.exit(0);
+        if ((await pool.servers[0].refreshInfo()).callsInFlight > 0) process.exit(0);
         await new Promise((r) => setTimeout(r, 10));
       }
       process.exit(3);
     } finally {
       await pool.close();
     }`;
-  const poolModule = pathToFileURL(join(root, "dist/src/client/pool.js")).href;
+  const poolModule = pathToFileURL(join(root, "dist/src/index.js")).href;
   const run = await network!.runNode(client, ["--input-type=module", "-e", poll, poolModule, address]);
   if (run.code !== 0) throw new Error(`${address} never got work (exit ${run.code}): ${run.stderr}`);
 }

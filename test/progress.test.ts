@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

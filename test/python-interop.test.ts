@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
 import { useServers } from "./support/local-servers.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -27,12 +27,16 @@ if (skipReason) console.warn(`Python interop tests skipped: ${skipReason}`);
 
 const script = join(root, "test", "python", "column_sums_client.py");
 const healthProtoRoot = join(root, "node_modules", "grpc-health-check", "proto");
+const googleProtoRoot = join(root, "node_modules", "google-proto-files");
 const lessonSums = [54825, 259717, 186143, 424240, 264068, 994225, 362188, 313128, 339071, 277033];
 
 let tmp: ReturnType<typeof tempDir>;
 let stubs = "";
 
-/** Generates the Python modules of every proto of the contract, and of the standard health proto. */
+/**
+ * Generates the Python modules of every proto of the contract, and of the standard protos it uses
+ * (health, and google.rpc.Status with its error details).
+ */
 function generateStubs() {
   tmp = tempDir("rpcpool-python-");
   stubs = join(tmp.dir, "stubs");
@@ -58,6 +62,16 @@ function generateStubs() {
     protos.map((name) => `${contract}/${name}`),
   );
   protoc(healthProtoRoot, ["health/v1/health.proto"]);
+  // Debian's grpc_tools bundles protoc 3.5, older than proto3 `optional` (one field of
+  // error_details.proto uses it): a copy without the label has the same wire format.
+  const googleRpc = ["google/rpc/status.proto", "google/rpc/error_details.proto"];
+  const googleCopy = join(tmp.dir, "google-protos");
+  mkdirSync(join(googleCopy, "google", "rpc"), { recursive: true });
+  for (const file of googleRpc) {
+    const text = readFileSync(join(googleProtoRoot, file), "utf8");
+    writeFileSync(join(googleCopy, file), text.replace(/^(\s+)optional /gm, "$1"));
+  }
+  protoc(googleCopy, googleRpc);
 }
 
 /** Runs the Python client against the test's server and parses its one JSON document. */
@@ -103,6 +117,16 @@ describe.skipIf(skipReason)(`Python client (grpcio)${skipReason ? `: skipped, ${
       "rpcpool-file": file,
       "rpcpool-line": "3",
       "rpcpool-column": "2",
+    });
+    // The standard details, as Python's stock protobuf reads them from grpc-status-details-bin.
+    expect(error.status).toEqual({
+      code: 3,
+      message: error.details,
+      errorInfo: {
+        reason: "MALFORMED_TABLE",
+        domain: "rpcpool",
+        metadata: { file, line: "3", column: "2" },
+      },
     });
   });
 });

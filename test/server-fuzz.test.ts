@@ -1,11 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import fc from "fast-check";
+import { ClientError, Pool, type PoolServer } from "rpcpool";
+import { computeMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientError } from "../src/client/client-error.js";
-import { clientStreamCall } from "../src/client/client-stream-call.js";
-import { Pool } from "../src/client/pool.js";
-import type { ServerConnection } from "../src/client/server-connection.js";
-import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(1);
@@ -16,20 +13,14 @@ beforeAll(async () => {
 afterAll(() => pool.close());
 
 /** Streams arbitrary bytes as a table, in the chunks given. */
-async function sumBytes(server: ServerConnection, chunks: Uint8Array[], delimiter = ";") {
+async function sumBytes(server: PoolServer, chunks: Uint8Array[], delimiter = ";") {
   async function* requests() {
     yield {
       options: TableOptions.fromPartial({ fileName: "fuzz.csv", delimiter }),
     };
     for (const chunk of chunks) yield { chunk: Buffer.from(chunk) };
   }
-  return clientStreamCall(
-    server.compute.columnSums.bind(server.compute),
-    requests(),
-    server.metadata(),
-    {},
-    30_000,
-  );
+  return server.clientStream(computeMethods.columnSums, requests(), { timeoutMs: 30_000 });
 }
 
 describe("a server fed random bytes", () => {
@@ -57,7 +48,7 @@ describe("a server fed random bytes", () => {
       }),
       { numRuns: 300 },
     );
-    expect((await server.hello()).pid).toBe(servers.servers[0]!.process.pid);
+    expect((await server.refreshInfo()).pid).toBe(servers.servers[0]!.process.pid);
   });
 
   it("refuses a stream without options first", async () => {
@@ -65,13 +56,7 @@ describe("a server fed random bytes", () => {
     async function* requests() {
       yield { chunk: Buffer.from("1;2\n") };
     }
-    const call = clientStreamCall(
-      server.compute.columnSums.bind(server.compute),
-      requests(),
-      server.metadata(),
-      {},
-      5000,
-    );
+    const call = server.clientStream(computeMethods.columnSums, requests(), { timeoutMs: 5000 });
     await expect(call).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
   });
 });

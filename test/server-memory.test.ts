@@ -1,8 +1,6 @@
+import { Pool } from "rpcpool";
+import { computeMethods, lessonTableBytes, TableOptions } from "rpcpool/lesson";
 import { describe, expect, it } from "vitest";
-import { clientStreamCall } from "../src/client/client-stream-call.js";
-import { Pool } from "../src/client/pool.js";
-import { lessonTableBytes } from "../src/compute/lesson-table.js";
-import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(1, { workers: 2 });
@@ -21,16 +19,12 @@ describe("a server's memory", () => {
           };
           for (let i = 0; i < repeats; i++) yield { chunk: block };
         }
-        const reply = await clientStreamCall(
-          server.compute.columnSums.bind(server.compute),
-          requests(),
-          server.metadata(),
-          {},
-          120_000,
-        );
+        const reply = await server.clientStream(computeMethods.columnSums, requests(), {
+          timeoutMs: 120_000,
+        });
         expect(reply.rows).toBe(7000 * repeats);
         expect(reply.sums[0]).toBe((10 + 1 + 2 + 4 + 5 + 7 + 9) * 1000 * repeats);
-        return (await server.hello()).maxRssBytes;
+        return (await server.refreshInfo()).maxRssBytes;
       };
       const afterSmall = await stream(64);
       const afterLarge = await stream(256);

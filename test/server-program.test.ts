@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { Pool } from "rpcpool";
+import { LessonClient } from "rpcpool/lesson";
 import { afterEach, describe, expect, it } from "vitest";
-import { Pool } from "../src/client/pool.js";
 import { healthCheck, reflectionList } from "./support/grpc-clients.js";
 import { runProgram, serverProgram } from "./support/run-program.js";
 
@@ -45,12 +46,12 @@ describe("rpcpool-server", () => {
     const pool = await Pool.connect([address]);
     try {
       let spinDone = false;
-      const spin = pool.spin(3_000_000_000).then(() => {
+      const spin = new LessonClient(pool).spin(3_000_000_000).then(() => {
         spinDone = true;
       });
       await new Promise((r) => setTimeout(r, 200));
       expect(await healthCheck(address)).toBe("SERVING");
-      const info = await pool.servers[0]!.hello();
+      const info = await pool.servers[0]!.refreshInfo();
       expect(info.callsInFlight).toBe(1);
       expect(spinDone).toBe(false);
       await spin;
@@ -63,12 +64,12 @@ describe("rpcpool-server", () => {
     const { child, address } = await startServer(["--port", "0", "--workers", "1"]);
     const pool = await Pool.connect([address], { retries: 0 });
     try {
-      const inFlight = pool.sleep(1500);
+      const inFlight = new LessonClient(pool).sleep(1500);
       await new Promise((r) => setTimeout(r, 300));
       child.kill("SIGTERM");
       const exit = once(child, "exit");
       const result = await inFlight;
-      expect(result.servedBy.pid).toBe(child.pid);
+      expect(result.servedBy!.pid).toBe(child.pid);
       const [code] = await exit;
       expect(code).toBe(0);
     } finally {

@@ -1,8 +1,6 @@
+import { Pool, type PoolEvent } from "rpcpool";
+import { ComputeServiceDefinition, ComputeServiceService, DemoServiceService } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Pool } from "../src/client/pool.js";
-import type { PoolEvent } from "../src/client/scheduler.js";
-import { ComputeServiceService } from "../src/gen/rpcpool/compute/v1/compute.js";
-import { DemoServiceService } from "../src/gen/rpcpool/compute/v1/demo.js";
 import { useServers } from "./support/local-servers.js";
 
 const servers = useServers(2);
@@ -17,7 +15,9 @@ const lists = (n: number) =>
 
 describe("the pool over any service definition", () => {
   it("maps a method over many inputs across every server, results in input order", async () => {
-    const compute = pool.service(ComputeServiceService, { idempotent: true });
+    // The grpc-js form, as ts-proto's outputServices=grpc-js generates it: no flag needed, the
+    // servers' Info says which methods are idempotent.
+    const compute = pool.service(ComputeServiceService);
     const replies = await compute.map("means", lists(40));
     expect(replies.map((r) => r.means[0])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(new Set(replies.map((r) => r.servedBy!.server)).size).toBe(2);
@@ -78,7 +78,7 @@ describe("the pool over any service definition", () => {
     controller.abort();
     await expect(call).rejects.toMatchObject({ codeName: "CANCELLED" });
     await new Promise((r) => setTimeout(r, 200));
-    expect((await server.hello()).callsInFlight).toBe(0);
+    expect((await server.refreshInfo()).callsInFlight).toBe(0);
     // The worker thread is free again: a small spin on the same one-worker server completes.
     const small = await demo.apply("spin", { iterations: 1000 }, { servers: [server], timeoutMs: 20_000 });
     expect(small.count).toBe(1000);
@@ -96,7 +96,8 @@ describe("batching (chunksize)", () => {
   });
 
   it("keeps a bad item's error to that item", async () => {
-    const compute = pool.service(ComputeServiceService);
+    // The generic form (outputServices=generic-definitions), which carries the proto's options.
+    const compute = pool.service(ComputeServiceDefinition);
     const outcomes = await compute.mapSettled(
       "means",
       [{ lists: [{ values: [1, 2] }] }, { lists: [{ values: [] }] }, { lists: [{ values: [3] }] }],

@@ -1,5 +1,5 @@
+import { planSplit } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
-import { planSplit } from "../src/client/split-plan.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

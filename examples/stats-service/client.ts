@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fans the user's methods out over servers that host StatsService: `client.js --servers A,B`.
-import { Pool } from "../../src/index.js";
-import { StatsServiceService } from "./gen/acme/stats/v1/stats.js";
+import { Pool } from "rpcpool";
+import { StatsServiceDefinition } from "./gen/acme/stats/v1/stats.js";
 
 const at = process.argv.indexOf("--servers");
 if (at < 0 || !process.argv[at + 1]) {
@@ -10,7 +10,9 @@ if (at < 0 || !process.argv[at + 1]) {
 }
 const pool = await Pool.connect(process.argv[at + 1]!.split(","));
 try {
-  const stats = pool.service(StatsServiceService, { idempotent: true });
+  // The generic definition carries the proto's options: Describe is NO_SIDE_EFFECTS, so the pool
+  // retries it on another server if its server fails; CountPrimes says nothing, so it is not.
+  const stats = pool.service(StatsServiceDefinition);
   const samples = [
     [1, 2, 3, 4],
     [10, 20],

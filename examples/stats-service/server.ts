@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// An rpcpool server hosting the user's StatsService beside the built-in services.
-import { startServer } from "../../src/index.js";
+// An rpcpool server hosting the user's StatsService: `server.js --port 50051`.
+import { startServer } from "rpcpool";
 import { statsService } from "./stats-service.js";
 
 const port = Number(process.argv[process.argv.indexOf("--port") + 1] ?? 0) || 0;

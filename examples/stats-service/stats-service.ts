@@ -1,17 +1,16 @@
 import { sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HostedService } from "../../src/index.js";
-import { ServerError } from "../../src/index.js";
+import { type HostedService, ServerError } from "rpcpool";
 import {
   type CountPrimesRequest,
   type DescribeRequest,
-  StatsServiceService,
+  StatsServiceDefinition,
 } from "./gen/acme/stats/v1/stats.js";
 
 /** The user's service: two methods, written as plain async functions. */
 export const statsService: HostedService = {
   name: "acme.stats.v1.StatsService",
-  definition: StatsServiceService,
+  definition: StatsServiceDefinition,
   protoFiles: ["acme/stats/v1/stats.proto"],
   // The .proto files stay in the source tree; compiled code runs from dist/examples/.
   includeDirs: [fileURLToPath(new URL("./proto", import.meta.url)).replace(`${sep}dist${sep}`, sep)],

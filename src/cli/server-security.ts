@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { ServerCredentials } from "@grpc/grpc-js";
-import { readTokenFile } from "../client/credentials.js";
-import { BearerToken } from "../server/bearer-token.js";
-import { serverCredentials } from "../server/tls.js";
-import { UsageError } from "./usage-error.js";
+import { BearerToken } from "../host/bearer-token.js";
+import { serverCredentials } from "../host/tls.js";
+import { readTokenFile } from "../rpc/client-credentials.js";
+import { UsageError } from "./run-program.js";
 
 /** The server's TLS and token from its flags; unreadable or mismatched files are usage errors. */
 export function serverSecurity(options: {

@@ -1,5 +1,16 @@
-import type { ReadOptions } from "../compute/table-part-types.js";
 import { COMMA, DOT, SEMICOLON, TAB } from "./byte-codes.js";
+
+/** How to read a table; bytes are the ASCII codes of the characters. */
+export interface ReadOptions {
+  /** Cell delimiter byte, default 0x3b (";"); 0x09 for tab. */
+  delimiter: number;
+  /** Decimal separator byte, 0x2e (".") or 0x2c (","). Must differ from the delimiter. */
+  decimal: number;
+  /** Skip the first non-blank line, when `startsFile`. */
+  header: boolean;
+  /** This piece starts the file: a UTF-8 BOM and the header are looked for only here. */
+  startsFile: boolean;
+}
 
 export interface ReadOptionsInput {
   delimiter?: string;

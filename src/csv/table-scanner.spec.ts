@@ -1,13 +1,38 @@
 import { describe, expect, it } from "vitest";
-import { sumTablePiece } from "../compute/sum-table-piece.js";
 import { readOptionsFrom } from "./read-options.js";
+import { scanTable, type TableSink } from "./table-scanner.js";
 
-const sum = (text: string | Uint8Array, options: Parameters<typeof readOptionsFrom>[0] = {}) =>
-  sumTablePiece(typeof text === "string" ? Buffer.from(text, "latin1") : text, readOptionsFrom(options));
+/**
+ * Scans a piece both ways a sink can take it (cell by cell, and row by row), checks that the two
+ * agree, and returns the shape with the column sums (plain float sums: the values here are exact).
+ */
+const sum = (text: string | Uint8Array, options: Parameters<typeof readOptionsFrom>[0] = {}) => {
+  const bytes = typeof text === "string" ? Buffer.from(text, "latin1") : text;
+  const byCell: number[] = [];
+  const byRow: number[] = [];
+  const cellSink: TableSink = {
+    byCell: true,
+    cell: (column, value) => {
+      byCell[column] = (byCell[column] ?? 0) + value;
+    },
+    row: () => {},
+  };
+  const rowSink: TableSink = {
+    byCell: false,
+    cell: () => {},
+    row: (values, count) => {
+      for (let c = 0; c < count; c++) byRow[c] = (byRow[c] ?? 0) + values[c]!;
+    },
+  };
+  const shape = scanTable(bytes, readOptionsFrom(options), cellSink);
+  expect(scanTable(bytes, readOptionsFrom(options), rowSink)).toEqual(shape);
+  if (!shape.error) expect(byRow).toEqual(byCell);
+  return { ...shape, sums: byCell };
+};
 const sums = (text: string, options?: Parameters<typeof readOptionsFrom>[0]) => {
   const piece = sum(text, options);
   expect(piece.error).toBeUndefined();
-  return piece.partials.map((p) => p.reduce((a, b) => a + b, 0));
+  return piece.sums;
 };
 
 describe("the CSV scanner accepts", () => {

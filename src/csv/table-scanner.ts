@@ -1,7 +1,32 @@
-import type { PieceError, PieceShape, ReadOptions } from "../compute/table-part-types.js";
 import { CR, LF, MINUS, NINE, PLUS, SPACE, TAB, ZERO } from "./byte-codes.js";
 import { cellFault } from "./cell-fault.js";
 import { parseNumber } from "./number-syntax.js";
+import type { ReadOptions } from "./read-options.js";
+
+/** A refusal at a position relative to the piece (1-based line within the piece, 1-based cell). */
+export interface PieceError {
+  line: number;
+  column: number;
+  /** Words, without file or position, e.g. `"abc" is not a number`. */
+  message: string;
+}
+
+/**
+ * What scanning a piece of a table (bytes that end at a line boundary, or the file's end) reports
+ * besides the numbers it handed to its sink.
+ */
+export interface PieceShape {
+  /** Data rows read (blank lines and header excluded). */
+  rows: number;
+  /** Lines in the piece: newlines, plus one if the piece ends with a non-empty unterminated line. */
+  lines: number;
+  /** Cells in the first data row of the piece; 0 when it has no data row. */
+  columns: number;
+  /** 1-based line (within the piece) of its first data row; 0 when it has none. */
+  firstRowLine: number;
+  /** The first refusal in the piece, if any. Parsing stops there. */
+  error?: PieceError;
+}
 
 /**
  * Receives the numbers of a table. With `byCell`, every cell goes to `cell(column, value)` as it

@@ -38,6 +38,7 @@ export {
 } from "./client/table-job.js";
 export type { FileOutcome, TableTask } from "./client/table-tasks.js";
 export { lessonColumnSums, lessonTableBytes } from "./compute/lesson-table.js";
+export { computeServiceDefinition } from "./compute-definition.js";
 export { ensureLessonTables, lessonFileNames } from "./data/lesson-tables.js";
 // ---- The server side and the data -----------------------------------------------------------------
-export { type LessonServiceOptions, lessonServices } from "./host/lesson-services.js";
+export { type LessonOptions, lessonServices } from "./host/lesson-services.js";

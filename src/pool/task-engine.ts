@@ -158,6 +158,17 @@ export class TaskEngine {
         run.retrying.unshift(task);
         return;
       }
+      if (this.servers().every((s) => s.cooling)) {
+        const done = `${run.settled} of ${run.added} tasks had finished`;
+        error = new ClientError(
+          status.UNAVAILABLE,
+          `no server left to run this task (${done}): ${error.details}`,
+          {
+            server: server.address,
+            cause: error,
+          },
+        );
+      }
     }
     run.emit({ type: "failed", index: task.index, server: server.name, error });
     run.settle({ ok: false, index: task.index, error, server: server.name, attempts: task.attempts });

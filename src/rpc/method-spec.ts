@@ -98,7 +98,10 @@ export function methodsOf<D extends AnyServiceDefinition>(
 }
 
 /** The methods of a definition by key, typed by their messages. */
-export type MethodSpecs<D> = { [K in MethodName<D>]: MethodSpec<RequestOf<D, K>, ResponseOf<D, K>> };
+export type MethodSpecs<D> =
+  string extends MethodName<D>
+    ? Record<string, MethodSpec>
+    : { [K in MethodName<D>]: MethodSpec<RequestOf<D, K>, ResponseOf<D, K>> };
 
 /** The full service name of a definition in either form, e.g. "acme.stats.v1.StatsService". */
 export function serviceNameOf(definition: AnyServiceDefinition): string {

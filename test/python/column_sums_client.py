@@ -8,13 +8,16 @@ call it. Run by test/python-interop.test.ts, which generates the stubs into STUB
         proto/rpcpool/compute/v1/*.proto
     python3 -m grpc_tools.protoc -I node_modules/grpc-health-check/proto --python_out=STUBS \
         --grpc_python_out=STUBS health/v1/health.proto
+    python3 -m grpc_tools.protoc -I node_modules/google-proto-files --python_out=STUBS \
+        google/rpc/status.proto google/rpc/error_details.proto
 
 Usage:
     column_sums_client.py --stubs STUBS --address HOST:PORT sums FILE [--chunk-size N] [--fsum]
     column_sums_client.py --stubs STUBS --address HOST:PORT health [--service NAME]
 
 Prints one JSON document. A refusal by the server is a result, not a crash: it prints
-{"error": {"code", "details", "trailing"}} and exits 0.
+{"error": {"code", "details", "trailing", "status"}} and exits 0 ("status": the standard
+google.rpc.Status details, decoded).
 """
 
 import argparse
@@ -46,13 +49,31 @@ def local_fsum(path):
 
 
 def rpc_error(error):
-    return {
-        "error": {
-            "code": error.code().name,
-            "details": error.details(),
-            "trailing": {key: value for key, value in (error.trailing_metadata() or ())},
-        }
-    }
+    """The refusal: code, words, text trailers, and the standard details decoded (when sent)."""
+    result = {"code": error.code().name, "details": error.details(), "trailing": {}}
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            result["status"] = decode_status(value)
+        elif not key.endswith("-bin"):
+            result["trailing"][key] = value
+    return {"error": result}
+
+
+def decode_status(value):
+    """google.rpc.Status and its ErrorInfo with stock protobuf, as any Python client reads them."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    status = status_pb2.Status.FromString(value)
+    decoded = {"code": status.code, "message": status.message}
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            decoded["errorInfo"] = {
+                "reason": info.reason,
+                "domain": info.domain,
+                "metadata": dict(info.metadata),
+            }
+    return decoded
 
 
 def sums(grpc, channel, args):

@@ -1,5 +1,5 @@
+import { type LocalServer, startLocalServers } from "rpcpool";
 import { afterAll, beforeAll } from "vitest";
-import { type LocalServer, startLocalServers } from "../../src/client/local-servers.js";
 
 /** Starts n real server processes on 127.0.0.1:0 for a test file, stopped after it. */
 export function useServers(n: number, options: { workers?: number; args?: string[] } = {}) {

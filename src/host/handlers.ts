@@ -1,0 +1,110 @@
+import { once } from "node:events";
+import type {
+  handleBidiStreamingCall,
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  ServerDuplexStream,
+  ServerWritableStream,
+  sendUnaryData,
+} from "@grpc/grpc-js";
+import { type CallContext, callContext } from "./call-context.js";
+import type { CallTracker } from "./call-tracker.js";
+import { toStatus } from "./to-status.js";
+
+/**
+ * Turns async functions into grpc-js handlers, with one settle path for every kind of call: what
+ * the function throws becomes a status (see to-status.ts), cancellation reaches it through
+ * `context.signal`, and the call is counted in flight until it settles (for Info and draining).
+ */
+export interface HandlerDeps {
+  tracker: CallTracker;
+  log: (message: string) => void;
+}
+
+/** One request, one response. */
+export function unary<Req, Res>(
+  deps: HandlerDeps,
+  fn: (request: Req, context: CallContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    settle(deps, callback, () => fn(call.request, callContext(call)));
+  };
+}
+
+/** A stream of requests (read them with `for await`), one response. */
+export function clientStream<Req, Res>(
+  deps: HandlerDeps,
+  fn: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    settle(deps, callback, () => fn(call, callContext(call)));
+  };
+}
+
+/** One request, a stream of responses: whatever the function yields, with backpressure. */
+export function serverStream<Req, Res>(
+  deps: HandlerDeps,
+  fn: (request: Req, context: CallContext) => AsyncIterable<Res>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const context = callContext(call);
+    stream(deps, call, context, () => fn(call.request, context));
+  };
+}
+
+/** Streams both ways: the function reads the requests and yields the responses. */
+export function bidiStream<Req, Res>(
+  deps: HandlerDeps,
+  fn: (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>,
+): handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    const context = callContext(call);
+    // Not the stream's own iterator: reading the requests to their end would destroy the stream,
+    // and with it the way back for the responses and the status.
+    stream(deps, call, context, () => fn(call.iterator({ destroyOnReturn: false }), context));
+  };
+}
+
+function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () => Promise<Res>): void {
+  const done = deps.tracker.enter();
+  run().then(
+    (response) => {
+      done();
+      callback(null, response);
+    },
+    (error: unknown) => {
+      done();
+      callback(toStatus(error, bugLogger(deps)), null);
+    },
+  );
+}
+
+function stream<Res>(
+  deps: HandlerDeps,
+  call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>,
+  context: CallContext,
+  run: () => AsyncIterable<Res>,
+): void {
+  const done = deps.tracker.enter();
+  (async () => {
+    for await (const response of run()) {
+      // A cancelled call takes no more: leaving the loop ends the function's iteration.
+      if (call.cancelled) return;
+      if (!call.write(response)) await once(call, "drain", { signal: context.signal });
+    }
+  })().then(
+    () => {
+      done();
+      call.end();
+    },
+    (error: unknown) => {
+      done();
+      // grpc-js sends an 'error' event's status as the call's status.
+      call.emit("error", toStatus(error, bugLogger(deps)));
+    },
+  );
+}
+
+const bugLogger = (deps: HandlerDeps) => (error: unknown) =>
+  deps.log(`internal error: ${(error as Error)?.stack ?? error}`);

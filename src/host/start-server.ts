@@ -1,0 +1,140 @@
+import { availableParallelism } from "node:os";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
+import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
+import { batchHandler } from "./batch-service.js";
+import { callGuard, type GuardOptions } from "./call-guard.js";
+import { CallTracker } from "./call-tracker.js";
+import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
+import { Health } from "./health.js";
+import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
+import { raiseReceiveWindows } from "./http2-window.js";
+import { serverIdentity } from "./identity.js";
+import { hostInfo, infoHandler } from "./info-service.js";
+import { MethodRegistry } from "./method-registry.js";
+import { addReflection } from "./reflection.js";
+import { WorkerPool } from "./worker-pool.js";
+
+export interface ServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Worker threads; default one per core. */
+  workers?: number;
+  /** Name stamped on replies; default HOST:PORT. */
+  name?: string;
+  /** The services to host, besides the framework's own (InfoService, BatchService, health, reflection). */
+  services?: HostedService[];
+  /** TLS or mutual TLS (see tls.ts); plaintext by default. */
+  credentials?: ServerCredentials;
+  /** Token, deadline cap and per-connection bound, checked on every call. */
+  guard?: GuardOptions;
+  /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes?: number;
+  /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** HOST:PORT it listens on, with the port it was given. */
+  address: string;
+  host: string;
+  port: number;
+  name: string;
+  /** Full names of the services it hosts, the framework's first. */
+  services: string[];
+  /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a gRPC server hosting `services` beside the framework's own: InfoService (what the server
+ * is and hosts), BatchService (many calls of any hosted unary method in one round trip), health
+ * and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? "127.0.0.1";
+  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const workers = new WorkerPool(options.workers ?? availableParallelism());
+  const tracker = new CallTracker();
+  const identity = serverIdentity(options.name ?? "");
+  const registry = new MethodRegistry();
+  const deps = { tracker, log };
+  const startedAt = Date.now();
+  const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
+  const batch = batchHandler({ ...deps, registry, identity });
+  const tools: ServiceTools = {
+    unary: (fn) => unary(deps, fn),
+    clientStream: (fn) => clientStream(deps, fn),
+    serverStream: (fn) => serverStream(deps, fn),
+    bidiStream: (fn) => bidiStream(deps, fn),
+    runOnWorker: (module, exportName, args, runOptions) => workers.run(module, exportName, args, runOptions),
+    identity,
+    workers: workers.threads,
+    log,
+    info,
+    batch,
+  };
+  const framework: HostedService[] = [
+    { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
+    { definition: BatchServiceDefinition, implementation: { invoke: batch } },
+  ];
+  const hosted = [...framework, ...(options.services ?? [])];
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
+    "grpc.max_send_message_length": 64 << 20,
+    interceptors: options.guard ? [callGuard(options.guard)] : [],
+  });
+  const bindHost = host.includes(":") ? `[${host}]` : host;
+  let health: Health;
+  let port: number;
+  try {
+    const services = hosted.map((service) => resolveService(service, tools));
+    for (const service of services) {
+      server.addService(service.methods, service.implementation);
+      registry.add(service.methods, service.implementation);
+    }
+    health = new Health(services.map((service) => service.name));
+    health.addToServer(server);
+    addReflection(
+      server,
+      hosted.flatMap((service) => service.protoFiles ?? []),
+      hosted.flatMap((service) => service.includeDirs ?? []),
+    );
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${bindHost}:${options.port ?? 0}`,
+        options.credentials ?? ServerCredentials.createInsecure(),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
+      ),
+    );
+  } catch (error) {
+    // A bad service or a taken port must not leave worker threads behind.
+    await workers.close();
+    throw error;
+  }
+  raiseReceiveWindows(server);
+  const address = `${bindHost}:${port}`;
+  identity.server = options.name ?? address;
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 30_000) => {
+    closing ??= (async () => {
+      health.drain();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log(`calls still in flight after ${graceMs} ms: forcing shutdown`);
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await workers.close();
+    })();
+    return closing;
+  };
+  return { address, host, port, name: identity.server, services: health.services, close };
+}

@@ -1,0 +1,65 @@
+import { pathToFileURL } from "node:url";
+import { Piscina } from "piscina";
+import { ServerError } from "../rpc/server-error.js";
+import type { ThrownServerError } from "./worker-entry.js";
+
+/** How a task runs: a signal that stops it, and memory to move to the worker rather than copy. */
+export interface RunOptions {
+  /** Aborting ends the worker running the task (piscina starts a fresh one), so the work stops. */
+  signal?: AbortSignal;
+  /** ArrayBuffers (or ports) to move into the worker; they are unusable here afterwards. */
+  transfer?: Transferable[];
+}
+
+/**
+ * The server's worker threads, one pool for every service it hosts: `run` calls an export of a
+ * module on one of them, so CPU work leaves the event loop, which keeps answering calls and health
+ * checks, and one server uses every core. The threads start with the server and stay. Tasks queue
+ * without bound: callers bound their own work in flight (table streams by their piece slots).
+ */
+export class WorkerPool {
+  readonly #piscina: Piscina;
+
+  constructor(readonly threads: number) {
+    this.#piscina = new Piscina({
+      filename: new URL("./worker-entry.js", import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      maxQueue: Number.POSITIVE_INFINITY,
+    });
+  }
+
+  /**
+   * Calls `exportName(...args)` of the module at `module` (a URL, or a path) on a worker thread and
+   * resolves what it returns. Arguments and result cross threads by structured clone: plain data,
+   * typed arrays, and SharedArrayBuffers, which the worker reads in place. A ServerError thrown
+   * there is thrown here as one (with its code and details); any other error keeps only its message.
+   */
+  run<T>(
+    module: string | URL,
+    exportName: string,
+    args: unknown[] = [],
+    options: AbortSignal | RunOptions = {},
+  ): Promise<T> {
+    const { signal, transfer } =
+      options instanceof AbortSignal ? { signal: options, transfer: undefined } : options;
+    return this.#piscina
+      .run({ module: moduleHref(module), exportName, args }, { signal, transferList: transfer as never })
+      .then((result: unknown) => {
+        const thrown = (result as Partial<ThrownServerError> | undefined)?.thrownServerError;
+        if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);
+        return result as T;
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.#piscina.destroy();
+  }
+}
+
+/** A module's file URL: kept when it is one, else made from a path (so `#` or `%` in it stay literal). */
+export function moduleHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  return /^(file|data|node):/.test(module) ? module : pathToFileURL(module).href;
+}

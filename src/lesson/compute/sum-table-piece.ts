@@ -1,0 +1,70 @@
+import type { ReadOptions } from "../../csv/read-options.js";
+import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
+import { ExactSum } from "../../exact/exact-sum.js";
+
+/**
+ * Column sums of a piece: per column, the exact sum as Shewchuk partials (see src/exact). Exact
+ * and mergeable, so pieces of one file may run on different workers (or, split by the client, on
+ * different servers) and still merge to bit-identical sums.
+ */
+export interface SumPiece extends PieceShape {
+  partials: number[][];
+}
+
+/**
+ * Below this, integers add exactly in float64: the true sum of two integers is an integer,
+ * representable below 2^53, and rounding is monotonic, so a rounded sum below it is the true one.
+ */
+const EXACT_INTEGER_LIMIT = 2 ** 53;
+
+/**
+ * Exact sums by column. Integer cells, the common case, go to a plain array while its sum stays
+ * below 2^53, where float64 adds integers exactly; anything else goes to the exact partials.
+ * A class, so that the scanner's call of `cell` always meets the same function and inlines it.
+ */
+class ColumnSums implements TableSink {
+  readonly byCell = true;
+  integers = new Float64Array(64);
+  readonly exact: ExactSum[] = [];
+
+  cell(column: number, value: number): void {
+    if (column >= this.integers.length) this.#grow(column);
+    if (Number.isInteger(value)) {
+      const sum = this.integers[column]! + value;
+      if (sum < EXACT_INTEGER_LIMIT && sum > -EXACT_INTEGER_LIMIT) {
+        this.integers[column] = sum;
+        return;
+      }
+    }
+    this.#exact(column).add(value);
+  }
+
+  row(): void {}
+
+  /** Each column's exact sum as partials, the integers included. */
+  partials(columns: number): number[][] {
+    return Array.from({ length: columns }, (_, c) => {
+      const sum = this.#exact(c);
+      sum.add(this.integers[c] ?? 0);
+      return sum.partials();
+    });
+  }
+
+  #exact(column: number): ExactSum {
+    while (this.exact.length <= column) this.exact.push(new ExactSum());
+    return this.exact[column]!;
+  }
+
+  #grow(column: number): void {
+    const bigger = new Float64Array(Math.max(column + 1, this.integers.length * 2));
+    bigger.set(this.integers);
+    this.integers = bigger;
+  }
+}
+
+/** Exact column sums of one piece of a table. */
+export function sumTablePiece(bytes: Uint8Array, options: ReadOptions): SumPiece {
+  const sums = new ColumnSums();
+  const shape = scanTable(bytes, options, sums);
+  return { ...shape, partials: sums.partials(shape.columns) };
+}

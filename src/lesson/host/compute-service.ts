@@ -1,0 +1,120 @@
+import type {
+  CirclesRequest,
+  ComputeServiceServer,
+  MeansRequest,
+} from "../../gen/rpcpool/compute/v1/compute.js";
+import {
+  type ColumnSumsRequest,
+  Divisor,
+  type WeightedMeansRequest,
+} from "../../gen/rpcpool/compute/v1/compute.js";
+import type { ServiceTools } from "../../host/hosted-service.js";
+import { servedBy } from "../../host/identity.js";
+import { invalidArgument } from "../../rpc/server-error.js";
+import { circles } from "../compute/circles.js";
+import { meansOfLists } from "../compute/means-of-lists.js";
+import { finishMeans } from "../compute/merge-pieces.js";
+import { RefusedInput } from "../compute/refused-input.js";
+import type { DataRoot } from "./data-root.js";
+import { PieceSlots } from "./piece-slots.js";
+import { openTableCall, sumTable, type TableLimits, type TableWork, weighTable } from "./table-stream.js";
+
+export interface ComputeOptions {
+  limits: TableLimits;
+  /** Where remote paths resolve; undefined: this server serves no files. */
+  dataRoot?: DataRoot;
+}
+
+/**
+ * A slot holds a piece: about 1 MiB plus the rest of the chunk it ended in. Two pieces per worker
+ * thread keep one table call at full speed; four per thread serve calls at once, and bound the
+ * server's memory whatever the number of clients streaming (see piece-slots.ts).
+ */
+const pieceSlotBytes = 3 << 19;
+const slotsPerWorker = 4;
+
+/** The lesson's computations behind rpcpool.compute.v1.ComputeService. */
+export function computeService(tools: ServiceTools, options: ComputeOptions): ComputeServiceServer {
+  const { identity } = tools;
+  const work: TableWork = {
+    threads: tools.workers,
+    pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
+    run: tools.runOnWorker,
+  };
+  return {
+    columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
+      const { call } = await openTableCall(requests, (first) => first.options, options.dataRoot);
+      const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
+      return {
+        rows: merged.rows,
+        columns: merged.columns,
+        sums: merged.sums(),
+        exact: merged.exactPartials().map((partials: number[]) => ({ partials })),
+        servedBy: servedBy(identity, threadId),
+        lines: merged.lines,
+        bytes,
+      };
+    }),
+
+    weightedMeans: tools.clientStream(async (requests: AsyncIterable<WeightedMeansRequest>, context) => {
+      const { call, first } = await openTableCall(
+        requests,
+        (message) => message.options?.table,
+        options.dataRoot,
+      );
+      const weighOptions = first.options!;
+      const weights = Float64Array.from(weighOptions.weights);
+      weights.forEach((w, i) => {
+        if (!Number.isFinite(w))
+          throw invalidArgument(`${call.fileName}: weight ${i + 1} is not a finite number`);
+      });
+      const {
+        merger: merged,
+        bytes,
+        threadId,
+      } = await weighTable(call, weights, work, context.signal, options.limits);
+      if (merged.rows !== weights.length) {
+        throw invalidArgument(
+          `${call.fileName}: ${merged.rows} rows but ${weights.length} weights (one weight per row is needed)`,
+          {
+            reason: "WEIGHT_COUNT_MISMATCH",
+            fields: { file: call.fileName, rows: String(merged.rows), weights: String(weights.length) },
+          },
+        );
+      }
+      const byRows = weighOptions.divisor === Divisor.DIVISOR_ROWS;
+      const weightedPartials = merged.weightedPartials();
+      const weightPartials = merged.weightPartials();
+      return {
+        rows: merged.rows,
+        columns: merged.columns,
+        means: finishMeans(weightedPartials, byRows ? merged.rows : weightPartials),
+        weightedSums: weightedPartials.map((partials: number[]) => ({ partials })),
+        weightSum: { partials: weightPartials },
+        servedBy: servedBy(identity, threadId),
+        lines: merged.lines,
+        bytes,
+      };
+    }),
+
+    circles: tools.unary(async (request: CirclesRequest) => ({
+      ...refusing(() => circles(request.radii, request.pi === 0 ? Math.PI : request.pi)),
+      servedBy: servedBy(identity),
+    })),
+
+    means: tools.unary(async (request: MeansRequest) => ({
+      means: refusing(() => meansOfLists(request.lists.map((list) => list.values))),
+      servedBy: servedBy(identity),
+    })),
+  };
+}
+
+/** A computation's result, its refusal of the input as INVALID_ARGUMENT (anything else is a bug). */
+function refusing<T>(compute: () => T): T {
+  try {
+    return compute();
+  } catch (error) {
+    if (error instanceof RefusedInput) throw invalidArgument(error.message);
+    throw error;
+  }
+}
