@@ -40,8 +40,8 @@ describe("the example: a user's own service on rpcpool", () => {
     expect(await reflectionList(addresses[0]!)).toEqual(
       expect.arrayContaining([
         "acme.stats.v1.StatsService",
-        "rpcpool.compute.v1.ComputeService",
-        "rpcpool.compute.v1.BatchService",
+        "rpcpool.pool.v1.InfoService",
+        "rpcpool.pool.v1.BatchService",
       ]),
     );
   });
