@@ -1,14 +1,16 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+const built = (path: string) => fileURLToPath(new URL(`./dist/src/${path}`, import.meta.url));
 
 export default defineConfig({
-  // Tests import the package's public face, as a user does: "rpcpool" and "rpcpool/lesson".
+  // Tests import the package's public face as a user does, "rpcpool" and "rpcpool/lesson", and get
+  // the built package (npm test builds first): servers started in-process run their worker threads
+  // from dist/ as an installed package does.
   resolve: {
     alias: [
-      { find: /^rpcpool\/lesson$/, replacement: src("lesson/index.ts") },
-      { find: /^rpcpool$/, replacement: src("index.ts") },
+      { find: /^rpcpool\/lesson$/, replacement: built("lesson/index.js") },
+      { find: /^rpcpool$/, replacement: built("index.js") },
     ],
   },
   test: {

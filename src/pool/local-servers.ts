@@ -12,6 +12,12 @@ export interface LocalServer {
 }
 
 export interface LocalServerOptions {
+  /**
+   * The server program to start: a Node script that takes --host, --port, --workers and
+   * --exit-with-stdin (stop when standard input closes) and prints `listening on HOST:PORT` first,
+   * as rpcpool-server does (examples/stats-service/server.ts is one); default: rpcpool-server.
+   */
+  program?: string;
   workers?: number;
   /** Extra arguments for rpcpool-server. */
   args?: string[];
@@ -39,7 +45,15 @@ export function serverProgramPath(): string {
  * The server exits when our end of its stdin closes, so it cannot outlive this process.
  */
 export function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const args = [serverProgramPath(), "--host", "127.0.0.1", "--port", "0", "--exit-with-stdin", "--quiet"];
+  const args = [
+    options.program ?? serverProgramPath(),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--exit-with-stdin",
+  ];
+  if (options.program === undefined) args.push("--quiet");
   if (options.workers) args.push("--workers", String(options.workers));
   args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", options.stderr ?? "inherit"] });

@@ -31,7 +31,8 @@ export interface RunOptions {
   onEvent?: (event: PoolEvent) => void;
   /**
    * Inputs read ahead of the results taken out, for streamed runs (`imap`, `asCompleted`): memory
-   * stays bounded however many inputs a generator yields. Default: 8 per worker thread, at least 256.
+   * stays bounded however many inputs a generator yields. Default: 8 calls per worker thread of
+   * the pool (8 batches with a chunksize), and at least 256 inputs.
    */
   window?: number;
 }

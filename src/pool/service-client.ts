@@ -47,6 +47,7 @@ export interface PoolRuns {
   readonly defaults: MethodDefaults;
   runSettings(options: RunOptions & { method?: string }): RunSettings;
   window(options: RunOptions): number;
+  slots(): number;
   idempotencyOf(path: string): Idempotency | undefined;
 }
 
@@ -111,7 +112,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
       this.pool.engine,
       chunked(inputs, chunksize, lengths),
       this.#batchFn(method, options),
-      this.#settings(method, options),
+      { ...this.#settings(method, options), perWorker: 2 },
     )) {
       for (const outcome of itemOutcomes(batch, chunksize, lengths, this.methods[method]!))
         outcomes.push(outcome);
@@ -148,7 +149,10 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   ): AsyncGenerator<Outcome<ResponseOf<D, K>>> {
     const chunksize = chunksizeOf(options);
     const settings = this.#settings(method, options);
-    const window = Math.max(1, Math.ceil(this.pool.window(options) / chunksize));
+    // The window counts inputs; batches travel whole, and each server keeps some in the pipeline.
+    const window = options.window
+      ? Math.max(1, Math.ceil(options.window / chunksize))
+      : Math.max(Math.ceil(this.pool.window(options) / chunksize), 8 * this.pool.slots());
     if (chunksize === 1) {
       yield* streamOf(
         this.pool.engine,
@@ -161,11 +165,12 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     }
     const spec = this.methods[method]!;
     const lengths = new Map<number, number>();
+    // Two batches per worker thread: one runs while the other travels.
     for await (const batch of streamOf(
       this.pool.engine,
       chunked(inputs, chunksize, lengths),
       this.#batchFn(method, options),
-      settings,
+      { ...settings, perWorker: 2 },
       window,
     )) {
       yield* itemOutcomes(batch, chunksize, lengths, spec) as Iterable<Outcome<ResponseOf<D, K>>>;

@@ -84,7 +84,7 @@ export class TaskEngine {
   }
 
   #limit(run: Run<unknown, unknown>, server: ServerConnection): number {
-    return run.settings.perServer ?? server.workers;
+    return run.settings.perServer ?? server.workers * (run.settings.perWorker ?? 1);
   }
 
   /** The task `server` should run: a retried one it has not failed, else (after back-off) one every server failed. */

@@ -14,6 +14,8 @@ export interface Task<I> {
 /** What a run needs to know of its settings, resolved by the engine. */
 export interface RunSettings {
   perServer?: number;
+  /** Without perServer: calls in flight per worker thread of each server (default 1). */
+  perWorker?: number;
   retries: number;
   servers?: ReadonlySet<ServerConnection>;
   /** Full path of the method every task calls, when known: only servers hosting it are used. */
