@@ -1,3 +1,4 @@
+import { type ExactSumWire, emptyWire } from "../exact/exact-wire.js";
 import type { ColumnSumsRequest, WeightedMeansRequest } from "../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
 import type { ServedBy } from "../gen/rpcpool/compute/v1/table.js";
@@ -15,8 +16,8 @@ export interface ColumnSumsResult {
   /** Name of the server that computed it. */
   server: string;
   servedBy: ServedBy;
-  /** Exact sums (Shewchuk partials) per column, for merging parts. */
-  exact: number[][];
+  /** Exact sums per column, for merging parts. */
+  exact: ExactSumWire[];
 }
 
 export interface WeightedMeansResult {
@@ -26,9 +27,9 @@ export interface WeightedMeansResult {
   means: number[];
   server: string;
   servedBy: ServedBy;
-  /** Exact sums of w*x per column and of w (Shewchuk partials), for merging parts. */
-  weightedSums: number[][];
-  weightSum: number[];
+  /** Exact sums of w*x per column and of w, for merging parts. */
+  weightedSums: ExactSumWire[];
+  weightSum: ExactSumWire;
 }
 
 export type DivisorName = "weights" | "rows";
@@ -74,6 +75,8 @@ function tableOptions(file: string, read: TableReadOptions, where: TableWhere) {
     rangeStart: where.remote ? (part?.start ?? 0) : 0,
     rangeEnd: where.remote ? (part?.end ?? 0) : 0,
     expectedColumns: part?.columns ?? 0,
+    // A part's own rounded values are not wanted (nor refused): the merged exact sums count.
+    exactOnly: part !== undefined,
   };
 }
 
@@ -113,7 +116,7 @@ export async function columnSumsCall(
     sums: reply.sums,
     server: servedBy.server,
     servedBy,
-    exact: reply.exact.map((e) => e.partials),
+    exact: reply.exact,
   };
 }
 
@@ -152,7 +155,7 @@ export async function weightedMeansCall(
     means: reply.means,
     server: servedBy.server,
     servedBy,
-    weightedSums: reply.weightedSums.map((e) => e.partials),
-    weightSum: reply.weightSum?.partials ?? [],
+    weightedSums: reply.weightedSums,
+    weightSum: reply.weightSum ?? emptyWire(),
   };
 }

@@ -1,5 +1,6 @@
 import { scanTable, type TableSink } from "../csv/table-scanner.js";
 import { ExactSum } from "../exact/exact-sum.js";
+import { type ExactSumWire, toWire } from "../exact/exact-wire.js";
 import type { ReadOptions, SumPiece } from "./table-part-types.js";
 
 /**
@@ -32,12 +33,12 @@ class ColumnSums implements TableSink {
 
   row(): void {}
 
-  /** Each column's exact sum as partials, the integers included. */
-  partials(columns: number): number[][] {
+  /** Each column's exact sum, the integers included. */
+  sums(columns: number): ExactSumWire[] {
     return Array.from({ length: columns }, (_, c) => {
       const sum = this.#exact(c);
       sum.add(this.integers[c] ?? 0);
-      return sum.partials();
+      return toWire(sum);
     });
   }
 
@@ -57,5 +58,5 @@ class ColumnSums implements TableSink {
 export function sumTablePiece(bytes: Uint8Array, options: ReadOptions): SumPiece {
   const sums = new ColumnSums();
   const shape = scanTable(bytes, options, sums);
-  return { ...shape, partials: sums.partials(shape.columns) };
+  return { ...shape, sums: sums.sums(shape.columns) };
 }

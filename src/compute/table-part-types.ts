@@ -1,3 +1,5 @@
+import type { ExactSumWire } from "../exact/exact-wire.js";
+
 /**
  * The contract between the server's event loop and its worker threads for table work.
  *
@@ -41,15 +43,15 @@ export interface PieceShape {
   error?: PieceError;
 }
 
-/** Column sums of a piece: per column, the exact sum as Shewchuk partials (see src/exact). */
+/** Column sums of a piece: per column, the exact sum (see src/exact). */
 export interface SumPiece extends PieceShape {
-  partials: number[][];
+  sums: ExactSumWire[];
 }
 
 /** Weighted sums of a piece. */
 export interface WeightedPiece extends PieceShape {
-  /** Per column, exact sum of w*x (products taken exactly) as partials. */
-  weightedPartials: number[][];
-  /** Exact sum of the weights used, as partials. */
-  weightPartials: number[];
+  /** Per column, the exact sum of w*x (each product taken exactly). */
+  weightedSums: ExactSumWire[];
+  /** Exact sum of the weights used. */
+  weightSum: ExactSumWire;
 }

@@ -1,12 +1,14 @@
+import { status } from "@grpc/grpc-js";
 import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
 import { finishMeans } from "../compute/merge-pieces.js";
+import { Float64Overflow, ZeroDivisor } from "../exact/refusals.js";
 import type { ComputeServiceServer } from "../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../gen/rpcpool/compute/v1/compute.js";
 import type { DataRoot } from "./data-root.js";
 import { clientStream, type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./served-by.js";
-import { invalidArgument } from "./server-error.js";
+import { invalidArgument, ServerError } from "./server-error.js";
 import { openTableCall, sumTable, type TableLimits, weighTable } from "./table-call.js";
 import type { WorkerPool } from "./worker-pool.js";
 
@@ -22,7 +24,7 @@ export interface ComputeDeps extends HandlerDeps {
 export function computeService(deps: ComputeDeps): ComputeServiceServer {
   return {
     columnSums: clientStream(deps, async (requests, context) => {
-      const { call } = await openTableCall(requests, (first) => first.options, deps.dataRoot);
+      const { call, first } = await openTableCall(requests, (first) => first.options, deps.dataRoot);
       const {
         merger: merged,
         bytes,
@@ -31,8 +33,8 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
       return {
         rows: merged.rows,
         columns: merged.columns,
-        sums: merged.sums(),
-        exact: merged.exactPartials().map((partials: number[]) => ({ partials })),
+        sums: first.options!.exactOnly ? [] : refusingNumbers(() => merged.sums(), call.fileName),
+        exact: merged.exactSums(),
         servedBy: servedBy(deps.identity, threadId),
         lines: merged.lines,
         bytes,
@@ -63,14 +65,16 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
         );
       }
       const byRows = options.divisor === Divisor.DIVISOR_ROWS;
-      const weightedPartials = merged.weightedPartials();
-      const weightPartials = merged.weightPartials();
+      const weightedSums = merged.weightedSums();
+      const weightSum = merged.weightSum();
       return {
         rows: merged.rows,
         columns: merged.columns,
-        means: finishMeans(weightedPartials, byRows ? merged.rows : weightPartials),
-        weightedSums: weightedPartials.map((partials: number[]) => ({ partials })),
-        weightSum: { partials: weightPartials },
+        means: options.table!.exactOnly
+          ? []
+          : refusingNumbers(() => finishMeans(weightedSums, byRows ? merged.rows : weightSum), call.fileName),
+        weightedSums,
+        weightSum,
         servedBy: servedBy(deps.identity, threadId),
         lines: merged.lines,
         bytes,
@@ -87,4 +91,20 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
       servedBy: servedBy(deps.identity),
     })),
   };
+}
+
+/** The exact computations' typed refusals as gRPC statuses, naming the file when there is one. */
+function refusingNumbers<T>(compute: () => T, fileName?: string): T {
+  try {
+    return compute();
+  } catch (error) {
+    const prefix = fileName ? `${fileName}: ` : "";
+    const fields: Record<string, string> = fileName ? { file: fileName } : {};
+    if (error instanceof Float64Overflow) {
+      if (error.column !== undefined) fields.column = String(error.column);
+      throw new ServerError(status.OUT_OF_RANGE, prefix + error.message, fields);
+    }
+    if (error instanceof ZeroDivisor) throw invalidArgument(prefix + error.message, fields);
+    throw error;
+  }
 }
