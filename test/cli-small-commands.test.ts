@@ -64,6 +64,13 @@ describe("rpcpool means", () => {
     expect(run.json()).toEqual({ means: reference.means_of_lists.means });
   });
 
+  it("rounds the exact mean once, as statistics.mean does (issue 9)", async () => {
+    const lists = "[[0.1, 0.2, 0.3], [1e308, 1e308]]";
+    const run = await rpcpool(["means", "--lists", lists, "--servers", servers.list, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json()).toEqual({ means: [0.2, 1e308] });
+  });
+
   it("refuses an empty list (not NaN) with exit 1", async () => {
     const run = await rpcpool(["means", "--lists", "[[1],[]]", "--servers", servers.list, "--json"]);
     expect(run.code).toBe(1);

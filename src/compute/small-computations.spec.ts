@@ -1,4 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { nearestDouble, toScaled } from "../exact/bigint-reference.js";
+import { wholeRange } from "../exact/double-arbitraries.js";
 import { circles } from "./circles.js";
 import { lessonTableBytes } from "./lesson-table.js";
 import { meansOfLists } from "./means-of-lists.js";
@@ -46,6 +49,32 @@ describe("means of lists", () => {
 
   it("sums exactly before dividing", () => {
     expect(meansOfLists([[1e16, 1, -1e16]])).toEqual([1 / 3]);
+  });
+
+  it("rounds the exact mean once, as statistics.mean does (issue 9)", () => {
+    expect(meansOfLists([[0.1, 0.2, 0.3]])).toEqual([0.2]);
+    expect(meansOfLists([[1e308, 1e308]])).toEqual([1e308]);
+    expect(meansOfLists([[-Number.MAX_VALUE, -Number.MAX_VALUE, -Number.MAX_VALUE]])).toEqual([
+      -Number.MAX_VALUE,
+    ]);
+  });
+
+  it("equals the rational reference for lists from the whole float64 range", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(wholeRange, { minLength: 1, maxLength: 12 }), { maxLength: 4 }),
+        (lists) => {
+          const reference = lists.map((list) =>
+            nearestDouble(
+              list.reduce((s, x) => s + toScaled(x), 0n),
+              BigInt(list.length),
+            ),
+          );
+          expect(meansOfLists(lists)).toEqual(reference);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

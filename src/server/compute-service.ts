@@ -87,7 +87,7 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
     })),
 
     means: unary(deps, async (request) => ({
-      means: meansOfLists(request.lists.map((list) => list.values)),
+      means: refusingNumbers(() => meansOfLists(request.lists.map((list) => list.values))),
       servedBy: servedBy(deps.identity),
     })),
   };
