@@ -44,6 +44,15 @@ describe("rpcpool circles", () => {
     expect(run.stderr).toMatch(/-2/);
   });
 
+  it("refuses a length or area beyond float64 with OUT_OF_RANGE, not null (issue 9)", async () => {
+    const run = await rpcpool(["circles", "--radii", "1,1e200", "--servers", servers.list, "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.json().errors[0]).toMatchObject({
+      code: "OUT_OF_RANGE",
+      message: "radius 2 is 1e+200: its area pi*r^2 is beyond float64 range",
+    });
+  });
+
   it("exits 2 on a malformed --radii", async () => {
     expect((await rpcpool(["circles", "--radii", "one", "--servers", servers.list])).code).toBe(2);
     expect((await rpcpool(["circles", "--servers", servers.list])).code).toBe(2);

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nearestDouble, toScaled } from "../exact/bigint-reference.js";
 import { wholeRange } from "../exact/double-arbitraries.js";
+import { Float64Overflow } from "../exact/refusals.js";
 import { circles } from "./circles.js";
 import { lessonTableBytes } from "./lesson-table.js";
 import { meansOfLists } from "./means-of-lists.js";
@@ -29,6 +30,14 @@ describe("circles", () => {
     expect(() => circles([Number.NaN])).toThrow(RangeError);
     expect(() => circles([Number.POSITIVE_INFINITY])).toThrow(RangeError);
     expect(() => circles([1], 0)).toThrow(/pi/);
+  });
+
+  it("refuses a length or area beyond float64 instead of answering Infinity (JSON null)", () => {
+    expect(() => circles([1, 1e200])).toThrow(Float64Overflow);
+    expect(() => circles([1, 1e200])).toThrow("radius 2 is 1e+200: its area pi*r^2 is beyond float64 range");
+    expect(() => circles([1e308])).toThrow("radius 1 is 1e+308: its length 2*pi*r is beyond float64 range");
+    expect(() => circles([0], 1e308)).toThrow(Float64Overflow);
+    expect(circles([1e153]).areas[0]).toBe(Math.PI * 1e153 ** 2);
   });
 });
 

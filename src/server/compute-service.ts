@@ -82,7 +82,7 @@ export function computeService(deps: ComputeDeps): ComputeServiceServer {
     }),
 
     circles: unary(deps, async (request) => ({
-      ...circles(request.radii, request.pi === 0 ? Math.PI : request.pi),
+      ...refusingNumbers(() => circles(request.radii, request.pi === 0 ? Math.PI : request.pi)),
       servedBy: servedBy(deps.identity),
     })),
 
