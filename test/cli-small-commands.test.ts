@@ -44,6 +44,15 @@ describe("rpcpool circles", () => {
     expect(run.stderr).toMatch(/-2/);
   });
 
+  it("refuses a length or area beyond float64 with OUT_OF_RANGE, not null (issue 9)", async () => {
+    const run = await rpcpool(["circles", "--radii", "1,1e200", "--servers", servers.list, "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.json().errors[0]).toMatchObject({
+      code: "OUT_OF_RANGE",
+      message: "radius 2 is 1e+200: its area pi*r^2 is beyond float64 range",
+    });
+  });
+
   it("exits 2 on a malformed --radii", async () => {
     expect((await rpcpool(["circles", "--radii", "one", "--servers", servers.list])).code).toBe(2);
     expect((await rpcpool(["circles", "--servers", servers.list])).code).toBe(2);
@@ -62,6 +71,13 @@ describe("rpcpool means", () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.json()).toEqual({ means: reference.means_of_lists.means });
+  });
+
+  it("rounds the exact mean once, as statistics.mean does (issue 9)", async () => {
+    const lists = "[[0.1, 0.2, 0.3], [1e308, 1e308]]";
+    const run = await rpcpool(["means", "--lists", lists, "--servers", servers.list, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json()).toEqual({ means: [0.2, 1e308] });
   });
 
   it("refuses an empty list (not NaN) with exit 1", async () => {

@@ -99,6 +99,51 @@ describe("splitting one big table", () => {
     expect(run.json().errors[0].message).toMatch(/60000 rows but 3 weights/);
   });
 
+  it("gives exact sums near float64's limit whole and split, and refuses what is beyond (issue 9)", async () => {
+    // Column 1 climbs to 6000e308 and back to 1e308, column 2 to beyond float64: the parts of a
+    // split overflow on their own, so only exact merged sums give the same answer as the whole.
+    const rows = Array.from(
+      { length: 12_001 },
+      (_, i) => `${i < 6000 || i === 12_000 ? "1e308" : "-1e308"};0.1`,
+    );
+    const inRange = tmp.file("near-max.csv", `${rows.join("\n")}\n`);
+    const beyond = tmp.file(
+      "beyond.csv",
+      `${rows.map((r) => `0.5;${r.split(";")[0]!.replace("-", "")}`).join("\n")}\n`,
+    );
+    for (const split of ["none", "16KB"]) {
+      const args = ["column-sums", "--split", split, "--servers", servers.list, "--json"];
+      const run = await rpcpool([...args, inRange]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json().results[0].sums).toEqual([1e308, 1200.1000000000001]);
+      const refused = await rpcpool([...args, beyond]);
+      expect(refused.code).toBe(1);
+      expect(refused.json().errors[0]).toMatchObject({
+        code: "OUT_OF_RANGE",
+        message: `${beyond}: column 2: the exact sum is beyond float64 range`,
+      });
+    }
+  });
+
+  it("divides by weights that sum to zero in a part but not in the whole; refuses a zero total", async () => {
+    const table = tmp.file("ones.csv", "1e308;3\n".repeat(12_001));
+    const alternating = Array.from({ length: 12_001 }, (_, i) => (i === 12_000 ? 2 : i % 2 ? -1 : 1));
+    const weights = tmp.file("alternating.json", JSON.stringify(alternating));
+    const zero = tmp.file("zero.json", JSON.stringify(alternating.map((w, i) => (i === 12_000 ? 0 : w))));
+    for (const split of ["none", "16KB"]) {
+      const args = ["weighted-means", table, "--split", split, "--servers", servers.list, "--json"];
+      const run = await rpcpool([...args, "--weights", weights]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json().results[0].means).toEqual([1e308, 3]);
+      const refused = await rpcpool([...args, "--weights", zero]);
+      expect(refused.code).toBe(1);
+      expect(refused.json().errors[0]).toMatchObject({
+        code: "INVALID_ARGUMENT",
+        message: `${table}: weights sum to zero`,
+      });
+    }
+  });
+
   it("refuses a bad --split with exit 2", async () => {
     const run = await rpcpool(["column-sums", file(), "--split", "lots", "--servers", servers.list]);
     expect(run.code).toBe(2);

@@ -1,18 +1,41 @@
+import { DOUBLE_UNIT_EXPONENT, ldexp, roughExponent, roundScaled, toUnits } from "./binary-rounding.js";
+import { Partials } from "./partials.js";
+import { Float64Overflow } from "./refusals.js";
+import { dekkerIsExact, twoProductLow } from "./two-product.js";
+
+/** Terms below this go unscaled into the base band: fewer than 2^63 of them cannot overflow it. */
+const BASE_LIMIT = 2 ** 960;
+/** Scaled band k holds terms divided by 2^(k * BAND_STEP). */
+const BAND_STEP = 600;
+/** Bands -4..4 reach from below 2^-2148 (the smallest product of two doubles) to above 2^2048. */
+const MAX_BAND = 4;
+
+/** One band of an exact sum: the value is 2^exponent times the exact sum of the partials. */
+export interface ExactBand {
+  exponent: number;
+  partials: number[];
+}
+
+/** An exact value as a BigInt and a power of two: n * 2^exp. */
+export interface ScaledInteger {
+  n: bigint;
+  exp: number;
+}
+
 /**
- * An exact running sum of float64 values, as in Python's math.fsum: Shewchuk's non-overlapping
- * partials hold the exact value, and value() rounds it correctly once at the end. Because the
- * partials are the exact sum, sums of parts merge exactly: the result does not depend on how the
- * values were split or ordered.
+ * An exact running sum of float64 values and of exact products of them, as in Python's math.fsum
+ * but without its limits: nothing overflows in between and nothing underflows, so value() is the
+ * correctly rounded exact sum whatever the order of the terms, and sums of parts merge exactly.
+ *
+ * The fast path is the base band: Shewchuk partials of every term below 2^960 (all ordinary cells
+ * and Dekker products). A term beyond it (a cell near float64's limit, or a product too large or
+ * too small for a double) goes into a scaled band, stored times a power of two that puts it near 1,
+ * where it is exact and far from overflow. Only then does rounding take the BigInt path.
  */
 export class ExactSum {
-  #p: Float64Array;
-  #n = 0;
-  /** Set when an intermediate sum left float64's range: the exact value is then out of reach. */
-  #overflow = 0;
-
-  constructor(capacity = 4) {
-    this.#p = new Float64Array(capacity);
-  }
+  readonly #base = new Partials();
+  /** Band k at index k + MAX_BAND, made when a first term needs it. */
+  #bands: Array<Partials | undefined> | undefined;
 
   static of(values: Iterable<number>): ExactSum {
     const sum = new ExactSum();
@@ -20,89 +43,98 @@ export class ExactSum {
     return sum;
   }
 
-  static fromPartials(partials: readonly number[]): ExactSum {
-    const sum = new ExactSum(Math.max(4, partials.length));
-    sum.addPartials(partials);
-    return sum;
+  /** Adds a finite double (anything else is refused by the scaled path's check). */
+  add(x: number): void {
+    if (Math.abs(x) < BASE_LIMIT) this.#base.add(x);
+    else this.addScaled(x, 0);
   }
 
-  add(value: number): void {
-    const p = this.#p;
-    let x = value;
-    let i = 0;
-    const n = this.#n;
-    for (let j = 0; j < n; j++) {
-      let y = p[j]!;
-      if (Math.abs(x) < Math.abs(y)) {
-        const t = x;
-        x = y;
-        y = t;
-      }
-      const hi = x + y;
-      const lo = y - (hi - x);
-      if (lo !== 0) p[i++] = lo;
-      x = hi;
-    }
-    if (!Number.isFinite(x)) {
-      // Python raises here; we keep the direction and report ±Infinity.
-      if (this.#overflow === 0) this.#overflow = x > 0 || Number.isNaN(x) ? 1 : -1;
-      this.#n = i;
-      return;
-    }
-    this.#n = i;
-    // Like fsum, keep no zero partial: the sum of [-0.0] is 0.0.
-    if (x === 0) return;
-    if (i === p.length) this.#grow();
-    this.#p[i] = x;
-    this.#n = i + 1;
+  /** Adds a*b exactly, for any finite a and b. */
+  addProduct(a: number, b: number): void {
+    const hi = a * b;
+    if (dekkerIsExact(a, b, hi)) {
+      this.#base.add(hi);
+      const lo = twoProductLow(a, b, hi);
+      if (lo !== 0) this.#base.add(lo);
+    } else this.#addProductSlow(a, b);
   }
 
-  addPartials(partials: readonly number[]): void {
-    for (const x of partials) this.add(x);
+  /** Adds m * 2^e exactly, m a finite double, as long as the term is within 2^±2700. */
+  addScaled(m: number, e: number): void {
+    if (!Number.isFinite(m)) throw new RangeError(`${m} is not a finite number`);
+    if (m === 0) return;
+    const band = Math.round((roughExponent(m) + e) / BAND_STEP);
+    if (band < -MAX_BAND || band > MAX_BAND || !Number.isInteger(e))
+      throw new RangeError(`a term ${m} * 2^${e} is outside the exact range`);
+    // Within 2^±301 of 1 (give or take roughExponent's one), so the scaled term is exact.
+    const stored = ldexp(m, e - band * BAND_STEP);
+    if (band === 0) this.#base.add(stored);
+    else this.#band(band).add(stored);
   }
 
   merge(other: ExactSum): void {
-    if (other.#overflow !== 0 && this.#overflow === 0) this.#overflow = other.#overflow;
-    for (let j = 0; j < other.#n; j++) this.add(other.#p[j]!);
+    for (const band of other.bands()) this.addBand(band);
   }
 
-  /** The exact value as non-overlapping partials, smallest magnitude first. */
-  partials(): number[] {
-    if (this.#overflow !== 0) return [this.#overflow * Number.POSITIVE_INFINITY];
-    return Array.from(this.#p.subarray(0, this.#n));
+  /** Adds 2^exponent times the exact sum of the partials (one band of another sum, or of the wire). */
+  addBand({ exponent, partials }: ExactBand): void {
+    // The unscaled band's partials go where add() puts them: most stay on the fast path.
+    if (exponent === 0) for (const p of partials) this.add(p);
+    else for (const p of partials) this.addScaled(p, exponent);
   }
 
-  /** The exact sum, correctly rounded to float64 (Python's fsum final step, half-even included). */
+  /** The exact value as bands of partials: the unscaled one (exponent 0) first, empty bands left out. */
+  bands(): ExactBand[] {
+    const out: ExactBand[] = [];
+    if (this.#base.length > 0) out.push({ exponent: 0, partials: this.#base.toArray() });
+    this.#bands?.forEach((band, i) => {
+      if (band && band.length > 0)
+        out.push({ exponent: (i - MAX_BAND) * BAND_STEP, partials: band.toArray() });
+    });
+    return out;
+  }
+
+  /** The exact value as n * 2^exp. */
+  scaled(): ScaledInteger {
+    const bands = this.bands();
+    if (bands.length === 0) return { n: 0n, exp: 0 };
+    const low = Math.min(...bands.map((b) => b.exponent));
+    let n = 0n;
+    for (const { exponent, partials } of bands) {
+      const shift = BigInt(exponent - low);
+      for (const p of partials) n += toUnits(p) << shift;
+    }
+    return { n, exp: low + DOUBLE_UNIT_EXPONENT };
+  }
+
+  /** The exact sum correctly rounded to float64, half to even; Float64Overflow beyond its range. */
   value(): number {
-    if (this.#overflow !== 0) return this.#overflow * Number.POSITIVE_INFINITY;
-    const p = this.#p;
-    let n = this.#n;
-    if (n === 0) return 0;
-    n--;
-    let hi = p[n]!;
-    let lo = 0;
-    while (n > 0) {
-      const x = hi;
-      n--;
-      const y = p[n]!;
-      hi = x + y;
-      const yr = hi - x;
-      lo = y - yr;
-      if (lo !== 0) break;
+    let value: number;
+    if (this.#bands === undefined) value = this.#base.round();
+    else {
+      const { n, exp } = this.scaled();
+      value = roundScaled(n, exp);
     }
-    // Round half to even across the partials below: a tie at lo is decided by the sign of the rest.
-    if (n > 0 && ((lo < 0 && p[n - 1]! < 0) || (lo > 0 && p[n - 1]! > 0))) {
-      const y = lo * 2;
-      const x = hi + y;
-      const yr = x - hi;
-      if (y === yr) hi = x;
-    }
-    return hi;
+    if (!Number.isFinite(value)) throw new Float64Overflow("the exact sum is beyond float64 range");
+    return value;
   }
 
-  #grow(): void {
-    const bigger = new Float64Array(this.#p.length * 2);
-    bigger.set(this.#p);
-    this.#p = bigger;
+  /** Products the Dekker test refuses: scaled to [1, 2) first, where Dekker is exact. */
+  #addProductSlow(a: number, b: number): void {
+    if (!Number.isFinite(a) || !Number.isFinite(b)) throw new RangeError(`${a} * ${b} is not finite`);
+    if (a === 0 || b === 0) return;
+    const ea = roughExponent(a);
+    const eb = roughExponent(b);
+    const ma = ldexp(a, -ea);
+    const mb = ldexp(b, -eb);
+    const hi = ma * mb;
+    this.addScaled(hi, ea + eb);
+    this.addScaled(twoProductLow(ma, mb, hi), ea + eb);
+  }
+
+  #band(k: number): Partials {
+    this.#bands ??= [];
+    const i = k + MAX_BAND;
+    return (this.#bands[i] ??= new Partials());
   }
 }

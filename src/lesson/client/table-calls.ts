@@ -1,3 +1,4 @@
+import { type ExactSumWire, emptyWire } from "../../exact/exact-wire.js";
 import type { ColumnSumsRequest, WeightedMeansRequest } from "../../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
 import type { ServedBy, TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
@@ -15,8 +16,8 @@ export interface ColumnSumsResult {
   /** Name of the server that computed it (for a split file: every server, in part order). */
   server: string;
   servedBy: ServedBy;
-  /** Exact sums (Shewchuk partials) per column, for merging parts. */
-  exact: number[][];
+  /** Exact sums per column, for merging parts. */
+  exact: ExactSumWire[];
   /** Bytes the server read. */
   bytes: number;
 }
@@ -28,9 +29,9 @@ export interface WeightedMeansResult {
   means: number[];
   server: string;
   servedBy: ServedBy;
-  /** Exact sums of w*x per column and of w (Shewchuk partials), for merging parts. */
-  weightedSums: number[][];
-  weightSum: number[];
+  /** Exact sums of w*x per column and of w, for merging parts. */
+  weightedSums: ExactSumWire[];
+  weightSum: ExactSumWire;
   bytes: number;
 }
 
@@ -73,6 +74,8 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
     rangeStart: remote ? (part?.start ?? 0) : 0,
     rangeEnd: remote ? (part?.end ?? 0) : 0,
     expectedColumns: part?.columns ?? 0,
+    // A part's own rounded values are not wanted (nor refused): the merged exact sums count.
+    exactOnly: part !== undefined,
   };
 }
 
@@ -104,7 +107,7 @@ export async function columnSumsCall(
     sums: reply.sums,
     server: servedBy.server,
     servedBy,
-    exact: reply.exact.map((e: { partials: number[] }) => e.partials),
+    exact: reply.exact,
     bytes: reply.bytes,
   };
 }
@@ -135,8 +138,8 @@ export async function weightedMeansCall(
     means: reply.means,
     server: servedBy.server,
     servedBy,
-    weightedSums: reply.weightedSums.map((e: { partials: number[] }) => e.partials),
-    weightSum: reply.weightSum?.partials ?? [],
+    weightedSums: reply.weightedSums,
+    weightSum: reply.weightSum ?? emptyWire(),
     bytes: reply.bytes,
   };
 }

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
-import { ExactSum } from "../../exact/exact-sum.js";
+import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
-import { finishMeans, mergeExact } from "../compute/merge-pieces.js";
+import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
 
@@ -86,13 +86,15 @@ function columnsOf(results: Array<{ rows: number; columns: number }>): number {
 
 /** Merges a file's column-sum parts exactly: bit-identical to one server's sums of the whole file. */
 export function mergeColumnSums(
-  group: Array<{ outcome: Outcome<ColumnSumsResult> }>,
+  group: Array<{ task: TableTask; outcome: Outcome<ColumnSumsResult> }>,
 ): FileOutcome<ColumnSumsResult> {
   const error = firstFailure(group);
   if (error) return { ok: false, error };
   const results = group.map(({ outcome }) => (outcome as { value: ColumnSumsResult }).value);
   if (results.length === 1) return { ok: true, value: results[0]! };
   const exact = mergeExact(results.map((r) => r.exact));
+  const sums = refusingNumbers(group[0]!.task.file, () => roundSums(exact));
+  if (!sums.ok) return sums;
   return {
     ok: true,
     value: {
@@ -100,7 +102,7 @@ export function mergeColumnSums(
       rows: results.reduce((n, r) => n + r.rows, 0),
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       columns: columnsOf(results),
-      sums: exact.map((p) => ExactSum.fromPartials(p).value()),
+      sums: sums.value,
       exact,
       server: servers(group),
     },
@@ -137,7 +139,10 @@ export function mergeWeightedMeans(
     };
   }
   const weightedSums = mergeExact(results.map((r) => r.weightedSums));
-  const weightSum = mergeExact(results.map((r) => [r.weightSum]))[0] ?? [];
+  const weightSum = mergeExact(results.map((r) => [r.weightSum]))[0]!;
+  const file = group[0]!.task.file;
+  const means = refusingNumbers(file, () => finishMeans(weightedSums, divisor === "rows" ? rows : weightSum));
+  if (!means.ok) return means;
   return {
     ok: true,
     value: {
@@ -145,10 +150,23 @@ export function mergeWeightedMeans(
       rows,
       bytes: results.reduce((n, r) => n + r.bytes, 0),
       columns: columnsOf(results),
-      means: finishMeans(weightedSums, divisor === "rows" ? rows : weightSum),
+      means: means.value,
       weightedSums,
       weightSum,
       server: servers(group),
     },
   };
+}
+
+/** The exact computations' typed refusals as the statuses a server gives them, naming the file. */
+function refusingNumbers<T>(file: string, compute: () => T): FileOutcome<T> {
+  try {
+    return { ok: true, value: compute() };
+  } catch (error) {
+    if (error instanceof Float64Overflow)
+      return { ok: false, error: new ClientError(status.OUT_OF_RANGE, `${file}: ${error.message}`) };
+    if (error instanceof ZeroDivisor)
+      return { ok: false, error: new ClientError(status.INVALID_ARGUMENT, `${file}: ${error.message}`) };
+    throw error;
+  }
 }

@@ -1,5 +1,8 @@
 import type { PieceError, PieceShape } from "../../csv/table-scanner.js";
+import { exactQuotient } from "../../exact/exact-quotient.js";
 import { ExactSum } from "../../exact/exact-sum.js";
+import { addWire, type ExactSumWire, fromWire, toWire } from "../../exact/exact-wire.js";
+import { inColumn, ZeroDivisor } from "../../exact/refusals.js";
 import type { SumPiece } from "./sum-table-piece.js";
 import type { WeightedPiece } from "./weigh-table-piece.js";
 
@@ -25,13 +28,13 @@ export class TableMerger {
   }
 
   addSum(piece: SumPiece): void {
-    if (this.#addShape(piece)) this.#addColumns(piece.partials);
+    if (this.#addShape(piece)) this.#addColumns(piece.sums);
   }
 
   addWeighted(piece: WeightedPiece): void {
     if (this.#addShape(piece)) {
-      this.#addColumns(piece.weightedPartials);
-      this.#weights.addPartials(piece.weightPartials);
+      this.#addColumns(piece.weightedSums);
+      addWire(this.#weights, piece.weightSum);
     }
   }
 
@@ -39,20 +42,22 @@ export class TableMerger {
     return this.#error;
   }
 
+  /** Correctly rounded column sums; Float64Overflow naming the first column beyond float64. */
   sums(): number[] {
-    return this.#sums.map((s) => s.value());
+    return this.#sums.map((s, c) => inColumn(c + 1, () => s.value()));
   }
 
-  exactPartials(): number[][] {
-    return this.#sums.map((s) => s.partials());
+  exactSums(): ExactSumWire[] {
+    return this.#sums.map(toWire);
   }
 
-  weightedPartials(): number[][] {
-    return this.exactPartials();
+  /** Exact sums of w*x per column (the weighted pieces' column sums). */
+  weightedSums(): ExactSumWire[] {
+    return this.exactSums();
   }
 
-  weightPartials(): number[] {
-    return this.#weights.partials();
+  weightSum(): ExactSumWire {
+    return toWire(this.#weights);
   }
 
   /** Takes the piece's shape; false when the table is refused (now or before). */
@@ -78,27 +83,38 @@ export class TableMerger {
     return true;
   }
 
-  #addColumns(partials: number[][]): void {
-    while (this.#sums.length < partials.length) this.#sums.push(new ExactSum());
-    for (const [c, p] of partials.entries()) this.#sums[c]!.addPartials(p);
+  #addColumns(sums: ExactSumWire[]): void {
+    while (this.#sums.length < sums.length) this.#sums.push(new ExactSum());
+    for (const [c, sum] of sums.entries()) addWire(this.#sums[c]!, sum);
   }
 }
 
-/** Exact merge of the per-column partials of several parts of one table. */
-export function mergeExact(parts: number[][][]): number[][] {
+/** Exact merge of the per-column sums of several parts of one table, in any order. */
+export function mergeExact(parts: ExactSumWire[][]): ExactSumWire[] {
   const columns = Math.max(0, ...parts.map((p) => p.length));
   return Array.from({ length: columns }, (_, c) => {
     const sum = new ExactSum();
-    for (const part of parts) sum.addPartials(part[c] ?? []);
-    return sum.partials();
+    for (const part of parts) if (part[c]) addWire(sum, part[c]);
+    return toWire(sum);
   });
 }
 
+/** Exact sums correctly rounded; Float64Overflow naming the first column beyond float64. */
+export function roundSums(sums: ExactSumWire[]): number[] {
+  return sums.map((sum, c) => inColumn(c + 1, () => fromWire(sum).value()));
+}
+
 /**
- * Means from exact sums: each sum rounded correctly, then one division, by the sum of the
- * weights (given as partials) or by a row count (a number).
+ * Weighted means from exact sums: each the correctly rounded exact quotient of a column's sum of
+ * w*x by the exact sum of the weights, or by a row count (a number). Weights that sum to zero are
+ * a ZeroDivisor, a mean beyond float64 a Float64Overflow naming its column.
  */
-export function finishMeans(weightedPartials: number[][], divisor: number[] | number): number[] {
-  const d = typeof divisor === "number" ? divisor : ExactSum.fromPartials(divisor).value();
-  return weightedPartials.map((p) => ExactSum.fromPartials(p).value() / d);
+export function finishMeans(weightedSums: ExactSumWire[], divisor: ExactSumWire | number): number[] {
+  if (weightedSums.length === 0) return [];
+  const d = typeof divisor === "number" ? divisor : fromWire(divisor);
+  if (typeof d === "number" ? d === 0 : d.scaled().n === 0n)
+    throw new ZeroDivisor(typeof d === "number" ? "the table has no rows" : "weights sum to zero");
+  return weightedSums.map((sum, c) =>
+    inColumn(c + 1, () => exactQuotient(fromWire(sum), d, "the weighted mean")),
+  );
 }

@@ -1,7 +1,12 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { nearestDouble, toScaled } from "../../exact/bigint-reference.js";
+import { wholeRange } from "../../exact/double-arbitraries.js";
+import { Float64Overflow } from "../../exact/refusals.js";
 import { circles } from "./circles.js";
 import { lessonTableBytes } from "./lesson-table.js";
 import { meansOfLists } from "./means-of-lists.js";
+import { roundSums } from "./merge-pieces.js";
 import { spin } from "./spin.js";
 import { sumTablePiece } from "./sum-table-piece.js";
 
@@ -26,6 +31,14 @@ describe("circles", () => {
     expect(() => circles([Number.POSITIVE_INFINITY])).toThrow(RangeError);
     expect(() => circles([1], 0)).toThrow(/pi/);
   });
+
+  it("refuses a length or area beyond float64 instead of answering Infinity (JSON null)", () => {
+    expect(() => circles([1, 1e200])).toThrow(Float64Overflow);
+    expect(() => circles([1, 1e200])).toThrow("radius 2 is 1e+200: its area pi*r^2 is beyond float64 range");
+    expect(() => circles([1e308])).toThrow("radius 1 is 1e+308: its length 2*pi*r is beyond float64 range");
+    expect(() => circles([0], 1e308)).toThrow(Float64Overflow);
+    expect(circles([1e153]).areas[0]).toBe(Math.PI * 1e153 ** 2);
+  });
 });
 
 describe("means of lists", () => {
@@ -46,6 +59,32 @@ describe("means of lists", () => {
   it("sums exactly before dividing", () => {
     expect(meansOfLists([[1e16, 1, -1e16]])).toEqual([1 / 3]);
   });
+
+  it("rounds the exact mean once, as statistics.mean does (issue 9)", () => {
+    expect(meansOfLists([[0.1, 0.2, 0.3]])).toEqual([0.2]);
+    expect(meansOfLists([[1e308, 1e308]])).toEqual([1e308]);
+    expect(meansOfLists([[-Number.MAX_VALUE, -Number.MAX_VALUE, -Number.MAX_VALUE]])).toEqual([
+      -Number.MAX_VALUE,
+    ]);
+  });
+
+  it("equals the rational reference for lists from the whole float64 range", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(wholeRange, { minLength: 1, maxLength: 12 }), { maxLength: 4 }),
+        (lists) => {
+          const reference = lists.map((list) =>
+            nearestDouble(
+              list.reduce((s, x) => s + toScaled(x), 0n),
+              BigInt(list.length),
+            ),
+          );
+          expect(meansOfLists(lists)).toEqual(reference);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe("the lesson's table and spin", () => {
@@ -58,7 +97,7 @@ describe("the lesson's table and spin", () => {
     });
     expect(piece.rows).toBe(10100);
     expect(piece.columns).toBe(40);
-    const sums = piece.partials.map((p) => p.reduce((a, b) => a + b, 0));
+    const sums = roundSums(piece.sums);
     const ten = [54825, 259717, 186143, 424240, 264068, 994225, 362188, 313128, 339071, 277033];
     expect(sums).toEqual([...ten, ...ten, ...ten, ...ten]);
   });

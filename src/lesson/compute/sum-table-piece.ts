@@ -1,14 +1,15 @@
 import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
 import { ExactSum } from "../../exact/exact-sum.js";
+import { type ExactSumWire, toWire } from "../../exact/exact-wire.js";
 
 /**
- * Column sums of a piece: per column, the exact sum as Shewchuk partials (see src/exact). Exact
- * and mergeable, so pieces of one file may run on different workers (or, split by the client, on
- * different servers) and still merge to bit-identical sums.
+ * Column sums of a piece: per column, the exact sum (see src/exact). Exact and mergeable, so
+ * pieces of one file may run on different workers (or, split by the client, on different
+ * servers) and still merge to bit-identical sums.
  */
 export interface SumPiece extends PieceShape {
-  partials: number[][];
+  sums: ExactSumWire[];
 }
 
 /**
@@ -41,12 +42,12 @@ class ColumnSums implements TableSink {
 
   row(): void {}
 
-  /** Each column's exact sum as partials, the integers included. */
-  partials(columns: number): number[][] {
+  /** Each column's exact sum, the integers included. */
+  sums(columns: number): ExactSumWire[] {
     return Array.from({ length: columns }, (_, c) => {
       const sum = this.#exact(c);
       sum.add(this.integers[c] ?? 0);
-      return sum.partials();
+      return toWire(sum);
     });
   }
 
@@ -66,5 +67,5 @@ class ColumnSums implements TableSink {
 export function sumTablePiece(bytes: Uint8Array, options: ReadOptions): SumPiece {
   const sums = new ColumnSums();
   const shape = scanTable(bytes, options, sums);
-  return { ...shape, partials: sums.partials(shape.columns) };
+  return { ...shape, sums: sums.sums(shape.columns) };
 }

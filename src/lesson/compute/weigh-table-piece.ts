@@ -1,14 +1,14 @@
 import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
 import { ExactSum } from "../../exact/exact-sum.js";
-import { twoProduct } from "../../exact/two-product.js";
+import { type ExactSumWire, toWire } from "../../exact/exact-wire.js";
 
 /** Weighted sums of a piece, exact and mergeable as a SumPiece is. */
 export interface WeightedPiece extends PieceShape {
-  /** Per column, exact sum of w*x (products taken exactly) as partials. */
-  weightedPartials: number[][];
-  /** Exact sum of the weights used, as partials. */
-  weightPartials: number[];
+  /** Per column, the exact sum of w*x (each product taken exactly). */
+  weightedSums: ExactSumWire[];
+  /** Exact sum of the weights used. */
+  weightSum: ExactSumWire;
 }
 
 /**
@@ -23,7 +23,6 @@ export function weighTablePiece(
 ): WeightedPiece {
   const sums: ExactSum[] = [];
   const weightSum = new ExactSum();
-  const product = new Float64Array(2);
   let row = firstWeight;
   const sink: TableSink = {
     byCell: false,
@@ -34,12 +33,8 @@ export function weighTablePiece(
       const w = weights[i]!;
       weightSum.add(w);
       while (sums.length < count) sums.push(new ExactSum());
-      for (let c = 0; c < count; c++) {
-        twoProduct(w, values[c]!, product);
-        const sum = sums[c]!;
-        sum.add(product[0]!);
-        if (product[1] !== 0) sum.add(product[1]!);
-      }
+      // Dekker's product where it is exact (nearly always), a scaled exact product elsewhere.
+      for (let c = 0; c < count; c++) sums[c]!.addProduct(w, values[c]!);
     },
   };
   const shape = scanTable(bytes, options, sink);
@@ -47,7 +42,7 @@ export function weighTablePiece(
   while (sums.length < columns) sums.push(new ExactSum());
   return {
     ...shape,
-    weightedPartials: sums.slice(0, columns).map((s) => s.partials()),
-    weightPartials: weightSum.partials(),
+    weightedSums: sums.slice(0, columns).map(toWire),
+    weightSum: toWire(weightSum),
   };
 }

@@ -1,3 +1,5 @@
+import { status } from "@grpc/grpc-js";
+import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type {
   CirclesRequest,
   ComputeServiceServer,
@@ -10,7 +12,7 @@ import {
 } from "../../gen/rpcpool/compute/v1/compute.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
-import { invalidArgument } from "../../rpc/server-error.js";
+import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
 import { finishMeans } from "../compute/merge-pieces.js";
@@ -43,13 +45,14 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Co
   };
   return {
     columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
-      const { call } = await openTableCall(requests, (first) => first.options, options.dataRoot);
+      const { call, first } = await openTableCall(requests, (message) => message.options, options.dataRoot);
       const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
       return {
         rows: merged.rows,
         columns: merged.columns,
-        sums: merged.sums(),
-        exact: merged.exactPartials().map((partials: number[]) => ({ partials })),
+        // A part of a split file: the client rounds (and refuses) the merged file, not each part.
+        sums: first.options!.exactOnly ? [] : refusing(() => merged.sums(), call.fileName),
+        exact: merged.exactSums(),
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
@@ -83,14 +86,16 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Co
         );
       }
       const byRows = weighOptions.divisor === Divisor.DIVISOR_ROWS;
-      const weightedPartials = merged.weightedPartials();
-      const weightPartials = merged.weightPartials();
+      const weightedSums = merged.weightedSums();
+      const weightSum = merged.weightSum();
       return {
         rows: merged.rows,
         columns: merged.columns,
-        means: finishMeans(weightedPartials, byRows ? merged.rows : weightPartials),
-        weightedSums: weightedPartials.map((partials: number[]) => ({ partials })),
-        weightSum: { partials: weightPartials },
+        means: weighOptions.table!.exactOnly
+          ? []
+          : refusing(() => finishMeans(weightedSums, byRows ? merged.rows : weightSum), call.fileName),
+        weightedSums,
+        weightSum,
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
@@ -109,12 +114,27 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Co
   };
 }
 
-/** A computation's result, its refusal of the input as INVALID_ARGUMENT (anything else is a bug). */
-function refusing<T>(compute: () => T): T {
+/**
+ * A computation's result, or its refusal as a status, naming the file when there is one: a value
+ * beyond float64 is OUT_OF_RANGE, a zero divisor or a refused input INVALID_ARGUMENT. Anything
+ * else is a bug (INTERNAL).
+ */
+function refusing<T>(compute: () => T, fileName?: string): T {
   try {
     return compute();
   } catch (error) {
-    if (error instanceof RefusedInput) throw invalidArgument(error.message);
+    const prefix = fileName ? `${fileName}: ` : "";
+    const fields: Record<string, string> = fileName ? { file: fileName } : {};
+    if (error instanceof Float64Overflow) {
+      if (error.column !== undefined) fields.column = String(error.column);
+      throw new ServerError(status.OUT_OF_RANGE, prefix + error.message, {
+        errorInfo: { reason: "BEYOND_FLOAT64", domain: "rpcpool", metadata: fields },
+      });
+    }
+    if (error instanceof ZeroDivisor) {
+      throw invalidArgument(prefix + error.message, { reason: "ZERO_DIVISOR", fields });
+    }
+    if (error instanceof RefusedInput) throw invalidArgument(prefix + error.message);
     throw error;
   }
 }
