@@ -21,6 +21,22 @@ export type { ErrorDetails } from "./rpc/status-details.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------
 
+// The framework's own contract (proto/rpcpool/pool/v1), generated in both ts-proto forms.
+export {
+  BatchServiceDefinition,
+  BatchServiceService,
+  InvokeRequest,
+  InvokeResponse,
+  InvokeResult,
+} from "./gen/rpcpool/pool/v1/batch.js";
+export {
+  HostedMethod,
+  Idempotency as IdempotencyLevel,
+  InfoRequest,
+  InfoResponse,
+  InfoServiceDefinition,
+  InfoServiceService,
+} from "./gen/rpcpool/pool/v1/info.js";
 export {
   type LocalServer,
   type LocalServerOptions,

@@ -11,24 +11,28 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import {
+  decodeStatus,
+  type HostedService,
+  IdempotencyLevel as Idempotency,
+  InfoRequest,
+  InfoResponse,
+  InvokeRequest,
+  InvokeResponse,
+  invalidArgument,
+  type MethodSpec,
+  type RunningServer,
+  ServerError,
+  startServer,
+  statusDetailsKey,
+} from "rpcpool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvokeRequest, InvokeResponse } from "../src/gen/rpcpool/pool/v1/batch.js";
-import { Idempotency, InfoRequest, InfoResponse } from "../src/gen/rpcpool/pool/v1/info.js";
-import type { HostedService } from "../src/host/hosted-service.js";
-import type * as StartServer from "../src/host/start-server.js";
-import type { MethodSpec } from "../src/rpc/method-spec.js";
-import type * as ServerErrors from "../src/rpc/server-error.js";
-import { decodeStatus, statusDetailsKey } from "../src/rpc/status-details.js";
 import { healthCheck, reflectionList } from "./support/grpc-clients.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
-// The framework's host with a service of the test's own, in this process. The host runs from
-// dist/ (its worker threads load compiled modules); the types come from src/.
-const { startServer } = (await import(join(root, "dist/src/host/start-server.js"))) as typeof StartServer;
-const { ServerError, invalidArgument } = (await import(
-  join(root, "dist/src/rpc/server-error.js")
-)) as typeof ServerErrors;
+// The framework's host with a service of the test's own, in this process ("rpcpool" is the built
+// package, whose worker threads load compiled modules).
 
 /** A method of test.host.v1.Probe whose messages travel as JSON. */
 function method(name: string, kind: { requestStream?: boolean; responseStream?: boolean } = {}): MethodSpec {
@@ -162,7 +166,7 @@ const frameworkDefinitions = {
   },
 } satisfies Record<string, MethodSpec>;
 
-let server: StartServer.RunningServer;
+let server: RunningServer;
 let client: AnyClient;
 let framework: AnyClient;
 
