@@ -85,6 +85,49 @@ describe("the pool over any service definition", () => {
   });
 });
 
+describe("coalescing concurrent applies", () => {
+  it("sends the calls that wait for room in one BatchService round trip, each with its own result", async () => {
+    let roundTrips = 0;
+    const counting = await Pool.connect(
+      servers.servers.map((s) => s.address),
+      {
+        onEvent: (event) => {
+          if (event.type === "started") roundTrips++;
+        },
+      },
+    );
+    try {
+      const compute = counting.service(ComputeServiceDefinition);
+      const replies = await Promise.all(lists(300).map((request) => compute.apply("means", request)));
+      expect(replies.map((r) => r.means[0])).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      // Two calls per worker thread go at once; the others wait and travel together.
+      expect(roundTrips).toBeLessThan(30);
+      const bad = await Promise.allSettled([
+        compute.apply("means", { lists: [{ values: [1] }] }),
+        compute.apply("means", { lists: [{ values: [] }] }),
+        ...lists(20).map((request) => compute.apply("means", request)),
+      ]);
+      expect(bad[1]).toMatchObject({ status: "rejected", reason: { codeName: "INVALID_ARGUMENT" } });
+      expect(bad.filter((o) => o.status === "fulfilled")).toHaveLength(21);
+      roundTrips = 0;
+      await Promise.all(lists(40).map((request) => compute.apply("means", request, { coalesce: false })));
+      expect(roundTrips).toBe(40);
+    } finally {
+      await counting.close();
+    }
+  });
+
+  it("lets a waiting call leave at once when its signal aborts", async () => {
+    const demo = pool.service(DemoServiceService);
+    const controller = new AbortController();
+    const busy = Array.from({ length: 8 }, () => demo.apply("sleep", { milliseconds: 300 }));
+    const waiting = demo.apply("sleep", { milliseconds: 1 }, { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ codeName: "CANCELLED" });
+    await Promise.all(busy);
+  });
+});
+
 describe("batching (chunksize)", () => {
   it("gives the same results as one call per input, in fewer round trips", async () => {
     const compute = pool.service(ComputeServiceService);

@@ -4,6 +4,7 @@ import { type ClientSecurity, callMetadata, channelCredentials } from "../rpc/cl
 import { ClientError } from "../rpc/client-error.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency } from "../rpc/method-spec.js";
+import type { CallCoalescer } from "./call-coalescer.js";
 import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
@@ -53,6 +54,7 @@ export class Pool implements PoolRuns {
   readonly #engine: TaskEngine;
   readonly #defaults: MethodDefaults;
   #local: LocalServer[] = [];
+  readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
   #discovery?: { stop(): void };
 
   private constructor(

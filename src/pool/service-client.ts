@@ -13,6 +13,7 @@ import {
   type UnaryMethodName,
 } from "../rpc/method-spec.js";
 import { decodeStatus } from "../rpc/status-details.js";
+import { CallCoalescer } from "./call-coalescer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import type { PoolServer } from "./server-connection.js";
@@ -37,12 +38,19 @@ export type ServiceCallOptions = RunOptions &
     chunksize?: number;
     /** Retry even if the proto does not say the method may be (see ServiceOptions.idempotent). */
     idempotent?: boolean;
+    /**
+     * `apply` only: `false` sends this call on its own even when many are in flight (by default
+     * plain concurrent applies of one method that wait for room travel as one batch).
+     */
+    coalesce?: boolean;
   };
 
 type Inputs<T> = Iterable<T> | AsyncIterable<T>;
 
 /** What a service client needs of its pool (the Pool provides it). */
 export interface PoolRuns {
+  /** The pool's coalescers of concurrent applies, by method and service options. */
+  readonly coalescers: Map<string, CallCoalescer<unknown, unknown>>;
   readonly engine: TaskEngine;
   readonly defaults: MethodDefaults;
   runSettings(options: RunOptions & { method?: string }): RunSettings;
@@ -74,12 +82,47 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     request: RequestOf<D, K>,
     options: ServiceCallOptions = {},
   ): Promise<ResponseOf<D, K>> {
+    if (coalescible(options)) {
+      return this.#coalescer(method).call(request, options.signal) as Promise<ResponseOf<D, K>>;
+    }
+    return this.#applyOne(method, request, options) as Promise<ResponseOf<D, K>>;
+  }
+
+  /** One call through the engine, on the least busy server, with failover. */
+  async #applyOne(method: string, request: unknown, options: ServiceCallOptions): Promise<unknown> {
     const [outcome] = await settledInOrder(this.pool.engine, [request], this.#callFn(method, options), {
       ...this.#settings(method, options),
       perServer: options.perServer ?? Number.POSITIVE_INFINITY,
     });
     if (!outcome!.ok) throw outcome!.error;
-    return outcome!.value as ResponseOf<D, K>;
+    return outcome!.value;
+  }
+
+  /**
+   * The pool's coalescer of this method's plain applies (one per method and per service options):
+   * calls waiting for room travel together in one BatchService round trip.
+   */
+  #coalescer(method: string): CallCoalescer<unknown, unknown> {
+    const spec = this.#spec(method);
+    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""}`;
+    let coalescer = this.pool.coalescers.get(key);
+    if (!coalescer) {
+      coalescer = new CallCoalescer({
+        direct: (request, signal) => this.#applyOne(method, request, { signal }),
+        batch: async (requests) => {
+          const lengths = new Map([[0, requests.length]]);
+          const [batch] = await settledInOrder(this.pool.engine, [requests], this.#batchFn(method, {}), {
+            ...this.#settings(method, {}),
+            perServer: Number.POSITIVE_INFINITY,
+          });
+          return [...itemOutcomes(batch!, requests.length, lengths, spec)];
+        },
+        // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
+        limit: () => 2 * this.pool.slots(),
+      });
+      this.pool.coalescers.set(key, coalescer);
+    }
+    return coalescer;
   }
 
   /** Every input through `method` across the servers; results in input order; throws the first failure. */
@@ -233,6 +276,19 @@ export class ServiceClient<D extends AnyServiceDefinition> {
       return reply.results;
     };
   }
+}
+
+/**
+ * A plain apply may wait and travel in a batch: one with nothing of its own but a signal. Calls
+ * with a deadline, metadata, a choice of servers, listeners or retry rules of their own go alone,
+ * as does any call with `coalesce: false`.
+ */
+function coalescible(options: ServiceCallOptions): boolean {
+  if (options.coalesce === false) return false;
+  for (const key of Object.keys(options) as Array<keyof ServiceCallOptions>) {
+    if (key !== "signal" && key !== "coalesce" && options[key] !== undefined) return false;
+  }
+  return true;
 }
 
 function chunksizeOf(options: ServiceCallOptions): number {

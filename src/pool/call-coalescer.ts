@@ -1,0 +1,93 @@
+import { ClientError } from "../rpc/client-error.js";
+
+/** A call waiting for its turn: its request and how to settle it. */
+interface Waiting<Req, Res> {
+  request: Req;
+  resolve: (value: Res) => void;
+  reject: (error: ClientError) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** What a coalesced call needs: the plain call, the batched call, and how many may be in flight. */
+export interface CoalescedMethod<Req, Res> {
+  /** One call on its own (the engine picks the server). */
+  direct(request: Req, signal?: AbortSignal): Promise<Res>;
+  /** Many calls in one BatchService round trip; one settled value or error per request, in order. */
+  batch(requests: Req[]): Promise<Array<{ ok: true; value: Res } | { ok: false; error: ClientError }>>;
+  /** Calls of this method that may be in flight at once before later ones wait (and coalesce). */
+  limit(): number;
+}
+
+/** Most calls one coalesced round trip carries. */
+const maxBatch = 1000;
+
+/**
+ * Coalesces concurrent calls of one unary method without changing the caller's code: while
+ * `limit` of them are in flight, later calls wait, and when one returns, all that wait go to the
+ * least busy server in one BatchService round trip (each with its own status). A call alone never
+ * waits, so its latency is a plain call's; many at once cost one round trip per batch instead of
+ * one per call. A waiting call whose signal aborts leaves at once with CANCELLED.
+ */
+export class CallCoalescer<Req, Res> {
+  #inFlight = 0;
+  readonly #waiting: Waiting<Req, Res>[] = [];
+
+  constructor(readonly method: CoalescedMethod<Req, Res>) {}
+
+  call(request: Req, signal?: AbortSignal): Promise<Res> {
+    if (signal?.aborted) return Promise.reject(ClientError.fromAbort(signal));
+    if (this.#inFlight < this.method.limit()) return this.#track(this.method.direct(request, signal));
+    return new Promise<Res>((resolve, reject) => {
+      const waiting: Waiting<Req, Res> = { request, resolve, reject, signal };
+      if (signal) {
+        waiting.onAbort = () => {
+          const at = this.#waiting.indexOf(waiting);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(ClientError.fromAbort(signal));
+        };
+        signal.addEventListener("abort", waiting.onAbort, { once: true });
+      }
+      this.#waiting.push(waiting);
+    });
+  }
+
+  #track<T>(call: Promise<T>): Promise<T> {
+    this.#inFlight++;
+    const done = () => {
+      this.#inFlight--;
+      this.#flush();
+    };
+    call.then(done, done);
+    return call;
+  }
+
+  /** Sends what waits, in batches, while there is room. */
+  #flush(): void {
+    while (this.#waiting.length > 0 && this.#inFlight < this.method.limit()) {
+      const group = this.#waiting.splice(0, maxBatch);
+      for (const waiting of group) {
+        if (waiting.onAbort) waiting.signal!.removeEventListener("abort", waiting.onAbort);
+      }
+      if (group.length === 1) {
+        const [only] = group;
+        this.#track(this.method.direct(only!.request, only!.signal)).then(only!.resolve, (error) =>
+          only!.reject(ClientError.from(error)),
+        );
+        continue;
+      }
+      this.#track(this.method.batch(group.map((w) => w.request))).then(
+        (results) =>
+          results.forEach((result, i) => {
+            const waiting = group[i]!;
+            if (waiting.signal?.aborted) waiting.reject(ClientError.fromAbort(waiting.signal));
+            else if (result.ok) waiting.resolve(result.value);
+            else waiting.reject(result.error);
+          }),
+        (error) => {
+          for (const waiting of group) waiting.reject(ClientError.from(error));
+        },
+      );
+    }
+  }
+}
