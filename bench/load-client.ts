@@ -113,11 +113,7 @@ async function client(id: number, pool: Pool) {
 }
 
 // Connect every client first: the run's clock starts when all are up, so no time goes to start-up.
-const pools = await Promise.all(
-  Array.from({ length: args.clients }, () =>
-    Pool.connect(args.servers, { channelOptions: { "grpc.use_local_subchannel_pool": 1 } }),
-  ),
-);
+const pools = await Promise.all(Array.from({ length: args.clients }, () => Pool.connect(args.servers)));
 process.stdout.write("running\n");
 deadline = performance.now() + args.durationMs;
 await Promise.all(pools.map((pool, id) => client(id, pool)));

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { lessonMethodDefaults } from "../lesson/client/lesson-methods.js";
 import type { PoolEvent } from "../pool/outcome.js";
 import { Pool } from "../pool/pool.js";
-import { type ClientSecurity, channelCredentials, readTokenFile } from "../rpc/client-credentials.js";
+import { type ClientSecurity, readTokenFile, transportTls } from "../rpc/client-credentials.js";
 import { UsageError } from "./run-program.js";
 
 /** Options every client command shares. */
@@ -71,7 +71,7 @@ export async function poolFromOptions(
   const security = clientSecurity(options);
   if (options.servers !== undefined) {
     try {
-      channelCredentials(security);
+      transportTls(security);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }

@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
-import { type ChannelOptions, status } from "@grpc/grpc-js";
-import { type ClientSecurity, callMetadata, channelCredentials } from "../rpc/client-credentials.js";
+import { type ClientSecurity, callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
+import type { TransportOptions } from "../rpc/http2-transport.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency } from "../rpc/method-spec.js";
 import type { CallCoalescer } from "./call-coalescer.js";
@@ -31,11 +32,8 @@ export interface ConnectOptions {
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */
   methods?: Record<string, Partial<MethodPolicy>>;
-  /**
-   * grpc-js channel options over rpcpool's (keepalive, 64 MiB messages). For instance
-   * `{ "grpc.use_local_subchannel_pool": 1 }` gives this pool TCP connections of its own.
-   */
-  channelOptions?: ChannelOptions;
+  /** Connection settings over rpcpool's (keepalive every 10 s while calls are open, replies up to 64 MiB). */
+  transport?: Partial<Omit<TransportOptions, "tls">>;
 }
 
 export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {
@@ -270,15 +268,15 @@ async function connectAll(
   failures: ClientError[] = [],
 ): Promise<ServerConnection[]> {
   const security = options.security ?? {};
-  const credentials = channelCredentials(security);
+  const tls = transportTls(security);
   const metadata = callMetadata(security);
   const connections = addresses.map(
     (address) =>
       new ServerConnection(address, {
-        credentials,
+        tls,
         metadata,
         defaults,
-        channelOptions: options.channelOptions,
+        transport: options.transport,
         cooldownMs: options.cooldownMs,
       }),
   );

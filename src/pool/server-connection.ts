@@ -1,21 +1,29 @@
-import { type ChannelCredentials, type ChannelOptions, Client, credentials, Metadata } from "@grpc/grpc-js";
 import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import type { CallOptions } from "../rpc/call-options.js";
-import { clientStreamCall, type ResolvedCall, unaryCall } from "../rpc/calls.js";
+import {
+  type CallMetadata,
+  Http2Transport,
+  type ResolvedCall,
+  type TransportOptions,
+} from "../rpc/http2-transport.js";
 import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
 
-/** Channel settings: keepalive notices a dead peer during a long call instead of waiting forever. */
-export const defaultChannelOptions: ChannelOptions = {
-  "grpc.max_receive_message_length": 64 << 20,
-  "grpc.max_send_message_length": 64 << 20,
-  "grpc.keepalive_time_ms": 10_000,
-  "grpc.keepalive_timeout_ms": 5_000,
-  "grpc.keepalive_permit_without_calls": 1,
+/**
+ * Connection settings: keepalive notices a dead peer during a long call instead of waiting
+ * forever (pings only while calls are open).
+ */
+export const defaultTransportOptions: Omit<TransportOptions, "tls"> = {
+  keepaliveMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+  maxReceiveBytes: 64 << 20,
 };
 
 /** What a server said of itself (rpcpool.pool.v1.InfoService/Info). */
 export type ServerInfo = InfoResponse;
+
+/** A client-stream call's options: `onWritten` hears when a request's bytes are on their way. */
+export type StreamOptions<Req> = CallOptions & { onWritten?: (request: Req) => void };
 
 /**
  * One server of a pool, as a task function sees it: where it is, what it said of itself, and
@@ -27,25 +35,28 @@ export interface PoolServer {
   readonly name: string;
   readonly info: ServerInfo | undefined;
   unary<Req, Res>(method: MethodSpec<Req, Res>, request: Req, options?: CallOptions): Promise<Res>;
+  /** Streams requests with backpressure; `onWritten` lets a caller reuse a request's buffers. */
   clientStream<Req, Res>(
     method: MethodSpec<Req, Res>,
     requests: AsyncIterable<Req> | Iterable<Req>,
-    options?: CallOptions,
+    options?: StreamOptions<Req>,
   ): Promise<Res>;
   /** Asks the server for its Info again (load, memory, calls in flight). */
   refreshInfo(options?: CallOptions): Promise<ServerInfo>;
 }
 
-const infoMethod = methodsOf(InfoServiceDefinition).info as MethodSpec<object, InfoResponse>;
+const infoMethod = methodsOf(InfoServiceDefinition).info;
 
 const idempotencyNames: Record<number, IdempotencyName> = {
   [Idempotency.IDEMPOTENCY_IDEMPOTENT]: "IDEMPOTENT",
   [Idempotency.IDEMPOTENCY_NO_SIDE_EFFECTS]: "NO_SIDE_EFFECTS",
 };
 
-/** The connection behind a PoolServer: a channel, the pool's bookkeeping of load and failures. */
+const noDefaults = new MethodDefaults();
+
+/** The connection behind a PoolServer: a transport, and the pool's bookkeeping of load and failures. */
 export class ServerConnection implements PoolServer {
-  readonly #client: Client;
+  readonly #transport: Http2Transport;
   info: ServerInfo | undefined;
   #hosted?: Map<string, IdempotencyName>;
   /** Calls this client has in flight on the server, from every run of the pool. */
@@ -57,17 +68,19 @@ export class ServerConnection implements PoolServer {
   constructor(
     readonly address: string,
     readonly options: {
-      credentials?: ChannelCredentials;
-      metadata?: () => Metadata;
-      channelOptions?: ChannelOptions;
+      tls?: TransportOptions["tls"];
+      /** Sent with every call (the bearer token). */
+      metadata?: CallMetadata;
+      transport?: Partial<Omit<TransportOptions, "tls">>;
       defaults?: MethodDefaults;
       /** How long a failed server is avoided: this, doubled for each failure in a row, at most 12x. */
       cooldownMs?: number;
     } = {},
   ) {
-    this.#client = new Client(address, options.credentials ?? credentials.createInsecure(), {
-      ...defaultChannelOptions,
-      ...options.channelOptions,
+    this.#transport = new Http2Transport(address, {
+      ...defaultTransportOptions,
+      ...options.transport,
+      tls: options.tls,
     });
   }
 
@@ -117,27 +130,28 @@ export class ServerConnection implements PoolServer {
     return this.#hosted?.get(path);
   }
 
-  resolve(method: MethodSpec, options: CallOptions = {}): ResolvedCall {
-    const metadata = this.options.metadata?.() ?? new Metadata();
+  /** The one place a call's deadline is decided: the caller's, else the method's default. */
+  resolve<Req>(method: MethodSpec, options: StreamOptions<Req> = {}): ResolvedCall {
+    const timeoutMs = options.timeoutMs ?? (this.options.defaults ?? noDefaults).policy(method).timeoutMs;
+    const own = this.options.metadata ?? {};
     return {
-      deadline:
-        Date.now() + (options.timeoutMs ?? (this.options.defaults ?? noDefaults).policy(method).timeoutMs),
+      deadline: Date.now() + timeoutMs,
       signal: options.signal,
-      metadata: withExtra(metadata, options.metadata),
-      server: this.address,
+      metadata: options.metadata ? { ...own, ...options.metadata } : own,
+      onWritten: options.onWritten as ((request: unknown) => void) | undefined,
     };
   }
 
   unary<Req, Res>(method: MethodSpec<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
-    return unaryCall(this.#client, method, request, this.resolve(method, options));
+    return this.#transport.unary(method, request, this.resolve(method, options));
   }
 
   clientStream<Req, Res>(
     method: MethodSpec<Req, Res>,
     requests: AsyncIterable<Req> | Iterable<Req>,
-    options?: CallOptions,
+    options?: StreamOptions<Req>,
   ): Promise<Res> {
-    return clientStreamCall(this.#client, method, requests, this.resolve(method, options));
+    return this.#transport.clientStream(method, requests, this.resolve(method, options));
   }
 
   async refreshInfo(options: CallOptions = {}): Promise<ServerInfo> {
@@ -148,13 +162,6 @@ export class ServerConnection implements PoolServer {
   }
 
   close(): void {
-    this.#client.close();
+    this.#transport.close();
   }
-}
-
-const noDefaults = new MethodDefaults();
-
-function withExtra(metadata: Metadata, extra: Record<string, string> | undefined): Metadata {
-  if (extra) for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
-  return metadata;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type ChannelCredentials, credentials, Metadata } from "@grpc/grpc-js";
+import type { CallMetadata, TransportOptions } from "./http2-transport.js";
 
 export interface ClientSecurity {
   /** CA that signed the servers' certificates (PEM file); TLS is on when any TLS file is given. */
@@ -11,26 +11,24 @@ export interface ClientSecurity {
   token?: string;
 }
 
-/** Channel credentials for the options: plaintext, TLS, or mutual TLS. */
-export function channelCredentials(security: ClientSecurity = {}): ChannelCredentials {
+/**
+ * The TLS of a connection for the options: none (plaintext), TLS verified against `tlsCa` (or the
+ * system's roots), or mutual TLS with our certificate. Unreadable or unpaired files are refused.
+ */
+export function transportTls(security: ClientSecurity = {}): TransportOptions["tls"] {
   const { tlsCa, tlsCert, tlsKey } = security;
-  if (!tlsCa && !tlsCert && !tlsKey) return credentials.createInsecure();
+  if (!tlsCa && !tlsCert && !tlsKey) return undefined;
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new RangeError("--tls-cert and --tls-key go together");
-  return credentials.createSsl(
-    tlsCa ? read(tlsCa, "--tls-ca") : null,
-    tlsKey ? read(tlsKey, "--tls-key") : null,
-    tlsCert ? read(tlsCert, "--tls-cert") : null,
-  );
+  return {
+    ca: tlsCa ? read(tlsCa, "--tls-ca") : undefined,
+    key: tlsKey ? read(tlsKey, "--tls-key") : undefined,
+    cert: tlsCert ? read(tlsCert, "--tls-cert") : undefined,
+  };
 }
 
 /** The metadata sent with every call: the bearer token when there is one. */
-export function callMetadata(security: ClientSecurity = {}): () => Metadata {
-  const token = security.token;
-  return () => {
-    const metadata = new Metadata();
-    if (token) metadata.set("authorization", `Bearer ${token}`);
-    return metadata;
-  };
+export function callMetadata(security: ClientSecurity = {}): CallMetadata {
+  return security.token ? { authorization: `Bearer ${security.token}` } : {};
 }
 
 /** Reads a token file: its content without surrounding whitespace; an empty file is refused. */

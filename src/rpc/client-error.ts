@@ -1,15 +1,17 @@
-import { type Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { Status, statusName } from "./grpc-status.js";
 import { decodeStatus, type ErrorDetails, statusDetailsKey } from "./status-details.js";
 
 /** The name of a gRPC status code, e.g. "INVALID_ARGUMENT". */
-export function codeName(code: status): string {
-  return status[code] ?? String(code);
-}
+export const codeName = statusName;
+
+/** Trailing metadata of a reply: `-bin` values as Buffers, the others as strings. */
+export type Trailers = Readonly<Record<string, string | Buffer>>;
 
 export interface ClientErrorOptions {
   /** Address of the server that answered, when known. */
   server?: string;
-  metadata?: Metadata;
+  /** The reply's trailing metadata. */
+  trailers?: Trailers;
   /** The standard details the server sent (google.rpc.Status in grpc-status-details-bin). */
   errorDetails?: ErrorDetails;
   cause?: unknown;
@@ -22,11 +24,11 @@ export interface ClientErrorOptions {
 export class ClientError extends Error {
   override name = "ClientError";
   readonly server?: string;
-  readonly metadata?: Metadata;
+  readonly trailers: Trailers;
   readonly errorDetails: ErrorDetails;
 
   constructor(
-    readonly code: status,
+    readonly code: number,
     readonly details: string,
     options: ClientErrorOptions = {},
   ) {
@@ -35,7 +37,7 @@ export class ClientError extends Error {
       options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.server = options.server;
-    this.metadata = options.metadata;
+    this.trailers = options.trailers ?? {};
     this.errorDetails = options.errorDetails ?? {};
   }
 
@@ -49,35 +51,49 @@ export class ClientError extends Error {
     return new ClientError(this.code, this.details, { ...this, server, cause: this.cause });
   }
 
+  /** A status as a reply's trailers carry it, its standard details decoded (HTTP/2 sends -bin values in base64). */
+  static fromTrailers(
+    code: number,
+    details: string,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    server?: string,
+  ): ClientError {
+    const trailers: Record<string, string | Buffer> = {};
+    for (const [key, value] of Object.entries(headers)) {
+      if (key.startsWith(":") || value === undefined) continue;
+      const text = Array.isArray(value) ? value[0]! : value;
+      trailers[key] = key.endsWith("-bin") ? Buffer.from(text, "base64") : text;
+    }
+    return new ClientError(code, details, { server, trailers, errorDetails: detailsOf(trailers) });
+  }
+
   /**
-   * Any failure as a ClientError: a grpc-js status (with its standard details decoded), our own
-   * cancellation (CANCELLED), an `AbortSignal.timeout` that fired (DEADLINE_EXCEEDED), or else
-   * UNKNOWN with the error's message.
+   * Any failure as a ClientError: a gRPC status (a grpc-js ServiceError too, its standard details
+   * decoded), our own cancellation (CANCELLED), an `AbortSignal.timeout` that fired
+   * (DEADLINE_EXCEEDED), or else UNKNOWN with the error's message.
    */
   static from(error: unknown, server?: string): ClientError {
     if (error instanceof ClientError) return server === undefined ? error : error.at(server);
-    const e = error as Partial<ServiceError> & Error;
+    const e = error as Error & { code?: unknown; details?: string; metadata?: { getMap?(): object } };
     // DOMExceptions carry numeric codes of their own: tell them apart by name first.
     if (e?.name === "TimeoutError") {
-      return new ClientError(status.DEADLINE_EXCEEDED, e.message || "deadline exceeded", {
+      return new ClientError(Status.DEADLINE_EXCEEDED, e.message || "deadline exceeded", {
         server,
         cause: error,
       });
     }
     if (e?.name === "AbortError") {
-      return new ClientError(status.CANCELLED, e.message || "cancelled", { server, cause: error });
+      return new ClientError(Status.CANCELLED, e.message || "cancelled", { server, cause: error });
     }
     if (typeof e?.code === "number") {
-      const bytes = e.metadata?.get(statusDetailsKey)[0];
-      let errorDetails: ErrorDetails | undefined;
-      try {
-        errorDetails = bytes instanceof Buffer ? decodeStatus(bytes).details : undefined;
-      } catch {
-        // A malformed details trailer must not hide the status it came with.
-      }
-      return new ClientError(e.code, e.details ?? e.message, { server, metadata: e.metadata, errorDetails });
+      const trailers = (e.metadata?.getMap?.() ?? {}) as Record<string, string | Buffer>;
+      return new ClientError(e.code, e.details ?? e.message, {
+        server,
+        trailers,
+        errorDetails: detailsOf(trailers),
+      });
     }
-    return new ClientError(status.UNKNOWN, e?.message ?? String(error), { server, cause: error });
+    return new ClientError(Status.UNKNOWN, e?.message ?? String(error), { server, cause: error });
   }
 
   /** Why a signal was aborted, as the error a call cancelled by it reports. */
@@ -85,9 +101,20 @@ export class ClientError extends Error {
     const reason = signal.reason as Error | undefined;
     if (reason?.name === "TimeoutError") return ClientError.from(reason, server);
     if (reason instanceof ClientError) return reason;
-    return new ClientError(status.CANCELLED, reason?.message || "cancelled by the caller", {
+    return new ClientError(Status.CANCELLED, reason?.message || "cancelled by the caller", {
       server,
       cause: reason,
     });
+  }
+}
+
+/** The standard details in grpc-status-details-bin; a malformed value must not hide its status. */
+function detailsOf(trailers: Record<string, string | Buffer>): ErrorDetails | undefined {
+  const bytes = trailers[statusDetailsKey];
+  if (!(bytes instanceof Buffer)) return undefined;
+  try {
+    return decodeStatus(bytes).details;
+  } catch {
+    return undefined;
   }
 }

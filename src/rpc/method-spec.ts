@@ -43,6 +43,11 @@ export interface MethodSpec<Req = any, Res = any> extends MethodDefinition<Req, 
   /** Its key in the definition, e.g. "describe". */
   name: string;
   idempotency: Idempotency;
+  /**
+   * The request's bytes in parts to be written one after the other (a small head and the bulk),
+   * when the method can say so without copying the bulk into one buffer (see src/wire).
+   */
+  requestSerializeParts?(value: Req): Buffer[];
 }
 
 export function isGenericDefinition(

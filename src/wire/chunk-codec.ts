@@ -19,6 +19,8 @@ export interface RequestCodec {
   requestSerialize: (value: any) => Buffer;
   // biome-ignore lint/suspicious/noExplicitAny: any message type
   requestDeserialize: (bytes: Buffer) => any;
+  // biome-ignore lint/suspicious/noExplicitAny: serializers are contravariant in the message type
+  requestSerializeParts?: (value: any) => Buffer[];
 }
 
 function varintLength(value: number): number {
@@ -30,20 +32,27 @@ function varintLength(value: number): number {
   return length;
 }
 
-/** A message that holds only `chunk` in field `fieldNumber`, encoded with one copy. */
-export function encodeChunk(chunk: Uint8Array, fieldNumber: number): Buffer {
-  const head = varintLength(fieldNumber << 3) + varintLength(chunk.byteLength);
-  const out = Buffer.allocUnsafe(head + chunk.byteLength);
+/** The head of a message holding only a `length`-byte chunk in field `fieldNumber`: tag and length. */
+export function chunkHead(length: number, fieldNumber: number): Buffer {
+  const out = Buffer.allocUnsafe(varintLength(fieldNumber << 3) + varintLength(length));
   let at = 0;
   // Tag (field number, wire type 2: length-delimited), then the length, both as varints.
-  for (let value of [(fieldNumber << 3) | 2, chunk.byteLength]) {
+  for (let value of [(fieldNumber << 3) | 2, length]) {
     while (value >= 0x80) {
       out[at++] = (value & 0x7f) | 0x80;
       value = Math.floor(value / 128);
     }
     out[at++] = value;
   }
-  out.set(chunk, head);
+  return out;
+}
+
+/** A message that holds only `chunk` in field `fieldNumber`, encoded with one copy. */
+export function encodeChunk(chunk: Uint8Array, fieldNumber: number): Buffer {
+  const head = chunkHead(chunk.byteLength, fieldNumber);
+  const out = Buffer.allocUnsafe(head.byteLength + chunk.byteLength);
+  out.set(head, 0);
+  out.set(chunk, head.byteLength);
   return out;
 }
 
@@ -87,6 +96,14 @@ export function withChunkCodec<M extends RequestCodec>(method: M, field: ChunkFi
       onlyChunk(value, field.name)
         ? encodeChunk(value[field.name] as Uint8Array, field.number)
         : method.requestSerialize(value),
+    // For a transport that writes parts one after the other: the head, then the chunk as it is.
+    requestSerializeParts: (value: Record<string, unknown>) => {
+      if (!onlyChunk(value, field.name)) return [method.requestSerialize(value)];
+      const chunk = value[field.name] as Uint8Array;
+      const bytes =
+        chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      return [chunkHead(chunk.byteLength, field.number), bytes];
+    },
     requestDeserialize: (bytes: Buffer) => {
       const chunk = decodeChunk(bytes, field.number);
       return chunk ? { [field.name]: chunk } : method.requestDeserialize(bytes);
