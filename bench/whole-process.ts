@@ -204,7 +204,7 @@ export function machineBusyMs(): number | undefined {
  * (our servers idle between runs, so what is busy is somebody else's), for at most `maxMs`.
  * Returns how long it waited. Other work on a shared machine then lands less often in a run.
  */
-export async function quiet(threshold = 0.15, maxMs = 15_000): Promise<number> {
+export async function quiet(threshold = 0.15, maxMs = 5000): Promise<number> {
   const start = performance.now();
   for (;;) {
     const before = machineBusyMs();
