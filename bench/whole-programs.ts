@@ -1,7 +1,8 @@
 // The whole-process figures of issue 11: the programs run as a user runs them (`node
 // dist/client/main.js ...` against `node dist/server/main.js --port 0 ...`), timed from spawn to
 // exit, each against its peer measured in the same run (pandas, Dask, the lesson's Pool(2),
-// `node -e 0`), in interleaved rounds so that drift of the machine hits both sides alike.
+// `node -e 0`), in interleaved rounds so that drift of the machine hits both sides alike; each side's
+// best run counts (CPU figures: the median run).
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { relative } from "node:path";
@@ -60,8 +61,12 @@ class Series {
   /** How long each run waited for a quiet machine before it started. */
   readonly waitedMs: number[] = [];
   constructor(readonly label: string) {}
+  /**
+   * The best run's wall time: other work on a shared machine only ever slows a run down (as the
+   * other figures of the bench take it); every run is kept in the JSON line.
+   */
   get wallMs() {
-    return median(this.runs.map((r) => r.wallMs));
+    return Math.min(...this.runs.map((r) => r.wallMs));
   }
   get cpuMs() {
     return median(this.runs.map((r) => r.cpuMs ?? Number.NaN));
@@ -70,7 +75,7 @@ class Series {
     const walls = this.runs.map((r) => r.wallMs).sort((a, b) => a - b);
     const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
     return walls.length > 1
-      ? `median of ${walls.length}: ${walls.map(s).join(", ")}`
+      ? `best of ${walls.length}: ${walls.map(s).join(", ")}`
       : `${s(walls[0]!)}, one run`;
   }
 }
@@ -486,6 +491,7 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
       {
         wallMs: s.runs.map((r) => Math.round(r.wallMs)),
         cpuMs: s.runs.map((r) => (r.cpuMs === undefined ? null : Math.round(r.cpuMs))),
+        systemMs: s.runs.map((r) => (r.systemMs === undefined ? null : Math.round(r.systemMs))),
         serverCpuMs: s.serverCpuMs.map(Math.round),
         othersShare: s.othersShare.map((x) => Math.round(x * 100) / 100),
         waitedForQuietMs: s.waitedMs.map(Math.round),
