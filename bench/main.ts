@@ -16,15 +16,16 @@ import { tinyTasks } from "./tiny-tasks.js";
 import { callTargets, wholePrograms } from "./whole-programs.js";
 
 const quick = process.argv.includes("--quick");
-// --whole: only the whole-process figures of issue 11 (the programs against pandas, Dask, the
-// lesson's Pool(2) and `node -e 0`), with the per-call and server-memory figures it targets.
+// --whole: only the sections that issue 11 targets: the whole programs as a user runs them
+// (against pandas, Dask, the lesson's Pool(2) and `node -e 0`), per-call overhead, server memory.
 const wholeOnly = process.argv.includes("--whole");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-async function section(title: string, run: () => Promise<Figure[]>) {
+async function section(title: string, run: () => Promise<Figure[]>, options: { whole?: boolean } = {}) {
+  if (wholeOnly && !options.whole) return;
   say(`\n## ${title}`);
   const found = await run();
   for (const figure of found) say(`  ${describeFigure(figure)}`);
@@ -33,64 +34,55 @@ async function section(title: string, run: () => Promise<Figure[]>) {
 
 try {
   say(`rpcpool bench: ${availableParallelism()} cores (${cpus()[0]?.model}), Node ${process.version}`);
-  if (wholeOnly) {
-    await section("whole programs, as a user runs them (issue 11)", async () => {
-      const whole = await wholePrograms({ say, quick });
-      extra.whole = whole.extra;
-      return whole.figures;
-    });
-    await section("per-call overhead", async () => {
-      const found = await callOverhead(quick ? 1000 : 3000);
-      return [...found, ...callTargets(found)];
-    });
-    await section("server memory", () => serverMemory(quick ? 0.2 : 1.1));
-  } else {
-    // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
-    const table = lessonTableBytes(quick ? 7 * 30_000 : 7 * 140_000);
-    let inProcess = 0;
-    await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
-      const found = parseThroughput(table, 5);
-      inProcess = found[0]!.value;
-      return found;
-    });
-    await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
-    await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000));
-    await section("many tiny tasks", () => tinyTasks(10_000));
-    await section("the lesson's demos on 1..N servers", async () => {
-      const result = await demoScaling({ iterations: quick ? 100_000_000 : 600_000_000 });
-      extra.spin = result.spin;
-      extra.sleep = result.sleep;
-      return result.figures;
-    });
-    await section("server memory", () => serverMemory(quick ? 0.2 : 1.1));
-    await section("under load: 50 clients, 2 servers", async () => {
-      const load = await loadTest({ dir, clients: 50, durationMs: quick ? 3000 : 15_000 });
-      extra.load = load;
-      if (load.failed || load.wrong || load.succeeded !== load.issued)
-        throw new Error(`load test lost or broke calls: ${JSON.stringify(load)}`);
-      return [
-        {
-          name: "load: tasks completed, every result checked",
-          value: load.succeeded,
-          unit: "tasks",
-          note: `${load.issued} issued, 0 failed, 0 wrong`,
-        },
-        { name: "load: throughput", value: load.tasksPerSecond, unit: "tasks/s" },
-        { name: "load: p50 latency", value: load.p50Ms, unit: "ms" },
-        { name: "load: p99 latency", value: load.p99Ms, unit: "ms" },
-        {
-          name: "load: server RSS growth, second half over first half",
-          value: Math.max(...load.rssMiB.map((r) => r.secondHalfPeak - r.firstHalfPeak)),
-          unit: "MiB",
-        },
-      ];
-    });
-    await section("whole programs, as a user runs them (issue 11)", async () => {
-      const whole = await wholePrograms({ say, quick, inProcessMBps: inProcess });
+  // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
+  const table = lessonTableBytes(quick ? 7 * 30_000 : 7 * 140_000);
+  let inProcess = 0;
+  await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
+    const found = parseThroughput(table, 5);
+    inProcess = found[0]!.value;
+    return found;
+  });
+  await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
+  await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000), { whole: true });
+  await section("many tiny tasks", () => tinyTasks(10_000));
+  await section("the lesson's demos on 1..N servers", async () => {
+    const result = await demoScaling({ iterations: quick ? 100_000_000 : 600_000_000 });
+    extra.spin = result.spin;
+    extra.sleep = result.sleep;
+    return result.figures;
+  });
+  await section("server memory", () => serverMemory(quick ? 0.2 : 1.1), { whole: true });
+  await section("under load: 50 clients, 2 servers", async () => {
+    const load = await loadTest({ dir, clients: 50, durationMs: quick ? 3000 : 15_000 });
+    extra.load = load;
+    if (load.failed || load.wrong || load.succeeded !== load.issued)
+      throw new Error(`load test lost or broke calls: ${JSON.stringify(load)}`);
+    return [
+      {
+        name: "load: tasks completed, every result checked",
+        value: load.succeeded,
+        unit: "tasks",
+        note: `${load.issued} issued, 0 failed, 0 wrong`,
+      },
+      { name: "load: throughput", value: load.tasksPerSecond, unit: "tasks/s" },
+      { name: "load: p50 latency", value: load.p50Ms, unit: "ms" },
+      { name: "load: p99 latency", value: load.p99Ms, unit: "ms" },
+      {
+        name: "load: server RSS growth, second half over first half",
+        value: Math.max(...load.rssMiB.map((r) => r.secondHalfPeak - r.firstHalfPeak)),
+        unit: "MiB",
+      },
+    ];
+  });
+  await section(
+    "whole programs, as a user runs them (issue 11)",
+    async () => {
+      const whole = await wholePrograms({ say, quick, inProcessMBps: inProcess || undefined });
       extra.whole = whole.extra;
       return [...whole.figures, ...callTargets(figures)];
-    });
-  }
+    },
+    { whole: true },
+  );
   const missed = figures.filter((f) => met(f) === false).map((f) => f.name);
   say(
     `\n${figures.filter((f) => f.target).length - missed.length} targets met; missed: ${missed.join("; ") || "none"}`,
