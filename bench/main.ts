@@ -13,14 +13,19 @@ import { loadTest } from "./load-test.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { serverMemory } from "./server-memory.js";
 import { tinyTasks } from "./tiny-tasks.js";
+import { callTargets, wholePrograms } from "./whole-programs.js";
 
 const quick = process.argv.includes("--quick");
+// --whole: only the sections that issue 11 targets: the whole programs as a user runs them
+// (against pandas, Dask, the lesson's Pool(2) and `node -e 0`), per-call overhead, server memory.
+const wholeOnly = process.argv.includes("--whole");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-async function section(title: string, run: () => Promise<Figure[]>) {
+async function section(title: string, run: () => Promise<Figure[]>, options: { whole?: boolean } = {}) {
+  if (wholeOnly && !options.whole) return;
   say(`\n## ${title}`);
   const found = await run();
   for (const figure of found) say(`  ${describeFigure(figure)}`);
@@ -38,7 +43,7 @@ try {
     return found;
   });
   await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
-  await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000));
+  await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000), { whole: true });
   await section("many tiny tasks", () => tinyTasks(10_000));
   await section("the lesson's demos on 1..N servers", async () => {
     const result = await demoScaling({ iterations: quick ? 100_000_000 : 600_000_000 });
@@ -46,7 +51,7 @@ try {
     extra.sleep = result.sleep;
     return result.figures;
   });
-  await section("server memory", () => serverMemory(quick ? 0.2 : 1.1));
+  await section("server memory", () => serverMemory(quick ? 0.2 : 1.1), { whole: true });
   await section("under load: 50 clients, 2 servers", async () => {
     const load = await loadTest({ dir, clients: 50, durationMs: quick ? 3000 : 15_000 });
     extra.load = load;
@@ -69,6 +74,15 @@ try {
       },
     ];
   });
+  await section(
+    "whole programs, as a user runs them (issue 11)",
+    async () => {
+      const whole = await wholePrograms({ say, quick, inProcessMBps: inProcess || undefined });
+      extra.whole = whole.extra;
+      return [...whole.figures, ...callTargets(figures)];
+    },
+    { whole: true },
+  );
   const missed = figures.filter((f) => met(f) === false).map((f) => f.name);
   say(
     `\n${figures.filter((f) => f.target).length - missed.length} targets met; missed: ${missed.join("; ") || "none"}`,
