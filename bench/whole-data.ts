@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 
 /**
- * The lesson's 7-row pattern (a copy of the one in src/compute/lesson-table.ts, so the bench does
+ * The lesson's 7-row pattern (a copy of the one in src/lesson/compute/lesson-table.ts, so the bench does
  * not depend on where that module lives); each row's 10 values repeat 4 times to make 40 columns.
  */
 export const pattern: readonly (readonly number[])[] = [
