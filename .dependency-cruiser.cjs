@@ -58,6 +58,17 @@ module.exports = {
       to: { path: above("cli") },
     },
     {
+      name: "clients-load-no-grpc-js",
+      severity: "error",
+      comment:
+        "The client side calls over node:http2 (src/rpc/http2-transport.ts): loading grpc-js would cost a small program most of its start-up. Servers use grpc-js.",
+      from: {
+        path: "^src/(pool|lesson/client|cli|rpc)/",
+        pathNot: ["^src/rpc/server-error\\.ts$", "^src/cli/server-security\\.ts$", "\\.spec\\.ts$"],
+      },
+      to: { path: "node_modules/@grpc/grpc-js/", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "library-below-programs",
       severity: "error",
       comment: "The library never imports the programs.",

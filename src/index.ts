@@ -7,7 +7,7 @@
 // ---- For users: the pool, the server, errors -----------------------------------------------
 
 export type { CallContext } from "./host/call-context.js";
-export type { HostedService, ServiceTools } from "./host/hosted-service.js";
+export type { HostedService, ServiceHandlers, ServiceTools } from "./host/hosted-service.js";
 export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
 export * from "./metrics/speedup.js";
 export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
@@ -21,10 +21,16 @@ export type { ErrorDetails } from "./rpc/status-details.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------
 
+import { BatchServiceDefinition as Batch } from "./gen/rpcpool/pool/v1/batch.js";
+import { InfoServiceDefinition as Info } from "./gen/rpcpool/pool/v1/info.js";
+import { grpcServiceOf as grpcForm } from "./rpc/method-spec.js";
+
+/** The framework's services in grpc-js's form (`XxxServiceService`), derived from the generic ones. */
+export const BatchServiceService = grpcForm(Batch);
+export const InfoServiceService = grpcForm(Info);
 // The framework's own contract (proto/rpcpool/pool/v1), generated in both ts-proto forms.
 export {
   BatchServiceDefinition,
-  BatchServiceService,
   InvokeRequest,
   InvokeResponse,
   InvokeResult,
@@ -35,7 +41,6 @@ export {
   InfoRequest,
   InfoResponse,
   InfoServiceDefinition,
-  InfoServiceService,
 } from "./gen/rpcpool/pool/v1/info.js";
 export {
   type LocalServer,
@@ -49,7 +54,9 @@ export {
   type AnyServiceDefinition,
   type ClientStreamMethodName,
   type GenericServiceDefinition,
+  type GrpcFormOf,
   type GrpcServiceDefinition,
+  grpcServiceOf,
   type Idempotency,
   type MethodName,
   type MethodSpec,

@@ -15,8 +15,8 @@ const lists = (n: number) =>
 
 describe("the pool over any service definition", () => {
   it("maps a method over many inputs across every server, results in input order", async () => {
-    // The grpc-js form, as ts-proto's outputServices=grpc-js generates it: no flag needed, the
-    // servers' Info says which methods are idempotent.
+    // The grpc-js form (ts-proto's outputServices=grpc-js shape): it carries no proto options, and
+    // no flag is needed: the servers' Info says which methods are idempotent.
     const compute = pool.service(ComputeServiceService);
     const replies = await compute.map("means", lists(40));
     expect(replies.map((r) => r.means[0])).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));

@@ -7,10 +7,32 @@ import type {
 } from "@grpc/grpc-js";
 import type { InvokeRequest, InvokeResponse } from "../gen/rpcpool/pool/v1/batch.js";
 import type { InfoResponse } from "../gen/rpcpool/pool/v1/info.js";
-import { type AnyServiceDefinition, type MethodSpec, methodsOf, serviceNameOf } from "../rpc/method-spec.js";
+import {
+  type AnyServiceDefinition,
+  type GenericServiceDefinition,
+  type MethodSpec,
+  methodsOf,
+  type RequestOf,
+  type ResponseOf,
+  serviceNameOf,
+} from "../rpc/method-spec.js";
 import type { CallContext } from "./call-context.js";
 import type { ServerIdentity } from "./identity.js";
 import type { RunOptions } from "./worker-pool.js";
+
+/**
+ * Handlers for every method of a generic definition, typed by its messages: what ts-proto's
+ * grpc-js output calls `XxxServiceServer`.
+ */
+export type ServiceHandlers<D extends GenericServiceDefinition> = {
+  [K in keyof D["methods"] & string]: D["methods"][K]["requestStream"] extends true
+    ? D["methods"][K]["responseStream"] extends true
+      ? handleBidiStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+      : handleClientStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+    : D["methods"][K]["responseStream"] extends true
+      ? handleServerStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+      : handleUnaryCall<RequestOf<D, K>, ResponseOf<D, K>>;
+};
 
 /** A service a server hosts: the framework's own, the lesson's, and any user's are all this. */
 export interface HostedService {

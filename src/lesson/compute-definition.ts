@@ -1,9 +1,4 @@
-import { makeGenericClientConstructor } from "@grpc/grpc-js";
-import {
-  type ComputeServiceClient,
-  ComputeServiceDefinition,
-  ComputeServiceService,
-} from "../gen/rpcpool/compute/v1/compute.js";
+import { ComputeServiceDefinition } from "../gen/rpcpool/compute/v1/compute.js";
 import { methodsOf } from "../rpc/method-spec.js";
 import { withChunkCodec } from "../wire/chunk-codec.js";
 
@@ -20,16 +15,3 @@ export const computeServiceDefinition = {
   columnSums: withChunkCodec(methods.columnSums, chunk),
   weightedMeans: withChunkCodec(methods.weightedMeans, chunk),
 };
-
-/**
- * The generated client class with the same fast codec. (Built from the grpc-js form: grpc-js copies
- * a method's attributes onto the client's function, and a MethodSpec's `name` cannot be copied.)
- */
-export const FastComputeServiceClient = makeGenericClientConstructor(
-  {
-    ...ComputeServiceService,
-    columnSums: withChunkCodec(ComputeServiceService.columnSums, chunk),
-    weightedMeans: withChunkCodec(ComputeServiceService.weightedMeans, chunk),
-  },
-  "rpcpool.compute.v1.ComputeService",
-) as unknown as typeof ComputeServiceClient;

@@ -6,9 +6,7 @@
 // ---- The contract: generated definitions (both ts-proto forms) and messages ---------------------
 export * from "../gen/rpcpool/compute/v1/compute.js";
 export {
-  DemoServiceClient,
   DemoServiceDefinition,
-  DemoServiceService,
   type SleepRequest,
   type SleepResponse,
   type SpinRequest,
@@ -42,3 +40,14 @@ export { computeServiceDefinition } from "./compute-definition.js";
 export { ensureLessonTables, lessonFileNames } from "./data/lesson-tables.js";
 // ---- The server side and the data -----------------------------------------------------------------
 export { type LessonOptions, lessonServices } from "./host/lesson-services.js";
+
+import { ComputeServiceDefinition as Compute } from "../gen/rpcpool/compute/v1/compute.js";
+import { DemoServiceDefinition as Demo } from "../gen/rpcpool/compute/v1/demo.js";
+import { grpcServiceOf } from "../rpc/method-spec.js";
+
+/**
+ * The lesson's services in grpc-js's form (`XxxServiceService`, as ts-proto's outputServices=grpc-js
+ * has it), derived from the generated generic definitions, which carry the proto's options.
+ */
+export const ComputeServiceService = grpcServiceOf(Compute);
+export const DemoServiceService = grpcServiceOf(Demo);

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
-import { status } from "@grpc/grpc-js";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
 
 /** Every address behind a name (IPv4 and IPv6), like the system resolver's lookup with all: true. */
 export type Lookup = (name: string) => Promise<string[]>;

@@ -1,5 +1,5 @@
-import { status } from "@grpc/grpc-js";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
 import type { Outcome, TaskFn } from "./outcome.js";
 import type { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";

@@ -1,7 +1,7 @@
-import { status } from "@grpc/grpc-js";
 import { BatchServiceDefinition, type InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
 import type { MethodDefaults } from "../rpc/method-defaults.js";
 import {
   type AnyServiceDefinition,

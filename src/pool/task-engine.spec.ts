@@ -1,6 +1,6 @@
-import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
 import type { Outcome, PoolEvent } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import { ServerConnection } from "./server-connection.js";

@@ -1,5 +1,5 @@
-import { status } from "@grpc/grpc-js";
 import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";

@@ -115,6 +115,29 @@ export function serviceNameOf(definition: AnyServiceDefinition): string {
   return first ? first.path.slice(1, first.path.lastIndexOf("/")) : "";
 }
 
+/**
+ * The grpc-js form of a generic definition, the shape ts-proto's `outputServices=grpc-js` has
+ * (`XxxServiceService`), for grpc-js servers and clients. rpcpool generates only the generic form
+ * (it carries the proto's options) and derives this one, so that a client needs no grpc-js.
+ */
+export type GrpcFormOf<D extends GenericServiceDefinition> = {
+  [K in keyof D["methods"] & string]: MethodDefinition<RequestOf<D, K>, ResponseOf<D, K>> & {
+    path: string;
+    requestStream: D["methods"][K]["requestStream"];
+    responseStream: D["methods"][K]["responseStream"];
+  };
+};
+
+export function grpcServiceOf<D extends GenericServiceDefinition>(definition: D): GrpcFormOf<D> {
+  const form: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [key, spec] of Object.entries(methodsOf(definition) as Record<string, MethodSpec>)) {
+    // grpc-js copies a method's fields onto a client function: only its own fields may be there.
+    const { name: _name, idempotency: _idempotency, requestSerializeParts: _parts, ...grpc } = spec;
+    form[key] = grpc;
+  }
+  return form as GrpcFormOf<D>;
+}
+
 /** A grpc-js definition for grpc-js's Server.addService, from either form. */
 export function grpcDefinitionOf(definition: AnyServiceDefinition): GrpcServiceDefinition {
   return isGenericDefinition(definition) ? (methodsOf(definition) as GrpcServiceDefinition) : definition;

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
-import { status } from "@grpc/grpc-js";
 import { ClientError } from "../../rpc/client-error.js";
+import { Status as status } from "../../rpc/grpc-status.js";
 
 /** How a table is read; strings as the user typed them ("tab" and "\t" both mean a tab). */
 export interface TableReadOptions {

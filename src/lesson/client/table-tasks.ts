@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
-import { status } from "@grpc/grpc-js";
 import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
+import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";

@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type {
   CirclesRequest,
-  ComputeServiceServer,
+  ComputeServiceDefinition,
   MeansRequest,
 } from "../../gen/rpcpool/compute/v1/compute.js";
 import {
@@ -10,7 +10,7 @@ import {
   Divisor,
   type WeightedMeansRequest,
 } from "../../gen/rpcpool/compute/v1/compute.js";
-import type { ServiceTools } from "../../host/hosted-service.js";
+import type { ServiceHandlers, ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { circles } from "../compute/circles.js";
@@ -36,7 +36,10 @@ const pieceSlotBytes = 3 << 19;
 const slotsPerWorker = 4;
 
 /** The lesson's computations behind rpcpool.compute.v1.ComputeService. */
-export function computeService(tools: ServiceTools, options: ComputeOptions): ComputeServiceServer {
+export function computeService(
+  tools: ServiceTools,
+  options: ComputeOptions,
+): ServiceHandlers<typeof ComputeServiceDefinition> {
   const { identity } = tools;
   const work: TableWork = {
     threads: tools.workers,

@@ -1,12 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type {
-  DemoServiceServer,
+  DemoServiceDefinition,
   InfoResponse,
   SleepRequest,
   SpinRequest,
 } from "../../gen/rpcpool/compute/v1/demo.js";
-import type { ServiceTools } from "../../host/hosted-service.js";
+import type { ServiceHandlers, ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
 import { invalidArgument } from "../../rpc/server-error.js";
 import { type spin, tableWorker } from "./table-worker.js";
@@ -16,7 +16,10 @@ const maxSleepMs = 3_600_000;
 const maxSpin = 1e12;
 
 /** The lesson's timing demos, and the server's self-description as clients of 0.1 ask for it. */
-export function demoService(tools: ServiceTools, options: { dataRoot: boolean }): DemoServiceServer {
+export function demoService(
+  tools: ServiceTools,
+  options: { dataRoot: boolean },
+): ServiceHandlers<typeof DemoServiceDefinition> {
   return {
     sleep: tools.unary(async (request: SleepRequest, context) => {
       if (request.milliseconds > maxSleepMs) throw invalidArgument(`sleep is capped at ${maxSleepMs} ms`);
