@@ -41,7 +41,7 @@ describe("map over a generator, in bounded memory", () => {
     expect(wrong).toBe(0);
     // Materialising the inputs and the replies alone would take several hundred MB.
     expect(most).toBeLessThan(100 << 20);
-  }, 120_000);
+  }, 300_000);
 
   it("yields outcomes as completed from an async generator, each with its index, reading ahead a window only", async () => {
     const stats = pool.service(StatsServiceDefinition);
@@ -62,7 +62,7 @@ describe("map over a generator, in bounded memory", () => {
     expect(seen.size).toBe(5000);
     // The window counts batches of 10: at most 20 batches read ahead, plus the one being cut.
     expect(ahead).toBeLessThanOrEqual(200 + 10);
-  });
+  }, 120_000);
 
   it("stops reading the generator and cancels the rest when the loop breaks", async () => {
     let pulled = 0;

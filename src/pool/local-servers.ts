@@ -59,7 +59,7 @@ export function startLocalServer(options: LocalServerOptions = {}): Promise<Loca
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", options.stderr ?? "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
-    const timeoutMs = options.startTimeoutMs ?? 15_000;
+    const timeoutMs = options.startTimeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`rpcpool-server did not start within ${timeoutMs} ms`));
