@@ -2,6 +2,7 @@ import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rp
 import type { CallOptions } from "../rpc/call-options.js";
 import {
   type CallMetadata,
+  type DuplexCall,
   Http2Transport,
   type ResolvedCall,
   type TransportOptions,
@@ -41,6 +42,14 @@ export interface PoolServer {
     requests: AsyncIterable<Req> | Iterable<Req>,
     options?: StreamOptions<Req>,
   ): Promise<Res>;
+  /** One request, replies as they come (the loop ends with the call's status). */
+  serverStream<Req, Res>(
+    method: MethodSpec<Req, Res>,
+    request: Req,
+    options?: CallOptions,
+  ): AsyncGenerator<Res>;
+  /** Streams both ways (sessions). */
+  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: CallOptions): DuplexCall<Req, Res>;
   /** Asks the server for its Info again (load, memory, calls in flight). */
   refreshInfo(options?: CallOptions): Promise<ServerInfo>;
 }
@@ -152,6 +161,18 @@ export class ServerConnection implements PoolServer {
     options?: StreamOptions<Req>,
   ): Promise<Res> {
     return this.#transport.clientStream(method, requests, this.resolve(method, options));
+  }
+
+  serverStream<Req, Res>(
+    method: MethodSpec<Req, Res>,
+    request: Req,
+    options?: CallOptions,
+  ): AsyncGenerator<Res> {
+    return this.#transport.serverStream(method, request, this.resolve(method, options));
+  }
+
+  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: CallOptions): DuplexCall<Req, Res> {
+    return this.#transport.duplex(method, this.resolve(method, options));
   }
 
   async refreshInfo(options: CallOptions = {}): Promise<ServerInfo> {
