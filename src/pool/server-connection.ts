@@ -1,4 +1,11 @@
-import { type ChannelCredentials, type ChannelOptions, Client, credentials, Metadata } from "@grpc/grpc-js";
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  Client,
+  type ClientDuplexStream,
+  credentials,
+  Metadata,
+} from "@grpc/grpc-js";
 import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import type { CallOptions } from "../rpc/call-options.js";
 import { clientStreamCall, type ResolvedCall, unaryCall } from "../rpc/calls.js";
@@ -138,6 +145,18 @@ export class ServerConnection implements PoolServer {
     options?: CallOptions,
   ): Promise<Res> {
     return clientStreamCall(this.#client, method, requests, this.resolve(method, options));
+  }
+
+  /** Opens a stream both ways (a session): the pool's metadata; by default no deadline. */
+  bidiStream<Req, Res>(method: MethodSpec<Req, Res>, options?: CallOptions): ClientDuplexStream<Req, Res> {
+    const call = this.resolve(method, options);
+    return this.#client.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      call.metadata,
+      { deadline: call.deadline },
+    );
   }
 
   async refreshInfo(options: CallOptions = {}): Promise<ServerInfo> {
