@@ -258,6 +258,11 @@ export class Session {
     this.#end(this.#peer.ended!);
   }
 
+  /** Until the session ends (or `close()` is called). */
+  get isOpen(): boolean {
+    return !this.#peer.ended;
+  }
+
   /** Whether the client ended the session itself. */
   get closing(): boolean {
     return this.#closing;
