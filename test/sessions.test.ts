@@ -13,10 +13,12 @@ import {
   type AddRequest,
   type AskRequest,
   CounterServiceDefinition,
+  CounterServiceService,
   type FailRequest,
   type InitRequest,
   ProgressServiceDefinition,
   SourceServiceDefinition,
+  SourceServiceService,
 } from "./gen/rpcpool/test/session/v1/counter.js";
 
 // Sessions over a real server on a real socket: the server in-process (so the test sees its side),
@@ -162,6 +164,16 @@ describe("remote objects", () => {
     await until(() => server.sessions().sessions === 0, "the session is gone");
     expect(server.sessions()).toEqual({ sessions: 0, objects: 0 });
     expect(seen.released).toHaveLength(3);
+  });
+
+  it("take either form of ts-proto's definitions, on both sides", async () => {
+    const { pool } = await setUp();
+    const session = await pool.session();
+    session.expose(SourceServiceService, { next: async () => ({ value: 0, done: true }) });
+    const counter = await session.create(CounterServiceService, { start: 4 });
+    expect((await counter.call("add", { value: 1 })).total).toBe(5);
+    expect(await counter.call("pull", {})).toEqual({ total: 5, pulled: 0 });
+    await session.close();
   });
 
   it("refuse a failing constructor, an unknown class and a released object with codes", async () => {

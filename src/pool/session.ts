@@ -162,7 +162,7 @@ export class Session {
           .request((callId) => ({ release: { id: callId, objectId: id } }), this.#callOptions(callOptions))
           .then(() => undefined),
     });
-    const initSpec = [...service.methods.values()].find((spec) => spec.originalName === "Init");
+    const initSpec = [...service.methods.values()].find((spec) => spec.path.endsWith("/Init"));
     // Pipelined behind the create: one round trip for both.
     const constructed = initSpec
       ? this.#callObject(id, initSpec, init === undefined ? empty : initSpec.requestSerialize(init), options)
@@ -225,10 +225,8 @@ export class Session {
 
   /** A call's signal and deadline, the deadline from the pool's defaults for the method. */
   #callOptions(options: SessionCallOptions, spec?: MethodSpec): { signal?: AbortSignal; timeoutMs: number } {
-    const timeoutMs = spec
-      ? this.#connection.resolve(spec, options).deadline - Date.now()
-      : (options.timeoutMs ?? 60_000);
-    return { signal: options.signal, timeoutMs };
+    const defaults = spec ? this.#connection.options.defaults?.policy(spec).timeoutMs : undefined;
+    return { signal: options.signal, timeoutMs: options.timeoutMs ?? defaults ?? 60_000 };
   }
 
   #onFrame(frame: OpenResponse): void {
