@@ -181,7 +181,7 @@ export class HostSession {
         signal: controller.signal,
       };
       // Made before this frame's handling returns: calls pipelined behind the create find it.
-      const implementation = hosted.factory(context);
+      const implementation = hosted.factory(context) as UntypedSessionImplementation<SessionCallContext>;
       this.#objects.set(create.id, { hosted, implementation, controller, context });
       return empty;
     });

@@ -51,7 +51,11 @@ export interface SessionCallContext extends SessionContext {
 /**
  * A session class: for each object a client creates, the methods of that object (keyed as the
  * definition keys them, e.g. `addTable`), as async functions of the request and the call's context.
- * Whatever they close over (or an instance's fields) is the object's state. A method named `Init`
+ * Whatever they close over (or an instance's fields: a class instance works, its methods called
+ * with `this` the instance) is the object's state. A method named `Init`
  * in the proto is the constructor: the client calls it when it creates the object.
  */
-export type SessionClassFactory = (object: ObjectContext) => UntypedSessionImplementation<SessionCallContext>;
+export type SessionClassFactory = (
+  object: ObjectContext,
+  // `object` too: a class instance has its methods on its prototype, without an index signature.
+) => UntypedSessionImplementation<SessionCallContext> | object;
