@@ -61,10 +61,8 @@ const empty = Buffer.alloc(0);
  * ends with UNAVAILABLE, and the objects are gone.
  */
 export class Session {
-  /** The server's name, as it stamps replies. */
-  server = "";
-  /** Full names of the session classes the server hosts. */
-  classes: readonly string[] = [];
+  #server = "";
+  #classes: readonly string[] = [];
   /** Resolves, once the session has ended, with why (CANCELLED after `close()`). */
   readonly ended: Promise<ClientError>;
   readonly #connection: ServerConnection;
@@ -108,8 +106,8 @@ export class Session {
       stream.on("data", (frame: OpenResponse) => {
         if (frame.opened) {
           clearTimeout(timer);
-          session.server = frame.opened.server || connection.address;
-          session.classes = frame.opened.classes;
+          session.#server = frame.opened.server || connection.address;
+          session.#classes = frame.opened.classes;
           resolve();
         } else session.#onFrame(frame);
       });
@@ -132,9 +130,19 @@ export class Session {
     return session;
   }
 
+  /** The server's name, as it stamps replies. */
+  get server(): string {
+    return this.#server;
+  }
+
   /** The server's address. */
   get address(): string {
     return this.#connection.address;
+  }
+
+  /** Full names of the session classes the server hosts. */
+  get classes(): readonly string[] {
+    return this.#classes;
   }
 
   /**
