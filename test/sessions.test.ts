@@ -340,6 +340,33 @@ describe("errors, cancellation and deadlines", () => {
   });
 });
 
+describe("limits", () => {
+  it("bound a session's calls in flight and their deadlines as the server bounds plain calls", async () => {
+    const seen: Seen = { made: 0, released: [], aborted: [], holding: 0 };
+    const server = await startServer({
+      port: 0,
+      workers: 1,
+      services: [counterClass(seen)],
+      guard: { maxCallsPerConnection: 3, maxDeadlineMs: 60_000 },
+    });
+    servers.push(server);
+    const pool = await Pool.connect([server.address]);
+    pools.push(pool);
+    const session = await pool.session();
+    const counter = await session.create(CounterServiceDefinition);
+    const tooLong = await rejection(counter.call("add", { value: 1 }, { timeoutMs: 120_000 }));
+    expect(tooLong.codeName).toBe("INVALID_ARGUMENT");
+    expect(tooLong.details).toBe("the requested deadline (120000 ms) exceeds this server's cap of 60000 ms");
+    const held = [counter.call("hold", {}), counter.call("hold", {}), counter.call("hold", {})];
+    for (const call of held) call.catch(() => {});
+    await until(() => seen.holding === 3, "the server holds three calls");
+    const refused = await rejection(counter.call("add", { value: 1 }));
+    expect(refused.codeName).toBe("RESOURCE_EXHAUSTED");
+    expect(refused.details).toBe("too many concurrent calls in this session (limit 3)");
+    await session.close();
+  });
+});
+
 describe("a session's end", () => {
   it("closing it cancels the calls in flight on both sides and releases the objects", async () => {
     const { seen, server, pool } = await setUp();
