@@ -300,8 +300,9 @@ describe("errors, cancellation and deadlines", () => {
     expect((await rejection(counter.call("hold", {}, { timeoutMs: 100 }))).codeName).toBe(
       "DEADLINE_EXCEEDED",
     );
+    // (Both ends time the call: the server's own timer or the client's cancel aborts it first.)
     await until(() => seen.aborted.length === 1, "the server's signal aborts");
-    expect(seen.aborted).toEqual(["deadline exceeded"]);
+    expect(["deadline exceeded", "cancelled by the caller"]).toContain(seen.aborted[0]);
     await session.close();
   });
 
