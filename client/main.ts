@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
+import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { demoCommand } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
@@ -72,6 +73,19 @@ common(
       ),
   ),
 ).action(weightedMeansCommand);
+
+common(
+  program
+    .command("accumulate")
+    .argument("<files...>")
+    .description(
+      "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
+    )
+    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
+    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
+    .option("--header", "skip the first line of each file")
+    .option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
+).action(accumulateCommand);
 
 common(
   program

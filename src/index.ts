@@ -8,15 +8,28 @@
 
 export type { CallContext } from "./host/call-context.js";
 export type { HostedService, ServiceHandlers, ServiceTools } from "./host/hosted-service.js";
+export type {
+  ObjectContext,
+  SessionCallContext,
+  SessionClassFactory,
+  SessionContext,
+} from "./host/session-context.js";
 export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
 export * from "./metrics/speedup.js";
 export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
 export { type ConnectOptions, type LocalPoolOptions, Pool } from "./pool/pool.js";
+export type { RemoteObject } from "./pool/remote-object.js";
 export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
 export type { ServiceCallOptions, ServiceClient, ServiceOptions } from "./pool/service-client.js";
+export type { CallbackContext, InitRequest, Session, SessionOptions } from "./pool/session.js";
 export type { CallOptions } from "./rpc/call-options.js";
 export { ClientError } from "./rpc/client-error.js";
 export { invalidArgument, ServerError } from "./rpc/server-error.js";
+export type {
+  SessionCaller,
+  SessionCallOptions,
+  SessionImplementation,
+} from "./rpc/session-methods.js";
 export type { ErrorDetails } from "./rpc/status-details.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------

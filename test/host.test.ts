@@ -318,11 +318,16 @@ describe("the host's own services", () => {
     expect(server.services).toEqual([
       "rpcpool.pool.v1.InfoService",
       "rpcpool.pool.v1.BatchService",
+      "rpcpool.pool.v1.SessionService",
       "test.host.v1.Probe",
     ]);
     expect(await healthCheck(server.address, "test.host.v1.Probe")).toBe("SERVING");
     expect(await reflectionList(server.address)).toEqual(
-      expect.arrayContaining(["rpcpool.pool.v1.InfoService", "rpcpool.pool.v1.BatchService"]),
+      expect.arrayContaining([
+        "rpcpool.pool.v1.InfoService",
+        "rpcpool.pool.v1.BatchService",
+        "rpcpool.pool.v1.SessionService",
+      ]),
     );
   });
 });

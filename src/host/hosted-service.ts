@@ -18,6 +18,7 @@ import {
 } from "../rpc/method-spec.js";
 import type { CallContext } from "./call-context.js";
 import type { ServerIdentity } from "./identity.js";
+import type { SessionClassFactory } from "./session-context.js";
 import type { RunOptions } from "./worker-pool.js";
 
 /**
@@ -45,7 +46,14 @@ export interface HostedService {
   /** Full name, e.g. "acme.stats.v1.StatsService", for health; default: the definition's. */
   name?: string;
   /** Handlers by method key; or a function of the server's tools that returns them. */
-  implementation: UntypedServiceImplementation | ((tools: ServiceTools) => UntypedServiceImplementation);
+  implementation?: UntypedServiceImplementation | ((tools: ServiceTools) => UntypedServiceImplementation);
+  /**
+   * Hosts the service as a session class (docs/sessions.md): clients create its objects in a
+   * session and call their methods, whose state lives on the server between calls until the
+   * object is released. Given the server's tools, returns the factory of each object's methods.
+   * A service with only this (no `implementation`) has no plain gRPC methods.
+   */
+  sessionClass?: (tools: ServiceTools) => SessionClassFactory;
   /** The service's .proto files (relative to includeDirs), for server reflection. */
   protoFiles?: string[];
   includeDirs?: string[];
@@ -101,6 +109,9 @@ export interface ResolvedService {
 }
 
 export function resolveService(service: HostedService, tools: ServiceTools): ResolvedService {
+  if (!service.implementation) {
+    throw new TypeError(`${serviceNameOf(service.definition)}: a hosted service needs an implementation`);
+  }
   const implementation =
     typeof service.implementation === "function" ? service.implementation(tools) : service.implementation;
   return {

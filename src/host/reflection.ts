@@ -7,7 +7,11 @@ import { ReflectionService } from "@grpc/reflection";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 
 /** The framework's own .proto files, relative to protoRoot(). */
-const frameworkProtoFiles = ["rpcpool/pool/v1/info.proto", "rpcpool/pool/v1/batch.proto"];
+const frameworkProtoFiles = [
+  "rpcpool/pool/v1/info.proto",
+  "rpcpool/pool/v1/batch.proto",
+  "rpcpool/pool/v1/session.proto",
+];
 
 /**
  * The proto/ folder shipped with the package (the contract, for reflection and other languages),

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
+import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { batchHandler } from "./batch-service.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";
 import { CallTracker } from "./call-tracker.js";
@@ -13,6 +14,7 @@ import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
+import { SessionHost } from "./session-service.js";
 import { WorkerPool } from "./worker-pool.js";
 
 export interface ServerOptions {
@@ -43,6 +45,8 @@ export interface RunningServer {
   name: string;
   /** Full names of the services it hosts, the framework's first. */
   services: string[];
+  /** Sessions open and objects alive in them now (docs/sessions.md). */
+  sessions(): { sessions: number; objects: number };
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
 }
@@ -63,6 +67,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const startedAt = Date.now();
   const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
   const batch = batchHandler({ ...deps, registry, identity });
+  const sessions = new SessionHost(
+    { ...deps, identity },
+    { maxCallsPerSession: options.guard?.maxCallsPerConnection, maxDeadlineMs: options.guard?.maxDeadlineMs },
+  );
   const tools: ServiceTools = {
     unary: (fn) => unary(deps, fn),
     clientStream: (fn) => clientStream(deps, fn),
@@ -78,6 +86,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const framework: HostedService[] = [
     { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
     { definition: BatchServiceDefinition, implementation: { invoke: batch } },
+    { definition: SessionServiceDefinition, implementation: { open: sessions.open } },
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
@@ -89,7 +98,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let health: Health;
   let port: number;
   try {
-    const services = hosted.map((service) => resolveService(service, tools));
+    for (const service of hosted) if (service.sessionClass) sessions.addClass(service, tools);
+    const services = hosted
+      .filter((service) => service.implementation || !service.sessionClass)
+      .map((service) => resolveService(service, tools));
     for (const service of services) {
       server.addService(service.methods, service.implementation);
       registry.add(service.methods, service.implementation);
@@ -121,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (graceMs = 30_000) => {
     closing ??= (async () => {
       health.drain();
+      sessions.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log(`calls still in flight after ${graceMs} ms: forcing shutdown`);
@@ -136,5 +149,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })();
     return closing;
   };
-  return { address, host, port, name: identity.server, services: health.services, close };
+  return {
+    address,
+    host,
+    port,
+    name: identity.server,
+    services: health.services,
+    sessions: () => sessions.stats(),
+    close,
+  };
 }

@@ -20,7 +20,9 @@ export const internalErrorDetails = "internal error (see the server's log)";
  */
 export function toStatus(error: unknown, onBug: (error: unknown) => void): StatusReply {
   if (error instanceof ServerError) {
-    return { code: error.code, details: error.message, metadata: error.trailers() };
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(error.trailers())) metadata.set(key, value);
+    return { code: error.code, details: error.message, metadata };
   }
   if (isAbort(error)) {
     return { code: status.CANCELLED, details: "cancelled", metadata: new Metadata() };

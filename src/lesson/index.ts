@@ -3,6 +3,18 @@
  * as any user's service is. Its contract is proto/rpcpool/compute/v1.
  */
 
+export {
+  type AddTableRequest,
+  type AddTableResponse,
+  ExactAccumulatorServiceDefinition,
+  type InitRequest as AccumulatorInitRequest,
+  type NextChunkRequest,
+  type NextChunkResponse,
+  ProgressServiceDefinition,
+  type ReportRequest,
+  type RunningSums,
+  TableSourceServiceDefinition,
+} from "../gen/rpcpool/compute/v1/accumulator.js";
 // ---- The contract: generated definitions (both ts-proto forms) and messages ---------------------
 export * from "../gen/rpcpool/compute/v1/compute.js";
 export {
@@ -15,6 +27,7 @@ export {
 export { ExactSum as ExactSumMessage, ServedBy, TableOptions } from "../gen/rpcpool/compute/v1/table.js";
 
 // ---- The client side ----------------------------------------------------------------------------
+export { type AccumulatedTable, type AccumulateOptions, accumulateTables } from "./client/accumulate.js";
 export { LessonClient, sleepTimeoutMs } from "./client/lesson-client.js";
 export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/lesson-methods.js";
 export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";

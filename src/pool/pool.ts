@@ -12,6 +12,7 @@ import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import { type PoolServer, ServerConnection } from "./server-connection.js";
 import { type PoolRuns, ServiceClient, type ServiceOptions } from "./service-client.js";
+import { Session, type SessionOptions } from "./session.js";
 import { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
 
@@ -53,6 +54,7 @@ export class Pool implements PoolRuns {
   readonly #defaults: MethodDefaults;
   #local: LocalServer[] = [];
   readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
+  readonly #sessions = new Set<Session>();
   #discovery?: { stop(): void };
 
   private constructor(
@@ -190,6 +192,30 @@ export class Pool implements PoolRuns {
     return new ServiceClient(this, definition, options);
   }
 
+  /**
+   * Opens a symmetric session (docs/sessions.md) with one server: `server` (one of `servers`, or
+   * its address or name), or the least busy one. Its objects live on that server until released.
+   */
+  async session(server?: PoolServer | string, options: SessionOptions = {}): Promise<Session> {
+    const hosting = this.#servers.filter((s) => s.hosts(sessionPath));
+    const chosen =
+      server === undefined
+        ? hosting.reduce<ServerConnection | undefined>((a, b) => (a && a.load <= b.load ? a : b), undefined)
+        : this.#servers.find((s) => s === server || s.address === server || s.name === server);
+    if (!chosen) {
+      throw server === undefined
+        ? new ClientError(status.UNIMPLEMENTED, "no server of the pool hosts sessions")
+        : new ClientError(
+            status.NOT_FOUND,
+            `no server ${typeof server === "string" ? server : server.address} in this pool`,
+          );
+    }
+    const session = await Session.open(chosen, options);
+    this.#sessions.add(session);
+    session.ended.then(() => this.#sessions.delete(session));
+    return session;
+  }
+
   /** What a server of the pool says of a method's idempotency, for definitions that do not carry it. */
   idempotencyOf(path: string): Idempotency | undefined {
     for (const server of this.#servers) {
@@ -226,8 +252,9 @@ export class Pool implements PoolRuns {
     return this.#defaults;
   }
 
-  /** Closes every channel and stops the local servers this pool started. */
+  /** Closes its sessions and every channel, and stops the local servers this pool started. */
   async close(): Promise<void> {
+    await Promise.all([...this.#sessions].map((session) => session.close()));
     this.#discovery?.stop();
     this.#engine.close();
     for (const server of this.#servers) server.close();
@@ -243,6 +270,8 @@ export class Pool implements PoolRuns {
     server.close();
   }
 }
+
+const sessionPath = "/rpcpool.pool.v1.SessionService/Open";
 
 function valuesOf<R>(outcomes: Outcome<R>[]): R[] {
   return outcomes.map((outcome) => {

@@ -175,6 +175,8 @@ export class ServerConnection implements PoolServer {
     return this.#transport.duplex(method, this.resolve(method, options));
   }
 
+  /** Opens a stream both ways (a session): the pool's metadata; by default no deadline. */
+
   async refreshInfo(options: CallOptions = {}): Promise<ServerInfo> {
     const info = await this.unary(infoMethod, {}, { timeoutMs: 5_000, ...options });
     this.info = info;

@@ -74,7 +74,11 @@ export class ClientError extends Error {
    */
   static from(error: unknown, server?: string): ClientError {
     if (error instanceof ClientError) return server === undefined ? error : error.at(server);
-    const e = error as Error & { code?: unknown; details?: string; metadata?: { getMap?(): object } };
+    const e = error as Error & {
+      code?: unknown;
+      details?: string;
+      metadata?: { getMap?(): object } | object;
+    };
     // DOMExceptions carry numeric codes of their own: tell them apart by name first.
     if (e?.name === "TimeoutError") {
       return new ClientError(Status.DEADLINE_EXCEEDED, e.message || "deadline exceeded", {
@@ -86,7 +90,11 @@ export class ClientError extends Error {
       return new ClientError(Status.CANCELLED, e.message || "cancelled", { server, cause: error });
     }
     if (typeof e?.code === "number") {
-      const trailers = (e.metadata?.getMap?.() ?? {}) as Record<string, string | Buffer>;
+      // grpc-js's Metadata, or trailers as plain values (a ServerError's).
+      const metadata = e.metadata as { getMap?(): object } | undefined;
+      const trailers = (
+        typeof metadata?.getMap === "function" ? metadata.getMap() : (metadata ?? {})
+      ) as Record<string, string | Buffer>;
       return new ClientError(e.code, e.details ?? e.message, {
         server,
         trailers,

@@ -183,22 +183,26 @@ export class GrpcStream<Req, Res> {
       const head = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered);
       this.#buffered = [head];
       const length = head.readUInt32BE(1);
-      if (head[0] !== 0)
-        return this.#failWith(Status.INTERNAL, "the server sent a compressed message unasked");
+      if (head[0] !== 0) {
+        this.#failWith(Status.INTERNAL, "the server sent a compressed message unasked");
+        return;
+      }
       if (length > this.options.maxReceiveBytes) {
-        return this.#failWith(
+        this.#failWith(
           Status.RESOURCE_EXHAUSTED,
           `a reply of ${length} bytes exceeds the limit of ${this.options.maxReceiveBytes}`,
         );
+        return;
       }
       if (this.#bufferedBytes < 5 + length) return;
       try {
         this.#queue.push(this.method.responseDeserialize(head.subarray(5, 5 + length)));
       } catch (error) {
-        return this.#failWith(
+        this.#failWith(
           Status.INTERNAL,
           `the server's reply could not be decoded: ${(error as Error).message}`,
         );
+        return;
       }
       this.#buffered = this.#bufferedBytes > 5 + length ? [head.subarray(5 + length)] : [];
       this.#bufferedBytes -= 5 + length;
@@ -208,6 +212,9 @@ export class GrpcStream<Req, Res> {
   }
 
   #onStatus(trailers: IncomingHttpHeaders): void {
+    // The call is over once the status came: a side still open for writing is closed, so that
+    // the stream (and a server draining for it) is not kept waiting.
+    if (!this.stream.writableEnded && !this.stream.closed) this.stream.close(constants.NGHTTP2_NO_ERROR);
     const code = Number(trailers["grpc-status"]);
     if (code === Status.OK) {
       this.#settle({});

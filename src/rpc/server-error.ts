@@ -1,4 +1,4 @@
-import { Metadata, status } from "@grpc/grpc-js";
+import { Status as status } from "./grpc-status.js";
 import { type ErrorDetails, encodeStatus, statusDetailsKey } from "./status-details.js";
 
 /**
@@ -8,7 +8,7 @@ import { type ErrorDetails, encodeStatus, statusDetailsKey } from "./status-deta
 export class ServerError extends Error {
   override name = "ServerError";
   constructor(
-    readonly code: status,
+    readonly code: number,
     message: string,
     readonly errorDetails: ErrorDetails = {},
   ) {
@@ -17,17 +17,18 @@ export class ServerError extends Error {
 
   /**
    * The trailers the status goes with: the standard details and, for one version, each
-   * ErrorInfo metadata entry as `rpcpool-KEY` (the trailers 0.1 clients read).
+   * ErrorInfo metadata entry as `rpcpool-KEY` (the trailers 0.1 clients read). Plain values, so
+   * that a client (which throws ServerErrors from its session callbacks) needs no grpc-js.
    */
-  trailers(): Metadata {
-    const metadata = new Metadata();
+  trailers(): Record<string, string | Buffer> {
+    const trailers: Record<string, string | Buffer> = {};
     if (Object.keys(this.errorDetails).length > 0) {
-      metadata.set(statusDetailsKey, encodeStatus(this.code, this.message, this.errorDetails));
+      trailers[statusDetailsKey] = encodeStatus(this.code, this.message, this.errorDetails);
       for (const [key, value] of Object.entries(this.errorDetails.errorInfo?.metadata ?? {})) {
-        metadata.set(`rpcpool-${key}`, value);
+        trailers[`rpcpool-${key}`] = value;
       }
     }
-    return metadata;
+    return trailers;
   }
 }
 

@@ -28,7 +28,7 @@ describe("google.rpc.Status details", () => {
       errorInfo: { reason: "MALFORMED_CELL", domain: "rpcpool", metadata: { file: "t.csv", line: "2" } },
     });
     const trailers = thrown.trailers();
-    expect(trailers.get("rpcpool-file")).toEqual(["t.csv"]);
+    expect(trailers["rpcpool-file"]).toBe("t.csv");
     const error = ClientError.from({ code: thrown.code, details: thrown.message, metadata: trailers });
     expect(error.message).toBe("INVALID_ARGUMENT: t.csv: line 2, column 1: bad");
     expect(error.errorDetails.errorInfo?.reason).toBe("MALFORMED_CELL");

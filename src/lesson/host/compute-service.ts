@@ -25,6 +25,8 @@ export interface ComputeOptions {
   limits: TableLimits;
   /** Where remote paths resolve; undefined: this server serves no files. */
   dataRoot?: DataRoot;
+  /** The server's table work, shared with the exact accumulator; default: its own. */
+  work?: TableWork;
 }
 
 /**
@@ -35,17 +37,22 @@ export interface ComputeOptions {
 const pieceSlotBytes = 3 << 19;
 const slotsPerWorker = 4;
 
+/** What table calls of one server share: its worker threads and its slots for pieces in flight. */
+export function tableWork(tools: ServiceTools): TableWork {
+  return {
+    threads: tools.workers,
+    pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
+    run: tools.runOnWorker,
+  };
+}
+
 /** The lesson's computations behind rpcpool.compute.v1.ComputeService. */
 export function computeService(
   tools: ServiceTools,
   options: ComputeOptions,
 ): ServiceHandlers<typeof ComputeServiceDefinition> {
   const { identity } = tools;
-  const work: TableWork = {
-    threads: tools.workers,
-    pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
-    run: tools.runOnWorker,
-  };
+  const work = options.work ?? tableWork(tools);
   return {
     columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
       const { call, first } = await openTableCall(requests, (message) => message.options, options.dataRoot);
@@ -122,7 +129,7 @@ export function computeService(
  * beyond float64 is OUT_OF_RANGE, a zero divisor or a refused input INVALID_ARGUMENT. Anything
  * else is a bug (INTERNAL).
  */
-function refusing<T>(compute: () => T, fileName?: string): T {
+export function refusing<T>(compute: () => T, fileName?: string): T {
   try {
     return compute();
   } catch (error) {

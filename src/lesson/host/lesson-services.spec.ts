@@ -7,12 +7,13 @@ import { methodsOf, serviceNameOf } from "../../rpc/method-spec.js";
 import { lessonServices } from "./lesson-services.js";
 
 describe("the lesson's services", () => {
-  it("are the compute and demo services, and the deprecated batch under its 0.1 name", async () => {
+  it("are the compute and demo services, the deprecated batch under its 0.1 name, and the accumulator", async () => {
     const services = await lessonServices();
     expect(services.map((service) => service.name ?? serviceNameOf(service.definition))).toEqual([
       "rpcpool.compute.v1.ComputeService",
       "rpcpool.compute.v1.DemoService",
       "rpcpool.compute.v1.BatchService",
+      "rpcpool.compute.v1.ExactAccumulatorService",
     ]);
     const compute = methodsOf(services[0]!.definition);
     expect(compute.columnSums!.idempotency).toBe("IDEMPOTENT");

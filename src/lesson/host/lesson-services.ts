@@ -1,13 +1,15 @@
+import { ExactAccumulatorServiceDefinition } from "../../gen/rpcpool/compute/v1/accumulator.js";
 import { DemoServiceDefinition } from "../../gen/rpcpool/compute/v1/demo.js";
 import { BatchServiceDefinition } from "../../gen/rpcpool/pool/v1/batch.js";
-import type { HostedService } from "../../host/hosted-service.js";
+import type { HostedService, ServiceTools } from "../../host/hosted-service.js";
 import { protoRoot } from "../../host/reflection.js";
 import { type MethodSpec, methodsOf } from "../../rpc/method-spec.js";
 import { computeServiceDefinition } from "../compute-definition.js";
-import { computeService } from "./compute-service.js";
+import { computeService, tableWork } from "./compute-service.js";
 import { DataRoot } from "./data-root.js";
 import { demoService } from "./demo-service.js";
-import { defaultTableLimits, type TableLimits } from "./table-stream.js";
+import { exactAccumulator } from "./exact-accumulator.js";
+import { defaultTableLimits, type TableLimits, type TableWork } from "./table-stream.js";
 
 export interface LessonOptions {
   /** Serve the files under this folder to clients that name them (remote paths). */
@@ -21,6 +23,7 @@ const protoFiles = [
   "rpcpool/compute/v1/compute.proto",
   "rpcpool/compute/v1/demo.proto",
   "rpcpool/compute/v1/batch.proto",
+  "rpcpool/compute/v1/accumulator.proto",
 ];
 
 /**
@@ -34,18 +37,25 @@ const legacyBatchDefinition: Record<string, MethodSpec> = {
 
 /**
  * The lesson's services, hosted as any user's are: ComputeService (the tables, circles, means),
- * DemoService (the timing demos, and the deprecated Info), and the deprecated BatchService.
+ * DemoService (the timing demos, and the deprecated Info), the deprecated BatchService, and the
+ * ExactAccumulatorService session class (running exact sums of tables pulled from the client).
  * Async because the data root is checked first: a bad folder fails before a server starts.
  */
 export async function lessonServices(options: LessonOptions = {}): Promise<HostedService[]> {
   const dataRoot = options.dataRoot === undefined ? undefined : await DataRoot.open(options.dataRoot);
   const reflection = { protoFiles, includeDirs: [protoRoot()] };
+  const limits = options.tableLimits ?? defaultTableLimits;
+  // One server's table calls and accumulators share its piece slots: memory stays bounded.
+  const works = new WeakMap<ServiceTools, TableWork>();
+  const workOf = (tools: ServiceTools) => {
+    if (!works.has(tools)) works.set(tools, tableWork(tools));
+    return works.get(tools)!;
+  };
   return [
     {
       definition: computeServiceDefinition,
       name: "rpcpool.compute.v1.ComputeService",
-      implementation: (tools) =>
-        computeService(tools, { limits: options.tableLimits ?? defaultTableLimits, dataRoot }),
+      implementation: (tools) => computeService(tools, { limits, dataRoot, work: workOf(tools) }),
       ...reflection,
     },
     {
@@ -56,6 +66,11 @@ export async function lessonServices(options: LessonOptions = {}): Promise<Hoste
     {
       definition: legacyBatchDefinition,
       implementation: (tools) => ({ invoke: tools.batch }),
+      ...reflection,
+    },
+    {
+      definition: ExactAccumulatorServiceDefinition,
+      sessionClass: (tools) => exactAccumulator({ tools, work: workOf(tools), limits }),
       ...reflection,
     },
   ];
