@@ -37,9 +37,14 @@ export function changedError(path: string, why?: string): ClientError {
   return new ClientError(status.ABORTED, `${path}: changed while being read${why ? ` (${why})` : ""}`);
 }
 
-/** The path a job reads for a FILE argument: `-` is standard input. */
-export function readPath(file: string): string {
-  return file === "-" ? "/dev/stdin" : file;
+/**
+ * All of standard input (a FILE argument `-`). Read from the process's own stream, not by opening /dev/stdin: a
+ * parent's pipe may be a socket, which cannot be opened by name.
+ */
+export async function readStdin(): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return chunks;
 }
 
 /**
@@ -48,7 +53,8 @@ export function readPath(file: string): string {
  * (by default, what it was when opened) before the first read and after the last: a file that
  * changed in between is refused with ABORTED, never read half old and half new. A file that cannot
  * be read is a ClientError (NOT_FOUND, PERMISSION_DENIED), which no other server could cure.
- * Anything else than a regular file (a pipe, a terminal) is read once, from its start to its end.
+ * Anything else than a regular file (a pipe, a terminal, `-`: standard input) is read once, from
+ * its start to its end.
  */
 export async function* fileChunks(
   path: string,
@@ -56,7 +62,11 @@ export async function* fileChunks(
   end?: number,
   snapshot?: FileSnapshot,
 ): AsyncGenerator<Buffer> {
-  const handle = await open(readPath(path), "r").catch((error) => {
+  if (path === "-") {
+    yield* await readStdin();
+    return;
+  }
+  const handle = await open(path, "r").catch((error) => {
     throw readError(path, error);
   });
   try {
@@ -96,9 +106,17 @@ export type InputSource =
  * a pipe can be read once only, and a task whose server fails must be able to send it again.
  */
 export async function inspectInput(path: string): Promise<InputSource> {
+  if (path === "-") {
+    try {
+      const content = await readStdin();
+      return { kind: "stream", content, bytes: content.reduce((n, c) => n + c.byteLength, 0) };
+    } catch (error) {
+      return { kind: "unreadable", error: readError(path, error) };
+    }
+  }
   let handle: FileHandle;
   try {
-    handle = await open(readPath(path), "r");
+    handle = await open(path, "r");
   } catch (error) {
     return { kind: "unreadable", error: readError(path, error) };
   }

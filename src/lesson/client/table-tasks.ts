@@ -5,7 +5,7 @@ import { ClientError } from "../../rpc/client-error.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
-import { type InputSource, inspectInput, readPath } from "./table-input.js";
+import { type InputSource, inspectInput } from "./table-input.js";
 
 /** One call's worth of a job over files: a whole file, or one row range of a split file. */
 export interface TableTask {
@@ -64,7 +64,7 @@ async function partsOf(file: string, size: number, options: PlanOptions): Promis
   const partBytes = options.split.kind === "size" ? options.split.bytes : autoPartBytes(size, options.slots);
   if (partBytes === undefined || size <= partBytes) return undefined;
   const delimiter = options.delimiter === "\t" ? 0x09 : (options.delimiter ?? ";").charCodeAt(0);
-  return planSplit(readPath(file), { partBytes, header: options.header, delimiter });
+  return planSplit(file, { partBytes, header: options.header, delimiter });
 }
 
 /** The outcome of one file, its parts' outcomes merged. */
