@@ -5,6 +5,7 @@ import {
   ServerCredentials,
   type ServerReadableStream,
   type ServerUnaryCall,
+  type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -72,7 +73,7 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
   const hold = () => new Promise<void>((resolve) => held.push(resolve));
 
   server.addService(proto.rpcpool.pool.v1.InfoService.service, {
-    info: (_call: ServerUnaryCall<unknown, unknown>, callback: (e: null, r: unknown) => void) =>
+    info: (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
       callback(null, {
         server: name ?? state.address,
         host: "liar",
@@ -83,10 +84,7 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
       }),
   });
   server.addService(proto.rpcpool.compute.v1.ComputeService.service, {
-    columnSums: async (
-      call: ServerReadableStream<any, unknown>,
-      callback: (e: unknown, r?: unknown) => void,
-    ) => {
+    columnSums: async (call: ServerReadableStream<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("columnSums");
       const chunks: Buffer[] = [];
       for await (const message of call) if (message.chunk) chunks.push(message.chunk);
@@ -102,7 +100,7 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
         bytes: state.lie === "wrong-bytes" ? bytes + 1 : bytes,
       });
     },
-    circles: (call: ServerUnaryCall<any, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+    circles: (call: ServerUnaryCall<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("circles");
       const radii: number[] = call.request.radii;
       const lengths = radii.map((r) => 2 * Math.PI * r);
@@ -119,11 +117,11 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
     },
   });
   server.addService(proto.rpcpool.compute.v1.DemoService.service, {
-    spin: (call: ServerUnaryCall<any, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+    spin: (call: ServerUnaryCall<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("spin");
       callback(null, { count: call.request.iterations, servedBy: servedBy(), elapsedMs: 1 });
     },
-    sleep: async (call: ServerUnaryCall<any, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+    sleep: async (call: ServerUnaryCall<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("sleep");
       if (state.lie === "hang") await hold();
       callback(null, {
@@ -133,7 +131,7 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
     },
   });
   server.addService(proto.rpcpool.pool.v1.BatchService.service, {
-    invoke: (call: ServerUnaryCall<any, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+    invoke: (call: ServerUnaryCall<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("batch");
       const requests: Buffer[] = call.request.requests;
       if (!call.request.method.endsWith("/Circles")) {
