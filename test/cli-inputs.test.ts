@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Pool } from "rpcpool";
 import { columnSumsJob, lessonTableBytes } from "rpcpool/lesson";
@@ -22,6 +21,16 @@ function withInput(args: string[], input: string | Buffer) {
   });
   child.stdin!.end(input);
   return collectRun(child, args.join(" "));
+}
+
+/**
+ * Writes into a named pipe from another process: opening a FIFO waits for its reader, and a
+ * reader that never comes must not block the test's own thread.
+ */
+function writeToFifo(fifo: string, content: string | Uint8Array) {
+  const writer = spawn("sh", ["-c", 'cat > "$0"', fifo], { stdio: ["pipe", "ignore", "ignore"] });
+  writer.stdin!.end(content);
+  return writer;
 }
 
 /** Runs a shell command line (bash: process substitution), the client as $RPCPOOL. */
@@ -73,8 +82,8 @@ describe("- and pipes", () => {
         split: { kind: "size", bytes: 1024 },
         onPlan: (tasks) => parts.push(tasks.length),
       });
-      writeFileSync(fifo, lessonTableBytes(500));
-      const result = await job;
+      const writer = writeToFifo(fifo, lessonTableBytes(500));
+      const result = await job.finally(() => writer.kill());
       expect(parts).toEqual([1]);
       expect(result.files[0]!.ok && result.files[0]!.value.rows).toBe(500);
     } finally {
@@ -85,9 +94,10 @@ describe("- and pipes", () => {
   it("reads a named pipe (FIFO)", async ({ skip }) => {
     const fifo = join(tmp.dir, "fifo.csv");
     skip(spawnSync("mkfifo", [fifo]).status !== 0, "mkfifo failed: no named pipes here");
-    const run = rpcpool(["column-sums", fifo, "--servers", servers.list, "--json"]);
-    writeFileSync(fifo, "5;6\n7;8\n");
-    const done = await run;
+    const writer = writeToFifo(fifo, "5;6\n7;8\n");
+    const done = await rpcpool(["column-sums", fifo, "--servers", servers.list, "--json"]).finally(() =>
+      writer.kill(),
+    );
     expect(done.code, done.stderr).toBe(0);
     expect(done.json().results[0].sums).toEqual([12, 14]);
   });
