@@ -104,16 +104,17 @@ describe("a malformed sleep reply in the demo", () => {
 
 describe("a server's name", () => {
   it("is printed without its terminal escape codes", async () => {
-    const evil = await startLyingServer("evil\u001b]0;pwned\u0007\u001b[2J\u001b[31m");
+    const evil = await startLyingServer("evil\u001b]0;pwned\u0007\u001b[2J\u001b[31m\u009b1m");
     try {
       const run = await rpcpool(["column-sums", table, "--servers", evil.address]);
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toContain("on evil?]0;pwned??[2J?[31m");
-      expect(run.stdout + run.stderr).not.toContain("\u001b");
+      expect(run.stdout).toContain("on evil?]0;pwned??[2J?[31m?1m");
+      expect(run.stdout + run.stderr).not.toMatch(/[\u001b\u009b]/);
       const json = await rpcpool(["column-sums", table, "--servers", evil.address, "--json"]);
       // JSON escapes it: a program reading the document gets the name as the server said it.
       expect(json.stdout).toContain("\\u001b");
-      expect(json.json().results[0].server).toBe("evil\u001b]0;pwned\u0007\u001b[2J\u001b[31m");
+      expect(json.stdout).not.toMatch(/[\u001b\u009b]/);
+      expect(json.json().results[0].server).toBe("evil\u001b]0;pwned\u0007\u001b[2J\u001b[31m\u009b1m");
     } finally {
       await evil.close();
     }

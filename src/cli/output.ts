@@ -14,9 +14,17 @@ export function say(line: string): void {
   process.stderr.write(`${printable(line)}\n`);
 }
 
-/** Writes one JSON document on stdout and waits until it is flushed (the process may exit next). */
+/**
+ * Writes one JSON document on stdout and waits until it is flushed (the process may exit next).
+ * JSON.stringify escapes the C0 controls but leaves DEL and the C1 controls (U+009B is a CSI to
+ * some terminals) raw: they are escaped too, so the document is safe to show and reads the same.
+ */
 export function writeJson(value: unknown): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()));
+  const text = JSON.stringify(value).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return new Promise((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
 }
 
 export function writeText(text: string): Promise<void> {
