@@ -21,6 +21,7 @@ export type { ErrorDetails } from "./rpc/status-details.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------
 
+export { BadReply, type ReplyCheck } from "./pool/bad-reply.js";
 export {
   type LocalServer,
   type LocalServerOptions,
