@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
-import { demoCommand } from "../src/cli/demo-command.js";
+import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
@@ -11,17 +11,31 @@ import { columnSumsCommand, weightedMeansCommand } from "../src/cli/table-comman
 
 import { version } from "../src/version.js";
 
+// A closed stdout or stderr (`rpcpool ... | head`) ends the program quietly, as SIGPIPE ends a C
+// program: the reader has what it wanted. 141 = 128 + SIGPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(141);
+    throw error;
+  });
+}
+// grpc-js sets a TLS server name for IP addresses, which Node warns about (DEP0123) on every TLS
+// connection: noise to a person at the terminal, who can do nothing about it. Other warnings stay.
+process.removeAllListeners("warning");
+process.on("warning", (warning: Error & { code?: string }) => {
+  if (warning.code !== "DEP0123") process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 const program = new Command("rpcpool")
   .description("Fan the lesson's computations out over rpcpool compute servers.")
-  .version(version)
-  .showHelpAfterError();
+  .version(version);
 
 /** Options of every command that talks to servers. */
 function common(command: Command): Command {
   return command
     .option(
       "--servers <list>",
-      "running servers: HOST:PORT,..., dns:///NAME:PORT, or a file of them (default: local servers)",
+      "running servers: HOST:PORT,..., dns:///NAME:PORT, or a file of them, one a line (default: local servers)",
     )
     .option(
       "--local <n>",
@@ -46,7 +60,7 @@ function table(command: Command): Command {
   return command
     .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
     .option("--decimal <c>", 'decimal separator: "." or ","', ".")
-    .option("--header", "skip the first line of each file")
+    .option("--header", "the first non-blank line of each file is a header: skip it")
     .option(
       "--split <mode>",
       "cut large files into row ranges for all servers: auto, none, or a size like 64MB",
@@ -56,16 +70,24 @@ function table(command: Command): Command {
 }
 
 common(
-  table(program.command("column-sums").argument("<files...>").description("column sums of CSV tables")),
+  table(
+    program
+      .command("column-sums")
+      .argument("<files...>", "CSV tables; - is standard input")
+      .description("column sums of CSV tables"),
+  ),
 ).action(columnSumsCommand);
 
 common(
   table(
     program
       .command("weighted-means")
-      .argument("<files...>")
+      .argument("<files...>", "CSV tables; - is standard input")
       .description("weighted column means of CSV tables")
-      .requiredOption("--weights <file>", "weights: a JSON array, or one number a line; one per row")
+      .requiredOption(
+        "--weights <file>",
+        "weights: a JSON array, or one number a line; one per row (- is standard input)",
+      )
       .addOption(
         new Option("--divisor <d>", "divide by the sum of the weights, or by the row count (the lesson's)")
           .choices(["weights", "rows"])
@@ -108,7 +130,12 @@ common(
     .description("the lesson's timing demos: sleep and a CPU-bound count, sequential against fanned out")
     .option("--calls <n>", "calls of each demo", positiveInteger, 6)
     .option("--sleep-ms <ms>", "milliseconds each sleep takes", integerIn(0, 3_600_000), 1000)
-    .option("--iterations <n>", "count of the CPU-bound loop", integerIn(1, 1e12), 10_000_000),
+    .option(
+      "--iterations <n>",
+      "count of the CPU-bound loop (the default takes a few hundred ms a call)",
+      integerIn(1, 1e12),
+      demoIterations,
+    ),
 ).action(demoCommand);
 
 common(
@@ -117,7 +144,11 @@ common(
     .description(
       "the lesson's experiment: column sums of its ten tables, sequential and fanned out, with the speed-up",
     )
-    .option("--data <dir>", "where the lesson's tables are (generated if missing)", "data/lesson"),
+    .option(
+      "--data <dir>",
+      "the lesson's tables; missing ones are generated into an empty or rpcpool-made folder",
+      "data/lesson",
+    ),
 ).action(lessonCommand);
 
 common(
@@ -143,7 +174,7 @@ common(
     .option("--iterations <n>", "spin: count of each task's loop", integerIn(1, 1e12), 500_000_000)
     .option("--sleep-ms <ms>", "sleep: milliseconds each task sleeps", integerIn(0, 3_600_000), 200)
     .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
-    .option("--report <file.html>", "write a self-contained HTML page with the charts"),
+    .option("--report <file.html>", "also write a self-contained HTML page with the charts (checked first)"),
 ).action(scaleCommand);
 
 const code = await runProgram(program, process.argv);

@@ -55,6 +55,7 @@ export {
   InfoResponse,
   InfoServiceDefinition,
 } from "./gen/rpcpool/pool/v1/info.js";
+export { BadReply, type ReplyCheck } from "./pool/bad-reply.js";
 export {
   type LocalServer,
   type LocalServerOptions,

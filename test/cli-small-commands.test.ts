@@ -111,12 +111,49 @@ describe("rpcpool demo", () => {
     expect(run.code, run.stderr).toBe(0);
     const out = run.json();
     expect(out.servers).toBe(2);
+    // E = S/n with n the calls that ran at once: every sleep at once (they only wait), one count
+    // per server (each has one worker thread). Against the 2 servers, the sleeps' E would be ~2.
+    expect(out.sleep.parallelCalls).toBe(4);
+    expect(out.spin.parallelCalls).toBe(2);
     for (const demo of [out.sleep, out.spin]) {
       expect(demo.calls).toHaveLength(4);
       expect(demo.speedup).toBeGreaterThan(0);
-      expect(demo.efficiency).toBeCloseTo(demo.speedup / 2, 2);
+      expect(demo.efficiency).toBeCloseTo(demo.speedup / demo.parallelCalls, 2);
       for (const call of demo.calls) expect(servers.servers.map((s) => s.address)).toContain(call.server);
     }
     expect(new Set(out.spin.calls.map((c: { server: string }) => c.server)).size).toBe(2);
+  });
+
+  it("says n in words, aligns the times, and counts a lone call and a lone server in the singular", async () => {
+    const run = await rpcpool(
+      [
+        "demo",
+        "--calls",
+        "1",
+        "--sleep-ms",
+        "10",
+        "--iterations",
+        "1000",
+        "--servers",
+        servers.servers[0]!.address,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("1 call of sleep(10 ms)");
+    expect(run.stdout).toMatch(/^parallel \(1 server\):/m);
+    expect(run.stdout).not.toMatch(/\b1 (servers|calls)\b/);
+    // The two times end in the same column, and the call table's times have one decimal each.
+    const times = run.stdout.split("\n").filter((l) => /^(sequential|parallel) \(/.test(l));
+    expect(times).toHaveLength(4);
+    for (let i = 0; i < times.length; i += 2) expect(times[i]!.length).toBe(times[i + 1]!.length);
+    expect(run.stdout).toMatch(/efficiency E = S\/n = [\d.]+ \(n = 1\)/);
+    const rows = run.stdout.split("\n").filter((l) => /^\s+1\s+127\.0\.0\.1/.test(l));
+    for (const row of rows) expect(row).toMatch(/\d+\.\d$/);
+  });
+
+  it("by default, counts long enough for a stable speed-up: hundreds of ms a call", async () => {
+    const help = await rpcpool(["demo", "--help"]);
+    expect(help.stdout).toMatch(/--iterations <n>.*\(default: 500000000\)/s);
   });
 });

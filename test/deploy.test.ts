@@ -153,18 +153,16 @@ describe("Kubernetes manifests", () => {
     }
   });
 
-  it.skipIf(spawnSync("kubectl", ["version", "--client"]).status !== 0)(
-    "render with kustomize (kubectl kustomize), when kubectl is installed",
-    () => {
-      const run = spawnSync("kubectl", ["kustomize", kubernetes], { encoding: "utf8" });
-      expect(run.status, run.stderr).toBe(0);
-      const rendered = parseAllDocuments(run.stdout).map((d) => d.toJS());
-      expect(rendered.map((d) => d.kind).sort()).toEqual(["Deployment", "Namespace", "Service"]);
-      for (const doc of rendered.filter((d) => d.kind !== "Namespace")) {
-        expect(doc.metadata.namespace).toBe("rpcpool");
-      }
-    },
-  );
+  it("render with kustomize (kubectl kustomize), when kubectl is installed", ({ skip }) => {
+    skip(spawnSync("kubectl", ["version", "--client"]).status !== 0, "kubectl is not installed");
+    const run = spawnSync("kubectl", ["kustomize", kubernetes], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const rendered = parseAllDocuments(run.stdout).map((d) => d.toJS());
+    expect(rendered.map((d) => d.kind).sort()).toEqual(["Deployment", "Namespace", "Service"]);
+    for (const doc of rendered.filter((d) => d.kind !== "Namespace")) {
+      expect(doc.metadata.namespace).toBe("rpcpool");
+    }
+  });
 });
 
 describe("container image", () => {

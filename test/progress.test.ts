@@ -1,25 +1,18 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
-import { clientProgram, rpcpool } from "./support/run-program.js";
+import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { noTerminal, onTerminal } from "./support/terminal.js";
 
 const servers = useServers(2);
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const files = () => [0, 1, 2].map((i) => tmp.file(`p${i}.csv`, lessonTableBytes(7 * 5000)));
 
-/** Runs the client on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
-function onTerminal(args: string[]): string {
-  const command = [process.execPath, clientProgram, ...args].map((a) => `'${a}'`).join(" ");
-  const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
-  return run.stdout;
-}
-
 describe("progress bars", () => {
-  it.skipIf(!existsSync("/usr/bin/script"))("are drawn on a terminal: bytes, files and each server", () => {
+  it("are drawn on a terminal: bytes, files and each server", ({ skip }) => {
+    skip(noTerminal !== undefined, noTerminal);
     const out = onTerminal(["column-sums", ...files(), "--servers", servers.list]);
     expect(out).toMatch(/bytes\s+\|/);
     expect(out).toMatch(/files\s+\|/);
@@ -27,7 +20,8 @@ describe("progress bars", () => {
     expect(out).toContain("35000 rows x 40 columns");
   });
 
-  it.skipIf(!existsSync("/usr/bin/script"))("are not drawn with --json, even on a terminal", () => {
+  it("are not drawn with --json, even on a terminal", ({ skip }) => {
+    skip(noTerminal !== undefined, noTerminal);
     const out = onTerminal(["column-sums", ...files(), "--servers", servers.list, "--json"]);
     expect(out).not.toMatch(/\|[░█]+\|/);
     expect(JSON.parse(out.trim()).results).toHaveLength(3);

@@ -56,7 +56,8 @@ describe("rpcpool scale", () => {
     expect((await rpcpool(["scale", "--max-local", "2", "--servers", "127.0.0.1:1"])).code).toBe(2);
   });
 
-  it.skipIf(!existsSync(chromium))("renders its charts in headless Chromium", async () => {
+  it("renders its charts in headless Chromium", async ({ skip }) => {
+    skip(!existsSync(chromium), `no Chromium at ${chromium}`);
     const { chromium: browserType } = await import("playwright-core");
     const browser = await browserType.launch({
       executablePath: chromium,

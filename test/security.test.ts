@@ -43,101 +43,105 @@ afterAll(() => {
 
 const sums = (args: string[]) => rpcpool(["column-sums", table, "--json", ...args]);
 
-describe.skipIf(!existsSync("/usr/bin/openssl"))("TLS, mutual TLS and the bearer token", () => {
-  it("serves TLS to a client that trusts its CA, and refuses one that does not", async () => {
-    const { address } = await server(["--tls-cert", good.serverCert, "--tls-key", good.serverKey]);
-    const ok = await sums(["--servers", address, "--tls-ca", good.ca]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.json().results[0].sums).toEqual([4, 6]);
-    const wrongCa = await sums(["--servers", address, "--tls-ca", other.ca]);
-    expect(wrongCa.code).toBe(1);
-    expect(wrongCa.stderr).toMatch(/UNAVAILABLE|no server could be reached/);
-    const plaintext = await sums(["--servers", address]);
-    expect(plaintext.code).toBe(1);
-  });
+const noOpenssl = existsSync("/usr/bin/openssl") ? undefined : "openssl is not installed: no test CA";
+describe.skipIf(noOpenssl)(
+  `TLS, mutual TLS and the bearer token${noOpenssl ? `: skipped, ${noOpenssl}` : ""}`,
+  () => {
+    it("serves TLS to a client that trusts its CA, and refuses one that does not", async () => {
+      const { address } = await server(["--tls-cert", good.serverCert, "--tls-key", good.serverKey]);
+      const ok = await sums(["--servers", address, "--tls-ca", good.ca]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.json().results[0].sums).toEqual([4, 6]);
+      const wrongCa = await sums(["--servers", address, "--tls-ca", other.ca]);
+      expect(wrongCa.code).toBe(1);
+      expect(wrongCa.stderr).toMatch(/UNAVAILABLE|no server could be reached/);
+      const plaintext = await sums(["--servers", address]);
+      expect(plaintext.code).toBe(1);
+    });
 
-  it("with mutual TLS, accepts the CA's client certificate and refuses another or none", async () => {
-    const { address } = await server([
-      "--tls-cert",
-      good.serverCert,
-      "--tls-key",
-      good.serverKey,
-      "--tls-ca",
-      good.ca,
-    ]);
-    const ok = await sums([
-      "--servers",
-      address,
-      "--tls-ca",
-      good.ca,
-      "--tls-cert",
-      good.clientCert,
-      "--tls-key",
-      good.clientKey,
-    ]);
-    expect(ok.code, ok.stderr).toBe(0);
-    const untrusted = await sums([
-      "--servers",
-      address,
-      "--tls-ca",
-      good.ca,
-      "--tls-cert",
-      other.clientCert,
-      "--tls-key",
-      other.clientKey,
-    ]);
-    expect(untrusted.code).toBe(1);
-    const none = await sums(["--servers", address, "--tls-ca", good.ca]);
-    expect(none.code).toBe(1);
-  });
+    it("with mutual TLS, accepts the CA's client certificate and refuses another or none", async () => {
+      const { address } = await server([
+        "--tls-cert",
+        good.serverCert,
+        "--tls-key",
+        good.serverKey,
+        "--tls-ca",
+        good.ca,
+      ]);
+      const ok = await sums([
+        "--servers",
+        address,
+        "--tls-ca",
+        good.ca,
+        "--tls-cert",
+        good.clientCert,
+        "--tls-key",
+        good.clientKey,
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const untrusted = await sums([
+        "--servers",
+        address,
+        "--tls-ca",
+        good.ca,
+        "--tls-cert",
+        other.clientCert,
+        "--tls-key",
+        other.clientKey,
+      ]);
+      expect(untrusted.code).toBe(1);
+      const none = await sums(["--servers", address, "--tls-ca", good.ca]);
+      expect(none.code).toBe(1);
+    });
 
-  it("checks the token on every call: wrong or missing is UNAUTHENTICATED; health stays open", async () => {
-    const { address, stderr } = await server(["--token-file", token]);
-    const ok = await sums(["--servers", address, "--token-file", token]);
-    expect(ok.code, ok.stderr).toBe(0);
-    for (const args of [["--token-file", wrongToken], []]) {
-      const refused = await sums(["--servers", address, ...args]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/UNAUTHENTICATED|bearer token/);
-      expect(refused.stderr + refused.stdout).not.toContain("s3cret");
-    }
-    expect(await healthCheck(address)).toBe("SERVING");
-    expect(stderr()).not.toContain("s3cret");
-  });
+    it("checks the token on every call: wrong or missing is UNAUTHENTICATED; health stays open", async () => {
+      const { address, stderr } = await server(["--token-file", token]);
+      const ok = await sums(["--servers", address, "--token-file", token]);
+      expect(ok.code, ok.stderr).toBe(0);
+      for (const args of [["--token-file", wrongToken], []]) {
+        const refused = await sums(["--servers", address, ...args]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(/UNAUTHENTICATED|bearer token/);
+        expect(refused.stderr + refused.stdout).not.toContain("s3cret");
+      }
+      expect(await healthCheck(address)).toBe("SERVING");
+      expect(stderr()).not.toContain("s3cret");
+    });
 
-  it("warns when it listens beyond loopback without TLS or token, and not with them", async () => {
-    const open = await server(["--host", "0.0.0.0"]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(open.stderr()).toMatch(/warning: .*without TLS or a token/);
-    const tokenOnly = await server(["--host", "0.0.0.0", "--token-file", token]);
-    const guarded = await server([
-      "--host",
-      "0.0.0.0",
-      "--token-file",
-      token,
-      "--tls-cert",
-      good.serverCert,
-      "--tls-key",
-      good.serverKey,
-    ]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(tokenOnly.stderr()).toMatch(/warning: .*clear text/);
-    expect(guarded.stderr()).not.toMatch(/warning/);
-  });
+    it("warns when it listens beyond loopback without TLS or token, and not with them", async () => {
+      const open = await server(["--host", "0.0.0.0"]);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(open.stderr()).toMatch(/warning: .*without TLS or a token/);
+      const tokenOnly = await server(["--host", "0.0.0.0", "--token-file", token]);
+      const guarded = await server([
+        "--host",
+        "0.0.0.0",
+        "--token-file",
+        token,
+        "--tls-cert",
+        good.serverCert,
+        "--tls-key",
+        good.serverKey,
+      ]);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(tokenOnly.stderr()).toMatch(/warning: .*clear text/);
+      expect(guarded.stderr()).not.toMatch(/warning/);
+    });
 
-  it("refuses unreadable TLS or token files as usage errors (exit 2)", async () => {
-    expect((await sums(["--servers", "127.0.0.1:1", "--token-file", `${tmp.dir}/none`])).code).toBe(2);
-    expect((await sums(["--servers", "127.0.0.1:1", "--tls-ca", `${tmp.dir}/none`])).code).toBe(2);
-    const bad = spawn(process.execPath, [
-      serverProgram,
-      "--port",
-      "0",
-      "--tls-cert",
-      `${tmp.dir}/none`,
-      "--tls-key",
-      good.serverKey,
-    ]);
-    const [code] = await once(bad, "exit");
-    expect(code).toBe(2);
-  });
-});
+    it("refuses unreadable TLS or token files as usage errors (exit 2)", async () => {
+      expect((await sums(["--servers", "127.0.0.1:1", "--token-file", `${tmp.dir}/none`])).code).toBe(2);
+      expect((await sums(["--servers", "127.0.0.1:1", "--tls-ca", `${tmp.dir}/none`])).code).toBe(2);
+      const bad = spawn(process.execPath, [
+        serverProgram,
+        "--port",
+        "0",
+        "--tls-cert",
+        `${tmp.dir}/none`,
+        "--tls-key",
+        good.serverKey,
+      ]);
+      const [code] = await once(bad, "exit");
+      expect(code).toBe(2);
+    });
+  },
+);

@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { sleepTimeoutMs } from "../lesson/client/lesson-client.js";
 import { demoMethods } from "../lesson/client/lesson-methods.js";
+import { checkTimed } from "../lesson/client/lesson-replies.js";
 import type { Pool } from "../pool/pool.js";
 import type { PoolServer } from "../pool/server-connection.js";
 import { textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { describeSpeedup, type SpeedupSummary, speedupSummary, timed } from "./speedup-summary.js";
+import { count, describeSpeedup, type SpeedupSummary, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface DemoOptions extends CommonOptions {
   calls: number;
@@ -22,8 +23,17 @@ interface CallRecord {
 }
 
 interface DemoRun extends SpeedupSummary {
+  /** Calls that ran at once in the parallel run: the n of its efficiency E = S/n. */
+  parallelCalls: number;
   calls: CallRecord[];
 }
+
+/**
+ * The CPU demo's default count: a few hundred milliseconds a call, long enough that the speed-up
+ * measures the computation rather than the calls' overhead (the lesson's 10,000,000 takes ~6 ms
+ * here, where Python took ~0.5 s).
+ */
+export const demoIterations = 500_000_000;
 
 /**
  * The lesson's two timing demos: calls of a 1 s sleep and of a CPU-bound count, first one at a
@@ -34,16 +44,29 @@ export async function demoCommand(options: DemoOptions, _command: Command) {
   try {
     const calls = Array.from({ length: options.calls }, (_, i) => i + 1);
     const servers = pool.servers.length;
-    // Waiting costs nothing: a server can hold every sleep at once, as the lesson's threads do.
-    const sleep = await demoRun(pool, calls, Math.ceil(options.calls / servers), (server, signal) =>
-      server.unary(
+    // Waiting costs nothing: a server can hold every sleep at once, as the lesson's threads do,
+    // so all calls run at once. The count takes a worker thread: each server runs one per thread.
+    const perServer = Math.ceil(options.calls / servers);
+    const sleep = await demoRun(pool, calls, perServer, options.calls, async (server, signal) => {
+      const reply = await server.unary(
         demoMethods.sleep!,
         { milliseconds: options.sleepMs },
         { signal, timeoutMs: sleepTimeoutMs(options.sleepMs) },
-      ),
-    );
-    const spin = await demoRun(pool, calls, undefined, (server, signal) =>
-      server.unary(demoMethods.spin!, { iterations: options.iterations }, { signal }),
+      );
+      checkTimed(server.address, reply);
+      return reply;
+    });
+    const spin = await demoRun(
+      pool,
+      calls,
+      undefined,
+      Math.min(options.calls, pool.slots()),
+      async (server, signal) => {
+        const request = { iterations: options.iterations };
+        const reply = await server.unary(demoMethods.spin!, request, { signal });
+        checkTimed(server.address, reply, request);
+        return reply;
+      },
     );
     if (options.json) {
       await writeJson({
@@ -55,13 +78,13 @@ export async function demoCommand(options: DemoOptions, _command: Command) {
     }
     await writeText(
       [
-        `${options.calls} calls of sleep(${options.sleepMs} ms)`,
+        `${count(options.calls, "call")} of sleep(${options.sleepMs} ms)`,
         callTable(sleep.calls),
-        describeSpeedup(sleep),
+        describeSpeedup(sleep, sleep.parallelCalls),
         "",
-        `${options.calls} calls of a count to ${options.iterations}`,
+        `${count(options.calls, "call")} of a count to ${options.iterations}`,
         callTable(spin.calls),
-        describeSpeedup(spin),
+        describeSpeedup(spin, spin.parallelCalls),
       ].join("\n"),
     );
   } finally {
@@ -73,6 +96,7 @@ async function demoRun(
   pool: Pool,
   calls: number[],
   perServer: number | undefined,
+  parallelCalls: number,
   call: (
     server: PoolServer,
     signal: AbortSignal,
@@ -83,12 +107,13 @@ async function demoRun(
   const sequential = await run(pool.servers.slice(0, 1), 1);
   const parallel = await run(pool.servers, perServer);
   return {
-    ...speedupSummary(sequential.ms, parallel.ms, pool.servers.length),
+    ...speedupSummary(sequential.ms, parallel.ms, pool.servers.length, parallelCalls),
+    parallelCalls,
     calls: parallel.value.map((r, i) => ({
       call: i + 1,
-      server: r.servedBy?.server ?? "",
-      pid: r.servedBy?.pid ?? 0,
-      threadId: r.servedBy?.threadId ?? 0,
+      server: r.servedBy!.server,
+      pid: r.servedBy!.pid,
+      threadId: r.servedBy!.threadId,
       elapsedMs: Math.round(r.elapsedMs * 10) / 10,
     })),
   };
@@ -97,6 +122,6 @@ async function demoRun(
 function callTable(calls: CallRecord[]): string {
   return textTable(
     ["call", "server", "pid", "thread", "ms"],
-    calls.map((c) => [c.call, c.server, c.pid, c.threadId, c.elapsedMs]),
+    calls.map((c) => [c.call, c.server, c.pid, c.threadId, c.elapsedMs.toFixed(1)]),
   );
 }

@@ -1,10 +1,11 @@
+import { basename } from "node:path";
 import type { Command } from "commander";
 import { columnSumsCall } from "../lesson/client/table-calls.js";
-import { ensureLessonTables } from "../lesson/data/lesson-tables.js";
-import { errorEntries, numberBlock, textTable, writeJson, writeText } from "./output.js";
+import { ensureLessonTables, LessonDataRefused } from "../lesson/data/lesson-tables.js";
+import { errorEntries, numberBlock, say, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { setExitCode } from "./run-program.js";
-import { describeSpeedup, speedupSummary, timed } from "./speedup-summary.js";
+import { setExitCode, UsageError } from "./run-program.js";
+import { count, describeSpeedup, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface LessonOptions extends CommonOptions {
   data: string;
@@ -16,7 +17,7 @@ export interface LessonOptions extends CommonOptions {
  * efficiency, and which server ran each file.
  */
 export async function lessonCommand(options: LessonOptions, command: Command) {
-  const files = await ensureLessonTables(options.data);
+  const files = await lessonTables(options.data);
   const pool = await poolFromOptions(options);
   try {
     const run = (servers: typeof pool.servers, perServer?: number) =>
@@ -59,7 +60,7 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
     const first = results[0];
     await writeText(
       [
-        `The lesson's ${files.length} tables (${options.data}), column sums on ${pool.servers.length} servers`,
+        `The lesson's ${files.length} tables (${options.data}), column sums on ${count(pool.servers.length, "server")}`,
         first
           ? `sums of ${first.file} (${first.rows} rows x ${first.columns} columns)` +
             `${identical ? ", identical for every file" : ""}:\n${numberBlock(first.sums)}`
@@ -84,5 +85,23 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
     );
   } finally {
     await pool.close();
+  }
+}
+
+/** The lesson's tables in `dir`: missing ones generated (said on stderr), a person's own never touched. */
+async function lessonTables(dir: string): Promise<string[]> {
+  try {
+    return await ensureLessonTables(dir, undefined, {
+      onGenerate: (paths) =>
+        say(
+          `generating the lesson's ${count(paths.length, "table")} missing in ${dir}: ` +
+            paths.map((p) => basename(p)).join(", "),
+        ),
+    });
+  } catch (error) {
+    if (error instanceof LessonDataRefused) throw new UsageError(`--data: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code) throw new UsageError(`--data: cannot use ${dir}: ${(error as Error).message}`);
+    throw error;
   }
 }

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { readOptionsFrom } from "../csv/read-options.js";
 import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
-import { delimiterCharacter, type TableReadOptions } from "../lesson/client/table-input.js";
+import { delimiterCharacter, readStdin, type TableReadOptions } from "../lesson/client/table-input.js";
 import { UsageError } from "./run-program.js";
 
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
@@ -97,11 +97,14 @@ export function tableReadOptions(options: {
   return read;
 }
 
-/** Weights from a file: a JSON array of numbers, or one number a line (blank lines skipped). */
+/**
+ * Weights from a file (`-`: standard input; a pipe or a process substitution alike): a JSON array
+ * of numbers, or one number a line (blank lines skipped).
+ */
 export async function readWeights(path: string): Promise<number[]> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = path === "-" ? Buffer.concat(await readStdin()).toString("utf8") : await readFile(path, "utf8");
   } catch (error) {
     throw new UsageError(`--weights: cannot read ${path}: ${(error as Error).message}`);
   }

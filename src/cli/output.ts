@@ -1,21 +1,56 @@
 import type { ClientError } from "../rpc/client-error.js";
 
-/** Writes one JSON document on stdout and waits until it is flushed (the process may exit next). */
+/**
+ * Text as a terminal may show it: control characters (escape sequences that move the cursor,
+ * recolour or retitle a terminal) come from servers' names and replies and from file names, and
+ * are shown as `?`, never obeyed. Newlines and tabs stay.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+}
+
+/** One line on stderr, printable. */
+export function say(line: string): void {
+  process.stderr.write(`${printable(line)}\n`);
+}
+
+/**
+ * Writes one JSON document on stdout and waits until it is flushed (the process may exit next).
+ * JSON.stringify escapes the C0 controls but leaves DEL and the C1 controls (U+009B is a CSI to
+ * some terminals) raw: they are escaped too, so the document is safe to show and reads the same.
+ */
 export function writeJson(value: unknown): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()));
+  const text = JSON.stringify(value).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return new Promise((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
 }
 
 export function writeText(text: string): Promise<void> {
+  const safe = printable(text);
   return new Promise((resolve) =>
-    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`, () => resolve()),
+    process.stdout.write(safe.endsWith("\n") ? safe : `${safe}\n`, () => resolve()),
   );
 }
 
-/** Lays rows out in aligned columns: numbers to the right, words to the left. */
+/** The largest of many values (Math.max(...values) overflows the stack for long lists). */
+function widest(values: Iterable<string>, least = 0): number {
+  let width = least;
+  for (const value of values) if (value.length > width) width = value.length;
+  return width;
+}
+
+/** Lays rows out in aligned columns: numbers to the right, words to the left. Any length of rows. */
 export function textTable(header: string[], rows: Array<Array<string | number>>): string {
   const cells = [header, ...rows.map((row) => row.map(String))];
-  const widths = header.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? "").length)));
-  const numeric = header.map((_, c) => rows.length > 0 && rows.every((row) => typeof row[c] === "number"));
+  const widths = header.map((_, c) => widest(cells.map((row) => row[c] ?? "")));
+  // Numbers, and numbers already formatted (times to one decimal), align to the right.
+  const numeric = header.map(
+    (_, c) =>
+      rows.length > 0 &&
+      rows.every((row) => typeof row[c] === "number" || /^[+-]?\d[\d.]*(e[+-]?\d+)?$/i.test(String(row[c]))),
+  );
   return cells
     .map((row) =>
       row
@@ -29,7 +64,10 @@ export function textTable(header: string[], rows: Array<Array<string | number>>)
 /** A list of numbers wrapped to lines of `perLine`, each line labelled with its first index. */
 export function numberBlock(values: number[], perLine = 10, indent = "  "): string {
   const lines: string[] = [];
-  const width = Math.max(...values.map((v) => String(v).length), 1);
+  const width = widest(
+    values.map((v) => String(v)),
+    1,
+  );
   for (let i = 0; i < values.length; i += perLine) {
     const label = `${i + 1}-${Math.min(i + perLine, values.length)}`.padStart(7);
     lines.push(
@@ -59,7 +97,7 @@ export function errorEntries(
     if (outcome.ok) continue;
     const entry = { file: files[index]!, code: outcome.error.codeName, message: outcome.error.details };
     errors.push(entry);
-    process.stderr.write(`error: ${entry.file}: ${entry.code}: ${entry.message}\n`);
+    say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
   }
   return errors;
 }
@@ -67,6 +105,6 @@ export function errorEntries(
 /** Tasks that ran on more than one server (failover), in words on stderr. */
 export function reportRetries(retried: Array<{ file: string; attempts: string[] }>): void {
   for (const { file, attempts } of retried) {
-    process.stderr.write(`retried: ${file}: ${attempts.join(" -> ")}\n`);
+    say(`retried: ${file}: ${attempts.join(" -> ")}`);
   }
 }

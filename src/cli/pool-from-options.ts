@@ -4,6 +4,7 @@ import { lessonMethodDefaults } from "../lesson/client/lesson-methods.js";
 import type { PoolEvent } from "../pool/outcome.js";
 import { Pool } from "../pool/pool.js";
 import { type ClientSecurity, readTokenFile, transportTls } from "../rpc/client-credentials.js";
+import { say } from "./output.js";
 import { UsageError } from "./run-program.js";
 
 /** Options every client command shares. */
@@ -19,17 +20,29 @@ export interface CommonOptions {
   resolveEveryMs?: number;
 }
 
+const hostPort = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})$/;
+const dnsTarget = /^dns:(\/\/[^/]*)?\/([^/:]+|\[[^\]]+\]):(\d{1,5})$/;
+
 /**
  * --servers: a comma list of HOST:PORT and dns:///name:port targets, or the path of a file of them
- * (one a line; blank lines and # comments skipped).
+ * (one a line; blank lines and # comments skipped). A value that is neither a target nor a file
+ * says which it is not; a port outside 1..65535 is a usage error, not a server to try.
  */
 export function parseServerList(value: string): string[] {
-  const fromFile = !value.includes(",") && existsSync(value) && statSync(value).isFile();
-  const items = fromFile
-    ? readFileSync(value, "utf8")
-        .split(/\r?\n/)
-        .map((line) => line.replace(/#.*/, ""))
-    : value.split(",");
+  const looksLikeTargets = value.includes(",") || hostPort.test(value.trim()) || value.startsWith("dns:");
+  const fromFile = !looksLikeTargets;
+  let items: string[];
+  if (fromFile) {
+    if (!existsSync(value)) {
+      throw new UsageError(
+        `--servers: "${value}" is not HOST:PORT, dns:///NAME:PORT, nor a file (no such file)`,
+      );
+    }
+    if (!statSync(value).isFile()) throw new UsageError(`--servers: ${value} is not a file`);
+    items = readFileSync(value, "utf8")
+      .split(/\r?\n/)
+      .map((line) => line.replace(/#.*/, ""));
+  } else items = value.split(",");
   const targets = items.map((item) => item.trim()).filter((item) => item !== "");
   if (targets.length === 0) {
     throw new UsageError(
@@ -37,10 +50,13 @@ export function parseServerList(value: string): string[] {
     );
   }
   for (const target of targets) {
-    const ok = target.startsWith("dns:")
-      ? /^dns:(\/\/[^/]*)?\/([^/:]+|\[[^\]]+\]):\d{1,5}$/.test(target)
-      : /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(target);
-    if (!ok) throw new UsageError(`--servers: "${target}" is not HOST:PORT or dns:///NAME:PORT`);
+    const match = target.startsWith("dns:") ? dnsTarget.exec(target) : hostPort.exec(target);
+    const where = fromFile ? ` (in ${value})` : "";
+    if (!match) throw new UsageError(`--servers: "${target}"${where} is not HOST:PORT or dns:///NAME:PORT`);
+    const port = Number(match[match.length - 1]);
+    if (port < 1 || port > 65535) {
+      throw new UsageError(`--servers: "${target}"${where}: the port must be from 1 to 65535`);
+    }
   }
   return targets;
 }
@@ -67,7 +83,7 @@ export async function poolFromOptions(
   options: CommonOptions,
   onEvent?: (event: PoolEvent) => void,
 ): Promise<Pool> {
-  const onWarning = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  const onWarning = (message: string) => say(`warning: ${message}`);
   const security = clientSecurity(options);
   if (options.servers !== undefined) {
     try {

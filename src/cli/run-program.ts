@@ -1,36 +1,78 @@
 import { type Command, CommanderError } from "commander";
+import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
+import { printable, say, writeJson } from "./output.js";
 
 /** A mistake in how a program was called: exit code 2, message on stderr. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** Commands whose JSON document lists `results` beside `errors` (the others have `errors` alone). */
+const withResults = new Set(["column-sums", "weighted-means", "lesson"]);
+
 /**
  * Runs a commander program with our exit-code contract: 0 success, 1 a failed input or call,
- * 2 a usage error. The action reports its exit code with setExitCode.
+ * 2 a usage error. The action reports its exit code with setExitCode. A usage error, commander's
+ * or ours, is one line and a pointer to --help; with --json, every failure is also a JSON document
+ * on stdout, `{"errors":[{"code":…,"message":…}]}` (with `"results":[]` where the command lists
+ * results), so that a script reading stdout always gets one.
  */
 export async function runProgram(program: Command, argv: string[]): Promise<number> {
   // Subcommands do not inherit settings made after they were created: set them on each.
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
   for (const command of all(program)) {
     command.exitOverride();
-    command.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    command.configureOutput({ writeErr: (text) => process.stderr.write(printable(text)) });
+    command.showHelpAfterError(`(see '${commandPath(command)} --help')`);
   }
+  const invoked = program.commands.find((c) => c.name() === argv[2] || c.aliases().includes(argv[2] ?? ""));
+  const json = () => (invoked?.opts().json ?? false) || wantsJson(argv);
   try {
     await program.parseAsync(argv);
     return (program as Command & { exitCodeFromAction?: number }).exitCodeFromAction ?? 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are successes; everything else commander refuses is usage.
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      if (error.exitCode === 0) return 0;
+      if (json()) await failureDocument(invoked, "INVALID_ARGUMENT", firstLine(error.message));
       return 2;
     }
-    process.stderr.write(`error: ${(error as Error)?.message ?? error}\n`);
+    if (error instanceof UsageError) {
+      say(`error: ${error.message}`);
+      say(`(see '${invoked ? commandPath(invoked) : program.name()} --help')`);
+      if (json()) await failureDocument(invoked, "INVALID_ARGUMENT", error.message);
+      return 2;
+    }
+    const failure =
+      error instanceof ClientError
+        ? error
+        : new ClientError(status.UNKNOWN, (error as Error)?.message ?? String(error));
+    say(`error: ${failure.codeName}: ${failure.details}`);
+    if (json()) await failureDocument(invoked, failure.codeName, failure.details);
     return 1;
   }
+}
+
+/** `--json` among the arguments before `--`, for failures before commander has read the options. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+function failureDocument(command: Command | undefined, code: string, message: string): Promise<void> {
+  const errors = [{ code, message }];
+  return writeJson(command && withResults.has(command.name()) ? { results: [], errors } : { errors });
+}
+
+function firstLine(text: string): string {
+  return text.replace(/^error:\s*/, "").split("\n")[0]!;
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
 }
 
 /** Lets an action report its exit code to runProgram. */

@@ -1,19 +1,21 @@
-import { writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 
 import { sleepTimeoutMs } from "../lesson/client/lesson-client.js";
 import { demoMethods } from "../lesson/client/lesson-methods.js";
+import { checkTimed } from "../lesson/client/lesson-replies.js";
 import { columnSumsCall } from "../lesson/client/table-calls.js";
 import { lessonTableBytes } from "../lesson/compute/lesson-table.js";
 import { type ScalingReport, scalingReport } from "../metrics/scaling-fit.js";
 import type { PoolServer } from "../pool/server-connection.js";
 import { speedupReportHtml } from "../report/speedup-report.js";
-import { textTable, writeJson, writeText } from "./output.js";
+import { say, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { UsageError } from "./run-program.js";
-import { timed } from "./speedup-summary.js";
+import { setExitCode, UsageError } from "./run-program.js";
+import { count, timed } from "./speedup-summary.js";
 
 export type Workload = "column-sums" | "spin" | "sleep";
 
@@ -31,13 +33,17 @@ export interface ScaleOptions extends CommonOptions {
  * The lesson's measurement, for our own runs: the same workload on 1, 2, ... N servers, with
  * speed-up, efficiency, Karp-Flatt, and the Amdahl fit with its predictions for larger n.
  */
-export async function scaleCommand(options: ScaleOptions, _command: Command) {
+export async function scaleCommand(options: ScaleOptions, command: Command) {
   if (options.servers !== undefined && options.maxLocal !== undefined) {
     throw new UsageError("--servers and --max-local exclude each other");
   }
+  // A report that cannot be written is known before the experiment runs, not after.
+  if (options.report) await checkWritable(options.report);
   const pool = await poolFromOptions({ ...options, local: options.maxLocal ?? options.local });
+  let workload: Awaited<ReturnType<typeof workloadTask>> | undefined;
   try {
-    const task = await workloadTask(options);
+    workload = await workloadTask(options);
+    const task = workload.task;
     const times: Array<{ servers: number; ms: number }> = [];
     const inputs = Array.from({ length: options.tasks }, (_, i) => i);
     for (let n = 1; n <= pool.servers.length; n++) {
@@ -51,42 +57,79 @@ export async function scaleCommand(options: ScaleOptions, _command: Command) {
       times.push({ servers: n, ms });
     }
     const report = scalingReport(times);
-    if (options.report) {
-      await writeFile(
-        options.report,
-        speedupReportHtml(report, {
-          workload: describe(options),
-          tasks: options.tasks,
-          when: new Date().toISOString(),
-        }),
-      );
-    }
+    // The figures first: should the report fail to be written after all, they are not lost.
     if (options.json) await writeJson({ workload: options.workload, tasks: options.tasks, ...report });
     else await writeText(describeReport(report, options));
+    if (options.report) {
+      try {
+        await writeFile(
+          options.report,
+          speedupReportHtml(report, {
+            workload: describe(options),
+            tasks: options.tasks,
+            when: new Date().toISOString(),
+          }),
+        );
+        if (!options.json) say(`report written to ${options.report}`);
+      } catch (error) {
+        say(`error: --report: cannot write ${options.report}: ${(error as Error).message}`);
+        setExitCode(command, 1);
+      }
+    }
   } finally {
     await pool.close();
+    await workload?.cleanup();
   }
 }
 
-/** One task of the workload, as a call on a server. */
-async function workloadTask(
-  options: ScaleOptions,
-): Promise<(server: PoolServer, signal: AbortSignal) => Promise<unknown>> {
+/** --report names a file that can be written: an existing writable file, or a new one in a writable folder. */
+async function checkWritable(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) throw new UsageError(`--report: ${path} is a folder`);
+  const target = info ? path : dirname(path);
+  const folder = info ? undefined : await stat(target).catch(() => undefined);
+  if (!info && !folder?.isDirectory()) throw new UsageError(`--report: ${target} is not a folder`);
+  try {
+    await access(target, constants.W_OK);
+  } catch {
+    throw new UsageError(`--report: ${info ? path : `the folder ${target}`} is not writable`);
+  }
+}
+
+type Task = (server: PoolServer, signal: AbortSignal) => Promise<unknown>;
+
+/** One task of the workload, as a call on a server (its reply checked), and what to clean up after. */
+async function workloadTask(options: ScaleOptions): Promise<{ task: Task; cleanup: () => Promise<void> }> {
+  const nothing = async () => {};
   switch (options.workload) {
-    case "spin":
-      return (server, signal) =>
-        server.unary(demoMethods.spin!, { iterations: options.iterations }, { signal });
-    case "sleep":
-      return (server, signal) =>
-        server.unary(
+    case "spin": {
+      const request = { iterations: options.iterations };
+      const task: Task = async (server, signal) => {
+        const reply = await server.unary(demoMethods.spin!, request, { signal });
+        checkTimed(server.address, reply, request);
+        return reply;
+      };
+      return { task, cleanup: nothing };
+    }
+    case "sleep": {
+      const task: Task = async (server, signal) => {
+        const reply = await server.unary(
           demoMethods.sleep!,
           { milliseconds: options.sleepMs },
           { signal, timeoutMs: sleepTimeoutMs(options.sleepMs) },
         );
+        checkTimed(server.address, reply);
+        return reply;
+      };
+      return { task, cleanup: nothing };
+    }
     case "column-sums": {
       const file = join(tmpdir(), `rpcpool-scale-${process.pid}.csv`);
       await writeFile(file, lessonTableBytes(options.rows));
-      return (server, signal) => columnSumsCall(server, file, { signal });
+      return {
+        task: (server, signal) => columnSumsCall(server, file, { signal }),
+        cleanup: () => rm(file, { force: true }),
+      };
     }
   }
 }
@@ -100,7 +143,9 @@ function describe(options: ScaleOptions): string {
 function describeReport(report: ScalingReport, options: ScaleOptions): string {
   const p = report.amdahl.parallelFraction;
   return [
-    `${describe(options)}: ${options.tasks} tasks on 1..${report.runs.length} servers`,
+    `${describe(options)}: ${count(options.tasks, "task")} on ${
+      report.runs.length === 1 ? "1 server" : `1..${report.runs.length} servers`
+    }`,
     textTable(
       ["servers", "time ms", "speed-up", "efficiency", "serial fraction"],
       report.runs.map((r) => [
@@ -119,7 +164,6 @@ function describeReport(report: ScalingReport, options: ScaleOptions): string {
     p === null
       ? ""
       : `Gustafson scaled speed-up: ${report.gustafson.map((g) => `n=${g.servers}: ${g.speedup.toFixed(2)}`).join(", ")}`,
-    options.report ? `report written to ${options.report}` : "",
   ]
     .filter((line) => line !== "")
     .join("\n");

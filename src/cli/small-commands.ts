@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { LessonClient } from "../lesson/client/lesson-client.js";
 import { ClientError } from "../rpc/client-error.js";
 import { parseLists, parseRadii } from "./option-parsers.js";
-import { textTable, writeJson, writeText } from "./output.js";
+import { say, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 
@@ -17,7 +17,7 @@ async function runOne<T>(
     return await call(new LessonClient(pool));
   } catch (caught) {
     const error = ClientError.from(caught);
-    process.stderr.write(`error: ${error.codeName}: ${error.details}\n`);
+    say(`error: ${error.codeName}: ${error.details}`);
     if (options.json) await writeJson({ errors: [{ code: error.codeName, message: error.details }] });
     setExitCode(command, 1);
     return undefined;

@@ -7,28 +7,53 @@ export interface SpeedupSummary {
   sequentialMs: number;
   parallelMs: number;
   speedup: number;
+  /** E = S/n, n the calls that ran at once (`parallelCalls` where given, else the servers). */
   efficiency: number;
-  /** Karp-Flatt serial fraction; null with one server. */
+  /** Karp-Flatt serial fraction for the same n; null when n is 1. */
   serialFraction: number | null;
 }
 
-export function speedupSummary(sequentialMs: number, parallelMs: number, servers: number): SpeedupSummary {
+/**
+ * The summary of a run. `processors` is the n of E = S/n: the calls that ran at once, which is
+ * the number of servers when each runs one call at a time, and more when a server holds several
+ * (sleeps overlap like the lesson's threads): against the servers alone, E would pass 1.
+ */
+export function speedupSummary(
+  sequentialMs: number,
+  parallelMs: number,
+  servers: number,
+  processors = servers,
+): SpeedupSummary {
   const s = speedup(sequentialMs, parallelMs);
   return {
     servers,
     sequentialMs: round(sequentialMs),
     parallelMs: round(parallelMs),
     speedup: round(s, 3),
-    efficiency: round(efficiency(s, servers), 3),
-    serialFraction: servers > 1 ? round(karpFlatt(s, servers)!, 3) : null,
+    efficiency: round(efficiency(s, processors), 3),
+    serialFraction: processors > 1 ? round(karpFlatt(s, processors)!, 3) : null,
   };
 }
 
-export function describeSpeedup(s: SpeedupSummary): string {
+/** "1 server", "2 servers". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** The summary in words, times aligned; `parallelCalls` when it differs from the servers. */
+export function describeSpeedup(s: SpeedupSummary, parallelCalls = s.servers): string {
+  const parallel =
+    parallelCalls === s.servers
+      ? `parallel (${count(s.servers, "server")}):`
+      : `parallel (${count(parallelCalls, "call")} at once on ${count(s.servers, "server")}):`;
+  const labels = ["sequential (1 server, one call at a time):", parallel];
+  const width = Math.max(...labels.map((l) => l.length));
+  const times = [s.sequentialMs, s.parallelMs].map((ms) => ms.toFixed(1));
+  const timeWidth = Math.max(...times.map((t) => t.length));
   return [
-    `sequential (1 server, one call at a time): ${s.sequentialMs.toFixed(1)} ms`,
-    `parallel (${s.servers} servers):            ${s.parallelMs.toFixed(1)} ms`,
+    ...labels.map((label, i) => `${label.padEnd(width)} ${times[i]!.padStart(timeWidth)} ms`),
     `speed-up S = T1/Tn = ${s.speedup.toFixed(2)}   efficiency E = S/n = ${s.efficiency.toFixed(2)}` +
+      ` (n = ${parallelCalls})` +
       (s.serialFraction === null ? "" : `   Karp-Flatt serial fraction = ${s.serialFraction.toFixed(3)}`),
   ].join("\n");
 }

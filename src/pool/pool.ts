@@ -6,6 +6,7 @@ import type { TransportOptions } from "../rpc/http2-transport.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency } from "../rpc/method-spec.js";
 import type { CallCoalescer } from "./call-coalescer.js";
+import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
@@ -280,15 +281,6 @@ function valuesOf<R>(outcomes: Outcome<R>[]): R[] {
   });
 }
 
-/** A refusal (wrong token, untrusted certificate) says more than "unreachable": pass it on. */
-function noServerError(targets: string[], failures: ClientError[]): ClientError {
-  const refusal = failures.find(
-    (f) => f.code === status.UNAUTHENTICATED || f.code === status.PERMISSION_DENIED,
-  );
-  if (refusal) return new ClientError(refusal.code, `no server accepted us: ${refusal.details}`);
-  return new ClientError(status.UNAVAILABLE, `no server could be reached (${targets.join(", ")})`);
-}
-
 /** Connects to each address (Info within 5 s); unreachable ones are skipped with a warning. */
 async function connectAll(
   addresses: string[],
@@ -313,9 +305,12 @@ async function connectAll(
   hellos.forEach((hello, i) => {
     if (hello.status === "rejected") {
       connections[i]!.close();
-      const error = ClientError.from(hello.reason);
+      const error = ClientError.from(hello.reason, addresses[i]);
       failures.push(error);
-      options.onWarning?.(`skipping ${addresses[i]}: ${error.codeName}: ${error.details}`);
+      const { reason, tls } = connectFailure(error);
+      options.onWarning?.(
+        `skipping ${addresses[i]}: ${error.codeName}: ${tls ? "TLS refused: " : ""}${reason}`,
+      );
     }
   });
   return connections.filter((_, i) => hellos[i]!.status === "fulfilled");

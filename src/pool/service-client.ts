@@ -13,6 +13,7 @@ import {
   type UnaryMethodName,
 } from "../rpc/method-spec.js";
 import { decodeStatus } from "../rpc/status-details.js";
+import { BadReply, type ReplyCheck } from "./bad-reply.js";
 import { CallCoalescer } from "./call-coalescer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
@@ -29,6 +30,12 @@ export interface ServiceOptions {
   idempotent?: boolean;
   /** Default deadline of a call, in milliseconds (else the pool's per-method default). */
   timeoutMs?: number;
+  /**
+   * Checks each reply against its request (counts, required fields, finite numbers) and throws a
+   * BadReply when it breaks its contract: the call then counts as its server's failure and moves
+   * to another server. Batched replies are checked item by item.
+   */
+  checkReply?: ReplyCheck;
 }
 
 /** Options of a service's calls: the call's own and the run's. */
@@ -115,7 +122,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
             ...this.#settings(method, {}),
             perServer: Number.POSITIVE_INFINITY,
           });
-          return [...itemOutcomes(batch!, requests.length, lengths, spec)];
+          return [...itemOutcomes(batch!, requests.length, lengths)];
         },
         // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
         limit: () => 2 * this.pool.slots(),
@@ -157,8 +164,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
       this.#batchFn(method, options),
       { ...this.#settings(method, options), perWorker: 2 },
     )) {
-      for (const outcome of itemOutcomes(batch, chunksize, lengths, this.methods[method]!))
-        outcomes.push(outcome);
+      for (const outcome of itemOutcomes(batch, chunksize, lengths)) outcomes.push(outcome);
     }
     return outcomes as Outcome<ResponseOf<D, K>>[];
   }
@@ -206,7 +212,6 @@ export class ServiceClient<D extends AnyServiceDefinition> {
       ) as AsyncGenerator<Outcome<ResponseOf<D, K>>>;
       return;
     }
-    const spec = this.methods[method]!;
     const lengths = new Map<number, number>();
     // Two batches per worker thread: one runs while the other travels.
     for await (const batch of streamOf(
@@ -216,7 +221,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
       { ...settings, perWorker: 2 },
       window,
     )) {
-      yield* itemOutcomes(batch, chunksize, lengths, spec) as Iterable<Outcome<ResponseOf<D, K>>>;
+      yield* itemOutcomes(batch, chunksize, lengths) as Iterable<Outcome<ResponseOf<D, K>>>;
     }
   }
 
@@ -251,13 +256,22 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     if (spec.requestStream || spec.responseStream) {
       throw new ClientError(status.INVALID_ARGUMENT, `${method} is a streaming method: call it on a server`);
     }
-    return (request, server: PoolServer, signal) =>
-      server.unary(spec, request, this.#callOptions(options, signal));
+    const check = this.options.checkReply;
+    return async (request, server: PoolServer, signal) => {
+      const reply = await server.unary(spec, request, this.#callOptions(options, signal));
+      check?.(method, request, reply, server.address);
+      return reply;
+    };
   }
 
-  /** A task that sends a chunk of requests in one BatchService round trip. */
-  #batchFn(method: string, options: ServiceCallOptions): TaskFn<unknown[], InvokeResult[]> {
+  /**
+   * A task that sends a chunk of requests in one BatchService round trip. A reply with another
+   * count of results, or an item that does not decode (or fails the check), fails the batch as
+   * its server's fault: the whole batch runs again elsewhere.
+   */
+  #batchFn(method: string, options: ServiceCallOptions): TaskFn<unknown[], BatchItem[]> {
     const spec = this.#spec(method);
+    const check = this.options.checkReply;
     return async (requests, server, signal) => {
       const reply = await server.unary(
         batchInvoke,
@@ -268,12 +282,22 @@ export class ServiceClient<D extends AnyServiceDefinition> {
         },
       );
       if (reply.results.length !== requests.length) {
-        throw new ClientError(
-          status.INTERNAL,
-          `${server.name} answered a batch of ${requests.length} with ${reply.results.length} results`,
+        throw new BadReply(
+          server.address,
+          `a batch of ${requests.length} requests came back with ${reply.results.length} results`,
         );
       }
-      return reply.results;
+      return reply.results.map((item, j) => {
+        if (item.code !== status.OK) return { item };
+        let value: unknown;
+        try {
+          value = spec.responseDeserialize(item.response);
+        } catch (error) {
+          throw new BadReply(server.address, `result ${j + 1} of a batch does not decode: ${error}`);
+        }
+        check?.(method, requests[j], value, server.address);
+        return { item, value };
+      });
     };
   }
 }
@@ -320,12 +344,17 @@ async function* chunked<T>(
   }
 }
 
+/** One result of a batch, its reply decoded (and checked) when it succeeded. */
+interface BatchItem {
+  item: InvokeResult;
+  value?: unknown;
+}
+
 /** One outcome per item of a batch: a failed batch fails each item; an item keeps its own status. */
 function* itemOutcomes(
-  batch: Outcome<InvokeResult[]>,
+  batch: Outcome<BatchItem[]>,
   size: number,
   lengths: Map<number, number>,
-  spec: MethodSpec,
 ): Generator<Outcome<unknown>> {
   const first = batch.index * size;
   const length = lengths.get(batch.index) ?? size;
@@ -334,13 +363,13 @@ function* itemOutcomes(
     for (let j = 0; j < length; j++) yield { ...batch, index: first + j };
     return;
   }
-  for (const [j, item] of batch.value.entries()) {
+  for (const [j, { item, value }] of batch.value.entries()) {
     const index = first + j;
     if (item.code === status.OK) {
       yield {
         ok: true,
         index,
-        value: spec.responseDeserialize(item.response),
+        value,
         server: batch.server,
         attempts: batch.attempts,
       };

@@ -1,15 +1,17 @@
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
 
 /**
  * Failures that blame the server, not the input: it died, went away or is draining (a server
- * forced down cancels its calls). The caller's own cancellation is told apart before this.
+ * forced down cancels its calls), or it sent a malformed reply. The caller's own cancellation is
+ * told apart before this.
  */
 export function blamesServer(error: ClientError): boolean {
-  return error.code === status.UNAVAILABLE || error.code === status.CANCELLED;
+  return error.code === status.UNAVAILABLE || error.code === status.CANCELLED || BadReply.is(error);
 }
 
 /** Wait before trying a task again on a server it already failed on: 100 ms, doubling, at most 5 s. */
@@ -158,7 +160,8 @@ export class TaskEngine {
         run.retrying.unshift(task);
         return;
       }
-      if (this.servers().every((s) => s.cooling)) {
+      // A malformed reply keeps its own words: INTERNAL, naming the server that sent it.
+      if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
         const done = `${run.settled} of ${run.added} tasks had finished`;
         error = new ClientError(
           status.UNAVAILABLE,

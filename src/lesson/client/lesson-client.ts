@@ -8,6 +8,7 @@ import {
 import type { RunOptions } from "../../pool/outcome.js";
 import type { Pool } from "../../pool/pool.js";
 import type { ServiceCallOptions } from "../../pool/service-client.js";
+import { lessonReplyCheck } from "./lesson-replies.js";
 import {
   type ColumnSumsResult,
   columnSumsCall,
@@ -29,8 +30,9 @@ export class LessonClient {
   readonly demo;
 
   constructor(readonly pool: Pool) {
-    this.compute = pool.service(ComputeServiceDefinition);
-    this.demo = pool.service(DemoServiceDefinition);
+    // Replies are checked before they are believed: a malformed one moves the call to another server.
+    this.compute = pool.service(ComputeServiceDefinition, { checkReply: lessonReplyCheck });
+    this.demo = pool.service(DemoServiceDefinition, { checkReply: lessonReplyCheck });
   }
 
   /** Column sums of one file on the least busy server. */

@@ -2,10 +2,18 @@ import { type ExactSumWire, emptyWire } from "../../exact/exact-wire.js";
 import type { ColumnSumsRequest, WeightedMeansRequest } from "../../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
 import type { ServedBy, TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
+import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
 import { computeMethods } from "./lesson-methods.js";
-import { delimiterCharacter, fileChunks, type TableReadOptions } from "./table-input.js";
+import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
+import {
+  changedError,
+  delimiterCharacter,
+  fileChunks,
+  type InputSource,
+  type TableReadOptions,
+} from "./table-input.js";
 
 /** Column sums of one file (or one part of it), as a table call returns them. */
 export interface ColumnSumsResult {
@@ -57,6 +65,8 @@ export interface TableCallOptions extends CallOptions {
   part?: TablePart;
   /** The file is a path under the server's --data-root: only the path travels. */
   remote?: boolean;
+  /** What the job's plan found the file to be: its snapshot, or its content when it is a pipe. */
+  source?: InputSource;
   /** Told of the bytes sent as they go (progress bars). */
   onBytes?: (bytes: number) => void;
 }
@@ -79,12 +89,49 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
   };
 }
 
-/** The table's bytes for a call: none when the server reads the file, else the file or its part. */
-async function* tableChunks(file: string, options: TableCallOptions) {
-  if (options.remote) return;
-  for await (const chunk of fileChunks(file, options.part?.start ?? 0, options.part?.end)) {
-    options.onBytes?.(chunk.byteLength);
-    yield { chunk };
+/**
+ * A table's bytes for one call, counted as they go: none when the server reads the file, the
+ * content read at planning for a pipe, else the file or its part (checked against the plan).
+ */
+class TableUpload {
+  sent = 0;
+
+  constructor(
+    readonly file: string,
+    readonly options: TableCallOptions,
+  ) {}
+
+  async *chunks() {
+    const { remote, part, source, onBytes } = this.options;
+    if (remote) return;
+    if (source?.kind === "unreadable") throw source.error;
+    const chunks =
+      source?.kind === "stream"
+        ? source.content
+        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot);
+    for await (const chunk of chunks) {
+      this.sent += chunk.byteLength;
+      onBytes?.(chunk.byteLength);
+      yield { chunk };
+    }
+  }
+
+  /**
+   * The reply's counts against what was sent and planned. The bytes were counted here, so a server
+   * that read another number is at fault; a part whose rows are not the plan's was read from a
+   * file rewritten since (with its size and times put back): the file is refused, not mixed.
+   */
+  checkCounts(server: string, reply: { bytes: number; rows: number }): void {
+    if (this.options.remote) return;
+    if (reply.bytes !== this.sent)
+      throw new BadReply(server, `it read ${reply.bytes} bytes of the ${this.sent} sent`);
+    const part = this.options.part;
+    if (part && reply.rows !== part.rows) {
+      throw changedError(
+        this.file,
+        `the plan counted ${part.rows} rows from line ${part.firstLine}, the server ${reply.rows}`,
+      );
+    }
   }
 }
 
@@ -94,11 +141,14 @@ export async function columnSumsCall(
   file: string,
   options: TableCallOptions = {},
 ): Promise<ColumnSumsResult> {
+  const upload = new TableUpload(file, options);
   async function* requests(): AsyncGenerator<ColumnSumsRequest> {
     yield { options: tableOptions(file, options) };
-    yield* tableChunks(file, options);
+    yield* upload.chunks();
   }
   const reply = await server.clientStream(computeMethods.columnSums!, requests(), options);
+  checkColumnSums(server.address, reply, { exactOnly: options.part !== undefined });
+  upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;
   return {
     file,
@@ -119,6 +169,7 @@ export async function weightedMeansCall(
   weights: number[],
   options: TableCallOptions & { divisor?: DivisorName } = {},
 ): Promise<WeightedMeansResult> {
+  const upload = new TableUpload(file, options);
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
       options: {
@@ -127,9 +178,11 @@ export async function weightedMeansCall(
         divisor: options.divisor === "rows" ? Divisor.DIVISOR_ROWS : Divisor.DIVISOR_WEIGHTS,
       },
     };
-    yield* tableChunks(file, options);
+    yield* upload.chunks();
   }
   const reply = await server.clientStream(computeMethods.weightedMeans!, requests(), options);
+  checkWeightedMeans(server.address, reply, { exactOnly: options.part !== undefined });
+  upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;
   return {
     file,

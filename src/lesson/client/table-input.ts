@@ -1,4 +1,5 @@
-import { createReadStream } from "node:fs";
+import type { Stats } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 
@@ -13,22 +14,130 @@ export interface TableReadOptions {
 export const uploadChunkBytes = 256 << 10;
 
 /**
- * The bytes of a file as an async iterable read with backpressure: the next chunk is read only
- * when the previous one has been written to the call. A file that cannot be read is a ClientError
- * (NOT_FOUND, PERMISSION_DENIED), which no other server could cure.
+ * What a regular file was when a job planned it. A task compares the file it opens with this
+ * before reading and again after: a file rewritten in between would mix old and new bytes.
  */
-export async function* fileChunks(path: string, start = 0, end?: number): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, {
-    highWaterMark: uploadChunkBytes,
-    start,
-    end: end === undefined ? undefined : end - 1,
+export interface FileSnapshot {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+}
+
+export function snapshotOf(stats: Stats): FileSnapshot {
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, dev: stats.dev };
+}
+
+function sameFile(a: FileSnapshot, b: FileSnapshot): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
+}
+
+/** The refusal of a file that changed while a job read it: no other server could cure it. */
+export function changedError(path: string, why?: string): ClientError {
+  return new ClientError(status.ABORTED, `${path}: changed while being read${why ? ` (${why})` : ""}`);
+}
+
+/**
+ * All of standard input (a FILE argument `-`). Read from the process's own stream, not by opening /dev/stdin: a
+ * parent's pipe may be a socket, which cannot be opened by name.
+ */
+export async function readStdin(): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return chunks;
+}
+
+/**
+ * The bytes [start, end) of a regular file, read with backpressure: the next chunk is read only
+ * when the previous one has been written to the call. The open file is checked against `snapshot`
+ * (by default, what it was when opened) before the first read and after the last: a file that
+ * changed in between is refused with ABORTED, never read half old and half new. A file that cannot
+ * be read is a ClientError (NOT_FOUND, PERMISSION_DENIED), which no other server could cure.
+ * Anything else than a regular file (a pipe, a terminal, `-`: standard input) is read once, from
+ * its start to its end.
+ */
+export async function* fileChunks(
+  path: string,
+  start = 0,
+  end?: number,
+  snapshot?: FileSnapshot,
+): AsyncGenerator<Buffer> {
+  if (path === "-") {
+    yield* await readStdin();
+    return;
+  }
+  const handle = await open(path, "r").catch((error) => {
+    throw readError(path, error);
   });
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    const before = await handle.stat();
+    if (before.isDirectory()) throw readError(path, { code: "EISDIR" });
+    if (!before.isFile()) {
+      yield* handle.createReadStream({ highWaterMark: uploadChunkBytes, autoClose: false });
+      return;
+    }
+    const planned = snapshot ?? snapshotOf(before);
+    if (!sameFile(planned, snapshotOf(before))) throw changedError(path);
+    const stop = end ?? planned.size;
+    for (let position = start; position < stop; ) {
+      const buffer = Buffer.allocUnsafe(Math.min(uploadChunkBytes, stop - position));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) throw changedError(path, "it is shorter than planned");
+      position += bytesRead;
+      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    }
+    if (!sameFile(planned, snapshotOf(await handle.stat()))) throw changedError(path);
   } catch (error) {
-    throw readError(path, error);
+    throw error instanceof ClientError ? error : readError(path, error);
   } finally {
-    stream.destroy();
+    await handle.close();
+  }
+}
+
+/** What planning found a FILE argument to be (see inspectInput). */
+export type InputSource =
+  | { kind: "file"; snapshot: FileSnapshot }
+  | { kind: "stream"; content: Buffer[]; bytes: number }
+  | { kind: "unreadable"; error: ClientError };
+
+/**
+ * What a FILE argument is, for planning: a regular file's snapshot, or the whole content of
+ * anything else (standard input, a pipe, a process substitution), read now and kept in memory:
+ * a pipe can be read once only, and a task whose server fails must be able to send it again.
+ */
+export async function inspectInput(path: string): Promise<InputSource> {
+  if (path === "-") {
+    try {
+      const content = await readStdin();
+      return { kind: "stream", content, bytes: content.reduce((n, c) => n + c.byteLength, 0) };
+    } catch (error) {
+      return { kind: "unreadable", error: readError(path, error) };
+    }
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    return { kind: "unreadable", error: readError(path, error) };
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isFile()) return { kind: "file", snapshot: snapshotOf(stats) };
+    if (stats.isDirectory()) return { kind: "unreadable", error: readError(path, { code: "EISDIR" }) };
+    const content: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of handle.createReadStream({
+      highWaterMark: uploadChunkBytes,
+      autoClose: false,
+    })) {
+      content.push(chunk as Buffer);
+      bytes += (chunk as Buffer).byteLength;
+    }
+    return { kind: "stream", content, bytes };
+  } catch (error) {
+    return { kind: "unreadable", error: readError(path, error) };
+  } finally {
+    await handle.close();
   }
 }
 

@@ -62,7 +62,14 @@ async function runTableJob<R>(pool: Pool, files: string[], options: TableJobOpti
   const outcomes: Outcome<R>[] = await pool.mapSettled(
     tasks,
     (task, server, signal) =>
-      call(task, server, { read: options.read, part: task.part, remote, signal, onBytes: options.onBytes }),
+      call(task, server, {
+        read: options.read,
+        part: task.part,
+        remote,
+        source: task.source,
+        signal,
+        onBytes: options.onBytes,
+      }),
     { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
   );
   const retried = outcomes

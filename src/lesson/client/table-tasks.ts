@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
@@ -6,6 +5,7 @@ import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
+import { type InputSource, inspectInput } from "./table-input.js";
 
 /** One call's worth of a job over files: a whole file, or one row range of a split file. */
 export interface TableTask {
@@ -15,6 +15,10 @@ export interface TableTask {
   part?: TablePart;
   /** Data rows of the file before this part (for slicing weights). */
   rowsBefore: number;
+  /** What the file was at planning (undefined for remote paths): each task reads it against this. */
+  source?: InputSource;
+  /** Bytes this task sends (0 when the server reads the file). */
+  bytes: number;
 }
 
 export interface PlanOptions {
@@ -27,31 +31,36 @@ export interface PlanOptions {
   remote?: boolean;
 }
 
-/** Expands files into tasks: files large enough (or all, with a SIZE) become one task per part. */
+/**
+ * Expands files into tasks: files large enough (or all, with a SIZE) become one task per part.
+ * Each local file is looked at once, here: a regular file's size, times and inode are noted for
+ * its tasks to check, and a pipe (or standard input, `-`) is read whole, never split.
+ */
 export async function planTableTasks(files: string[], options: PlanOptions): Promise<TableTask[]> {
   const tasks: TableTask[] = [];
   for (const [fileIndex, file] of files.entries()) {
-    const parts = options.remote || options.split.kind === "none" ? undefined : await partsOf(file, options);
+    if (options.remote) {
+      tasks.push({ file, fileIndex, rowsBefore: 0, bytes: 0 });
+      continue;
+    }
+    const source = await inspectInput(file);
+    const size = source.kind === "file" ? source.snapshot.size : source.kind === "stream" ? source.bytes : 0;
+    const parts = source.kind === "file" ? await partsOf(file, size, options) : undefined;
     if (!parts || parts.length < 2) {
-      tasks.push({ file, fileIndex, rowsBefore: 0 });
+      tasks.push({ file, fileIndex, rowsBefore: 0, source, bytes: size });
       continue;
     }
     let rowsBefore = 0;
     for (const part of parts) {
-      tasks.push({ file, fileIndex, part, rowsBefore });
+      tasks.push({ file, fileIndex, part, rowsBefore, source, bytes: part.end - part.start });
       rowsBefore += part.rows;
     }
   }
   return tasks;
 }
 
-async function partsOf(file: string, options: PlanOptions): Promise<TablePart[] | undefined> {
-  // A file that cannot be read is reported by its task, in words, like any other read failure.
-  const size = await stat(file).then(
-    (s) => (s.isFile() ? s.size : undefined),
-    () => undefined,
-  );
-  if (size === undefined) return undefined;
+async function partsOf(file: string, size: number, options: PlanOptions): Promise<TablePart[] | undefined> {
+  if (options.split.kind === "none") return undefined;
   const partBytes = options.split.kind === "size" ? options.split.bytes : autoPartBytes(size, options.slots);
   if (partBytes === undefined || size <= partBytes) return undefined;
   const delimiter = options.delimiter === "\t" ? 0x09 : (options.delimiter ?? ";").charCodeAt(0);
