@@ -18,6 +18,7 @@ export class GrpcStream<Req, Res> {
   #bufferedBytes = 0;
   #headers: IncomingHttpHeaders | undefined;
   #outcome: { error?: ClientError } | undefined;
+  #streamError = "";
   #wake: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #onAbort: (() => void) | undefined;
@@ -55,7 +56,13 @@ export class GrpcStream<Req, Res> {
     stream.on("response", (headers) => this.#onHeaders(headers));
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("trailers", (trailers) => this.#onStatus(trailers));
-    stream.on("error", () => {});
+    // A session that fails (refused, TLS) destroys its streams with its own error, which may come
+    // before the session's "error" event: kept, so the call says why it failed.
+    stream.on("error", (error) => {
+      // Node wraps it: "The pending stream has been canceled (caused by: ...)"; the cause says why.
+      const cause = (error as { cause?: unknown }).cause;
+      this.#streamError ||= cause instanceof Error ? cause.message : error.message;
+    });
     stream.on("close", () => this.#onClose());
   }
 
@@ -240,7 +247,10 @@ export class GrpcStream<Req, Res> {
     else if (code === constants.NGHTTP2_INADEQUATE_SECURITY)
       fail(Status.PERMISSION_DENIED, "inadequate security");
     else if (this.#headers === undefined) {
-      fail(Status.UNAVAILABLE, this.options.connectionFailure() || "the connection to the server ended");
+      fail(
+        Status.UNAVAILABLE,
+        this.options.connectionFailure() || this.#streamError || "the connection to the server ended",
+      );
     } else fail(Status.UNAVAILABLE, "the stream ended without a status");
   }
 }
