@@ -5,8 +5,10 @@ import type { ServedBy, TableOptions } from "../../gen/rpcpool/compute/v1/table.
 import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
+import { ClientError } from "../../rpc/client-error.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
+import { linesBefore } from "./line-cuts.js";
 import {
   changedError,
   delimiterCharacter,
@@ -50,10 +52,10 @@ export interface TablePart {
   /** Byte range [start, end) of the file. */
   start: number;
   end: number;
-  /** 1-based line of the file at `start`. */
+  /** 1-based line of the file at `start`; 0 when the plan did not count lines (see line-cuts.ts). */
   firstLine: number;
-  /** Data rows in the range. */
-  rows: number;
+  /** Data rows in the range, when the plan counted them (weights are sliced by them). */
+  rows?: number;
   /** Cells per row of the whole table. */
   columns: number;
 }
@@ -117,6 +119,27 @@ class TableUpload {
   }
 
   /**
+   * A refusal from a part whose first line the plan did not count names a line of the part: it is
+   * placed in the whole file here, so that it reads as if the file had not been cut.
+   */
+  async placed(error: unknown): Promise<unknown> {
+    const part = this.options.part;
+    if (!(error instanceof ClientError) || !part || part.firstLine !== 0 || part.start === 0) return error;
+    const info = error.errorDetails.errorInfo;
+    const line = Number(info?.metadata.line);
+    if (!info || !Number.isInteger(line) || line < 1) return error;
+    const absolute = line + (await linesBefore(this.file, part.start));
+    return new ClientError(error.code, error.details.replace(`line ${line},`, `line ${absolute},`), {
+      server: error.server,
+      trailers: error.trailers,
+      errorDetails: {
+        ...error.errorDetails,
+        errorInfo: { ...info, metadata: { ...info.metadata, line: String(absolute) } },
+      },
+    });
+  }
+
+  /**
    * The reply's counts against what was sent and planned. The bytes were counted here, so a server
    * that read another number is at fault; a part whose rows are not the plan's was read from a
    * file rewritten since (with its size and times put back): the file is refused, not mixed.
@@ -126,7 +149,7 @@ class TableUpload {
     if (reply.bytes !== this.sent)
       throw new BadReply(server, `it read ${reply.bytes} bytes of the ${this.sent} sent`);
     const part = this.options.part;
-    if (part && reply.rows !== part.rows) {
+    if (part?.rows !== undefined && reply.rows !== part.rows) {
       throw changedError(
         this.file,
         `the plan counted ${part.rows} rows from line ${part.firstLine}, the server ${reply.rows}`,
@@ -146,7 +169,9 @@ export async function columnSumsCall(
     yield { options: tableOptions(file, options) };
     yield* upload.chunks();
   }
-  const reply = await server.clientStream(computeMethods.columnSums!, requests(), options);
+  const reply = await server
+    .clientStream(computeMethods.columnSums!, requests(), options)
+    .catch(async (error) => Promise.reject(await upload.placed(error)));
   checkColumnSums(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;
@@ -180,7 +205,9 @@ export async function weightedMeansCall(
     };
     yield* upload.chunks();
   }
-  const reply = await server.clientStream(computeMethods.weightedMeans!, requests(), options);
+  const reply = await server
+    .clientStream(computeMethods.weightedMeans!, requests(), options)
+    .catch(async (error) => Promise.reject(await upload.placed(error)));
   checkWeightedMeans(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;

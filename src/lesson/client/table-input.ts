@@ -20,16 +20,24 @@ export const uploadChunkBytes = 256 << 10;
 export interface FileSnapshot {
   size: number;
   mtimeMs: number;
+  /** The change time: every write and every `utimes` sets it, and no user can set it back. */
+  ctimeMs: number;
   ino: number;
   dev: number;
 }
 
 export function snapshotOf(stats: Stats): FileSnapshot {
-  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, dev: stats.dev };
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev };
 }
 
 function sameFile(a: FileSnapshot, b: FileSnapshot): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
+  return (
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.dev === b.dev
+  );
 }
 
 /** The refusal of a file that changed while a job read it: no other server could cure it. */
