@@ -6,6 +6,7 @@ import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
 import { ClientError } from "../../rpc/client-error.js";
+import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
 import { linesBefore } from "./line-cuts.js";
@@ -14,6 +15,7 @@ import {
   delimiterCharacter,
   fileChunks,
   type InputSource,
+  ReadBuffers,
   type TableReadOptions,
 } from "./table-input.js";
 
@@ -97,6 +99,7 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
  */
 class TableUpload {
   sent = 0;
+  readonly buffers = new ReadBuffers();
 
   constructor(
     readonly file: string,
@@ -110,11 +113,32 @@ class TableUpload {
     const chunks =
       source?.kind === "stream"
         ? source.content
-        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot);
+        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
     for await (const chunk of chunks) {
       this.sent += chunk.byteLength;
       onBytes?.(chunk.byteLength);
       yield { chunk };
+    }
+  }
+
+  /**
+   * Runs the call with this upload's requests: each chunk's buffer is read into again once the
+   * transport has written it; a refusal is placed in the whole file.
+   */
+  async send<Req extends { chunk?: Uint8Array }, Res>(
+    server: PoolServer,
+    method: MethodSpec<Req, Res>,
+    requests: AsyncIterable<Req>,
+  ): Promise<Res> {
+    try {
+      return await server.clientStream(method, requests, {
+        ...this.options,
+        onWritten: (request) => this.buffers.give(request.chunk),
+      });
+    } catch (error) {
+      throw await this.placed(error);
+    } finally {
+      this.buffers.close();
     }
   }
 
@@ -169,9 +193,7 @@ export async function columnSumsCall(
     yield { options: tableOptions(file, options) };
     yield* upload.chunks();
   }
-  const reply = await server
-    .clientStream(computeMethods.columnSums!, requests(), options)
-    .catch(async (error) => Promise.reject(await upload.placed(error)));
+  const reply = await upload.send(server, computeMethods.columnSums!, requests());
   checkColumnSums(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;
@@ -205,9 +227,7 @@ export async function weightedMeansCall(
     };
     yield* upload.chunks();
   }
-  const reply = await server
-    .clientStream(computeMethods.weightedMeans!, requests(), options)
-    .catch(async (error) => Promise.reject(await upload.placed(error)));
+  const reply = await upload.send(server, computeMethods.weightedMeans!, requests());
   checkWeightedMeans(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;

@@ -12,6 +12,53 @@ export interface TableReadOptions {
 
 /** Chunk size of uploads: large enough to amortise per-message cost, small enough to stream. */
 export const uploadChunkBytes = 256 << 10;
+/** Read size of a regular file's upload, in buffers used again (see ReadBuffers). */
+const fileChunkBytes = 1 << 20;
+
+/**
+ * A few read buffers, each used again once its bytes are on their way: a fresh megabyte per read
+ * cost the client more CPU (the kernel maps and faults in new pages, then unmaps them) than the
+ * read and the send together, about 3 ms per MB against 0.3. A reader waits for a buffer when all
+ * are in flight, which is backpressure too; once closed, none is waited for.
+ */
+export class ReadBuffers {
+  readonly #free: Buffer[] = [];
+  readonly #lent = new Map<ArrayBufferLike, Buffer>();
+  #waiting: Array<(buffer: Buffer) => void> = [];
+  #made = 0;
+  #closed = false;
+
+  constructor(
+    readonly size = fileChunkBytes,
+    readonly most = 8,
+  ) {}
+
+  async take(): Promise<Buffer> {
+    const buffer =
+      this.#free.pop() ??
+      (this.#made < this.most || this.#closed
+        ? (this.#made++, Buffer.allocUnsafeSlow(this.size))
+        : await new Promise<Buffer>((resolve) => this.#waiting.push(resolve)));
+    this.#lent.set(buffer.buffer, buffer);
+    return buffer;
+  }
+
+  /** Gives back the buffer under `chunk` (a view of one this lent); other bytes are ignored. */
+  give(chunk: Uint8Array | undefined): void {
+    const buffer = chunk && this.#lent.get(chunk.buffer);
+    if (!buffer) return;
+    this.#lent.delete(chunk.buffer);
+    const next = this.#waiting.shift();
+    if (next) next(buffer);
+    else this.#free.push(buffer);
+  }
+
+  /** No reader waits any more: a call that ended may not give its buffers back. */
+  close(): void {
+    this.#closed = true;
+    for (const resolve of this.#waiting.splice(0)) resolve(Buffer.allocUnsafeSlow(this.size));
+  }
+}
 
 /**
  * What a regular file was when a job planned it. A task compares the file it opens with this
@@ -69,6 +116,7 @@ export async function* fileChunks(
   start = 0,
   end?: number,
   snapshot?: FileSnapshot,
+  buffers?: ReadBuffers,
 ): AsyncGenerator<Buffer> {
   if (path === "-") {
     yield* await readStdin();
@@ -88,8 +136,8 @@ export async function* fileChunks(
     if (!sameFile(planned, snapshotOf(before))) throw changedError(path);
     const stop = end ?? planned.size;
     for (let position = start; position < stop; ) {
-      const buffer = Buffer.allocUnsafe(Math.min(uploadChunkBytes, stop - position));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      const buffer = buffers ? await buffers.take() : Buffer.allocUnsafe(uploadChunkBytes);
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, stop - position), position);
       if (bytesRead === 0) throw changedError(path, "it is shorter than planned");
       position += bytesRead;
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
