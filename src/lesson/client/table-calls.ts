@@ -12,6 +12,7 @@ import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
 import { linesBefore } from "./line-cuts.js";
 import {
   changedError,
+  chunkBytesFor,
   delimiterCharacter,
   fileChunks,
   type InputSource,
@@ -99,12 +100,15 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
  */
 class TableUpload {
   sent = 0;
-  readonly buffers = new ReadBuffers();
+  readonly buffers: ReadBuffers;
 
   constructor(
     readonly file: string,
     readonly options: TableCallOptions,
-  ) {}
+    server: PoolServer,
+  ) {
+    this.buffers = new ReadBuffers(chunkBytesFor(Number(server.info?.maxMessageBytes ?? 0)));
+  }
 
   async *chunks() {
     const { remote, part, source, onBytes } = this.options;
@@ -188,7 +192,7 @@ export async function columnSumsCall(
   file: string,
   options: TableCallOptions = {},
 ): Promise<ColumnSumsResult> {
-  const upload = new TableUpload(file, options);
+  const upload = new TableUpload(file, options, server);
   async function* requests(): AsyncGenerator<ColumnSumsRequest> {
     yield { options: tableOptions(file, options) };
     yield* upload.chunks();
@@ -216,7 +220,7 @@ export async function weightedMeansCall(
   weights: number[],
   options: TableCallOptions & { divisor?: DivisorName } = {},
 ): Promise<WeightedMeansResult> {
-  const upload = new TableUpload(file, options);
+  const upload = new TableUpload(file, options, server);
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
       options: {
