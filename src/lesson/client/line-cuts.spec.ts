@@ -57,7 +57,7 @@ describe("cutAtLines", () => {
 describe("autoPartSizes", () => {
   const MB = 1 << 20;
   it("keeps files whole when there are enough of them for the slots", () => {
-    expect(autoPartSizes([105 * MB, 105 * MB, 105 * MB, 105 * MB], 2)).toEqual([, , , ,].fill(undefined));
+    expect(autoPartSizes([105 * MB, 105 * MB, 105 * MB, 105 * MB], 2)).toEqual(Array(4).fill(undefined));
     expect(autoPartSizes([105 * MB, 105 * MB, 105 * MB, 105 * MB], 4).every((p) => p === undefined)).toBe(
       true,
     );

@@ -42,11 +42,12 @@ export class ReadBuffers {
   ) {}
 
   async take(): Promise<Buffer> {
-    const buffer =
-      this.#free.pop() ??
-      (this.#made < this.most || this.#closed
-        ? (this.#made++, Buffer.allocUnsafeSlow(this.size))
-        : await new Promise<Buffer>((resolve) => this.#waiting.push(resolve)));
+    let buffer = this.#free.pop();
+    if (!buffer && (this.#made < this.most || this.#closed)) {
+      this.#made++;
+      buffer = Buffer.allocUnsafeSlow(this.size);
+    }
+    buffer ??= await new Promise<Buffer>((resolve) => this.#waiting.push(resolve));
     this.#lent.set(buffer.buffer, buffer);
     return buffer;
   }
