@@ -1,10 +1,23 @@
 import { type FileHandle, open } from "node:fs/promises";
-import type { TablePart } from "./table-calls.js";
 
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
+
+/** One row range of a file, cut at line boundaries (see split-plan.ts and cutAtLines). */
+export interface TablePart {
+  /** Byte range [start, end) of the file. */
+  start: number;
+  end: number;
+  /** 1-based line of the file at `start`; 0 when the plan did not count lines (cutAtLines). */
+  firstLine: number;
+  /** Data rows in the range, when the plan counted them (weights are sliced by them). */
+  rows?: number;
+  /** Cells per row of the whole table. */
+  columns: number;
+}
+
 /** Bytes read at a time when looking for a line's end. */
 const window = 64 << 10;
 

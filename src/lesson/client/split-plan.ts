@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import type { TablePart } from "./table-calls.js";
+import type { TablePart } from "./line-cuts.js";
 
 /** How to cut: never, automatically when it pays, or into parts of about this many bytes. */
 export type SplitMode = { kind: "none" } | { kind: "auto" } | { kind: "size"; bytes: number };

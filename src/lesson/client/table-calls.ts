@@ -9,7 +9,10 @@ import { ClientError } from "../../rpc/client-error.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
-import { linesBefore } from "./line-cuts.js";
+import { linesBefore, type TablePart } from "./line-cuts.js";
+
+export type { TablePart };
+
 import {
   changedError,
   chunkBytesFor,
@@ -49,19 +52,6 @@ export interface WeightedMeansResult {
 }
 
 export type DivisorName = "weights" | "rows";
-
-/** One row range of a file, cut at line boundaries (see split-plan.ts). */
-export interface TablePart {
-  /** Byte range [start, end) of the file. */
-  start: number;
-  end: number;
-  /** 1-based line of the file at `start`; 0 when the plan did not count lines (see line-cuts.ts). */
-  firstLine: number;
-  /** Data rows in the range, when the plan counted them (weights are sliced by them). */
-  rows?: number;
-  /** Cells per row of the whole table. */
-  columns: number;
-}
 
 /** Everything a table call takes besides the server and the file: one options object. */
 export interface TableCallOptions extends CallOptions {
