@@ -14,8 +14,10 @@ export interface RunOptions {
 /**
  * The server's worker threads, one pool for every service it hosts: `run` calls an export of a
  * module on one of them, so CPU work leaves the event loop, which keeps answering calls and health
- * checks, and one server uses every core. The threads start with the server and stay. Tasks queue
- * without bound: callers bound their own work in flight (table streams by their piece slots).
+ * checks, and one server uses every core. The threads start on first use (each boots a Node
+ * environment, about 140 ms of CPU: a server that only answers small calls never pays it, and a
+ * local server starts sooner) and then stay. Tasks queue without bound: callers bound their own
+ * work in flight (table streams by their piece slots).
  */
 export class WorkerPool {
   readonly #piscina: Piscina;
@@ -23,7 +25,7 @@ export class WorkerPool {
   constructor(readonly threads: number) {
     this.#piscina = new Piscina({
       filename: new URL("./worker-entry.js", import.meta.url).href,
-      minThreads: threads,
+      minThreads: 0,
       maxThreads: threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       maxQueue: Number.POSITIVE_INFINITY,
