@@ -36,6 +36,19 @@ const program = new Command("rpcpool-server")
     "most bytes of table per call (default: no cap)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
   )
+  .option(
+    "--max-line-bytes <n>",
+    "longest line of a table",
+    integerIn(1024, 2 ** 31 - 1),
+    defaultTableLimits.maxLineBytes,
+  )
+  .option(
+    "--max-buffer-bytes <n>",
+    "most bytes of unfinished lines all table calls may hold at once",
+    integerIn(1024, Number.MAX_SAFE_INTEGER),
+    defaultTableLimits.maxBufferBytes,
+  )
+  .option("--max-columns <n>", "widest row of a table", integerIn(1, 2 ** 31 - 1), defaultTableLimits.maxColumns)
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -46,6 +59,9 @@ const program = new Command("rpcpool-server")
       tableLimits: {
         ...defaultTableLimits,
         maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
+        maxLineBytes: options.maxLineBytes,
+        maxBufferBytes: options.maxBufferBytes,
+        maxColumns: options.maxColumns,
       },
     });
     const server = await startServer({

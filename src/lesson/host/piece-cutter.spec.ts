@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutPieces } from "./piece-cutter.js";
+import { cutPieces, LineTooLong } from "./piece-cutter.js";
 
 async function pieces(chunks: Uint8Array[], target: number, maxLine = 1 << 20) {
   async function* source() {
@@ -48,9 +48,12 @@ describe("cutPieces", () => {
     );
   });
 
-  it("refuses a line longer than the limit with RESOURCE_EXHAUSTED", async () => {
+  it("refuses a line longer than the limit, saying how many whole lines it still held", async () => {
     const long = chunked(`${"1".repeat(5000)}\n`, [100]);
-    await expect(pieces(long, 64, 1000)).rejects.toMatchObject({ code: 8 });
+    await expect(pieces(long, 64, 1000)).rejects.toBeInstanceOf(LineTooLong);
+    await expect(pieces(chunked(`1\n2\n${"1".repeat(5000)}`, [4000]), 1 << 20, 1000)).rejects.toMatchObject({
+      heldLines: 2,
+    });
     expect((await pieces(long, 64, 10_000)).map((p) => p.byteLength)).toEqual([5001]);
   });
 });

@@ -1,54 +1,90 @@
-import { status } from "@grpc/grpc-js";
-import { ServerError } from "../../rpc/server-error.js";
+import type { ByteBudget } from "./byte-budget.js";
 
 const NEWLINE = 0x0a;
+
+/** A line (the one after the last newline cut) is longer than the cap: the caller names its number. */
+export class LineTooLong extends Error {
+  /** @param heldLines whole lines still held before the long one (not yet in any piece) */
+  constructor(
+    readonly maxLine: number,
+    readonly heldLines: number,
+  ) {
+    super(`the line is longer than this server's cap of ${maxLine} bytes (--max-line-bytes)`);
+  }
+}
+
+/** The server-wide budget of held bytes is spent: the call is refused, the server stays bounded. */
+export class BufferBudgetSpent extends Error {
+  constructor(readonly capBytes: number) {
+    super(
+      `this server holds its cap of ${capBytes} bytes of unfinished lines (--max-buffer-bytes); try again later`,
+    );
+  }
+}
 
 /**
  * Regroups a byte stream into pieces that end at a newline (except the last), each at least
  * `target` bytes, so that every piece can be parsed on its own. Only moves bytes.
  *
  * Each piece is copied into memory from `allocate`, which may make it wait (by default a fresh
- * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the last newline stay behind
- * as a view of their chunk.
+ * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the
+ * last newline stay behind as a view of their chunk. Those held bytes are bounded per call
+ * (`maxLine`: LineTooLong) and, when a budget is given, count against it while held
+ * (BufferBudgetSpent when it is spent); they are given back whatever the outcome.
  */
 export async function* cutPieces(
   chunks: AsyncIterable<Uint8Array>,
   target: number,
   maxLine: number,
   allocate: (bytes: number) => Uint8Array | Promise<Uint8Array> = Buffer.allocUnsafeSlow,
+  budget?: ByteBudget,
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
+  // Bytes since the last newline seen: the line being received, which must stay within the cap.
+  let tail = 0;
   // held[0 .. searched) are known to hold no newline: a long line is not searched again and again.
   let searched = 0;
-  for await (const chunk of chunks) {
-    if (chunk.byteLength === 0) continue;
-    held.push(chunk);
-    heldBytes += chunk.byteLength;
-    if (heldBytes < target) continue;
-    // The last newline is nearly always in the last chunk: look there first, then further back.
-    let at = held.length - 1;
-    let cut = -1;
-    for (; at >= searched && cut < 0; at--) cut = held[at]!.lastIndexOf(NEWLINE);
-    if (cut < 0) {
-      searched = held.length;
-      if (heldBytes > maxLine) {
-        throw new ServerError(status.RESOURCE_EXHAUSTED, `a line is longer than ${maxLine} bytes`);
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.byteLength === 0) continue;
+      if (budget && !budget.take(chunk.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
+      held.push(chunk);
+      heldBytes += chunk.byteLength;
+      const newline = chunk.lastIndexOf(NEWLINE);
+      tail = newline < 0 ? tail + chunk.byteLength : chunk.byteLength - newline - 1;
+      if (tail > maxLine) throw new LineTooLong(maxLine, countNewlines(held));
+      if (heldBytes < target) continue;
+      // The last newline is nearly always in the last chunk: look there first, then further back.
+      let at = held.length - 1;
+      let cut = -1;
+      for (; at >= searched && cut < 0; at--) cut = held[at]!.lastIndexOf(NEWLINE);
+      if (cut < 0) {
+        searched = held.length;
+        continue;
       }
-      continue;
+      at++;
+      const last = held[at]!;
+      const parts = [...held.slice(0, at), last.subarray(0, cut + 1)];
+      const rest = [last.subarray(cut + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
+      const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
+      held = rest;
+      heldBytes -= pieceBytes;
+      budget?.give(pieceBytes);
+      // What is left came after the last newline.
+      searched = held.length;
+      yield copyInto(await allocate(pieceBytes), parts);
     }
-    at++;
-    const last = held[at]!;
-    const parts = [...held.slice(0, at), last.subarray(0, cut + 1)];
-    const rest = [last.subarray(cut + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
-    const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
-    held = rest;
-    heldBytes -= pieceBytes;
-    // What is left came after the last newline.
-    searched = held.length;
-    yield copyInto(await allocate(pieceBytes), parts);
+    if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
+  } finally {
+    budget?.give(heldBytes);
   }
-  if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
+}
+
+function countNewlines(parts: Uint8Array[]): number {
+  let n = 0;
+  for (const part of parts) for (let i = part.indexOf(NEWLINE); i >= 0; i = part.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }
 
 function copyInto(piece: Uint8Array, parts: Uint8Array[]): Uint8Array {

@@ -5,8 +5,9 @@ import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
-import { cutPieces } from "./piece-cutter.js";
+import { BufferBudgetSpent, cutPieces, LineTooLong } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
 import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
 
@@ -15,21 +16,31 @@ export interface TableWork {
   /** Worker threads: two pieces each are kept in flight. */
   threads: number;
   pieces: PieceSlots;
+  /** The server-wide budget of bytes held outside the slots (--max-buffer-bytes). */
+  buffered: ByteBudget;
   run: ServiceTools["runOnWorker"];
 }
 
 /** Tuning of table calls; defaults suit a 1 MiB piece parsed in a few milliseconds. */
 export interface TableLimits {
   pieceBytes: number;
+  /** Longest line (--max-line-bytes): its bytes are held until its newline comes. */
   maxLineBytes: number;
   /** Most bytes one table call may carry (or read from a remote file). */
   maxTableBytes: number;
+  /** Widest row (--max-columns): each column costs an exact sum per piece in flight. */
+  maxColumns: number;
+  /** Bytes of unfinished lines all table calls of a server may hold at once (--max-buffer-bytes). */
+  maxBufferBytes: number;
 }
 
+/** Defaults that keep a server within a 1 GiB pod whatever its clients send (docs/limits.md). */
 export const defaultTableLimits: TableLimits = {
   pieceBytes: 1 << 20,
-  maxLineBytes: 64 << 20,
+  maxLineBytes: 1 << 20,
   maxTableBytes: Number.POSITIVE_INFINITY,
+  maxColumns: 10_000,
+  maxBufferBytes: 256 << 20,
 };
 
 /** Passes bytes on while their total stays within the cap. */
@@ -143,10 +154,10 @@ export async function sumTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine, call.expectedColumns);
+  const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
   const abort = linkedController(signal);
   const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
-  let read = { ...call.read };
+  let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
   try {
@@ -156,11 +167,20 @@ export async function sumTable(
       merger.addSum(piece);
       throwIfRefused(merger, call.fileName);
     };
-    for await (const bytes of cutPieces(
-      capped(call.chunks, limits.maxTableBytes, call.fileName),
-      limits.pieceBytes,
-      limits.maxLineBytes,
-      (size) => work.pieces.take(size, abort.signal),
+    for await (const bytes of refusingCuts(
+      cutPieces(
+        capped(call.chunks, limits.maxTableBytes, call.fileName),
+        limits.pieceBytes,
+        limits.maxLineBytes,
+        (size) => work.pieces.take(size, abort.signal),
+        work.buffered,
+      ),
+      call,
+      merger,
+      async () => {
+        // The pieces before a refused line are merged first: their own refusal comes first in the file.
+        while (pending.length > 0) await mergeOldest();
+      },
     )) {
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
@@ -194,15 +214,21 @@ export async function weighTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine, call.expectedColumns);
-  let read = { ...call.read };
+  const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
+  let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
-  for await (const bytes of cutPieces(
-    capped(call.chunks, limits.maxTableBytes, call.fileName),
-    limits.pieceBytes,
-    limits.maxLineBytes,
-    (size) => work.pieces.take(size, signal),
+  for await (const bytes of refusingCuts(
+    cutPieces(
+      capped(call.chunks, limits.maxTableBytes, call.fileName),
+      limits.pieceBytes,
+      limits.maxLineBytes,
+      (size) => work.pieces.take(size, signal),
+      work.buffered,
+    ),
+    call,
+    merger,
+    async () => {},
   )) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
@@ -220,6 +246,43 @@ export async function weighTable(
     read = { ...read, startsFile: false, header: false };
   }
   return { merger, bytes: bytesRead, threadId };
+}
+
+/** The width a part of a split table claims, refused beyond the server's cap. */
+function checkedWidth(call: TableCall, limits: TableLimits): number {
+  if (call.expectedColumns > limits.maxColumns) {
+    throw invalidArgument(
+      `${call.fileName}: ${call.expectedColumns} columns expected, more than this server's cap of ${limits.maxColumns} columns (--max-columns)`,
+    );
+  }
+  return call.expectedColumns;
+}
+
+/**
+ * The cutter's pieces, its refusals as statuses naming the file: a line too long with its number
+ * (once the pieces before it are merged, `settle`), a spent buffer budget as RESOURCE_EXHAUSTED.
+ */
+async function* refusingCuts(
+  pieces: AsyncGenerator<Uint8Array>,
+  call: TableCall,
+  merger: TableMerger,
+  settle: () => Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* pieces;
+  } catch (error) {
+    if (error instanceof LineTooLong) {
+      await settle();
+      const line = call.firstLine + merger.lines + error.heldLines;
+      throw invalidArgument(`${call.fileName}: line ${line}: ${error.message}`, {
+        reason: "LINE_TOO_LONG",
+        fields: { file: call.fileName, line: String(line), cap: String(error.maxLine) },
+      });
+    }
+    if (error instanceof BufferBudgetSpent)
+      throw new ServerError(status.RESOURCE_EXHAUSTED, `${call.fileName}: ${error.message}`);
+    throw error;
+  }
 }
 
 function throwIfRefused(merger: TableMerger, fileName: string): void {
