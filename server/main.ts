@@ -5,7 +5,8 @@ import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
-import { startServer } from "../src/host/start-server.js";
+import { defaultMaxBatchItems } from "../src/host/batch-service.js";
+import { defaultMaxCalls, startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
@@ -17,7 +18,12 @@ const program = new Command("rpcpool-server")
   .option("--port <port>", "port; 0 picks a free one", port, 50051)
   .option("--workers <n>", "worker threads", positiveInteger, availableParallelism())
   .option("--name <name>", "name stamped on replies (default HOST:PORT)")
-  .option("--grace <ms>", "on SIGTERM, how long calls in flight may take to finish", positiveInteger, 30_000)
+  .option(
+    "--grace <ms>",
+    "on SIGTERM, how long calls in flight may take to finish",
+    integerIn(1, 2 ** 31 - 1),
+    30_000,
+  )
   .option("--data-root <dir>", "serve the files under DIR to clients that name them (--remote-paths)")
   .option("--tls-cert <file>", "PEM certificate chain: serve TLS")
   .option("--tls-key <file>", "PEM private key of --tls-cert")
@@ -30,7 +36,24 @@ const program = new Command("rpcpool-server")
     positiveInteger,
     1000,
   )
-  .option("--max-deadline-ms <ms>", "longest deadline a call may ask for", positiveInteger, 24 * 3_600_000)
+  .option(
+    "--max-calls <n>",
+    "most calls in flight on the whole server (health watches and batch items count)",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxCalls,
+  )
+  .option(
+    "--max-batch-items <n>",
+    "most items one batch may carry",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxBatchItems,
+  )
+  .option(
+    "--max-deadline-ms <ms>",
+    "longest deadline a call may ask for",
+    integerIn(1, 2 ** 31 - 1),
+    24 * 3_600_000,
+  )
   .option(
     "--max-table-bytes <n>",
     "most bytes of table per call (default: no cap)",
@@ -75,8 +98,10 @@ const program = new Command("rpcpool-server")
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
+        maxCalls: options.maxCalls,
         maxDeadlineMs: options.maxDeadlineMs,
       },
+      maxBatchItems: options.maxBatchItems,
     });
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
     if (warning) process.stderr.write(`${warning}\n`);

@@ -8,33 +8,51 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { BearerToken } from "./bearer-token.js";
+import type { CallLimit } from "./call-limit.js";
 
 export interface GuardOptions {
   /** Calls must carry `authorization: Bearer <token>`; health stays open for probes. */
   token?: BearerToken;
   /** Most calls in flight from one client connection. */
   maxCallsPerConnection?: number;
+  /** Most calls in flight on the whole server (health Watch streams and batch items included). */
+  maxCalls?: number;
   /** Longest deadline a call may ask for, in milliseconds. */
   maxDeadlineMs?: number;
 }
 
 const openServices = ["/grpc.health.v1.Health/"];
+const watchPath = "/grpc.health.v1.Health/Watch";
 
 /**
  * The checks every call passes before its handler sees it: the bearer token, the deadline cap and
- * the per-connection bound on calls in flight. One interceptor, so user services get them too.
+ * the bounds on calls in flight (server-wide and per connection). One interceptor, so user
+ * services get them too. It also knows the open health Watch streams, to end them on drain: a
+ * Watch never ends by itself, and would hold a draining server for its whole grace.
  */
-export function callGuard(options: GuardOptions): ServerInterceptor {
-  const inFlight = new Map<string, number>();
-  return (method, call) => {
+export class CallGuard {
+  readonly #watches = new Set<() => void>();
+
+  constructor(
+    readonly options: GuardOptions,
+    readonly limit: CallLimit,
+    private readonly onMalformed: (path: string, details: string) => void = () => {},
+  ) {}
+
+  /** Ends every open health Watch with UNAVAILABLE (after the NOT_SERVING it was just sent). */
+  endWatches(): void {
+    for (const end of [...this.#watches]) end();
+  }
+
+  readonly interceptor: ServerInterceptor = (method, call) => {
+    const { options, limit } = this;
     const open = openServices.some((prefix) => method.path.startsWith(prefix));
-    let counted: string | undefined;
-    const release = () => {
-      if (counted === undefined) return;
-      const left = (inFlight.get(counted) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(counted);
-      else inFlight.set(counted, left);
-      counted = undefined;
+    let release: (() => void) | undefined;
+    let endWatch: (() => void) | undefined;
+    const settle = () => {
+      release?.();
+      release = undefined;
+      if (endWatch) this.#watches.delete(endWatch);
     };
     const refuse = (code: status, details: string) => call.sendStatus({ code, details });
     const check = (metadata: Metadata): boolean => {
@@ -49,24 +67,23 @@ export function callGuard(options: GuardOptions): ServerInterceptor {
         if (Number.isFinite(ms) && ms > cap) {
           refuse(
             status.INVALID_ARGUMENT,
-            `the requested deadline (${Math.round(ms)} ms) exceeds this server's cap of ${cap} ms`,
+            `the requested deadline (${Math.round(ms)} ms) exceeds this server's cap of ${cap} ms (--max-deadline-ms)`,
           );
           return false;
         }
       }
-      const limit = options.maxCallsPerConnection;
-      if (limit !== undefined) {
-        const key = connectionKey(call);
-        const n = inFlight.get(key) ?? 0;
-        if (n >= limit) {
-          refuse(
-            status.RESOURCE_EXHAUSTED,
-            `too many concurrent calls from this connection (limit ${limit})`,
-          );
-          return false;
-        }
-        inFlight.set(key, n + 1);
-        counted = key;
+      const entered = limit.enter(connectionKey(call));
+      if (typeof entered === "string") {
+        refuse(status.RESOURCE_EXHAUSTED, entered);
+        return false;
+      }
+      release = entered;
+      if (method.path === watchPath) {
+        endWatch = () => {
+          settle();
+          call.sendStatus({ code: status.UNAVAILABLE, details: "the server is draining" });
+        };
+        this.#watches.add(endWatch);
       }
       return true;
     };
@@ -79,20 +96,35 @@ export function callGuard(options: GuardOptions): ServerInterceptor {
               .withOnReceiveMetadata((metadata, nextMetadata) => {
                 if (check(metadata)) nextMetadata(metadata);
               })
-              .withOnCancel(release)
+              .withOnCancel(settle)
               .build(),
           );
         })
         .withSendStatus((statusObject, next) => {
-          release();
-          next(statusObject);
+          settle();
+          next(malformedAsInvalid(statusObject, method.path, this.onMalformed));
         })
         .build(),
     );
   };
 }
 
-function connectionKey(call: ServerInterceptingCallInterface): string {
-  const info = call.getConnectionInfo();
-  return info.remoteAddress ? `${info.remoteAddress}:${info.remotePort}` : call.getPeer();
+/**
+ * Request bytes that do not parse are the client's fault, not the server's: grpc-js answers them
+ * INTERNAL ("Error deserializing request"), the guard turns that into INVALID_ARGUMENT.
+ */
+function malformedAsInvalid<S extends { code: status; details?: string }>(
+  statusObject: S,
+  path: string,
+  onMalformed: (path: string, details: string) => void,
+): S {
+  if (statusObject.code !== status.INTERNAL || !statusObject.details?.startsWith("Error deserializing request"))
+    return statusObject;
+  onMalformed(path, statusObject.details);
+  return { ...statusObject, code: status.INVALID_ARGUMENT, details: "malformed request: its bytes do not parse" };
+}
+
+/** The client connection a call came on, as the batch sees it too (its peer). */
+export function connectionKey(call: ServerInterceptingCallInterface): string {
+  return call.getPeer();
 }

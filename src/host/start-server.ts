@@ -3,8 +3,9 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
-import { batchHandler } from "./batch-service.js";
-import { callGuard, type GuardOptions } from "./call-guard.js";
+import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
+import { CallGuard, type GuardOptions } from "./call-guard.js";
+import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
@@ -29,12 +30,40 @@ export interface ServerOptions {
   services?: HostedService[];
   /** TLS or mutual TLS (see tls.ts); plaintext by default. */
   credentials?: ServerCredentials;
-  /** Token, deadline cap and per-connection bound, checked on every call. */
+  /** Token, deadline cap and bounds on calls in flight, checked on every call (docs/limits.md). */
   guard?: GuardOptions;
+  /** Most items one batch may carry (default 10,000). */
+  maxBatchItems?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+}
+
+/** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
+export const defaultMaxCalls = 10_000;
+
+/**
+ * A log that says at most `perWindow` lines per window, then how many it left out: a client
+ * sending garbage in a loop must not flood the server's log (or its disk).
+ */
+function rateLimitedLog(log: (message: string) => void, perWindow = 10, windowMs = 10_000) {
+  let windowStart = 0;
+  let said = 0;
+  let skipped = 0;
+  return (message: string) => {
+    const now = Date.now();
+    if (now - windowStart >= windowMs) {
+      if (skipped > 0) log(`(${skipped} more such lines left out)`);
+      windowStart = now;
+      said = 0;
+      skipped = 0;
+    }
+    if (said < perWindow) {
+      said++;
+      log(message);
+    } else skipped++;
+  };
 }
 
 export interface RunningServer {
@@ -66,7 +95,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const deps = { tracker, log };
   const startedAt = Date.now();
   const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
-  const batch = batchHandler({ ...deps, registry, identity });
+  const limit = new CallLimit({
+    maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
+    maxCallsPerConnection: options.guard?.maxCallsPerConnection,
+  });
+  const malformedLog = rateLimitedLog(log);
+  const guard = new CallGuard(options.guard ?? {}, limit, (path, details) =>
+    malformedLog(`${path}: refused a malformed request (${details})`),
+  );
+  const batch = batchHandler({
+    ...deps,
+    registry,
+    identity,
+    limit,
+    maxItems: options.maxBatchItems ?? defaultMaxBatchItems,
+  });
   const sessions = new SessionHost(
     { ...deps, identity },
     { maxCallsPerSession: options.guard?.maxCallsPerConnection, maxDeadlineMs: options.guard?.maxDeadlineMs },
@@ -92,7 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
-    interceptors: options.guard ? [callGuard(options.guard)] : [],
+    interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
   let health: Health;
@@ -133,6 +176,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (graceMs = 30_000) => {
     closing ??= (async () => {
       health.drain();
+      // A Watch never ends by itself: after its NOT_SERVING, end it, or it holds the drain.
+      guard.endWatches();
       sessions.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
