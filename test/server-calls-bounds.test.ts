@@ -90,6 +90,19 @@ describe("calls in flight are bounded server-wide", () => {
   });
 });
 
+describe("malformed request bytes", () => {
+  it("are INVALID_ARGUMENT (the client's fault), and give their place back", async () => {
+    const garbled = { ...demoMethods.sleep, requestSerialize: () => Buffer.from([0x08, 0xff, 0xff]) };
+    // More refusals than --max-calls: a refused call must not keep its place.
+    for (let i = 0; i < 45; i++) {
+      expect(await outcome(pool.servers[0]!.unary(garbled, { milliseconds: 1 }))).toMatch(
+        /^INVALID_ARGUMENT: malformed request: its bytes do not parse/,
+      );
+    }
+    expect(await outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 }))).toBe("OK");
+  });
+});
+
 describe("draining with an open health Watch", () => {
   it("ends the watch and exits promptly on SIGTERM, well within --grace", async () => {
     const server = await startLocalServer({ workers: 1, args: ["--grace", "120000"], stderr: "ignore" });

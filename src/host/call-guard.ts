@@ -96,32 +96,53 @@ export class CallGuard {
               .withOnReceiveMetadata((metadata, nextMetadata) => {
                 if (check(metadata)) nextMetadata(metadata);
               })
+              .withOnReceiveMessage((message, nextMessage) => {
+                if (!(message instanceof MalformedRequest)) return nextMessage(message);
+                this.onMalformed(method.path, message.reason);
+                settle();
+                refuse(status.INVALID_ARGUMENT, `malformed request: its bytes do not parse (${message.reason})`);
+              })
               .withOnCancel(settle)
               .build(),
           );
         })
         .withSendStatus((statusObject, next) => {
           settle();
-          next(malformedAsInvalid(statusObject, method.path, this.onMalformed));
+          next(statusObject);
         })
         .build(),
     );
   };
 }
 
+/** What a tolerant deserializer returns for bytes that do not parse: the guard refuses the call. */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
 /**
- * Request bytes that do not parse are the client's fault, not the server's: grpc-js answers them
- * INTERNAL ("Error deserializing request"), the guard turns that into INVALID_ARGUMENT.
+ * The methods with deserializers that never throw: grpc-js answers a throwing one INTERNAL, as
+ * if the server were at fault, and no interceptor sees it. Bytes that do not parse become a
+ * MalformedRequest, which the guard answers INVALID_ARGUMENT (and logs, one line, rate-limited).
  */
-function malformedAsInvalid<S extends { code: status; details?: string }>(
-  statusObject: S,
-  path: string,
-  onMalformed: (path: string, details: string) => void,
-): S {
-  if (statusObject.code !== status.INTERNAL || !statusObject.details?.startsWith("Error deserializing request"))
-    return statusObject;
-  onMalformed(path, statusObject.details);
-  return { ...statusObject, code: status.INVALID_ARGUMENT, details: "malformed request: its bytes do not parse" };
+export function tolerantDeserializers<M extends Record<string, { requestDeserialize(bytes: Buffer): unknown }>>(
+  methods: M,
+): M {
+  return Object.fromEntries(
+    Object.entries(methods).map(([key, spec]) => [
+      key,
+      {
+        ...spec,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return spec.requestDeserialize(bytes);
+          } catch (error) {
+            return new MalformedRequest((error as Error)?.message ?? String(error));
+          }
+        },
+      },
+    ]),
+  ) as M;
 }
 
 /** The client connection a call came on, as the batch sees it too (its peer). */

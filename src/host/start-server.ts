@@ -4,7 +4,7 @@ import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
-import { CallGuard, type GuardOptions } from "./call-guard.js";
+import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
@@ -146,7 +146,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .filter((service) => service.implementation || !service.sessionClass)
       .map((service) => resolveService(service, tools));
     for (const service of services) {
-      server.addService(service.methods, service.implementation);
+      server.addService(tolerantDeserializers(service.methods), service.implementation);
       registry.add(service.methods, service.implementation);
     }
     health = new Health(services.map((service) => service.name));
