@@ -6,7 +6,8 @@ import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
-import { defaultMaxCalls, startServer } from "../src/host/start-server.js";
+import { defaultConnectionLimits } from "../src/host/connection-limits.js";
+import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
@@ -72,6 +73,24 @@ const program = new Command("rpcpool-server")
     defaultTableLimits.maxBufferBytes,
   )
   .option("--max-columns <n>", "widest row of a table", integerIn(1, 2 ** 31 - 1), defaultTableLimits.maxColumns)
+  .option(
+    "--max-connections <n>",
+    "most client connections open at once",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.maxConnections,
+  )
+  .option(
+    "--preface-timeout-ms <ms>",
+    "how long a new connection may stay silent before its HTTP/2 preface",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.prefaceTimeoutMs,
+  )
+  .option(
+    "--max-connection-idle-ms <ms>",
+    "close a connection without calls for this long (clients reconnect)",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxConnectionIdleMs,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -102,6 +121,8 @@ const program = new Command("rpcpool-server")
         maxDeadlineMs: options.maxDeadlineMs,
       },
       maxBatchItems: options.maxBatchItems,
+      connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
+      maxConnectionIdleMs: options.maxConnectionIdleMs,
     });
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
     if (warning) process.stderr.write(`${warning}\n`);

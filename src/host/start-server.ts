@@ -10,6 +10,7 @@ import { CallTracker } from "./call-tracker.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
+import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
 import { raiseReceiveWindows } from "./http2-window.js";
 import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
@@ -34,11 +35,18 @@ export interface ServerOptions {
   guard?: GuardOptions;
   /** Most items one batch may carry (default 10,000). */
   maxBatchItems?: number;
+  /** Connections at once and the time a new one has for its preface (default 1,000 and 5 s). */
+  connections?: Partial<ConnectionLimits>;
+  /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
+  maxConnectionIdleMs?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
 }
+
+/** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
+export const defaultMaxConnectionIdleMs = 600_000;
 
 /** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
 export const defaultMaxCalls = 10_000;
@@ -135,6 +143,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = new Server({
     "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
     "grpc.max_send_message_length": 64 << 20,
+    "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
     interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
@@ -169,6 +178,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   raiseReceiveWindows(server);
+  limitConnections(server, { ...defaultConnectionLimits, ...options.connections });
   const address = `${bindHost}:${port}`;
   identity.server = options.name ?? address;
 
