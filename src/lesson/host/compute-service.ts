@@ -79,17 +79,18 @@ export function computeService(
     }),
 
     weightedMeans: tools.clientStream(async (requests: AsyncIterable<WeightedMeansRequest>, context) => {
+      // The weights are checked before a remote file is opened: a refusal leaves nothing open.
       const { call, first } = await openTableCall(
         requests,
         (message) => message.options?.table,
         options.dataRoot,
+        (message, fileName) =>
+          message.options!.weights.forEach((w, i) => {
+            if (!Number.isFinite(w)) throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
+          }),
       );
       const weighOptions = first.options!;
       const weights = Float64Array.from(weighOptions.weights);
-      weights.forEach((w, i) => {
-        if (!Number.isFinite(w))
-          throw invalidArgument(`${call.fileName}: weight ${i + 1} is not a finite number`);
-      });
       const {
         merger: merged,
         bytes,

@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
@@ -76,6 +75,8 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   requests: AsyncIterable<Req>,
   optionsOf: (first: Req) => TableOptions | undefined,
   dataRoot?: DataRoot,
+  /** Checks the rest of the first message, before any file is opened. */
+  check: (first: Req, fileName: string) => void = () => {},
 ): Promise<{ call: TableCall; first: Req }> {
   const iterator = requests[Symbol.asyncIterator]();
   const head = await iterator.next();
@@ -94,6 +95,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   } catch (error) {
     throw invalidArgument(`${fileName}: ${(error as Error).message}`);
   }
+  check(head.value, fileName);
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (;;) {
       const next = await iterator.next();
@@ -123,7 +125,11 @@ export interface MergedTable {
   threadId: number;
 }
 
-/** The bytes of a file the server has, in [rangeStart, rangeEnd), read with backpressure. */
+/**
+ * The bytes of a file the server has, in [rangeStart, rangeEnd), read with backpressure from the
+ * descriptor opened (and checked) at once, before the client half-closes: what it does meanwhile
+ * cannot change which file is read. The descriptor is closed on every path.
+ */
 async function remoteChunks<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
@@ -135,16 +141,28 @@ async function remoteChunks<Req>(
       "this server serves no files: start it with --data-root DIR",
     );
   }
-  const path = await dataRoot.resolve(options.remotePath);
-  if (!(await iterator.next()).done)
-    throw invalidArgument("a call that names a remote file must not send bytes");
   if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
     throw invalidArgument("range_end is before range_start");
-  return createReadStream(path, {
-    start: options.rangeStart,
-    end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
-    highWaterMark: 1 << 20,
-  });
+  const handle = await dataRoot.open(options.remotePath);
+  try {
+    if (!(await iterator.next()).done)
+      throw invalidArgument("a call that names a remote file must not send bytes");
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return (async function* () {
+    try {
+      yield* handle.createReadStream({
+        start: options.rangeStart,
+        end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
+        highWaterMark: 1 << 20,
+        autoClose: false,
+      });
+    } finally {
+      await handle.close();
+    }
+  })();
 }
 
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
