@@ -4,9 +4,9 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
-import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
+import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
@@ -72,7 +72,12 @@ const program = new Command("rpcpool-server")
     integerIn(1024, Number.MAX_SAFE_INTEGER),
     defaultTableLimits.maxBufferBytes,
   )
-  .option("--max-columns <n>", "widest row of a table", integerIn(1, 2 ** 31 - 1), defaultTableLimits.maxColumns)
+  .option(
+    "--max-columns <n>",
+    "widest row of a table",
+    integerIn(1, 2 ** 31 - 1),
+    defaultTableLimits.maxColumns,
+  )
   .option(
     "--max-connections <n>",
     "most client connections open at once",

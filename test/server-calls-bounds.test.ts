@@ -78,7 +78,9 @@ describe("calls in flight are bounded server-wide", () => {
       for (const watch of watches) watch.close();
     }
     // Closed watches give their places back.
-    await expect.poll(() => outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 }))).toBe("OK");
+    await expect
+      .poll(() => outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 })))
+      .toBe("OK");
   });
 
   it("cancels a batch of spins in the time of the few running, and answers health meanwhile", async () => {

@@ -18,12 +18,10 @@ describe("long CPU calls take no more than their share of the worker threads", (
     const events: string[] = [];
     // Minutes of counting each, unless cancelled.
     const spins = [1, 2].map((n) =>
-      server
-        .unary(demoMethods.spin, { iterations: 1e12 }, { timeoutMs: 120_000, signal: stop.signal })
-        .then(
-          () => events.push(`spin ${n} done`),
-          (error) => events.push(`spin ${n} ${error.codeName}`),
-        ),
+      server.unary(demoMethods.spin, { iterations: 1e12 }, { timeoutMs: 120_000, signal: stop.signal }).then(
+        () => events.push(`spin ${n} done`),
+        (error) => events.push(`spin ${n} ${error.codeName}`),
+      ),
     );
     // Both spins have reached the server (and its one thread) before the table call starts.
     await expect.poll(async () => (await server.refreshInfo()).callsInFlight).toBeGreaterThanOrEqual(2);

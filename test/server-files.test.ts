@@ -50,7 +50,9 @@ const fdCount = () => readdirSync(`/proc/${served.servers[0]!.process.pid}/fd`).
 
 describe("files under --data-root are opened once, at once, and checked as opened", () => {
   it("refuses a FIFO at once (a FIFO never blocks the server)", async () => {
-    expect(await outcome(remoteSums("fifo.csv"))).toMatch(/^FAILED_PRECONDITION: fifo\.csv: not a regular file/);
+    expect(await outcome(remoteSums("fifo.csv"))).toMatch(
+      /^FAILED_PRECONDITION: fifo\.csv: not a regular file/,
+    );
   });
 
   it("reads the file it checked, even if a folder becomes a link out of the root before the client half-closes", async () => {

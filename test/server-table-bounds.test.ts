@@ -67,7 +67,9 @@ describe("a table call's memory is bounded whatever its bytes", () => {
     const wide = `${Array.from({ length: 5000 }, () => "1").join(";")}\n`;
     const outcome = await codeOf(sumChunks([Buffer.from(`${wide}${wide}`)]));
     expect(outcome).toMatch(/^INVALID_ARGUMENT: t\.csv: line 1, column 1001: .*1000 columns.*--max-columns/);
-    const claimed = await codeOf(sumChunks([Buffer.from("1;2\n")], undefined, { expectedColumns: 2_000_000 }));
+    const claimed = await codeOf(
+      sumChunks([Buffer.from("1;2\n")], undefined, { expectedColumns: 2_000_000 }),
+    );
     expect(claimed).toMatch(/^INVALID_ARGUMENT: t\.csv: .*1000 columns/);
     expect(await codeOf(sumChunks([Buffer.from("1;2\n3;4\n")]))).toBe("OK");
   });

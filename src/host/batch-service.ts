@@ -72,7 +72,12 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
         const i = next++;
         const release = deps.limit ? deps.limit.enter(context.peer) : () => {};
         if (typeof release === "string") {
-          results[i] = { response: empty, code: status.RESOURCE_EXHAUSTED, message: release, statusDetails: empty };
+          results[i] = {
+            response: empty,
+            code: status.RESOURCE_EXHAUSTED,
+            message: release,
+            statusDetails: empty,
+          };
           continue;
         }
         try {

@@ -100,7 +100,10 @@ export class CallGuard {
                 if (!(message instanceof MalformedRequest)) return nextMessage(message);
                 this.onMalformed(method.path, message.reason);
                 settle();
-                refuse(status.INVALID_ARGUMENT, `malformed request: its bytes do not parse (${message.reason})`);
+                refuse(
+                  status.INVALID_ARGUMENT,
+                  `malformed request: its bytes do not parse (${message.reason})`,
+                );
               })
               .withOnCancel(settle)
               .build(),
@@ -125,9 +128,9 @@ export class MalformedRequest {
  * if the server were at fault, and no interceptor sees it. Bytes that do not parse become a
  * MalformedRequest, which the guard answers INVALID_ARGUMENT (and logs, one line, rate-limited).
  */
-export function tolerantDeserializers<M extends Record<string, { requestDeserialize(bytes: Buffer): unknown }>>(
-  methods: M,
-): M {
+export function tolerantDeserializers<
+  M extends Record<string, { requestDeserialize(bytes: Buffer): unknown }>,
+>(methods: M): M {
   return Object.fromEntries(
     Object.entries(methods).map(([key, spec]) => [
       key,

@@ -17,8 +17,8 @@ import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
 import { finishMeans } from "../compute/merge-pieces.js";
 import { RefusedInput } from "../compute/refused-input.js";
-import type { DataRoot } from "./data-root.js";
 import { ByteBudget } from "./byte-budget.js";
+import type { DataRoot } from "./data-root.js";
 import { PieceSlots } from "./piece-slots.js";
 import {
   defaultTableLimits,
@@ -86,7 +86,8 @@ export function computeService(
         options.dataRoot,
         (message, fileName) =>
           message.options!.weights.forEach((w, i) => {
-            if (!Number.isFinite(w)) throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
+            if (!Number.isFinite(w))
+              throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
           }),
       );
       const weighOptions = first.options!;

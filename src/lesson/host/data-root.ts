@@ -65,10 +65,14 @@ export class DataRoot {
     const real = await this.resolve(path);
     let handle: FileHandle;
     try {
-      handle = await open(real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+      handle = await open(
+        real,
+        constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0),
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new ServerError(status.NOT_FOUND, `${path}: no such file under the data root`);
+      if (code === "ENOENT")
+        throw new ServerError(status.NOT_FOUND, `${path}: no such file under the data root`);
       // ELOOP: the file became a link since it was resolved.
       throw new ServerError(status.PERMISSION_DENIED, `${path}: cannot be opened (${code})`);
     }
