@@ -1,6 +1,7 @@
-import { Pool } from "rpcpool";
+import { BatchServiceDefinition, methodsOf, Pool } from "rpcpool";
 import { computeMethods, demoMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";
 
 // One worker thread: the hardest case, two long spins could hold every thread the server has.
@@ -37,4 +38,24 @@ describe("long CPU calls take no more than their share of the worker threads", (
     expect(events[0]).toBe("table done");
     expect(events.slice(1).sort()).toEqual(["spin 1 CANCELLED", "spin 2 CANCELLED"]);
   }, 90_000);
+});
+
+describe("a batch of the largest size, cancelled", () => {
+  it("10,000 spins end with their deadline, and the server answers health and calls at once", async () => {
+    const server = pool.servers[0]!;
+    const bytes = (demoMethods.spin as { requestSerialize(v: object): Buffer }).requestSerialize({
+      iterations: 1e12,
+    });
+    const invoke = methodsOf(BatchServiceDefinition).invoke!;
+    const batch = server.unary(
+      invoke,
+      { method: demoMethods.spin.path, requests: Array.from({ length: 10_000 }, () => bytes) },
+      { timeoutMs: 1500 },
+    );
+    await expect(batch).rejects.toMatchObject({ codeName: "DEADLINE_EXCEEDED" });
+    // Before the fix, 100,000 such items left health dead for over a minute: 5 s is generous.
+    expect(await healthCheck(servers.servers[0]!.address, "", 5000)).toBe("SERVING");
+    const sleep = await server.unary(demoMethods.sleep, { milliseconds: 1 }, { timeoutMs: 5000 });
+    expect(sleep.servedBy!.pid).toBe(servers.servers[0]!.process.pid);
+  });
 });
