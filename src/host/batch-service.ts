@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { setImmediate } from "node:timers/promises";
 import {
   type handleUnaryCall,
   type Metadata,
@@ -85,6 +86,9 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
         } finally {
           release();
         }
+        // Items that settle at once chain as microtasks: each runner lets I/O in between its items,
+        // so health checks and other calls are answered while a large batch runs.
+        await setImmediate();
       }
     };
     try {
