@@ -102,7 +102,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const registry = new MethodRegistry();
   const deps = { tracker, log };
   const startedAt = Date.now();
-  const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
+  const maxMessageBytes = options.maxMessageBytes ?? 64 << 20;
+  const info = () =>
+    hostInfo({ identity, tracker, registry, workers: workers.threads, maxMessageBytes, startedAt });
   const limit = new CallLimit({
     maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
@@ -141,7 +143,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
+    "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
     "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
     interceptors: [guard.interceptor],

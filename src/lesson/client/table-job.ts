@@ -49,7 +49,12 @@ type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOpti
  * The shape every table job shares: cut files into tasks (split), run them over the pool with
  * failover, and regroup the outcomes by file so that each file's parts merge exactly.
  */
-async function runTableJob<R>(pool: Pool, files: string[], options: TableJobOptions, call: TableCall<R>) {
+async function runTableJob<R>(
+  pool: Pool,
+  files: string[],
+  options: TableJobOptions & { countRows?: boolean },
+  call: TableCall<R>,
+) {
   const remote = options.remote ?? false;
   const tasks = await planTableTasks(files, {
     split: options.split ?? { kind: "auto" },
@@ -57,6 +62,7 @@ async function runTableJob<R>(pool: Pool, files: string[], options: TableJobOpti
     header: options.read?.header,
     delimiter: options.read?.delimiter,
     remote,
+    countRows: options.countRows,
   });
   options.onPlan?.(tasks);
   const outcomes: Outcome<R>[] = await pool.mapSettled(
@@ -98,7 +104,9 @@ export async function weightedMeansJob(
   options: TableJobOptions & { divisor?: DivisorName } = {},
 ): Promise<TableJobResult<WeightedMeansResult>> {
   const divisor = options.divisor ?? "weights";
-  const { groups, retried } = await runTableJob(pool, files, options, (task, server, callOptions) =>
+  // Each part gets its rows' weights: the plan counts rows.
+  const counted = { ...options, countRows: true };
+  const { groups, retried } = await runTableJob(pool, files, counted, (task, server, callOptions) =>
     weightedMeansCall(server, task.file, weightsFor(task, weights), { ...callOptions, divisor }),
   );
   return { files: groups.map((group) => mergeWeightedMeans(group, weights, divisor)), retried };

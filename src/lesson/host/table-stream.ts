@@ -6,7 +6,7 @@ import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
-import { BufferBudgetSpent, cutPieces, LineTooLong } from "./piece-cutter.js";
+import { BufferBudgetSpent, cutPieces, LineTooLong, type PieceMemory, readPieces } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
 import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
 
@@ -64,7 +64,31 @@ export interface TableCall {
   firstLine: number;
   /** Width of the whole table, when the client split it and knows it; 0 otherwise. */
   expectedColumns: number;
+  /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
+  /** Or, for a file of the server's own, its pieces read straight into their memory. */
+  pieces?: (limits: TableLimits, memory: PieceMemory) => AsyncIterable<Uint8Array>;
+  /** Closes what the call holds open (a remote file), whether or not its pieces were read. */
+  release?: () => Promise<void>;
+}
+
+async function* noBytes(): AsyncGenerator<Uint8Array> {}
+
+/** A call's pieces: read straight from the server's file, or cut from the client's bytes. */
+function piecesOf(
+  call: TableCall,
+  limits: TableLimits,
+  memory: PieceMemory,
+  budget: ByteBudget,
+): AsyncIterable<Uint8Array> {
+  if (call.pieces) return call.pieces(limits, memory);
+  return cutPieces(
+    capped(call.chunks, limits.maxTableBytes, call.fileName),
+    limits.pieceBytes,
+    limits.maxLineBytes,
+    memory.take,
+    budget,
+  );
 }
 
 /**
@@ -104,14 +128,16 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       yield next.value.chunk;
     }
   }
-  const source = options.remotePath ? await remoteChunks(options, iterator, dataRoot) : chunks();
+  const remote = options.remotePath ? await remotePieces(options, iterator, dataRoot) : undefined;
   return {
     call: {
       fileName,
       read,
       firstLine: options.firstLine || 1,
       expectedColumns: options.expectedColumns,
-      chunks: source,
+      chunks: remote ? noBytes() : chunks(),
+      pieces: remote?.pieces,
+      release: remote?.release,
     },
     first: head.value,
   };
@@ -126,15 +152,16 @@ export interface MergedTable {
 }
 
 /**
- * The bytes of a file the server has, in [rangeStart, rangeEnd), read with backpressure from the
- * descriptor opened (and checked) at once, before the client half-closes: what it does meanwhile
- * cannot change which file is read. The descriptor is closed on every path.
+ * The pieces of a file the server has, in [rangeStart, rangeEnd), read as they are needed from
+ * the descriptor opened (and checked) at once, before the client half-closes: what is done to the
+ * path meanwhile cannot change which file is read. The descriptor is closed once its pieces are
+ * read, or by `release` (the call's end, whatever its outcome).
  */
-async function remoteChunks<Req>(
+async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
   dataRoot: DataRoot | undefined,
-): Promise<AsyncIterable<Uint8Array>> {
+): Promise<Required<Pick<TableCall, "pieces" | "release">>> {
   if (!dataRoot) {
     throw new ServerError(
       status.FAILED_PRECONDITION,
@@ -144,25 +171,35 @@ async function remoteChunks<Req>(
   if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
     throw invalidArgument("range_end is before range_start");
   const handle = await dataRoot.open(options.remotePath);
+  let closed: Promise<void> | undefined;
+  const release = () => {
+    closed ??= handle.close();
+    return closed;
+  };
   try {
     if (!(await iterator.next()).done)
       throw invalidArgument("a call that names a remote file must not send bytes");
   } catch (error) {
-    await handle.close();
+    await release();
     throw error;
   }
-  return (async function* () {
+  const pieces = async function* (limits: TableLimits, memory: PieceMemory) {
     try {
-      yield* handle.createReadStream({
-        start: options.rangeStart,
-        end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
-        highWaterMark: 1 << 20,
-        autoClose: false,
-      });
+      const size = (await handle.stat()).size;
+      const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
+      const start = Math.min(options.rangeStart, end);
+      if (end - start > limits.maxTableBytes) {
+        throw new ServerError(
+          status.RESOURCE_EXHAUSTED,
+          `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
+        );
+      }
+      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory);
     } finally {
-      await handle.close();
+      await release();
     }
-  })();
+  };
+  return { pieces, release };
 }
 
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
@@ -172,34 +209,29 @@ export async function sumTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
   const abort = linkedController(signal);
   const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
   let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
   try {
+    const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
     const mergeOldest = async () => {
       const piece = await pending.shift()!;
       threadId = piece.threadId;
       merger.addSum(piece);
       throwIfRefused(merger, call.fileName);
     };
-    for await (const bytes of refusingCuts(
-      cutPieces(
-        capped(call.chunks, limits.maxTableBytes, call.fileName),
-        limits.pieceBytes,
-        limits.maxLineBytes,
-        (size) => work.pieces.take(size, abort.signal),
-        work.buffered,
-      ),
+    const pieces = piecesOf(
       call,
-      merger,
-      async () => {
-        // The pieces before a refused line are merged first: their own refusal comes first in the file.
-        while (pending.length > 0) await mergeOldest();
-      },
-    )) {
+      limits,
+      { take: (size) => work.pieces.take(size, abort.signal), give: (piece) => work.pieces.give(piece) },
+      work.buffered,
+    );
+    for await (const bytes of refusingCuts(pieces, call, merger, async () => {
+      // The pieces before a refused line are merged first: their own refusal comes first in the file.
+      while (pending.length > 0) await mergeOldest();
+    })) {
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
         signal: abort.signal,
@@ -221,6 +253,7 @@ export async function sumTable(
     return { merger, bytes: bytesRead, threadId };
   } finally {
     abort.abort();
+    await call.release?.();
   }
 }
 
@@ -232,22 +265,31 @@ export async function weighTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
+  try {
+    return await weighPieces(call, weights, work, signal, limits);
+  } finally {
+    await call.release?.();
+  }
+}
+
+async function weighPieces(
+  call: TableCall,
+  weights: Float64Array,
+  work: TableWork,
+  signal: AbortSignal,
+  limits: TableLimits,
+): Promise<MergedTable> {
   const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
   let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
-  for await (const bytes of refusingCuts(
-    cutPieces(
-      capped(call.chunks, limits.maxTableBytes, call.fileName),
-      limits.pieceBytes,
-      limits.maxLineBytes,
-      (size) => work.pieces.take(size, signal),
-      work.buffered,
-    ),
+  const pieces = piecesOf(
     call,
-    merger,
-    async () => {},
-  )) {
+    limits,
+    { take: (size) => work.pieces.take(size, signal), give: (piece) => work.pieces.give(piece) },
+    work.buffered,
+  );
+  for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
@@ -281,7 +323,7 @@ function checkedWidth(call: TableCall, limits: TableLimits): number {
  * (once the pieces before it are merged, `settle`), a spent buffer budget as RESOURCE_EXHAUSTED.
  */
 async function* refusingCuts(
-  pieces: AsyncGenerator<Uint8Array>,
+  pieces: AsyncIterable<Uint8Array>,
   call: TableCall,
   merger: TableMerger,
   settle: () => Promise<void>,
