@@ -1,8 +1,15 @@
 import { once } from "node:events";
 import { credentials, makeClientConstructor } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import { BatchServiceDefinition, type ClientError, methodsOf, Pool, startLocalServer } from "rpcpool";
-import { demoMethods } from "rpcpool/lesson";
+import {
+  BatchServiceDefinition,
+  type ClientError,
+  methodsOf,
+  Pool,
+  startLocalServer,
+  startServer,
+} from "rpcpool";
+import { demoMethods, lessonServices } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";
@@ -102,6 +109,31 @@ describe("malformed request bytes", () => {
       );
     }
     expect(await outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 }))).toBe("OK");
+  });
+});
+
+describe("the log of malformed requests", () => {
+  it("is one line per refusal, at most 10 per 10 s", async () => {
+    const logged: string[] = [];
+    const server = await startServer({
+      port: 0,
+      workers: 1,
+      services: await lessonServices(),
+      log: (message) => logged.push(message),
+    });
+    const client = await Pool.connect([server.address], { retries: 0 });
+    try {
+      const garbled = { ...demoMethods.sleep, requestSerialize: () => Buffer.from([0x08, 0xff, 0xff]) };
+      for (let i = 0; i < 30; i++) await outcome(client.servers[0]!.unary(garbled, { milliseconds: 1 }));
+      expect(logged).toHaveLength(10);
+      for (const line of logged) {
+        expect(line).not.toContain("\n");
+        expect(line).toMatch(/^\/rpcpool\.compute\.v1\.DemoService\/Sleep: refused a malformed request/);
+      }
+    } finally {
+      await client.close();
+      await server.close(1000);
+    }
   });
 });
 
