@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect as tlsConnect } from "node:tls";
@@ -56,8 +56,11 @@ describe("connections a server holds", () => {
     const pool = await Pool.connect([quick.servers[0]!.address], { retries: 0 });
     try {
       await new LessonClient(pool).sleep(1);
+      const fds = () => readdirSync(`/proc/${quick.servers[0]!.process.pid}/fd`).length;
+      const connected = fds();
       // Past --max-connection-idle-ms: the server has sent its GOAWAY and closed the connection.
       await sleep(3000);
+      expect(fds()).toBeLessThan(connected);
       expect((await new LessonClient(pool).sleep(1)).elapsedMs).toBeGreaterThanOrEqual(0);
     } finally {
       await pool.close();
