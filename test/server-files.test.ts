@@ -15,6 +15,7 @@ mkdirSync(join(root, "sub"), { recursive: true });
 mkdirSync(outside);
 writeFileSync(join(root, "sub", "table.csv"), "1;2\n3;4\n");
 writeFileSync(join(root, "sub", "fifo-later.csv"), "1;2\n3;4\n");
+writeFileSync(join(root, "long-line.csv"), `1;2\n${"5".repeat(3 << 20)}\n3;4\n`);
 // The secret: its cells must never reach a client, as sums or quoted in a message.
 writeFileSync(join(outside, "table.csv"), "1000;2000\nSECRET;x\n");
 execFileSync("mkfifo", [join(root, "fifo.csv")]);
@@ -88,6 +89,12 @@ describe("files under --data-root are opened once, at once, and checked as opene
     expect(await call).toMatch(/^OK \[4,6\]$|^FAILED_PRECONDITION/);
     // And the server still answers (a blocked thread pool would not).
     expect(await outcome(remoteSums("sub/table.csv"))).toBe("OK [4,6]");
+  });
+
+  it("refuses a line longer than --max-line-bytes in a file, naming the line", async () => {
+    expect(await outcome(remoteSums("long-line.csv"))).toMatch(
+      /^INVALID_ARGUMENT: long-line\.csv: line 2: the line is longer than this server's cap of 1048576 bytes \(--max-line-bytes\)/,
+    );
   });
 
   it("keeps its descriptors flat over 40 refused calls (validated before the file is opened)", async () => {

@@ -109,7 +109,8 @@ export interface PieceMemory {
  * Reads bytes [start, end) of an open file straight into pieces (a server's own file: no client,
  * no chunks): each piece's memory is read into by the kernel, cut after its last newline, and the
  * few bytes after it are carried into the next piece. Nothing is read twice or copied whole, and
- * no buffer is made per read (fresh memory costs page faults and collections).
+ * no buffer is made per read (fresh memory costs page faults and collections). The carried bytes
+ * are held outside the slots: they count against the budget, when one is given.
  */
 export async function* readPieces(
   handle: FileHandle,
@@ -118,43 +119,54 @@ export async function* readPieces(
   target: number,
   maxLine: number,
   memory: PieceMemory,
+  budget?: ByteBudget,
 ): AsyncGenerator<Uint8Array> {
   let carry: Uint8Array = new Uint8Array(0);
+  const hold = (next: Uint8Array) => {
+    budget?.give(carry.byteLength);
+    carry = new Uint8Array(0);
+    if (budget && !budget.take(next.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
+    carry = next;
+  };
   let position = start;
-  for (;;) {
-    const left = end - position;
-    if (left <= 0) {
-      if (carry.byteLength > 0) yield copyInto(await memory.take(carry.byteLength), [carry]);
-      return;
-    }
-    const piece = await memory.take(carry.byteLength + Math.min(left, target));
-    piece.set(carry, 0);
-    let filled = carry.byteLength;
-    try {
-      while (filled < piece.byteLength) {
-        const { bytesRead } = await handle.read(piece, filled, piece.byteLength - filled, position);
-        if (bytesRead === 0)
-          throw new ServerError(status.ABORTED, "the file is shorter than when it was opened");
-        filled += bytesRead;
-        position += bytesRead;
+  try {
+    for (;;) {
+      const left = end - position;
+      if (left <= 0) {
+        if (carry.byteLength > 0) yield copyInto(await memory.take(carry.byteLength), [carry]);
+        return;
       }
-    } catch (error) {
-      memory.give(piece);
-      throw error;
+      const piece = await memory.take(carry.byteLength + Math.min(left, target));
+      piece.set(carry, 0);
+      let filled = carry.byteLength;
+      try {
+        while (filled < piece.byteLength) {
+          const { bytesRead } = await handle.read(piece, filled, piece.byteLength - filled, position);
+          if (bytesRead === 0)
+            throw new ServerError(status.ABORTED, "the file is shorter than when it was opened");
+          filled += bytesRead;
+          position += bytesRead;
+        }
+      } catch (error) {
+        memory.give(piece);
+        throw error;
+      }
+      if (position >= end) {
+        yield piece;
+        return;
+      }
+      const cut = piece.lastIndexOf(NEWLINE);
+      if (cut < 0) {
+        memory.give(piece);
+        // The whole piece is one line (the carry held no newline either).
+        if (filled > maxLine) throw new LineTooLong(maxLine, 0);
+        hold(Uint8Array.prototype.slice.call(piece, 0, filled));
+        continue;
+      }
+      hold(Uint8Array.prototype.slice.call(piece, cut + 1, filled));
+      yield piece.subarray(0, cut + 1);
     }
-    if (position >= end) {
-      yield piece;
-      return;
-    }
-    const cut = piece.lastIndexOf(NEWLINE);
-    if (cut < 0) {
-      memory.give(piece);
-      // The whole piece is one line (the carry held no newline either).
-      if (filled > maxLine) throw new LineTooLong(maxLine, 0);
-      carry = Uint8Array.prototype.slice.call(piece, 0, filled);
-      continue;
-    }
-    carry = Uint8Array.prototype.slice.call(piece, cut + 1, filled);
-    yield piece.subarray(0, cut + 1);
+  } finally {
+    budget?.give(carry.byteLength);
   }
 }

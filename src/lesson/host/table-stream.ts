@@ -67,7 +67,7 @@ export interface TableCall {
   /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
   /** Or, for a file of the server's own, its pieces read straight into their memory. */
-  pieces?: (limits: TableLimits, memory: PieceMemory) => AsyncIterable<Uint8Array>;
+  pieces?: (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) => AsyncIterable<Uint8Array>;
   /** Closes what the call holds open (a remote file), whether or not its pieces were read. */
   release?: () => Promise<void>;
 }
@@ -81,7 +81,7 @@ function piecesOf(
   memory: PieceMemory,
   budget: ByteBudget,
 ): AsyncIterable<Uint8Array> {
-  if (call.pieces) return call.pieces(limits, memory);
+  if (call.pieces) return call.pieces(limits, memory, budget);
   return cutPieces(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
@@ -183,7 +183,7 @@ async function remotePieces<Req>(
     await release();
     throw error;
   }
-  const pieces = async function* (limits: TableLimits, memory: PieceMemory) {
+  const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) {
     try {
       const size = (await handle.stat()).size;
       const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
@@ -194,7 +194,7 @@ async function remotePieces<Req>(
           `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
         );
       }
-      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory);
+      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory, budget);
     } finally {
       await release();
     }
