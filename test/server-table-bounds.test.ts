@@ -49,12 +49,16 @@ describe("a table call's memory is bounded whatever its bytes", () => {
     // Blanks and one digit: a valid cell however long, so the calls let through succeed.
     const line = Buffer.from(`${" ".repeat(89_999)}5`);
     const calls = Array.from({ length: 12 }, () => codeOf(sumChunks([line], gate)));
-    // Long enough for every stream's bytes to reach the server (the client reports a refusal once
-    // its own side of the stream is done, so the gate opens on a timer, not on the refusal).
-    setTimeout(release, 2000);
+    // The client hears a refusal only once its own side of the stream is done: a probe of 10,001
+    // bytes, its stream ended at once, is refused with the budget's words once eleven gated
+    // streams hold 990,000 bytes (the twelfth cannot fit either).
+    const probe = Buffer.from(`${" ".repeat(10_000)}5`);
+    await expect
+      .poll(() => codeOf(sumChunks([probe])), { timeout: 30_000, interval: 100 })
+      .toMatch(/^RESOURCE_EXHAUSTED: t\.csv: .*--max-buffer-bytes/);
+    release();
     const outcomes = await Promise.all(calls);
     const refused = outcomes.filter((o) => o !== "OK");
-    expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(refused.length).toBeLessThanOrEqual(2);
     for (const outcome of refused)
       expect(outcome).toMatch(/^RESOURCE_EXHAUSTED: t\.csv: .*1000000 bytes.*--max-buffer-bytes/);
