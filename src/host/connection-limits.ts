@@ -32,10 +32,15 @@ export function limitConnections(server: Server, limits: ConnectionLimits): void
       const key = keyOf(socket);
       const entry = {
         timer: setTimeout(() => {
-          waiting.delete(key);
-          // Once a session owns the socket, only destroying the session closes it.
-          if (entry.session) entry.session.destroy();
-          socket.destroy();
+          // Timers run before I/O: after a stalled event loop, the preface may be waiting unread.
+          // Decide after this turn's I/O (setImmediate), once it had its chance to arrive.
+          setImmediate(() => {
+            if (waiting.get(key) !== entry) return;
+            waiting.delete(key);
+            // Once a session owns the socket, only destroying the session closes it.
+            if (entry.session) entry.session.destroy();
+            socket.destroy();
+          });
         }, limits.prefaceTimeoutMs),
         session: undefined as ServerHttp2Session | undefined,
       };
