@@ -56,16 +56,17 @@ describe("cutAtLines", () => {
 
 describe("autoPartSizes", () => {
   const MB = 1 << 20;
-  it("keeps files whole when there are enough of them for the slots", () => {
+  it("keeps files whole when there are enough of them for the servers", () => {
     expect(autoPartSizes([105 * MB, 105 * MB, 105 * MB, 105 * MB], 2)).toEqual(Array(4).fill(undefined));
     expect(autoPartSizes([105 * MB, 105 * MB, 105 * MB, 105 * MB], 4).every((p) => p === undefined)).toBe(
       true,
     );
   });
 
-  it("cuts one big file into about two parts per slot", () => {
+  it("cuts one big file into about two parts per server, and not for one server", () => {
     const [part] = autoPartSizes([420 * MB], 2);
     expect(Math.ceil((420 * MB) / part!)).toBe(4);
+    expect(autoPartSizes([420 * MB], 1)).toEqual([undefined]);
   });
 
   it("cuts when a file would otherwise run alone at the end", () => {

@@ -58,7 +58,7 @@ async function runTableJob<R>(
   const remote = options.remote ?? false;
   const tasks = await planTableTasks(files, {
     split: options.split ?? { kind: "auto" },
-    slots: pool.slots(),
+    servers: pool.servers.length,
     header: options.read?.header,
     delimiter: options.read?.delimiter,
     remote,

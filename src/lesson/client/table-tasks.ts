@@ -24,8 +24,8 @@ export interface TableTask {
 
 export interface PlanOptions {
   split: SplitMode;
-  /** Calls the pool can run at once (sum of the servers' workers), for `auto`. */
-  slots: number;
+  /** Servers of the pool, for `auto` (see autoPartSizes). */
+  servers: number;
   header?: boolean;
   delimiter?: string;
   /** Files are on the servers: the client cannot cut them, so they go whole. */
@@ -78,7 +78,7 @@ function partSizesOf(
   const cuttable = (i: number) => sources[i]!.kind === "file";
   if (split.kind === "size")
     return sizes.map((size, i) => (cuttable(i) && size > split.bytes ? split.bytes : undefined));
-  const auto = autoPartSizes(sizes, options.slots);
+  const auto = autoPartSizes(sizes, options.servers);
   return auto.map((part, i) => (cuttable(i) ? part : undefined));
 }
 
