@@ -4,8 +4,10 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
+import { defaultMaxBatchItems } from "../src/host/batch-service.js";
+import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
-import { startServer } from "../src/host/start-server.js";
+import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
@@ -17,7 +19,12 @@ const program = new Command("rpcpool-server")
   .option("--port <port>", "port; 0 picks a free one", port, 50051)
   .option("--workers <n>", "worker threads", positiveInteger, availableParallelism())
   .option("--name <name>", "name stamped on replies (default HOST:PORT)")
-  .option("--grace <ms>", "on SIGTERM, how long calls in flight may take to finish", positiveInteger, 30_000)
+  .option(
+    "--grace <ms>",
+    "on SIGTERM, how long calls in flight may take to finish",
+    integerIn(1, 2 ** 31 - 1),
+    30_000,
+  )
   .option("--data-root <dir>", "serve the files under DIR to clients that name them (--remote-paths)")
   .option("--tls-cert <file>", "PEM certificate chain: serve TLS")
   .option("--tls-key <file>", "PEM private key of --tls-cert")
@@ -30,11 +37,64 @@ const program = new Command("rpcpool-server")
     positiveInteger,
     1000,
   )
-  .option("--max-deadline-ms <ms>", "longest deadline a call may ask for", positiveInteger, 24 * 3_600_000)
+  .option(
+    "--max-calls <n>",
+    "most calls in flight on the whole server (health watches and batch items count)",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxCalls,
+  )
+  .option(
+    "--max-batch-items <n>",
+    "most items one batch may carry",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxBatchItems,
+  )
+  .option(
+    "--max-deadline-ms <ms>",
+    "longest deadline a call may ask for",
+    integerIn(1, 2 ** 31 - 1),
+    24 * 3_600_000,
+  )
   .option(
     "--max-table-bytes <n>",
     "most bytes of table per call (default: no cap)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
+  )
+  .option(
+    "--max-line-bytes <n>",
+    "longest line of a table",
+    integerIn(1024, 2 ** 31 - 1),
+    defaultTableLimits.maxLineBytes,
+  )
+  .option(
+    "--max-buffer-bytes <n>",
+    "most bytes of unfinished lines all table calls may hold at once",
+    integerIn(1024, Number.MAX_SAFE_INTEGER),
+    defaultTableLimits.maxBufferBytes,
+  )
+  .option(
+    "--max-columns <n>",
+    "widest row of a table",
+    integerIn(1, 2 ** 31 - 1),
+    defaultTableLimits.maxColumns,
+  )
+  .option(
+    "--max-connections <n>",
+    "most client connections open at once",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.maxConnections,
+  )
+  .option(
+    "--preface-timeout-ms <ms>",
+    "how long a new connection may stay silent before its HTTP/2 preface",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.prefaceTimeoutMs,
+  )
+  .option(
+    "--max-connection-idle-ms <ms>",
+    "close a connection without calls for this long (clients reconnect)",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxConnectionIdleMs,
   )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
@@ -46,6 +106,9 @@ const program = new Command("rpcpool-server")
       tableLimits: {
         ...defaultTableLimits,
         maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
+        maxLineBytes: options.maxLineBytes,
+        maxBufferBytes: options.maxBufferBytes,
+        maxColumns: options.maxColumns,
       },
     });
     const server = await startServer({
@@ -59,8 +122,12 @@ const program = new Command("rpcpool-server")
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
+        maxCalls: options.maxCalls,
         maxDeadlineMs: options.maxDeadlineMs,
       },
+      maxBatchItems: options.maxBatchItems,
+      connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
+      maxConnectionIdleMs: options.maxConnectionIdleMs,
     });
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
     if (warning) process.stderr.write(`${warning}\n`);

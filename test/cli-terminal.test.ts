@@ -8,7 +8,9 @@ import { tempDir } from "./support/temp-dir.js";
 import { interruptOnTerminal, noTerminal, onTerminal } from "./support/terminal.js";
 
 // The CLI as a person at a terminal meets it: Ctrl-C mid-job, `| head`, long outputs.
-const servers = useServers(2);
+// Wider than a server's default --max-columns (10,000, docs/limits.md): this file is about the
+// client's output of very wide results.
+const servers = useServers(2, { args: ["--max-columns", "200000"] });
 const tmp = tempDir();
 let stuck: LyingServer;
 beforeAll(async () => {

@@ -10,6 +10,8 @@ export interface ReadOptions {
   header: boolean;
   /** This piece starts the file: a UTF-8 BOM and the header are looked for only here. */
   startsFile: boolean;
+  /** Widest row accepted; a wider one is refused at its first cell past the cap. Default: any. */
+  maxColumns?: number;
 }
 
 export interface ReadOptionsInput {

@@ -77,8 +77,9 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
   // Lines that start before the last LF end with one: only they take the fast path, whose loops
   // read without bound checks and stop at that LF. An unterminated last line is read carefully.
   const fastBefore = bytes.lastIndexOf(LF) + 1;
-  // A row may have this many cells: unknown (any) until the first row is read.
-  let maxCells = 2 ** 31;
+  // A row may have this many cells: the cap until the first row is read, then its width.
+  const cap = options.maxColumns ?? 2 ** 31;
+  let maxCells = cap;
 
   while (pos < length) {
     line++;
@@ -107,7 +108,14 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
     for (;;) {
       if (count === maxCells) {
         if (end < 0) [end, next] = lineBounds(bytes, p);
-        error = { line, column: count + 1, message: rowWidthMessage(bytes, pos, end, delimiter, columns) };
+        error = {
+          line,
+          column: count + 1,
+          message:
+            columns === 0
+              ? `row has more than ${cap} cells, this server's cap of ${cap} columns (--max-columns)`
+              : rowWidthMessage(bytes, pos, end, delimiter, columns),
+        };
         break;
       }
       let value = Number.NaN;

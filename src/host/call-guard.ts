@@ -8,33 +8,51 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { BearerToken } from "./bearer-token.js";
+import type { CallLimit } from "./call-limit.js";
 
 export interface GuardOptions {
   /** Calls must carry `authorization: Bearer <token>`; health stays open for probes. */
   token?: BearerToken;
   /** Most calls in flight from one client connection. */
   maxCallsPerConnection?: number;
+  /** Most calls in flight on the whole server (health Watch streams and batch items included). */
+  maxCalls?: number;
   /** Longest deadline a call may ask for, in milliseconds. */
   maxDeadlineMs?: number;
 }
 
 const openServices = ["/grpc.health.v1.Health/"];
+const watchPath = "/grpc.health.v1.Health/Watch";
 
 /**
  * The checks every call passes before its handler sees it: the bearer token, the deadline cap and
- * the per-connection bound on calls in flight. One interceptor, so user services get them too.
+ * the bounds on calls in flight (server-wide and per connection). One interceptor, so user
+ * services get them too. It also knows the open health Watch streams, to end them on drain: a
+ * Watch never ends by itself, and would hold a draining server for its whole grace.
  */
-export function callGuard(options: GuardOptions): ServerInterceptor {
-  const inFlight = new Map<string, number>();
-  return (method, call) => {
+export class CallGuard {
+  readonly #watches = new Set<() => void>();
+
+  constructor(
+    readonly options: GuardOptions,
+    readonly limit: CallLimit,
+    private readonly onMalformed: (path: string, details: string) => void = () => {},
+  ) {}
+
+  /** Ends every open health Watch with UNAVAILABLE (after the NOT_SERVING it was just sent). */
+  endWatches(): void {
+    for (const end of [...this.#watches]) end();
+  }
+
+  readonly interceptor: ServerInterceptor = (method, call) => {
+    const { options, limit } = this;
     const open = openServices.some((prefix) => method.path.startsWith(prefix));
-    let counted: string | undefined;
-    const release = () => {
-      if (counted === undefined) return;
-      const left = (inFlight.get(counted) ?? 1) - 1;
-      if (left <= 0) inFlight.delete(counted);
-      else inFlight.set(counted, left);
-      counted = undefined;
+    let release: (() => void) | undefined;
+    let endWatch: (() => void) | undefined;
+    const settle = () => {
+      release?.();
+      release = undefined;
+      if (endWatch) this.#watches.delete(endWatch);
     };
     const refuse = (code: status, details: string) => call.sendStatus({ code, details });
     const check = (metadata: Metadata): boolean => {
@@ -49,24 +67,23 @@ export function callGuard(options: GuardOptions): ServerInterceptor {
         if (Number.isFinite(ms) && ms > cap) {
           refuse(
             status.INVALID_ARGUMENT,
-            `the requested deadline (${Math.round(ms)} ms) exceeds this server's cap of ${cap} ms`,
+            `the requested deadline (${Math.round(ms)} ms) exceeds this server's cap of ${cap} ms (--max-deadline-ms)`,
           );
           return false;
         }
       }
-      const limit = options.maxCallsPerConnection;
-      if (limit !== undefined) {
-        const key = connectionKey(call);
-        const n = inFlight.get(key) ?? 0;
-        if (n >= limit) {
-          refuse(
-            status.RESOURCE_EXHAUSTED,
-            `too many concurrent calls from this connection (limit ${limit})`,
-          );
-          return false;
-        }
-        inFlight.set(key, n + 1);
-        counted = key;
+      const entered = limit.enter(connectionKey(call));
+      if (typeof entered === "string") {
+        refuse(status.RESOURCE_EXHAUSTED, entered);
+        return false;
+      }
+      release = entered;
+      if (method.path === watchPath) {
+        endWatch = () => {
+          settle();
+          call.sendStatus({ code: status.UNAVAILABLE, details: "the server is draining" });
+        };
+        this.#watches.add(endWatch);
       }
       return true;
     };
@@ -79,12 +96,21 @@ export function callGuard(options: GuardOptions): ServerInterceptor {
               .withOnReceiveMetadata((metadata, nextMetadata) => {
                 if (check(metadata)) nextMetadata(metadata);
               })
-              .withOnCancel(release)
+              .withOnReceiveMessage((message, nextMessage) => {
+                if (!(message instanceof MalformedRequest)) return nextMessage(message);
+                this.onMalformed(method.path, message.reason);
+                settle();
+                refuse(
+                  status.INVALID_ARGUMENT,
+                  `malformed request: its bytes do not parse (${message.reason})`,
+                );
+              })
+              .withOnCancel(settle)
               .build(),
           );
         })
         .withSendStatus((statusObject, next) => {
-          release();
+          settle();
           next(statusObject);
         })
         .build(),
@@ -92,7 +118,37 @@ export function callGuard(options: GuardOptions): ServerInterceptor {
   };
 }
 
-function connectionKey(call: ServerInterceptingCallInterface): string {
-  const info = call.getConnectionInfo();
-  return info.remoteAddress ? `${info.remoteAddress}:${info.remotePort}` : call.getPeer();
+/** What a tolerant deserializer returns for bytes that do not parse: the guard refuses the call. */
+export class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The methods with deserializers that never throw: grpc-js answers a throwing one INTERNAL, as
+ * if the server were at fault, and no interceptor sees it. Bytes that do not parse become a
+ * MalformedRequest, which the guard answers INVALID_ARGUMENT (and logs, one line, rate-limited).
+ */
+export function tolerantDeserializers<
+  M extends Record<string, { requestDeserialize(bytes: Buffer): unknown }>,
+>(methods: M): M {
+  return Object.fromEntries(
+    Object.entries(methods).map(([key, spec]) => [
+      key,
+      {
+        ...spec,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return spec.requestDeserialize(bytes);
+          } catch (error) {
+            return new MalformedRequest((error as Error)?.message ?? String(error));
+          }
+        },
+      },
+    ]),
+  ) as M;
+}
+
+/** The client connection a call came on, as the batch sees it too (its peer). */
+export function connectionKey(call: ServerInterceptingCallInterface): string {
+  return call.getPeer();
 }

@@ -3,9 +3,11 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
-import { batchHandler } from "./batch-service.js";
-import { callGuard, type GuardOptions } from "./call-guard.js";
+import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
+import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
+import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
+import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
@@ -29,12 +31,47 @@ export interface ServerOptions {
   services?: HostedService[];
   /** TLS or mutual TLS (see tls.ts); plaintext by default. */
   credentials?: ServerCredentials;
-  /** Token, deadline cap and per-connection bound, checked on every call. */
+  /** Token, deadline cap and bounds on calls in flight, checked on every call (docs/limits.md). */
   guard?: GuardOptions;
+  /** Most items one batch may carry (default 10,000). */
+  maxBatchItems?: number;
+  /** Connections at once and the time a new one has for its preface (default 1,000 and 5 s). */
+  connections?: Partial<ConnectionLimits>;
+  /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
+  maxConnectionIdleMs?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+}
+
+/** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
+export const defaultMaxConnectionIdleMs = 600_000;
+
+/** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
+export const defaultMaxCalls = 10_000;
+
+/**
+ * A log that says at most `perWindow` lines per window, then how many it left out: a client
+ * sending garbage in a loop must not flood the server's log (or its disk).
+ */
+function rateLimitedLog(log: (message: string) => void, perWindow = 10, windowMs = 10_000) {
+  let windowStart = 0;
+  let said = 0;
+  let skipped = 0;
+  return (message: string) => {
+    const now = Date.now();
+    if (now - windowStart >= windowMs) {
+      if (skipped > 0) log(`(${skipped} more such lines left out)`);
+      windowStart = now;
+      said = 0;
+      skipped = 0;
+    }
+    if (said < perWindow) {
+      said++;
+      log(message);
+    } else skipped++;
+  };
 }
 
 export interface RunningServer {
@@ -68,7 +105,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const maxMessageBytes = options.maxMessageBytes ?? 64 << 20;
   const info = () =>
     hostInfo({ identity, tracker, registry, workers: workers.threads, maxMessageBytes, startedAt });
-  const batch = batchHandler({ ...deps, registry, identity });
+  const limit = new CallLimit({
+    maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
+    maxCallsPerConnection: options.guard?.maxCallsPerConnection,
+  });
+  const malformedLog = rateLimitedLog(log);
+  const guard = new CallGuard(options.guard ?? {}, limit, (path, details) =>
+    malformedLog(`${path}: refused a malformed request (${details})`),
+  );
+  const batch = batchHandler({
+    ...deps,
+    registry,
+    identity,
+    limit,
+    maxItems: options.maxBatchItems ?? defaultMaxBatchItems,
+  });
   const sessions = new SessionHost(
     { ...deps, identity },
     { maxCallsPerSession: options.guard?.maxCallsPerConnection, maxDeadlineMs: options.guard?.maxDeadlineMs },
@@ -94,7 +145,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
-    interceptors: options.guard ? [callGuard(options.guard)] : [],
+    "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
+    interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
   let health: Health;
@@ -105,7 +157,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .filter((service) => service.implementation || !service.sessionClass)
       .map((service) => resolveService(service, tools));
     for (const service of services) {
-      server.addService(service.methods, service.implementation);
+      server.addService(tolerantDeserializers(service.methods), service.implementation);
       registry.add(service.methods, service.implementation);
     }
     health = new Health(services.map((service) => service.name));
@@ -128,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   raiseReceiveWindows(server);
+  limitConnections(server, { ...defaultConnectionLimits, ...options.connections });
   const address = `${bindHost}:${port}`;
   identity.server = options.name ?? address;
 
@@ -135,6 +188,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (graceMs = 30_000) => {
     closing ??= (async () => {
       health.drain();
+      // A Watch never ends by itself: after its NOT_SERVING, end it, or it holds the drain.
+      guard.endWatches();
       sessions.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

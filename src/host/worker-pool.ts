@@ -1,6 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { ServerError } from "../rpc/server-error.js";
+import { FairQueue } from "./fair-queue.js";
 import type { ThrownServerError } from "./worker-entry.js";
 
 /** How a task runs: a signal that stops it, and memory to move to the worker rather than copy. */
@@ -16,18 +17,24 @@ export interface RunOptions {
  * module on one of them, so CPU work leaves the event loop, which keeps answering calls and health
  * checks, and one server uses every core. The threads start on first use (each boots a Node
  * environment, about 140 ms of CPU: a server that only answers small calls never pays it, and a
- * local server starts sooner) and then stay. Tasks queue without bound: callers bound their own
- * work in flight (table streams by their piece slots).
+ * local server starts sooner) and end after a while idle. Tasks queue without bound: callers
+ * bound their own work in flight (table streams by their piece slots).
+ *
+ * Tasks wait in a FairQueue, by kind (module and export): kinds take turns, and a kind with
+ * nothing running may start on a spare thread while long work holds the others, so two endless
+ * spins do not keep a table call waiting.
  */
 export class WorkerPool {
   readonly #piscina: Piscina;
+  readonly #queue: FairQueue;
 
   constructor(readonly threads: number) {
+    this.#queue = new FairQueue(threads, threads);
     this.#piscina = new Piscina({
       filename: new URL("./worker-entry.js", import.meta.url).href,
       minThreads: 0,
-      maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
+      maxThreads: threads * 2,
+      idleTimeout: 30_000,
       maxQueue: Number.POSITIVE_INFINITY,
     });
   }
@@ -46,13 +53,32 @@ export class WorkerPool {
   ): Promise<T> {
     const { signal, transfer } =
       options instanceof AbortSignal ? { signal: options, transfer: undefined } : options;
-    return this.#piscina
-      .run({ module: moduleHref(module), exportName, args }, { signal, transferList: transfer as never })
-      .then((result: unknown) => {
-        const thrown = (result as Partial<ThrownServerError> | undefined)?.thrownServerError;
-        if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);
-        return result as T;
-      });
+    const href = moduleHref(module);
+    const kind = `${href}#${exportName}`;
+    return new Promise<unknown>((resolve, reject) => {
+      signal?.throwIfAborted();
+      const onAbort = () => {
+        // Still waiting: dropped where it stands, its turn skipped. Running: piscina stops it.
+        task.dropped = true;
+        reject(signal!.reason);
+      };
+      const task = {
+        dropped: false,
+        start: () => {
+          signal?.removeEventListener("abort", onAbort);
+          this.#piscina
+            .run({ module: href, exportName, args }, { signal, transferList: transfer as never })
+            .finally(() => this.#queue.done(kind))
+            .then(resolve, reject);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.add(kind, task);
+    }).then((result: unknown) => {
+      const thrown = (result as Partial<ThrownServerError> | undefined)?.thrownServerError;
+      if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);
+      return result as T;
+    });
   }
 
   async close(): Promise<void> {

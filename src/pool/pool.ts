@@ -34,7 +34,7 @@ export interface ConnectOptions {
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */
   methods?: Record<string, Partial<MethodPolicy>>;
-  /** Connection settings over rpcpool's (keepalive every 10 s while calls are open, replies up to 64 MiB). */
+  /** Connection settings over rpcpool's (keepalive as docs/limits.md says, replies up to 64 MiB). */
   transport?: Partial<Omit<TransportOptions, "tls">>;
 }
 

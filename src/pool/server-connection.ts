@@ -12,10 +12,13 @@ import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from 
 
 /**
  * Connection settings: keepalive notices a dead peer during a long call instead of waiting
- * forever (pings only while calls are open).
+ * forever. Pings only while calls are open and after 10 s without a byte from the server; after
+ * a session's first ping, at most one every 5 minutes: the least interval C-core and Go servers
+ * accept by default (pinged more often, they close the connection with "too_many_pings").
  */
 export const defaultTransportOptions: Omit<TransportOptions, "tls"> = {
   keepaliveMs: 10_000,
+  keepaliveMinIntervalMs: 300_000,
   keepaliveTimeoutMs: 5_000,
   maxReceiveBytes: 64 << 20,
 };

@@ -26,8 +26,17 @@ export interface ResolvedCall {
 export interface TransportOptions {
   /** TLS (server verification, and a client certificate for mutual TLS); plaintext when absent. */
   tls?: Pick<SecureClientSessionOptions, "ca" | "cert" | "key" | "servername">;
-  /** Ping the server this often while calls are open (and expect the answer within the timeout). */
+  /**
+   * While calls are open, ping the server after this long without a byte from it (and expect the
+   * answer within the timeout): a cut link ends the session instead of hanging its calls.
+   */
   keepaliveMs?: number;
+  /**
+   * Least time between two pings on one session, the first excepted. Other gRPC servers (C-core,
+   * Go) refuse pings more often than every 5 minutes on a connection they send nothing on
+   * ("too_many_pings": the connection and its calls die), so the default is their 5 minutes.
+   */
+  keepaliveMinIntervalMs?: number;
   keepaliveTimeoutMs?: number;
   /** Largest reply message accepted. */
   maxReceiveBytes?: number;
@@ -212,13 +221,39 @@ export class Http2Transport {
     return session;
   }
 
-  /** Pings while calls are open: a silent peer (a cut link) ends the session instead of hanging. */
+  /**
+   * Pings while calls are open and the server has been silent for a whole interval: a dead peer
+   * (a cut link) ends the session instead of hanging. A server that sends bytes is never pinged;
+   * after the first ping of a session, pings are at least keepaliveMinIntervalMs apart, within
+   * the ping policy of C-core and Go servers (the first ping is never held against a client).
+   */
   #startKeepalive(session: ClientHttp2Session): void {
     const every = this.options.keepaliveMs;
     if (!every) return;
+    const minInterval = this.options.keepaliveMinIntervalMs ?? 300_000;
     clearInterval(this.#keepalive);
+    const heard = () => {
+      try {
+        return session.socket?.bytesRead ?? 0;
+      } catch {
+        return 0;
+      }
+    };
+    let lastHeard = -1;
+    let lastPing = Number.NEGATIVE_INFINITY;
     this.#keepalive = setInterval(() => {
-      if (session.destroyed || this.#open === 0) return;
+      if (session.destroyed || this.#open === 0) {
+        lastHeard = -1;
+        return;
+      }
+      const now = heard();
+      if (now !== lastHeard) {
+        // Bytes came in the last interval (or calls just opened): the server is alive.
+        lastHeard = now;
+        return;
+      }
+      if (performance.now() - lastPing < minInterval) return;
+      lastPing = performance.now();
       const timeout = setTimeout(() => {
         this.#lastFailure = `no answer to a keepalive ping within ${this.options.keepaliveTimeoutMs ?? 20_000} ms`;
         session.destroy();
@@ -226,6 +261,8 @@ export class Http2Transport {
       timeout.unref();
       const sent = session.ping((error) => {
         clearTimeout(timeout);
+        // The ping's answer is not news from the calls: silence is counted from here.
+        lastHeard = heard();
         if (error && !session.destroyed) session.destroy();
       });
       if (!sent) clearTimeout(timeout);

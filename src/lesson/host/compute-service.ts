@@ -17,9 +17,17 @@ import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
 import { finishMeans } from "../compute/merge-pieces.js";
 import { RefusedInput } from "../compute/refused-input.js";
+import { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import { PieceSlots } from "./piece-slots.js";
-import { openTableCall, sumTable, type TableLimits, type TableWork, weighTable } from "./table-stream.js";
+import {
+  defaultTableLimits,
+  openTableCall,
+  sumTable,
+  type TableLimits,
+  type TableWork,
+  weighTable,
+} from "./table-stream.js";
 
 export interface ComputeOptions {
   limits: TableLimits;
@@ -38,10 +46,11 @@ const pieceSlotBytes = 3 << 19;
 const slotsPerWorker = 4;
 
 /** What table calls of one server share: its worker threads and its slots for pieces in flight. */
-export function tableWork(tools: ServiceTools): TableWork {
+export function tableWork(tools: ServiceTools, limits: TableLimits = defaultTableLimits): TableWork {
   return {
     threads: tools.workers,
     pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
+    buffered: new ByteBudget(limits.maxBufferBytes),
     run: tools.runOnWorker,
   };
 }
@@ -52,7 +61,7 @@ export function computeService(
   options: ComputeOptions,
 ): ServiceHandlers<typeof ComputeServiceDefinition> {
   const { identity } = tools;
-  const work = options.work ?? tableWork(tools);
+  const work = options.work ?? tableWork(tools, options.limits);
   return {
     columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
       const { call, first } = await openTableCall(requests, (message) => message.options, options.dataRoot);
@@ -70,17 +79,19 @@ export function computeService(
     }),
 
     weightedMeans: tools.clientStream(async (requests: AsyncIterable<WeightedMeansRequest>, context) => {
+      // The weights are checked before a remote file is opened: a refusal leaves nothing open.
       const { call, first } = await openTableCall(
         requests,
         (message) => message.options?.table,
         options.dataRoot,
+        (message, fileName) =>
+          message.options!.weights.forEach((w, i) => {
+            if (!Number.isFinite(w))
+              throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
+          }),
       );
       const weighOptions = first.options!;
       const weights = Float64Array.from(weighOptions.weights);
-      weights.forEach((w, i) => {
-        if (!Number.isFinite(w))
-          throw invalidArgument(`${call.fileName}: weight ${i + 1} is not a finite number`);
-      });
       const {
         merger: merged,
         bytes,

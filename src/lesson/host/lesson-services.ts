@@ -48,7 +48,7 @@ export async function lessonServices(options: LessonOptions = {}): Promise<Hoste
   // One server's table calls and accumulators share its piece slots: memory stays bounded.
   const works = new WeakMap<ServiceTools, TableWork>();
   const workOf = (tools: ServiceTools) => {
-    if (!works.has(tools)) works.set(tools, tableWork(tools));
+    if (!works.has(tools)) works.set(tools, tableWork(tools, limits));
     return works.get(tools)!;
   };
   return [

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { cutPieces, readPieces } from "./piece-cutter.js";
+import { cutPieces, LineTooLong, readPieces } from "./piece-cutter.js";
 
 async function pieces(chunks: Uint8Array[], target: number, maxLine = 1 << 20) {
   async function* source() {
@@ -52,9 +52,12 @@ describe("cutPieces", () => {
     );
   });
 
-  it("refuses a line longer than the limit with RESOURCE_EXHAUSTED", async () => {
+  it("refuses a line longer than the limit, saying how many whole lines it still held", async () => {
     const long = chunked(`${"1".repeat(5000)}\n`, [100]);
-    await expect(pieces(long, 64, 1000)).rejects.toMatchObject({ code: 8 });
+    await expect(pieces(long, 64, 1000)).rejects.toBeInstanceOf(LineTooLong);
+    await expect(pieces(chunked(`1\n2\n${"1".repeat(5000)}`, [4000]), 1 << 20, 1000)).rejects.toMatchObject({
+      heldLines: 2,
+    });
     expect((await pieces(long, 64, 10_000)).map((p) => p.byteLength)).toEqual([5001]);
   });
 });
@@ -107,7 +110,7 @@ describe("readPieces", () => {
       await expect(async () => {
         for await (const _ of pieces) {
         }
-      }).rejects.toThrow(/a line is longer than 50 bytes/);
+      }).rejects.toThrow(/the line is longer than this server.s cap of 50 bytes/);
     } finally {
       await handle.close();
     }

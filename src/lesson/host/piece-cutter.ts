@@ -1,55 +1,93 @@
 import type { FileHandle } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { ServerError } from "../../rpc/server-error.js";
+import type { ByteBudget } from "./byte-budget.js";
 
 const NEWLINE = 0x0a;
+
+/** A line (the one after the last newline cut) is longer than the cap: the caller names its number. */
+export class LineTooLong extends Error {
+  /** @param heldLines whole lines still held before the long one (not yet in any piece) */
+  constructor(
+    readonly maxLine: number,
+    readonly heldLines: number,
+  ) {
+    super(`the line is longer than this server's cap of ${maxLine} bytes (--max-line-bytes)`);
+  }
+}
+
+/** The server-wide budget of held bytes is spent: the call is refused, the server stays bounded. */
+export class BufferBudgetSpent extends Error {
+  constructor(readonly capBytes: number) {
+    super(
+      `this server holds its cap of ${capBytes} bytes of unfinished lines (--max-buffer-bytes); try again later`,
+    );
+  }
+}
 
 /**
  * Regroups a byte stream into pieces that end at a newline (except the last), each at least
  * `target` bytes, so that every piece can be parsed on its own. Only moves bytes.
  *
  * Each piece is copied into memory from `allocate`, which may make it wait (by default a fresh
- * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the last newline stay behind
- * as a view of their chunk.
+ * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the
+ * last newline stay behind as a view of their chunk. Those held bytes are bounded per call
+ * (`maxLine`: LineTooLong) and, when a budget is given, count against it while held
+ * (BufferBudgetSpent when it is spent); they are given back whatever the outcome.
  */
 export async function* cutPieces(
   chunks: AsyncIterable<Uint8Array>,
   target: number,
   maxLine: number,
   allocate: (bytes: number) => Uint8Array | Promise<Uint8Array> = Buffer.allocUnsafeSlow,
+  budget?: ByteBudget,
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
+  // Bytes since the last newline seen: the line being received, which must stay within the cap.
+  let tail = 0;
   // held[0 .. searched) are known to hold no newline: a long line is not searched again and again.
   let searched = 0;
-  for await (const chunk of chunks) {
-    if (chunk.byteLength === 0) continue;
-    held.push(chunk);
-    heldBytes += chunk.byteLength;
-    if (heldBytes < target) continue;
-    // The last newline is nearly always in the last chunk: look there first, then further back.
-    let at = held.length - 1;
-    let cut = -1;
-    for (; at >= searched && cut < 0; at--) cut = held[at]!.lastIndexOf(NEWLINE);
-    if (cut < 0) {
-      searched = held.length;
-      if (heldBytes > maxLine) {
-        throw new ServerError(status.RESOURCE_EXHAUSTED, `a line is longer than ${maxLine} bytes`);
+  try {
+    for await (const chunk of chunks) {
+      if (chunk.byteLength === 0) continue;
+      if (budget && !budget.take(chunk.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
+      held.push(chunk);
+      heldBytes += chunk.byteLength;
+      const newline = chunk.lastIndexOf(NEWLINE);
+      tail = newline < 0 ? tail + chunk.byteLength : chunk.byteLength - newline - 1;
+      if (tail > maxLine) throw new LineTooLong(maxLine, countNewlines(held));
+      if (heldBytes < target) continue;
+      // The last newline is nearly always in the last chunk: look there first, then further back.
+      let at = held.length - 1;
+      let cut = -1;
+      for (; at >= searched && cut < 0; at--) cut = held[at]!.lastIndexOf(NEWLINE);
+      if (cut < 0) {
+        searched = held.length;
+        continue;
       }
-      continue;
+      at++;
+      const last = held[at]!;
+      const parts = [...held.slice(0, at), last.subarray(0, cut + 1)];
+      const rest = [last.subarray(cut + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
+      const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
+      held = rest;
+      heldBytes -= pieceBytes;
+      budget?.give(pieceBytes);
+      // What is left came after the last newline.
+      searched = held.length;
+      yield copyInto(await allocate(pieceBytes), parts);
     }
-    at++;
-    const last = held[at]!;
-    const parts = [...held.slice(0, at), last.subarray(0, cut + 1)];
-    const rest = [last.subarray(cut + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
-    const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
-    held = rest;
-    heldBytes -= pieceBytes;
-    // What is left came after the last newline.
-    searched = held.length;
-    yield copyInto(await allocate(pieceBytes), parts);
+    if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
+  } finally {
+    budget?.give(heldBytes);
   }
-  if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
+}
+
+function countNewlines(parts: Uint8Array[]): number {
+  let n = 0;
+  for (const part of parts) for (let i = part.indexOf(NEWLINE); i >= 0; i = part.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }
 
 function copyInto(piece: Uint8Array, parts: Uint8Array[]): Uint8Array {
@@ -71,7 +109,8 @@ export interface PieceMemory {
  * Reads bytes [start, end) of an open file straight into pieces (a server's own file: no client,
  * no chunks): each piece's memory is read into by the kernel, cut after its last newline, and the
  * few bytes after it are carried into the next piece. Nothing is read twice or copied whole, and
- * no buffer is made per read (fresh memory costs page faults and collections).
+ * no buffer is made per read (fresh memory costs page faults and collections). The carried bytes
+ * are held outside the slots: they count against the budget, when one is given.
  */
 export async function* readPieces(
   handle: FileHandle,
@@ -80,44 +119,54 @@ export async function* readPieces(
   target: number,
   maxLine: number,
   memory: PieceMemory,
+  budget?: ByteBudget,
 ): AsyncGenerator<Uint8Array> {
   let carry: Uint8Array = new Uint8Array(0);
+  const hold = (next: Uint8Array) => {
+    budget?.give(carry.byteLength);
+    carry = new Uint8Array(0);
+    if (budget && !budget.take(next.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
+    carry = next;
+  };
   let position = start;
-  for (;;) {
-    const left = end - position;
-    if (left <= 0) {
-      if (carry.byteLength > 0) yield copyInto(await memory.take(carry.byteLength), [carry]);
-      return;
-    }
-    const piece = await memory.take(carry.byteLength + Math.min(left, target));
-    piece.set(carry, 0);
-    let filled = carry.byteLength;
-    try {
-      while (filled < piece.byteLength) {
-        const { bytesRead } = await handle.read(piece, filled, piece.byteLength - filled, position);
-        if (bytesRead === 0)
-          throw new ServerError(status.ABORTED, "the file is shorter than when it was opened");
-        filled += bytesRead;
-        position += bytesRead;
+  try {
+    for (;;) {
+      const left = end - position;
+      if (left <= 0) {
+        if (carry.byteLength > 0) yield copyInto(await memory.take(carry.byteLength), [carry]);
+        return;
       }
-    } catch (error) {
-      memory.give(piece);
-      throw error;
-    }
-    if (position >= end) {
-      yield piece;
-      return;
-    }
-    const cut = piece.lastIndexOf(NEWLINE);
-    if (cut < 0) {
-      memory.give(piece);
-      if (filled > maxLine) {
-        throw new ServerError(status.RESOURCE_EXHAUSTED, `a line is longer than ${maxLine} bytes`);
+      const piece = await memory.take(carry.byteLength + Math.min(left, target));
+      piece.set(carry, 0);
+      let filled = carry.byteLength;
+      try {
+        while (filled < piece.byteLength) {
+          const { bytesRead } = await handle.read(piece, filled, piece.byteLength - filled, position);
+          if (bytesRead === 0)
+            throw new ServerError(status.ABORTED, "the file is shorter than when it was opened");
+          filled += bytesRead;
+          position += bytesRead;
+        }
+      } catch (error) {
+        memory.give(piece);
+        throw error;
       }
-      carry = Uint8Array.prototype.slice.call(piece, 0, filled);
-      continue;
+      if (position >= end) {
+        yield piece;
+        return;
+      }
+      const cut = piece.lastIndexOf(NEWLINE);
+      if (cut < 0) {
+        memory.give(piece);
+        // The whole piece is one line (the carry held no newline either).
+        if (filled > maxLine) throw new LineTooLong(maxLine, 0);
+        hold(Uint8Array.prototype.slice.call(piece, 0, filled));
+        continue;
+      }
+      hold(Uint8Array.prototype.slice.call(piece, cut + 1, filled));
+      yield piece.subarray(0, cut + 1);
     }
-    carry = Uint8Array.prototype.slice.call(piece, cut + 1, filled);
-    yield piece.subarray(0, cut + 1);
+  } finally {
+    budget?.give(carry.byteLength);
   }
 }

@@ -1,12 +1,12 @@
-import { open } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
-import { cutPieces, type PieceMemory, readPieces } from "./piece-cutter.js";
+import { BufferBudgetSpent, cutPieces, LineTooLong, type PieceMemory, readPieces } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
 import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
 
@@ -15,21 +15,31 @@ export interface TableWork {
   /** Worker threads: two pieces each are kept in flight. */
   threads: number;
   pieces: PieceSlots;
+  /** The server-wide budget of bytes held outside the slots (--max-buffer-bytes). */
+  buffered: ByteBudget;
   run: ServiceTools["runOnWorker"];
 }
 
 /** Tuning of table calls; defaults suit a 1 MiB piece parsed in a few milliseconds. */
 export interface TableLimits {
   pieceBytes: number;
+  /** Longest line (--max-line-bytes): its bytes are held until its newline comes. */
   maxLineBytes: number;
   /** Most bytes one table call may carry (or read from a remote file). */
   maxTableBytes: number;
+  /** Widest row (--max-columns): each column costs an exact sum per piece in flight. */
+  maxColumns: number;
+  /** Bytes of unfinished lines all table calls of a server may hold at once (--max-buffer-bytes). */
+  maxBufferBytes: number;
 }
 
+/** Defaults that keep a server within a 1 GiB pod whatever its clients send (docs/limits.md). */
 export const defaultTableLimits: TableLimits = {
   pieceBytes: 1 << 20,
-  maxLineBytes: 64 << 20,
+  maxLineBytes: 1 << 20,
   maxTableBytes: Number.POSITIVE_INFINITY,
+  maxColumns: 10_000,
+  maxBufferBytes: 256 << 20,
 };
 
 /** Passes bytes on while their total stays within the cap. */
@@ -57,19 +67,27 @@ export interface TableCall {
   /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
   /** Or, for a file of the server's own, its pieces read straight into their memory. */
-  pieces?: (limits: TableLimits, memory: PieceMemory) => AsyncIterable<Uint8Array>;
+  pieces?: (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) => AsyncIterable<Uint8Array>;
+  /** Closes what the call holds open (a remote file), whether or not its pieces were read. */
+  release?: () => Promise<void>;
 }
 
 async function* noBytes(): AsyncGenerator<Uint8Array> {}
 
 /** A call's pieces: read straight from the server's file, or cut from the client's bytes. */
-function piecesOf(call: TableCall, limits: TableLimits, memory: PieceMemory): AsyncIterable<Uint8Array> {
-  if (call.pieces) return call.pieces(limits, memory);
+function piecesOf(
+  call: TableCall,
+  limits: TableLimits,
+  memory: PieceMemory,
+  budget: ByteBudget,
+): AsyncIterable<Uint8Array> {
+  if (call.pieces) return call.pieces(limits, memory, budget);
   return cutPieces(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
     limits.maxLineBytes,
     memory.take,
+    budget,
   );
 }
 
@@ -81,6 +99,8 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   requests: AsyncIterable<Req>,
   optionsOf: (first: Req) => TableOptions | undefined,
   dataRoot?: DataRoot,
+  /** Checks the rest of the first message, before any file is opened. */
+  check: (first: Req, fileName: string) => void = () => {},
 ): Promise<{ call: TableCall; first: Req }> {
   const iterator = requests[Symbol.asyncIterator]();
   const head = await iterator.next();
@@ -99,6 +119,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   } catch (error) {
     throw invalidArgument(`${fileName}: ${(error as Error).message}`);
   }
+  check(head.value, fileName);
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (;;) {
       const next = await iterator.next();
@@ -107,15 +128,16 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       yield next.value.chunk;
     }
   }
-  const pieces = options.remotePath ? await remotePieces(options, iterator, dataRoot) : undefined;
+  const remote = options.remotePath ? await remotePieces(options, iterator, dataRoot) : undefined;
   return {
     call: {
       fileName,
       read,
       firstLine: options.firstLine || 1,
       expectedColumns: options.expectedColumns,
-      chunks: pieces ? noBytes() : chunks(),
-      pieces,
+      chunks: remote ? noBytes() : chunks(),
+      pieces: remote?.pieces,
+      release: remote?.release,
     },
     first: head.value,
   };
@@ -129,25 +151,39 @@ export interface MergedTable {
   threadId: number;
 }
 
-/** The pieces of a file the server has, in [rangeStart, rangeEnd), read as they are needed. */
+/**
+ * The pieces of a file the server has, in [rangeStart, rangeEnd), read as they are needed from
+ * the descriptor opened (and checked) at once, before the client half-closes: what is done to the
+ * path meanwhile cannot change which file is read. The descriptor is closed once its pieces are
+ * read, or by `release` (the call's end, whatever its outcome).
+ */
 async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
   dataRoot: DataRoot | undefined,
-): Promise<TableCall["pieces"]> {
+): Promise<Required<Pick<TableCall, "pieces" | "release">>> {
   if (!dataRoot) {
     throw new ServerError(
       status.FAILED_PRECONDITION,
       "this server serves no files: start it with --data-root DIR",
     );
   }
-  const path = await dataRoot.resolve(options.remotePath);
-  if (!(await iterator.next()).done)
-    throw invalidArgument("a call that names a remote file must not send bytes");
   if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
     throw invalidArgument("range_end is before range_start");
-  return async function* (limits, memory) {
-    const handle = await open(path, "r");
+  const handle = await dataRoot.open(options.remotePath);
+  let closed: Promise<void> | undefined;
+  const release = () => {
+    closed ??= handle.close();
+    return closed;
+  };
+  try {
+    if (!(await iterator.next()).done)
+      throw invalidArgument("a call that names a remote file must not send bytes");
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) {
     try {
       const size = (await handle.stat()).size;
       const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
@@ -158,11 +194,12 @@ async function remotePieces<Req>(
           `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
         );
       }
-      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory);
+      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory, budget);
     } finally {
-      await handle.close();
+      await release();
     }
   };
+  return { pieces, release };
 }
 
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
@@ -172,22 +209,28 @@ export async function sumTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine, call.expectedColumns);
   const abort = linkedController(signal);
   const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
-  let read = { ...call.read };
+  let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
   try {
+    const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
     const mergeOldest = async () => {
       const piece = await pending.shift()!;
       threadId = piece.threadId;
       merger.addSum(piece);
       throwIfRefused(merger, call.fileName);
     };
-    for await (const bytes of piecesOf(call, limits, {
-      take: (size) => work.pieces.take(size, abort.signal),
-      give: (piece) => work.pieces.give(piece),
+    const pieces = piecesOf(
+      call,
+      limits,
+      { take: (size) => work.pieces.take(size, abort.signal), give: (piece) => work.pieces.give(piece) },
+      work.buffered,
+    );
+    for await (const bytes of refusingCuts(pieces, call, merger, async () => {
+      // The pieces before a refused line are merged first: their own refusal comes first in the file.
+      while (pending.length > 0) await mergeOldest();
     })) {
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
@@ -210,6 +253,7 @@ export async function sumTable(
     return { merger, bytes: bytesRead, threadId };
   } finally {
     abort.abort();
+    await call.release?.();
   }
 }
 
@@ -221,14 +265,31 @@ export async function weighTable(
   signal: AbortSignal,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const merger = new TableMerger(call.firstLine, call.expectedColumns);
-  let read = { ...call.read };
+  try {
+    return await weighPieces(call, weights, work, signal, limits);
+  } finally {
+    await call.release?.();
+  }
+}
+
+async function weighPieces(
+  call: TableCall,
+  weights: Float64Array,
+  work: TableWork,
+  signal: AbortSignal,
+  limits: TableLimits,
+): Promise<MergedTable> {
+  const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
+  let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
-  for await (const bytes of piecesOf(call, limits, {
-    take: (size) => work.pieces.take(size, signal),
-    give: (piece) => work.pieces.give(piece),
-  })) {
+  const pieces = piecesOf(
+    call,
+    limits,
+    { take: (size) => work.pieces.take(size, signal), give: (piece) => work.pieces.give(piece) },
+    work.buffered,
+  );
+  for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
@@ -245,6 +306,43 @@ export async function weighTable(
     read = { ...read, startsFile: false, header: false };
   }
   return { merger, bytes: bytesRead, threadId };
+}
+
+/** The width a part of a split table claims, refused beyond the server's cap. */
+function checkedWidth(call: TableCall, limits: TableLimits): number {
+  if (call.expectedColumns > limits.maxColumns) {
+    throw invalidArgument(
+      `${call.fileName}: ${call.expectedColumns} columns expected, more than this server's cap of ${limits.maxColumns} columns (--max-columns)`,
+    );
+  }
+  return call.expectedColumns;
+}
+
+/**
+ * The cutter's pieces, its refusals as statuses naming the file: a line too long with its number
+ * (once the pieces before it are merged, `settle`), a spent buffer budget as RESOURCE_EXHAUSTED.
+ */
+async function* refusingCuts(
+  pieces: AsyncIterable<Uint8Array>,
+  call: TableCall,
+  merger: TableMerger,
+  settle: () => Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* pieces;
+  } catch (error) {
+    if (error instanceof LineTooLong) {
+      await settle();
+      const line = call.firstLine + merger.lines + error.heldLines;
+      throw invalidArgument(`${call.fileName}: line ${line}: ${error.message}`, {
+        reason: "LINE_TOO_LONG",
+        fields: { file: call.fileName, line: String(line), cap: String(error.maxLine) },
+      });
+    }
+    if (error instanceof BufferBudgetSpent)
+      throw new ServerError(status.RESOURCE_EXHAUSTED, `${call.fileName}: ${error.message}`);
+    throw error;
+  }
 }
 
 function throwIfRefused(merger: TableMerger, fileName: string): void {

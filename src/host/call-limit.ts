@@ -1,0 +1,46 @@
+/** The bounds on calls in flight: server-wide (--max-calls) and per client connection. */
+export interface CallLimits {
+  /** Most calls in flight on the whole server, health Watch streams and batch items included. */
+  maxCalls?: number;
+  /** Most calls in flight from one client connection (its batch items included). */
+  maxCallsPerConnection?: number;
+}
+
+/**
+ * Counts calls in flight, in all and per connection, for the guard (every call, health
+ * included) and for the batch (each item it runs is a call). Opening more connections does not
+ * get round the per-connection bound: the server-wide one holds whatever their number.
+ */
+export class CallLimit {
+  #total = 0;
+  readonly #byConnection = new Map<string, number>();
+
+  constructor(readonly limits: CallLimits = {}) {}
+
+  /** A function that ends the call (once, however often called), or the refusal's message. */
+  enter(connection: string): (() => void) | string {
+    const { maxCalls, maxCallsPerConnection } = this.limits;
+    if (maxCalls !== undefined && this.#total >= maxCalls)
+      return `too many calls in flight on this server (limit ${maxCalls}, --max-calls)`;
+    const n = this.#byConnection.get(connection) ?? 0;
+    if (maxCallsPerConnection !== undefined && n >= maxCallsPerConnection) {
+      return `too many concurrent calls from this connection (limit ${maxCallsPerConnection}, --max-calls-per-connection)`;
+    }
+    this.#total++;
+    this.#byConnection.set(connection, n + 1);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#total--;
+      const left = (this.#byConnection.get(connection) ?? 1) - 1;
+      if (left <= 0) this.#byConnection.delete(connection);
+      else this.#byConnection.set(connection, left);
+    };
+  }
+
+  /** Calls counted now. */
+  get inFlight(): number {
+    return this.#total;
+  }
+}
