@@ -3,6 +3,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
+import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import { batchHandler } from "./batch-service.js";
 import { callGuard, type GuardOptions } from "./call-guard.js";
 import { CallTracker } from "./call-tracker.js";
@@ -15,6 +16,8 @@ import { hostInfo, infoHandler } from "./info-service.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost } from "./session-service.js";
+import { storeService } from "./store-service.js";
+import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
 
 export interface ServerOptions {
@@ -35,6 +38,8 @@ export interface ServerOptions {
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+  /** The value store of broadcast, scattered and kept values (docs/collectives.md): its bound and idle time. */
+  store?: ValueStoreOptions;
 }
 
 export interface RunningServer {
@@ -47,14 +52,16 @@ export interface RunningServer {
   services: string[];
   /** Sessions open and objects alive in them now (docs/sessions.md). */
   sessions(): { sessions: number; objects: number };
+  /** The server's value store (docs/collectives.md). */
+  store: ValueStore;
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
  * Starts a gRPC server hosting `services` beside the framework's own: InfoService (what the server
- * is and hosts), BatchService (many calls of any hosted unary method in one round trip), health
- * and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
+ * is and hosts), BatchService (many calls of any hosted unary method in one round trip),
+ * SessionService, StoreService (values by handle: docs/collectives.md), health and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
@@ -63,6 +70,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const tracker = new CallTracker();
   const identity = serverIdentity(options.name ?? "");
   const registry = new MethodRegistry();
+  const store = new ValueStore(options.store);
   const deps = { tracker, log };
   const startedAt = Date.now();
   const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
@@ -82,11 +90,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     info,
     batch,
+    store,
   };
   const framework: HostedService[] = [
     { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
     { definition: BatchServiceDefinition, implementation: { invoke: batch } },
     { definition: SessionServiceDefinition, implementation: { open: sessions.open } },
+    { definition: StoreServiceDefinition, implementation: storeService({ ...deps, store, registry }) },
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
@@ -122,6 +132,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   } catch (error) {
     // A bad service or a taken port must not leave worker threads behind.
+    store.close();
     await workers.close();
     throw error;
   }
@@ -145,6 +156,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
+      store.close();
       await workers.close();
     })();
     return closing;
@@ -156,6 +168,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     name: identity.server,
     services: health.services,
     sessions: () => sessions.stats(),
+    store,
     close,
   };
 }

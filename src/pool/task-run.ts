@@ -22,6 +22,8 @@ export interface RunSettings {
   method?: string;
   signal?: AbortSignal;
   listeners: Array<(event: PoolEvent) => void>;
+  /** The address of the server an input's data lives on, if it has a home (data locality). */
+  homeOf?: (input: unknown) => string | undefined;
 }
 
 /**
@@ -96,6 +98,24 @@ export class Run<I, R> {
       this.#head = 0;
     }
     return task;
+  }
+
+  /**
+   * The next fresh task `server` may run: the first with no home, or at home on `server`, or whose
+   * home can take no work (lost, gone). Tasks at home elsewhere wait for their server.
+   */
+  nextFreshFor(server: string, homeAlive: (address: string) => boolean): Task<I> | undefined {
+    const homeOf = this.settings.homeOf;
+    if (!homeOf) return this.nextFresh();
+    for (let i = this.#head; i < this.#fresh.length; i++) {
+      const task = this.#fresh[i]!;
+      const home = homeOf(task.input);
+      if (home !== undefined && home !== server && homeAlive(home)) continue;
+      if (i === this.#head) return this.nextFresh();
+      this.#fresh.splice(i, 1);
+      return task;
+    }
+    return undefined;
   }
 
   /** No more inputs will come. */
