@@ -103,7 +103,7 @@ export class Collectives {
     );
     // Each server takes its share one value after the other; the servers in parallel.
     const shares = servers.map(() => [] as number[]);
-    handles.forEach((_, i) => shares[i % servers.length]!.push(i));
+    for (let i = 0; i < handles.length; i++) shares[i % servers.length]!.push(i);
     await Promise.all(
       shares.map(async (share, s) => {
         for (const i of share) {

@@ -4,6 +4,8 @@ import type {
   CirclesRequest,
   ComputeServiceDefinition,
   MeansRequest,
+  MergeColumnSumsRequest,
+  WeightedMeansOptions,
 } from "../../gen/rpcpool/compute/v1/compute.js";
 import {
   type ColumnSumsRequest,
@@ -15,11 +17,19 @@ import { servedBy } from "../../host/identity.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
+import { mergeColumnSums } from "../compute/merge-column-sums.js";
 import { finishMeans } from "../compute/merge-pieces.js";
 import { RefusedInput } from "../compute/refused-input.js";
 import type { DataRoot } from "./data-root.js";
 import { PieceSlots } from "./piece-slots.js";
-import { openTableCall, sumTable, type TableLimits, type TableWork, weighTable } from "./table-stream.js";
+import {
+  openTableCall,
+  type StoredValues,
+  sumTable,
+  type TableLimits,
+  type TableWork,
+  weighTable,
+} from "./table-stream.js";
 
 export interface ComputeOptions {
   limits: TableLimits;
@@ -55,7 +65,12 @@ export function computeService(
   const work = options.work ?? tableWork(tools);
   return {
     columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
-      const { call, first } = await openTableCall(requests, (message) => message.options, options.dataRoot);
+      const { call, first } = await openTableCall(
+        requests,
+        (message) => message.options,
+        options.dataRoot,
+        tools.store,
+      );
       const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
       return {
         rows: merged.rows,
@@ -74,9 +89,12 @@ export function computeService(
         requests,
         (message) => message.options?.table,
         options.dataRoot,
+        tools.store,
       );
       const weighOptions = first.options!;
-      const weights = Float64Array.from(weighOptions.weights);
+      const weights = weighOptions.weightsHandle
+        ? storedWeights(tools.store, weighOptions, call.fileName)
+        : Float64Array.from(weighOptions.weights);
       weights.forEach((w, i) => {
         if (!Number.isFinite(w))
           throw invalidArgument(`${call.fileName}: weight ${i + 1} is not a finite number`);
@@ -112,6 +130,11 @@ export function computeService(
       };
     }),
 
+    mergeColumnSums: tools.unary(async (request: MergeColumnSumsRequest) => ({
+      ...refusing(() => mergeColumnSums(request.parts)),
+      servedBy: servedBy(identity),
+    })),
+
     circles: tools.unary(async (request: CirclesRequest) => ({
       ...refusing(() => circles(request.radii, request.pi === 0 ? Math.PI : request.pi)),
       servedBy: servedBy(identity),
@@ -122,6 +145,28 @@ export function computeService(
       servedBy: servedBy(identity),
     })),
   };
+}
+
+/**
+ * A part's weights from the store: little-endian float64s, `weights_count` of them from
+ * `weights_offset` (0: all from the offset), padded with zeros where the stored weights end.
+ */
+function storedWeights(store: StoredValues, options: WeightedMeansOptions, fileName: string): Float64Array {
+  if (options.weights.length > 0) {
+    throw invalidArgument(`${fileName}: weights travel in the request or by handle, not both`);
+  }
+  const bytes = store.get(options.weightsHandle);
+  if (bytes.byteLength % 8 !== 0) {
+    throw invalidArgument(
+      `${fileName}: the stored value ${options.weightsHandle} is not float64 weights (${bytes.byteLength} bytes)`,
+    );
+  }
+  const stored = bytes.byteLength / 8;
+  const offset = options.weightsOffset;
+  const count = options.weightsCount > 0 ? options.weightsCount : Math.max(0, stored - offset);
+  const weights = new Float64Array(count);
+  for (let i = 0; i < count && offset + i < stored; i++) weights[i] = bytes.readDoubleLE((offset + i) * 8);
+  return weights;
 }
 
 /**

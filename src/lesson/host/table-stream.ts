@@ -57,14 +57,21 @@ export interface TableCall {
   chunks: AsyncIterable<Uint8Array>;
 }
 
+/** Where a table call may find bytes besides its stream: the server's value store. */
+export interface StoredValues {
+  get(handle: string): Buffer;
+}
+
 /**
  * Splits a table stream into its options and its bytes, refusing a stream of the wrong shape. With
- * a remote path, the bytes come from the file under the data root instead of the stream.
+ * a remote path, the bytes come from the file under the data root instead of the stream; with a
+ * table handle, from the server's value store.
  */
 export async function openTableCall<Req extends { chunk?: Buffer }>(
   requests: AsyncIterable<Req>,
   optionsOf: (first: Req) => TableOptions | undefined,
   dataRoot?: DataRoot,
+  store?: StoredValues,
 ): Promise<{ call: TableCall; first: Req }> {
   const iterator = requests[Symbol.asyncIterator]();
   const head = await iterator.next();
@@ -91,7 +98,14 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       yield next.value.chunk;
     }
   }
-  const source = options.remotePath ? await remoteChunks(options, iterator, dataRoot) : chunks();
+  if (options.remotePath && options.tableHandle) {
+    throw invalidArgument("a table is a remote path or a stored value, not both");
+  }
+  const source = options.remotePath
+    ? await remoteChunks(options, iterator, dataRoot)
+    : options.tableHandle
+      ? await storedChunks(options.tableHandle, iterator, store)
+      : chunks();
   return {
     call: {
       fileName,
@@ -134,6 +148,22 @@ async function remoteChunks<Req>(
     end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
     highWaterMark: 1 << 20,
   });
+}
+
+/** A stored table's bytes, as views of 256 KiB: cut into pieces (copied) as a stream's chunks are. */
+async function storedChunks<Req>(
+  handle: string,
+  iterator: AsyncIterator<Req>,
+  store: StoredValues | undefined,
+): Promise<AsyncIterable<Uint8Array>> {
+  if (!store) throw new ServerError(status.FAILED_PRECONDITION, "this server keeps no values");
+  if (!(await iterator.next()).done)
+    throw invalidArgument("a call that names a stored table must not send bytes");
+  const bytes = store.get(handle);
+  const step = 256 << 10;
+  return (async function* () {
+    for (let at = 0; at < bytes.byteLength; at += step) yield bytes.subarray(at, at + step);
+  })();
 }
 
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
