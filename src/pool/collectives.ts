@@ -230,6 +230,12 @@ export class Collectives {
     );
   }
 
+  /** Where the pool knows a value to be: its home (scattered, kept), the servers holding it, its copy. */
+  locate(id: string): { home?: string; holders: string[]; copy: boolean } {
+    const entry = this.#entries.get(id);
+    return { home: this.homeOf(id), holders: [...(entry?.holders ?? [])], copy: entry?.bytes !== undefined };
+  }
+
   /** The server a value lives on, for a task working on it; none for broadcast or unknown values. */
   homeOf(id: string): string | undefined {
     const entry = this.#entries.get(id);

@@ -322,6 +322,11 @@ export class Pool implements PoolRuns {
     return this.#values.stats(options);
   }
 
+  /** Where the pool knows a value to be: its home server (scattered, kept), the servers holding it, and whether it keeps a copy. */
+  locate(handle: ValueHandle<unknown>): { home?: string; holders: string[]; copy: boolean } {
+    return this.#values.locate(handle.id);
+  }
+
   /** What this pool sent to the servers' stores: Put calls and value bytes. */
   get valueTraffic(): Readonly<ValueTraffic> {
     return this.#values.traffic;
