@@ -136,8 +136,8 @@ describe("broadcast", () => {
       // Put once before the restart, once after: the repair, and no task failed.
       expect(pool.valueTraffic.puts).toBe(2);
       expect(events.filter((e) => e.type === "failed")).toEqual([]);
-      const [{ stats }] = (await pool.storeStats()) as [{ stats: { puts: number; misses: number } }];
-      expect(stats).toMatchObject({ puts: 1, misses: 1 });
+      const [restartedStats] = await pool.storeStats();
+      expect(restartedStats!.stats).toMatchObject({ puts: 1, misses: 1 });
     } finally {
       await pool.close();
     }
@@ -263,8 +263,8 @@ describe("the store's limits", () => {
       const a = await pool.broadcast(Buffer.alloc(400, 1));
       await pool.broadcast(Buffer.alloc(400, 2));
       await pool.broadcast(Buffer.alloc(400, 3));
-      const [{ stats }] = await pool.storeStats();
-      expect(stats).toMatchObject({ values: 2, bytes: 800, evicted: 1, capacityBytes: 1000 });
+      const [limited] = await pool.storeStats();
+      expect(limited!.stats).toMatchObject({ values: 2, bytes: 800, evicted: 1, capacityBytes: 1000 });
       // The pool still has its copy: a gather reads it, a task that needs it puts it again.
       expect((await pool.gather([a]))[0]!.byteLength).toBe(400);
     } finally {
