@@ -9,7 +9,7 @@ import { type ColumnSumsPart, mergeColumnSums, WidthMismatch } from "./merge-col
 function partOf(rows: number[][]): ColumnSumsPart {
   const columns = rows[0]?.length ?? 0;
   const sums = Array.from({ length: columns }, () => new ExactSum());
-  for (const row of rows) row.forEach((x, c) => sums[c]!.add(x));
+  for (const row of rows) for (const [c, x] of row.entries()) sums[c]!.add(x);
   return { rows: rows.length, columns, exact: sums.map(toWire), lines: rows.length, bytes: 0 };
 }
 
