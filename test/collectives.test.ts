@@ -12,6 +12,7 @@ import {
   type ColumnSumsResponse,
   columnSumsCall,
   computeMethods,
+  MeansRequest,
   reduceColumnSums,
   weightedMeansCall,
   weightsBytes,
@@ -102,6 +103,11 @@ describe("broadcast", () => {
         });
       }
       expect((await pool.gather([first]))[0]!.equals(value)).toBe(true);
+      // A message travels with its codec and comes back decoded.
+      const message = MeansRequest.fromPartial({ lists: [{ values: [1, 2.5, -3] }] });
+      const typed = await pool.broadcast(message, MeansRequest);
+      expect(await pool.gather([typed])).toEqual([message]);
+      expect(pool.valueTraffic.puts).toBe(6);
     } finally {
       await pool.close();
     }
