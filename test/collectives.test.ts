@@ -10,6 +10,7 @@ import {
 import {
   ColumnSumsRequest,
   type ColumnSumsResponse,
+  ComputeServiceDefinition,
   columnSumsCall,
   computeMethods,
   MeansRequest,
@@ -251,6 +252,30 @@ describe("reduce", () => {
         tables.flatMap((t) => t.cells).reduce((n, row) => n + row[c]!, 0),
       );
       expect(naive).not.toEqual(expected);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("kept results", () => {
+  it("a service client's apply and map with { keep: true } leave results on their servers as handles", async () => {
+    const list = await servers(2);
+    const pool = await Pool.connect(list.map((s) => s.address));
+    try {
+      const compute = pool.service(ComputeServiceDefinition);
+      const requests = Array.from({ length: 6 }, (_, i) =>
+        MeansRequest.fromPartial({ lists: [{ values: [i, i + 1] }] }),
+      );
+      const handles = await compute.map("means", requests, { keep: true });
+      const one = await compute.apply("means", requests[0]!, { keep: true });
+      for (const handle of [...handles, one]) expect(pool.locate(handle).copy).toBe(false);
+      expect(new Set(handles.map((h) => pool.locate(h).home)).size).toBe(2);
+      const values = await pool.gather(handles);
+      expect(values.map((v) => v.means[0])).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
+      expect((await pool.gather([one]))[0]!.means).toEqual([0.5]);
+      // Nothing travelled to the stores: the results were made there.
+      expect(pool.valueTraffic.puts).toBe(0);
     } finally {
       await pool.close();
     }
