@@ -151,6 +151,42 @@ describe("broadcast", () => {
   });
 });
 
+describe("a server that joins later", () => {
+  it("gets a broadcast value on first use", async () => {
+    const [a, b] = (await servers(2)).map((s) => s.address) as [string, string];
+    const portOf = (address: string) => address.split(":")[1]!;
+    // Stands in for DNS, as in discovery.test.ts: the second name answers nothing until b joins.
+    let joined = false;
+    const pool = await Pool.connect([`dns:///first:${portOf(a)}`, `dns:///second:${portOf(b)}`], {
+      resolveEveryMs: 50,
+      lookup: async (name) => (name === "second" && !joined ? [] : ["127.0.0.1"]),
+    });
+    try {
+      const weights = [1, 2, 3, 4];
+      const handle = await pool.broadcast(weightsBytes(weights));
+      expect(pool.valueTraffic.puts).toBe(1);
+      joined = true;
+      for (let i = 0; i < 200 && pool.servers.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(pool.servers.map((s) => s.address).sort()).toEqual([a, b].sort());
+      const file = tmp.file("joined.csv", table(2, 4, 2).text);
+      const results = await pool.map(
+        Array(6).fill(file),
+        (name, server, signal) => weightedMeansCall(server, name, { handle: handle.id }, { signal }),
+        { perServer: 1 },
+      );
+      expect(new Set(results.map((r) => r.server))).toEqual(new Set([a, b]));
+      expect(new Set(results.map((r) => JSON.stringify(r.means))).size).toBe(1);
+      // The newcomer got the weights once, on its first call that needed them.
+      expect(pool.valueTraffic.puts).toBe(2);
+      const stats = Object.fromEntries((await pool.storeStats()).map((s) => [s.server, s.stats]));
+      expect(stats[b]).toMatchObject({ puts: 1, misses: 1 });
+      expect(stats[a]).toMatchObject({ puts: 1, misses: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("scatter", () => {
   it("runs each task where its value is, and moves it with its data when that server is killed", async () => {
     const list = await servers(3);
