@@ -107,8 +107,17 @@ describe("broadcast", () => {
       // A message travels with its codec and comes back decoded.
       const message = MeansRequest.fromPartial({ lists: [{ values: [1, 2.5, -3] }] });
       const typed = await pool.broadcast(message, MeansRequest);
+      const messageSize = typed.size;
       expect(await pool.gather([typed])).toEqual([message]);
       expect(pool.valueTraffic.puts).toBe(6);
+      // Asked for twice at once, a value still travels once to each server.
+      const twice = Buffer.alloc(1 << 20, 9);
+      const [x, y] = await Promise.all([pool.broadcast(twice), pool.broadcast(Buffer.from(twice))]);
+      expect(x!.id).toBe(y!.id);
+      expect(pool.valueTraffic).toEqual({
+        puts: 9,
+        bytes: 3 * value.byteLength + 3 * messageSize + 3 * twice.byteLength,
+      });
     } finally {
       await pool.close();
     }

@@ -56,6 +56,8 @@ export class Collectives {
   readonly owner = randomUUID();
   readonly traffic: ValueTraffic = { puts: 0, bytes: 0 };
   readonly #entries = new Map<string, Entry>();
+  /** Puts under way, by server and handle: the same value asked for twice at once travels once. */
+  readonly #putting = new Map<string, Promise<void>>();
 
   constructor(readonly host: CollectivesHost) {}
 
@@ -321,7 +323,16 @@ export class Collectives {
     return bytes;
   }
 
-  async #put(server: PoolServer, id: string, bytes: Buffer, options: StoreCallOptions): Promise<void> {
+  #put(server: PoolServer, id: string, bytes: Buffer, options: StoreCallOptions): Promise<void> {
+    const key = `${server.address} ${id}`;
+    const under = this.#putting.get(key);
+    if (under) return under;
+    const put = this.#send(server, id, bytes, options).finally(() => this.#putting.delete(key));
+    this.#putting.set(key, put);
+    return put;
+  }
+
+  async #send(server: PoolServer, id: string, bytes: Buffer, options: StoreCallOptions): Promise<void> {
     const owner = this.owner;
     function* requests() {
       yield { header: { handle: id, size: bytes.byteLength, owner } };
