@@ -76,7 +76,7 @@ describe("a file rewritten while a job reads it", () => {
     expectRefused(job.files[0]!, file);
   });
 
-  it("in place with its size and modification time put back: the parts' row counts give it away", async () => {
+  it("in place with its size and modification time put back: its change time gives it away", async () => {
     // Lines of two rows become one row and blank lines: the same bytes, the same size, fewer rows.
     const lines = Array.from({ length: 4000 }, () => "1;2\n3;4\n").join("");
     const fewer = Array.from({ length: 4000 }, () => "11;2\n\n\n\n").join("");
@@ -94,7 +94,6 @@ describe("a file rewritten while a job reads it", () => {
       },
     });
     expectRefused(job.files[0]!, file);
-    expect(job.files[0]!.ok || job.files[0]!.error.details).toMatch(/the plan counted \d+ rows/);
   });
 
   it("is refused in a weighted job too, and the other files are still computed", async () => {

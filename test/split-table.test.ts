@@ -156,7 +156,7 @@ describe("the split plan", () => {
     const text = "h;h\r\n1;2\r\n\r\n  \n3;4\n5;6\n7;8";
     const path = tmp.file("plan.csv", text);
     const parts = await planSplit(path, { partBytes: 8, header: true });
-    expect(parts.reduce((n, p) => n + p.rows, 0)).toBe(4);
+    expect(parts.reduce((n, p) => n + (p.rows ?? 0), 0)).toBe(4);
     expect(parts[0]!.start).toBe(0);
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.at(-1)!.end).toBe(text.length);

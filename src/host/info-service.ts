@@ -13,6 +13,7 @@ export interface InfoDeps {
   tracker: CallTracker;
   registry: MethodRegistry;
   workers: number;
+  maxMessageBytes: number;
   /** Date.now() when the server started. */
   startedAt: number;
 }
@@ -47,6 +48,7 @@ export function hostInfo(deps: InfoDeps): InfoResponse {
       clientStreaming: method.requestStream,
       serverStreaming: method.responseStream,
     })),
+    maxMessageBytes: deps.maxMessageBytes,
   };
 }
 

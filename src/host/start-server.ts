@@ -73,7 +73,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const store = new ValueStore(options.store);
   const deps = { tracker, log };
   const startedAt = Date.now();
-  const info = () => hostInfo({ identity, tracker, registry, workers: workers.threads, startedAt });
+  const maxMessageBytes = options.maxMessageBytes ?? 64 << 20;
+  const info = () =>
+    hostInfo({ identity, tracker, registry, workers: workers.threads, maxMessageBytes, startedAt });
   const batch = batchHandler({ ...deps, registry, identity });
   const sessions = new SessionHost(
     { ...deps, identity },
@@ -100,7 +102,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes ?? 64 << 20,
+    "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
     interceptors: options.guard ? [callGuard(options.guard)] : [],
   });

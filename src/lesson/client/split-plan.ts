@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import type { TablePart } from "./table-calls.js";
+import type { TablePart } from "./line-cuts.js";
 
 /** How to cut: never, automatically when it pays, or into parts of about this many bytes. */
 export type SplitMode = { kind: "none" } | { kind: "auto" } | { kind: "size"; bytes: number };
@@ -8,11 +8,44 @@ export type SplitMode = { kind: "none" } | { kind: "auto" } | { kind: "size"; by
 export const autoSplitMinBytes = 32 << 20;
 /** Smallest part `auto` makes. */
 export const autoSplitMinPart = 8 << 20;
+/** What one more call costs, in bytes of table it could have parsed meanwhile (a guess on the safe side). */
+const callCostBytes = 1 << 20;
 
-/** The part size `auto` uses for a file: about two parts per worker slot of the pool, none below 8 MiB. */
-export function autoPartBytes(fileBytes: number, slots: number): number | undefined {
-  if (fileBytes < autoSplitMinBytes) return undefined;
-  return Math.max(autoSplitMinPart, Math.ceil(fileBytes / Math.max(2, slots * 2)));
+/**
+ * How `auto` cuts each file of a job (the part size, or undefined: whole), decided from all the
+ * files' sizes and the pool's worker slots: it estimates the job's span (the busiest slot, files
+ * placed largest first) whole and cut into about two parts per slot, and cuts only when that is
+ * at least 5% shorter. So four equal files on two slots stay whole (cutting cannot help), one big
+ * file is cut, three on two slots are cut (the third would run alone), many small ones never.
+ */
+export function autoPartSizes(sizes: readonly number[], slots: number): Array<number | undefined> {
+  const whole = sizes.map(() => undefined);
+  const total = sizes.reduce((n, size) => n + size, 0);
+  const target = Math.max(autoSplitMinPart, Math.ceil(total / (2 * Math.max(1, slots))));
+  const cut = sizes.map((size) => {
+    if (size < autoSplitMinBytes || size <= target) return undefined;
+    return Math.ceil(size / Math.ceil(size / target));
+  });
+  const spanWhole = span(sizes, slots);
+  const spanCut = span(
+    sizes.flatMap((size, i) => {
+      const part = cut[i];
+      return part === undefined ? [size] : Array(Math.ceil(size / part)).fill(size / Math.ceil(size / part));
+    }),
+    slots,
+  );
+  return spanCut < 0.95 * spanWhole ? cut : whole;
+}
+
+/** The busiest slot's bytes when tasks go, largest first, to the least loaded slot. */
+function span(tasks: readonly number[], slots: number): number {
+  const loads = new Array<number>(Math.max(1, slots)).fill(0);
+  for (const task of [...tasks].sort((a, b) => b - a)) {
+    let least = 0;
+    for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[least]!) least = i;
+    loads[least]! += task + callCostBytes;
+  }
+  return Math.max(...loads);
 }
 
 interface ScanOptions {

@@ -5,13 +5,21 @@ import type { ServedBy, TableOptions } from "../../gen/rpcpool/compute/v1/table.
 import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
+import { ClientError } from "../../rpc/client-error.js";
+import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
+import { linesBefore, type TablePart } from "./line-cuts.js";
+
+export type { TablePart };
+
 import {
   changedError,
+  chunkBytesFor,
   delimiterCharacter,
   fileChunks,
   type InputSource,
+  ReadBuffers,
   type TableReadOptions,
 } from "./table-input.js";
 
@@ -44,19 +52,6 @@ export interface WeightedMeansResult {
 }
 
 export type DivisorName = "weights" | "rows";
-
-/** One row range of a file, cut at line boundaries (see split-plan.ts). */
-export interface TablePart {
-  /** Byte range [start, end) of the file. */
-  start: number;
-  end: number;
-  /** 1-based line of the file at `start`. */
-  firstLine: number;
-  /** Data rows in the range. */
-  rows: number;
-  /** Cells per row of the whole table. */
-  columns: number;
-}
 
 /** Everything a table call takes besides the server and the file: one options object. */
 export interface TableCallOptions extends CallOptions {
@@ -101,11 +96,15 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
  */
 class TableUpload {
   sent = 0;
+  readonly buffers: ReadBuffers;
 
   constructor(
     readonly file: string,
     readonly options: TableCallOptions,
-  ) {}
+    server: PoolServer,
+  ) {
+    this.buffers = new ReadBuffers(chunkBytesFor(Number(server.info?.maxMessageBytes ?? 0)));
+  }
 
   async *chunks() {
     const { remote, part, source, onBytes, tableHandle } = this.options;
@@ -114,12 +113,54 @@ class TableUpload {
     const chunks =
       source?.kind === "stream"
         ? source.content
-        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot);
+        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
     for await (const chunk of chunks) {
       this.sent += chunk.byteLength;
       onBytes?.(chunk.byteLength);
       yield { chunk };
     }
+  }
+
+  /**
+   * Runs the call with this upload's requests: each chunk's buffer is read into again once the
+   * transport has written it; a refusal is placed in the whole file.
+   */
+  async send<Req extends { chunk?: Uint8Array }, Res>(
+    server: PoolServer,
+    method: MethodSpec<Req, Res>,
+    requests: AsyncIterable<Req>,
+  ): Promise<Res> {
+    try {
+      return await server.clientStream(method, requests, {
+        ...this.options,
+        onWritten: (request) => this.buffers.give(request.chunk),
+      });
+    } catch (error) {
+      throw await this.placed(error);
+    } finally {
+      this.buffers.close();
+    }
+  }
+
+  /**
+   * A refusal from a part whose first line the plan did not count names a line of the part: it is
+   * placed in the whole file here, so that it reads as if the file had not been cut.
+   */
+  async placed(error: unknown): Promise<unknown> {
+    const part = this.options.part;
+    if (!(error instanceof ClientError) || !part || part.firstLine !== 0 || part.start === 0) return error;
+    const info = error.errorDetails.errorInfo;
+    const line = Number(info?.metadata.line);
+    if (!info || !Number.isInteger(line) || line < 1) return error;
+    const absolute = line + (await linesBefore(this.file, part.start));
+    return new ClientError(error.code, error.details.replace(`line ${line},`, `line ${absolute},`), {
+      server: error.server,
+      trailers: error.trailers,
+      errorDetails: {
+        ...error.errorDetails,
+        errorInfo: { ...info, metadata: { ...info.metadata, line: String(absolute) } },
+      },
+    });
   }
 
   /**
@@ -132,7 +173,7 @@ class TableUpload {
     if (reply.bytes !== this.sent)
       throw new BadReply(server, `it read ${reply.bytes} bytes of the ${this.sent} sent`);
     const part = this.options.part;
-    if (part && reply.rows !== part.rows) {
+    if (part?.rows !== undefined && reply.rows !== part.rows) {
       throw changedError(
         this.file,
         `the plan counted ${part.rows} rows from line ${part.firstLine}, the server ${reply.rows}`,
@@ -147,12 +188,12 @@ export async function columnSumsCall(
   file: string,
   options: TableCallOptions = {},
 ): Promise<ColumnSumsResult> {
-  const upload = new TableUpload(file, options);
+  const upload = new TableUpload(file, options, server);
   async function* requests(): AsyncGenerator<ColumnSumsRequest> {
     yield { options: tableOptions(file, options) };
     yield* upload.chunks();
   }
-  const reply = await server.clientStream(computeMethods.columnSums!, requests(), options);
+  const reply = await upload.send(server, computeMethods.columnSums!, requests());
   checkColumnSums(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;
@@ -197,7 +238,7 @@ export async function weightedMeansCall(
   weights: number[] | StoredWeights,
   options: TableCallOptions & { divisor?: DivisorName } = {},
 ): Promise<WeightedMeansResult> {
-  const upload = new TableUpload(file, options);
+  const upload = new TableUpload(file, options, server);
   const stored = Array.isArray(weights) ? undefined : weights;
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
@@ -212,7 +253,7 @@ export async function weightedMeansCall(
     };
     yield* upload.chunks();
   }
-  const reply = await server.clientStream(computeMethods.weightedMeans!, requests(), options);
+  const reply = await upload.send(server, computeMethods.weightedMeans!, requests());
   checkWeightedMeans(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
   const servedBy = reply.servedBy!;

@@ -65,7 +65,7 @@ type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOpti
 async function runTableJob<R>(
   pool: Pool,
   files: string[],
-  options: TableJobOptions,
+  options: TableJobOptions & { countRows?: boolean },
   call: TableCall<R>,
   prepare?: (tasks: TableTask[]) => Promise<void>,
 ) {
@@ -76,6 +76,7 @@ async function runTableJob<R>(
     header: options.read?.header,
     delimiter: options.read?.delimiter,
     remote,
+    countRows: options.countRows,
   });
   options.onPlan?.(tasks);
   await prepare?.(tasks);
@@ -130,14 +131,17 @@ export async function weightedMeansJob(
     if (mode === false || (mode === "auto" && (tasks.length < 2 || !hosted))) return;
     stored = (await pool.broadcast(weightsBytes(weights), { signal: options.signal })).id;
   };
+  // A part without rows takes no weights (a count of 0 by handle would mean "all from the offset").
   const weightsOf = (task: TableTask): number[] | StoredWeights =>
-    stored === undefined
+    stored === undefined || (task.part && !task.part.rows)
       ? weightsFor(task, weights)
       : { handle: stored, offset: task.rowsBefore, count: task.part?.rows ?? 0 };
+  // Each part gets its rows' weights: the plan counts rows.
+  const counted = { ...options, countRows: true };
   const { groups, retried } = await runTableJob(
     pool,
     files,
-    options,
+    counted,
     (task, server, callOptions) =>
       weightedMeansCall(server, task.file, weightsOf(task), { ...callOptions, divisor }),
     broadcast,

@@ -3,7 +3,8 @@ import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
-import { autoPartBytes, planSplit, type SplitMode } from "./split-plan.js";
+import { cutAtLines } from "./line-cuts.js";
+import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
 import { type InputSource, inspectInput } from "./table-input.js";
 
@@ -29,6 +30,8 @@ export interface PlanOptions {
   delimiter?: string;
   /** Files are on the servers: the client cannot cut them, so they go whole. */
   remote?: boolean;
+  /** Count each part's rows and lines (weights are sliced by rows); else parts are cut unread. */
+  countRows?: boolean;
 }
 
 /**
@@ -37,15 +40,20 @@ export interface PlanOptions {
  * its tasks to check, and a pipe (or standard input, `-`) is read whole, never split.
  */
 export async function planTableTasks(files: string[], options: PlanOptions): Promise<TableTask[]> {
+  if (options.remote) return files.map((file, fileIndex) => ({ file, fileIndex, rowsBefore: 0, bytes: 0 }));
+  // One at a time: each is opened (a job of thousands of files must not run out of descriptors).
+  const sources: InputSource[] = [];
+  for (const file of files) sources.push(await inspectInput(file));
+  const sizes = sources.map((source) =>
+    source.kind === "file" ? source.snapshot.size : source.kind === "stream" ? source.bytes : 0,
+  );
+  const partSizes = partSizesOf(sources, sizes, options);
   const tasks: TableTask[] = [];
   for (const [fileIndex, file] of files.entries()) {
-    if (options.remote) {
-      tasks.push({ file, fileIndex, rowsBefore: 0, bytes: 0 });
-      continue;
-    }
-    const source = await inspectInput(file);
-    const size = source.kind === "file" ? source.snapshot.size : source.kind === "stream" ? source.bytes : 0;
-    const parts = source.kind === "file" ? await partsOf(file, size, options) : undefined;
+    const source = sources[fileIndex]!;
+    const size = sizes[fileIndex]!;
+    const partBytes = partSizes[fileIndex];
+    const parts = partBytes === undefined ? undefined : await partsOf(file, size, partBytes, options);
     if (!parts || parts.length < 2) {
       tasks.push({ file, fileIndex, rowsBefore: 0, source, bytes: size });
       continue;
@@ -53,18 +61,31 @@ export async function planTableTasks(files: string[], options: PlanOptions): Pro
     let rowsBefore = 0;
     for (const part of parts) {
       tasks.push({ file, fileIndex, part, rowsBefore, source, bytes: part.end - part.start });
-      rowsBefore += part.rows;
+      rowsBefore += part.rows ?? 0;
     }
   }
   return tasks;
 }
 
-async function partsOf(file: string, size: number, options: PlanOptions): Promise<TablePart[] | undefined> {
-  if (options.split.kind === "none") return undefined;
-  const partBytes = options.split.kind === "size" ? options.split.bytes : autoPartBytes(size, options.slots);
-  if (partBytes === undefined || size <= partBytes) return undefined;
+/** Part sizes per file: none for pipes (never cut) and with `none`; a SIZE for all; `auto` decides. */
+function partSizesOf(
+  sources: InputSource[],
+  sizes: number[],
+  options: PlanOptions,
+): Array<number | undefined> {
+  const { split } = options;
+  if (split.kind === "none") return sizes.map(() => undefined);
+  const cuttable = (i: number) => sources[i]!.kind === "file";
+  if (split.kind === "size")
+    return sizes.map((size, i) => (cuttable(i) && size > split.bytes ? split.bytes : undefined));
+  const auto = autoPartSizes(sizes, options.slots);
+  return auto.map((part, i) => (cuttable(i) ? part : undefined));
+}
+
+function partsOf(file: string, size: number, partBytes: number, options: PlanOptions): Promise<TablePart[]> {
   const delimiter = options.delimiter === "\t" ? 0x09 : (options.delimiter ?? ";").charCodeAt(0);
-  return planSplit(file, { partBytes, header: options.header, delimiter });
+  const read = { partBytes, header: options.header, delimiter };
+  return options.countRows ? planSplit(file, read) : cutAtLines(file, size, partBytes, read);
 }
 
 /** The outcome of one file, its parts' outcomes merged. */
@@ -121,8 +142,9 @@ export function mergeColumnSums(
 /** The weights a task gets: its rows' slice, padded with zeros where the file has more rows than weights. */
 export function weightsFor(task: TableTask, weights: number[]): number[] {
   if (!task.part) return weights;
-  const slice = weights.slice(task.rowsBefore, task.rowsBefore + task.part.rows);
-  while (slice.length < task.part.rows) slice.push(0);
+  const rows = task.part.rows ?? 0;
+  const slice = weights.slice(task.rowsBefore, task.rowsBefore + rows);
+  while (slice.length < rows) slice.push(0);
   return slice;
 }
 

@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
@@ -6,7 +6,7 @@ import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import type { DataRoot } from "./data-root.js";
-import { cutPieces } from "./piece-cutter.js";
+import { cutPieces, type PieceMemory, readPieces } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
 import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
 
@@ -54,7 +54,23 @@ export interface TableCall {
   firstLine: number;
   /** Width of the whole table, when the client split it and knows it; 0 otherwise. */
   expectedColumns: number;
+  /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
+  /** Or, for a file of the server's own, its pieces read straight into their memory. */
+  pieces?: (limits: TableLimits, memory: PieceMemory) => AsyncIterable<Uint8Array>;
+}
+
+async function* noBytes(): AsyncGenerator<Uint8Array> {}
+
+/** A call's pieces: read straight from the server's file, or cut from the client's bytes. */
+function piecesOf(call: TableCall, limits: TableLimits, memory: PieceMemory): AsyncIterable<Uint8Array> {
+  if (call.pieces) return call.pieces(limits, memory);
+  return cutPieces(
+    capped(call.chunks, limits.maxTableBytes, call.fileName),
+    limits.pieceBytes,
+    limits.maxLineBytes,
+    memory.take,
+  );
 }
 
 /** Where a table call may find bytes besides its stream: the server's value store. */
@@ -101,18 +117,16 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   if (options.remotePath && options.tableHandle) {
     throw invalidArgument("a table is a remote path or a stored value, not both");
   }
-  const source = options.remotePath
-    ? await remoteChunks(options, iterator, dataRoot)
-    : options.tableHandle
-      ? await storedChunks(options.tableHandle, iterator, store)
-      : chunks();
+  const pieces = options.remotePath ? await remotePieces(options, iterator, dataRoot) : undefined;
+  const stored = options.tableHandle ? await storedChunks(options.tableHandle, iterator, store) : undefined;
   return {
     call: {
       fileName,
       read,
       firstLine: options.firstLine || 1,
       expectedColumns: options.expectedColumns,
-      chunks: source,
+      chunks: stored ?? (pieces ? noBytes() : chunks()),
+      pieces,
     },
     first: head.value,
   };
@@ -126,12 +140,12 @@ export interface MergedTable {
   threadId: number;
 }
 
-/** The bytes of a file the server has, in [rangeStart, rangeEnd), read with backpressure. */
-async function remoteChunks<Req>(
+/** The pieces of a file the server has, in [rangeStart, rangeEnd), read as they are needed. */
+async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
   dataRoot: DataRoot | undefined,
-): Promise<AsyncIterable<Uint8Array>> {
+): Promise<TableCall["pieces"]> {
   if (!dataRoot) {
     throw new ServerError(
       status.FAILED_PRECONDITION,
@@ -143,11 +157,23 @@ async function remoteChunks<Req>(
     throw invalidArgument("a call that names a remote file must not send bytes");
   if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
     throw invalidArgument("range_end is before range_start");
-  return createReadStream(path, {
-    start: options.rangeStart,
-    end: options.rangeEnd > 0 ? options.rangeEnd - 1 : undefined,
-    highWaterMark: 1 << 20,
-  });
+  return async function* (limits, memory) {
+    const handle = await open(path, "r");
+    try {
+      const size = (await handle.stat()).size;
+      const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
+      const start = Math.min(options.rangeStart, end);
+      if (end - start > limits.maxTableBytes) {
+        throw new ServerError(
+          status.RESOURCE_EXHAUSTED,
+          `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
+        );
+      }
+      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory);
+    } finally {
+      await handle.close();
+    }
+  };
 }
 
 /** A stored table's bytes, as views of 256 KiB: cut into pieces (copied) as a stream's chunks are. */
@@ -186,12 +212,10 @@ export async function sumTable(
       merger.addSum(piece);
       throwIfRefused(merger, call.fileName);
     };
-    for await (const bytes of cutPieces(
-      capped(call.chunks, limits.maxTableBytes, call.fileName),
-      limits.pieceBytes,
-      limits.maxLineBytes,
-      (size) => work.pieces.take(size, abort.signal),
-    )) {
+    for await (const bytes of piecesOf(call, limits, {
+      take: (size) => work.pieces.take(size, abort.signal),
+      give: (piece) => work.pieces.give(piece),
+    })) {
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
         signal: abort.signal,
@@ -228,12 +252,10 @@ export async function weighTable(
   let read = { ...call.read };
   let bytesRead = 0;
   let threadId = 0;
-  for await (const bytes of cutPieces(
-    capped(call.chunks, limits.maxTableBytes, call.fileName),
-    limits.pieceBytes,
-    limits.maxLineBytes,
-    (size) => work.pieces.take(size, signal),
-  )) {
+  for await (const bytes of piecesOf(call, limits, {
+    take: (size) => work.pieces.take(size, signal),
+    give: (piece) => work.pieces.give(piece),
+  })) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
