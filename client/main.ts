@@ -74,7 +74,8 @@ common(
     program
       .command("column-sums")
       .argument("<files...>", "CSV tables; - is standard input")
-      .description("column sums of CSV tables"),
+      .description("column sums of CSV tables")
+      .option("--total", "also the exact column sums over all files together (same widths needed)"),
   ),
 ).action(columnSumsCommand);
 

@@ -8,6 +8,7 @@ import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
+import { defaultStoreBytes, defaultStoreIdleMs } from "../src/host/value-store.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import { version } from "../src/version.js";
@@ -96,6 +97,18 @@ const program = new Command("rpcpool-server")
     integerIn(1, 2 ** 31 - 1),
     defaultMaxConnectionIdleMs,
   )
+  .option(
+    "--store-bytes <n>",
+    "most bytes of broadcast, scattered and kept values held (least recently used go first)",
+    integerIn(1, Number.MAX_SAFE_INTEGER),
+    defaultStoreBytes,
+  )
+  .option(
+    "--store-idle-ms <ms>",
+    "a stored value unused for this long is dropped",
+    integerIn(10, 7 * 24 * 3_600_000),
+    defaultStoreIdleMs,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -119,6 +132,7 @@ const program = new Command("rpcpool-server")
       services,
       credentials: security.credentials,
       maxMessageBytes: options.maxMessageBytes,
+      store: { capacityBytes: options.storeBytes, idleMs: options.storeIdleMs },
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,

@@ -15,13 +15,16 @@ export type {
   SessionContext,
 } from "./host/session-context.js";
 export { type RunningServer, type ServerOptions, startServer } from "./host/start-server.js";
+export type { StoreCounters, ValueStore, ValueStoreOptions } from "./host/value-store.js";
 export * from "./metrics/speedup.js";
+export type { ReduceOp, StoreCallOptions, ValueTraffic } from "./pool/collectives.js";
 export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
 export { type ConnectOptions, type LocalPoolOptions, Pool } from "./pool/pool.js";
 export type { RemoteObject } from "./pool/remote-object.js";
 export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
 export type { ServiceCallOptions, ServiceClient, ServiceOptions } from "./pool/service-client.js";
 export type { CallbackContext, InitRequest, Session, SessionOptions } from "./pool/session.js";
+export { ValueHandle } from "./pool/value-handle.js";
 export type { CallOptions } from "./rpc/call-options.js";
 export { ClientError } from "./rpc/client-error.js";
 export { invalidArgument, ServerError } from "./rpc/server-error.js";
@@ -55,6 +58,8 @@ export {
   InfoResponse,
   InfoServiceDefinition,
 } from "./gen/rpcpool/pool/v1/info.js";
+// The value store's contract (proto/rpcpool/pool/v1/store.proto).
+export * from "./gen/rpcpool/pool/v1/store.js";
 export { BadReply, type ReplyCheck } from "./pool/bad-reply.js";
 export {
   type LocalServer,
@@ -82,3 +87,4 @@ export {
   type UnaryMethodName,
 } from "./rpc/method-spec.js";
 export { decodeStatus, encodeStatus, statusDetailsKey } from "./rpc/status-details.js";
+export { isHandle, missingHandleOf, valueMissing, valueMissingReason } from "./rpc/value-missing.js";

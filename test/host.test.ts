@@ -319,6 +319,7 @@ describe("the host's own services", () => {
       "rpcpool.pool.v1.InfoService",
       "rpcpool.pool.v1.BatchService",
       "rpcpool.pool.v1.SessionService",
+      "rpcpool.pool.v1.StoreService",
       "test.host.v1.Probe",
     ]);
     expect(await healthCheck(server.address, "test.host.v1.Probe")).toBe("SERVING");
@@ -327,6 +328,7 @@ describe("the host's own services", () => {
         "rpcpool.pool.v1.InfoService",
         "rpcpool.pool.v1.BatchService",
         "rpcpool.pool.v1.SessionService",
+        "rpcpool.pool.v1.StoreService",
       ]),
     );
   });

@@ -105,6 +105,9 @@ describe("files under --data-root are opened once, at once, and checked as opene
             table: TableOptions.fromPartial({ fileName: "t", delimiter: ";", remotePath: "sub/table.csv" }),
             weights: [1, Number.NaN],
             divisor: Divisor.DIVISOR_WEIGHTS,
+            weightsHandle: "",
+            weightsOffset: 0,
+            weightsCount: 0,
           },
         };
       }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { type ColumnSumsTotal, columnSumsTotal } from "../lesson/client/column-sums-total.js";
 import type { ColumnSumsResult, DivisorName, WeightedMeansResult } from "../lesson/client/table-calls.js";
 import {
   columnSumsJob,
@@ -7,6 +8,8 @@ import {
   weightedMeansJob,
 } from "../lesson/client/table-job.js";
 import type { Pool } from "../pool/pool.js";
+import { ClientError } from "../rpc/client-error.js";
+import { Status } from "../rpc/grpc-status.js";
 import { readWeights, splitMode, tableReadOptions } from "./option-parsers.js";
 import {
   type ErrorEntry,
@@ -28,6 +31,11 @@ export interface TableCommandOptions extends CommonOptions {
   header?: boolean;
   split?: string;
   remotePaths?: boolean;
+}
+
+export interface ColumnSumsOptions extends TableCommandOptions {
+  /** Also the exact column sums over all files together. */
+  total?: boolean;
 }
 
 export interface WeightedMeansOptions extends TableCommandOptions {
@@ -105,11 +113,42 @@ async function reportErrors(
   return errors;
 }
 
-export async function columnSumsCommand(files: string[], options: TableCommandOptions, command: Command) {
+/**
+ * The total over all files (--total): reduced on a server from the files' exact partials. Refused,
+ * with the per-file results kept, when a file failed (a total without it would be wrong) or two
+ * files have different widths.
+ */
+async function totalOf(
+  pool: Pool,
+  job: TableJobResult<ColumnSumsResult>,
+): Promise<{ ok: true; value: ColumnSumsTotal } | { ok: false; error: ClientError }> {
+  const failed = job.files.filter((o) => !o.ok).length;
+  if (failed > 0) {
+    return {
+      ok: false,
+      error: new ClientError(
+        Status.FAILED_PRECONDITION,
+        `no total: ${failed} of ${job.files.length} files have no column sums`,
+      ),
+    };
+  }
+  const results = job.files.flatMap((o) => (o.ok ? [o.value] : []));
+  try {
+    return { ok: true, value: await columnSumsTotal(pool, results) };
+  } catch (error) {
+    return { ok: false, error: ClientError.from(error) };
+  }
+}
+
+export async function columnSumsCommand(files: string[], options: ColumnSumsOptions, command: Command) {
   checkStdin(files, options);
-  const job = await tableJob<ColumnSumsResult>(options, (pool, jobOptions) =>
-    columnSumsJob(pool, files, jobOptions),
-  );
+  let total: Awaited<ReturnType<typeof totalOf>> | undefined;
+  const job = await tableJob<ColumnSumsResult>(options, async (pool, jobOptions) => {
+    const result = await columnSumsJob(pool, files, jobOptions);
+    // On the job's own pool, before it closes.
+    if (options.total) total = await totalOf(pool, result);
+    return result;
+  });
   const results = job.files.flatMap((o) =>
     o.ok
       ? [
@@ -124,13 +163,24 @@ export async function columnSumsCommand(files: string[], options: TableCommandOp
       : [],
   );
   const errors = await reportErrors(files, job.files, options);
-  if (options.json) await writeJson({ results, errors });
-  else
-    await writeText(
-      results
-        .map((r) => (r.rows === 0 ? fileLine(r) : `${fileLine(r)}\n${numberBlock(r.sums)}`))
-        .join("\n") || "no results",
-    );
+  if (total && !total.ok) {
+    const entry = { file: "(total)", code: total.error.codeName, message: total.error.details };
+    say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
+    errors.push(entry);
+  }
+  const sum = total?.ok ? total.value : undefined;
+  if (options.json) await writeJson(sum ? { results, total: sum, errors } : { results, errors });
+  else {
+    const lines = results.map((r) => (r.rows === 0 ? fileLine(r) : `${fileLine(r)}\n${numberBlock(r.sums)}`));
+    if (sum) {
+      lines.push(
+        sum.rows === 0
+          ? `total of ${results.length} files: no data rows`
+          : `total of ${results.length} files: ${sum.rows} rows x ${sum.columns} columns\n${numberBlock(sum.sums)}`,
+      );
+    }
+    await writeText(lines.join("\n") || "no results");
+  }
   setExitCode(command, errors.length > 0 ? 1 : 0);
 }
 

@@ -19,6 +19,7 @@ import {
 import type { CallContext } from "./call-context.js";
 import type { ServerIdentity } from "./identity.js";
 import type { SessionClassFactory } from "./session-context.js";
+import type { ValueStore } from "./value-store.js";
 import type { RunOptions } from "./worker-pool.js";
 
 /**
@@ -99,6 +100,12 @@ export interface ServiceTools {
   info(): InfoResponse;
   /** The handler of rpcpool.pool.v1.BatchService/Invoke, to serve it under another name too. */
   batch: handleUnaryCall<InvokeRequest, InvokeResponse>;
+  /**
+   * The server's value store (docs/collectives.md): `store.get(handle)` is the bytes a pool
+   * broadcast, scattered or kept under that handle. A handle it does not hold throws
+   * FAILED_PRECONDITION (VALUE_MISSING): let it propagate, and the pool puts the value and retries.
+   */
+  store: ValueStore;
 }
 
 /** A hosted service ready to add to a grpc-js server. */

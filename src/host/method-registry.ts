@@ -1,10 +1,16 @@
-import type { handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { handleClientStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { MethodSpec } from "../rpc/method-spec.js";
 
 /** A unary method the server hosts, with its handler: what a batch item runs. */
 export interface UnaryMethod {
   spec: MethodSpec;
   handler: handleUnaryCall<unknown, unknown>;
+}
+
+/** A unary or client-stream method with its handler: what StoreService/Keep runs. */
+export interface OneShotMethod {
+  spec: MethodSpec;
+  handler: handleUnaryCall<unknown, unknown> | handleClientStreamingCall<unknown, unknown>;
 }
 
 /**
@@ -15,13 +21,16 @@ export interface UnaryMethod {
 export class MethodRegistry {
   readonly #methods = new Map<string, MethodSpec>();
   readonly #unary = new Map<string, UnaryMethod>();
+  readonly #oneShot = new Map<string, OneShotMethod>();
 
   add(methods: Record<string, MethodSpec>, implementation: UntypedServiceImplementation): void {
     for (const [name, spec] of Object.entries(methods)) {
       this.#methods.set(spec.path, spec);
-      if (spec.requestStream || spec.responseStream) continue;
+      if (spec.responseStream) continue;
       const handler = implementation[name] ?? implementation[spec.originalName ?? ""];
-      if (typeof handler === "function") {
+      if (typeof handler !== "function") continue;
+      this.#oneShot.set(spec.path, { spec, handler: handler as OneShotMethod["handler"] });
+      if (!spec.requestStream) {
         this.#unary.set(spec.path, { spec, handler: handler as handleUnaryCall<unknown, unknown> });
       }
     }
@@ -30,6 +39,11 @@ export class MethodRegistry {
   /** The unary method at `path`, if the server hosts one there. */
   unary(path: string): UnaryMethod | undefined {
     return this.#unary.get(path);
+  }
+
+  /** The unary or client-stream method at `path` (one response: a result that can be kept). */
+  oneShot(path: string): OneShotMethod | undefined {
+    return this.#oneShot.get(path);
   }
 
   /** Every method, in the order the services were added. */

@@ -11,6 +11,7 @@ const frameworkProtoFiles = [
   "rpcpool/pool/v1/info.proto",
   "rpcpool/pool/v1/batch.proto",
   "rpcpool/pool/v1/session.proto",
+  "rpcpool/pool/v1/store.proto",
 ];
 
 /**

@@ -3,6 +3,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
+import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
@@ -17,6 +18,8 @@ import { hostInfo, infoHandler } from "./info-service.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost } from "./session-service.js";
+import { storeService } from "./store-service.js";
+import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
 
 export interface ServerOptions {
@@ -43,6 +46,8 @@ export interface ServerOptions {
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+  /** The value store of broadcast, scattered and kept values (docs/collectives.md): its bound and idle time. */
+  store?: ValueStoreOptions;
 }
 
 /** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
@@ -84,14 +89,16 @@ export interface RunningServer {
   services: string[];
   /** Sessions open and objects alive in them now (docs/sessions.md). */
   sessions(): { sessions: number; objects: number };
+  /** The server's value store (docs/collectives.md). */
+  store: ValueStore;
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
  * Starts a gRPC server hosting `services` beside the framework's own: InfoService (what the server
- * is and hosts), BatchService (many calls of any hosted unary method in one round trip), health
- * and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
+ * is and hosts), BatchService (many calls of any hosted unary method in one round trip),
+ * SessionService, StoreService (values by handle: docs/collectives.md), health and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
@@ -100,6 +107,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const tracker = new CallTracker();
   const identity = serverIdentity(options.name ?? "");
   const registry = new MethodRegistry();
+  const store = new ValueStore(options.store);
   const deps = { tracker, log };
   const startedAt = Date.now();
   const maxMessageBytes = options.maxMessageBytes ?? 64 << 20;
@@ -135,11 +143,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     info,
     batch,
+    store,
   };
   const framework: HostedService[] = [
     { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
     { definition: BatchServiceDefinition, implementation: { invoke: batch } },
     { definition: SessionServiceDefinition, implementation: { open: sessions.open } },
+    { definition: StoreServiceDefinition, implementation: storeService({ ...deps, store, registry }) },
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
@@ -176,6 +186,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   } catch (error) {
     // A bad service or a taken port must not leave worker threads behind.
+    store.close();
     await workers.close();
     throw error;
   }
@@ -202,6 +213,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
+      store.close();
       await workers.close();
     })();
     return closing;
@@ -213,6 +225,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     name: identity.server,
     services: health.services,
     sessions: () => sessions.stats(),
+    store,
     close,
   };
 }

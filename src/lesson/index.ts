@@ -28,6 +28,12 @@ export { ExactSum as ExactSumMessage, ServedBy, TableOptions } from "../gen/rpcp
 
 // ---- The client side ----------------------------------------------------------------------------
 export { type AccumulatedTable, type AccumulateOptions, accumulateTables } from "./client/accumulate.js";
+export {
+  type ColumnSumsTotal,
+  columnSumsTotal,
+  mergeColumnSumsOp,
+  reduceColumnSums,
+} from "./client/column-sums-total.js";
 export { LessonClient, sleepTimeoutMs } from "./client/lesson-client.js";
 export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/lesson-methods.js";
 export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";
@@ -35,16 +41,19 @@ export {
   type ColumnSumsResult,
   columnSumsCall,
   type DivisorName,
+  type StoredWeights,
   type TableCallOptions,
   type TablePart,
   type WeightedMeansResult,
   weightedMeansCall,
+  weightsBytes,
 } from "./client/table-calls.js";
 export { fileChunks, type TableReadOptions } from "./client/table-input.js";
 export {
   columnSumsJob,
   type TableJobOptions,
   type TableJobResult,
+  type WeightsOptions,
   weightedMeansJob,
 } from "./client/table-job.js";
 export type { FileOutcome, TableTask } from "./client/table-tasks.js";

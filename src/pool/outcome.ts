@@ -35,4 +35,10 @@ export interface RunOptions {
    * the pool (8 batches with a chunksize), and at least 256 inputs.
    */
   window?: number;
+  /**
+   * Data locality (docs/collectives.md): the stored value an input's task works on. The task runs on
+   * the server holding it (waiting for room there), and moves with its data only when that server
+   * is lost. Default: the input itself when it is a ValueHandle (from `pool.scatter` or a kept result).
+   */
+  near?: (input: never) => { readonly id: string } | undefined;
 }

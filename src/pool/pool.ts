@@ -1,11 +1,13 @@
 import { availableParallelism } from "node:os";
+import type { StatsResponse } from "../gen/rpcpool/pool/v1/store.js";
 import { type ClientSecurity, callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import type { TransportOptions } from "../rpc/http2-transport.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
-import type { AnyServiceDefinition, Idempotency } from "../rpc/method-spec.js";
+import type { AnyServiceDefinition, Idempotency, MessageCodec, MethodSpec } from "../rpc/method-spec.js";
 import type { CallCoalescer } from "./call-coalescer.js";
+import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } from "./collectives.js";
 import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
@@ -16,6 +18,7 @@ import { type PoolRuns, ServiceClient, type ServiceOptions } from "./service-cli
 import { Session, type SessionOptions } from "./session.js";
 import { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
+import { ValueHandle } from "./value-handle.js";
 
 export interface ConnectOptions {
   /** TLS, mutual TLS and the bearer token. */
@@ -56,6 +59,7 @@ export class Pool implements PoolRuns {
   #local: LocalServer[] = [];
   readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
   readonly #sessions = new Set<Session>();
+  readonly #values: Collectives;
   #discovery?: { stop(): void };
 
   private constructor(
@@ -65,7 +69,12 @@ export class Pool implements PoolRuns {
   ) {
     this.#servers = servers;
     this.#defaults = defaults;
-    this.#engine = new TaskEngine(() => this.#servers);
+    this.#values = new Collectives(this);
+    // A task that finds its value missing on a server gets it put there, and runs again.
+    this.#engine = new TaskEngine(
+      () => this.#servers,
+      (error, server, signal) => this.#values.recover(error, server, signal),
+    );
   }
 
   /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
@@ -217,6 +226,112 @@ export class Pool implements PoolRuns {
     return session;
   }
 
+  // ---- Collectives (docs/collectives.md) ----------------------------------------------------
+
+  /**
+   * Puts a value on every server once (MPI bcast) and returns its handle, named by its SHA-256:
+   * requests carry `handle.id` instead of the value, and hosted methods read it with
+   * `tools.store.get(id)`. The same value again travels nowhere; a server that lacks it later
+   * (joined, restarted) gets it on first use. `value` is bytes, or a message with its codec.
+   */
+  broadcast(value: Uint8Array, options?: StoreCallOptions): Promise<ValueHandle<Buffer>>;
+  broadcast<T>(value: T, codec: MessageCodec<T>, options?: StoreCallOptions): Promise<ValueHandle<T>>;
+  broadcast<T>(value: T, codec?: MessageCodec<T> | StoreCallOptions, options?: StoreCallOptions) {
+    return isCodec(codec)
+      ? this.#values.broadcast(value, codec, options)
+      : this.#values.broadcast(value, undefined, codec);
+  }
+
+  /**
+   * Spreads values over the servers (MPI scatter), one handle each: a task whose input is a handle
+   * runs on the server holding it, and moves with its data only if that server is lost (the pool
+   * keeps its copy unless `copy: false` or `drop(handles, { servers: false })`).
+   */
+  scatter(
+    values: readonly Uint8Array[],
+    options?: StoreCallOptions & { copy?: boolean },
+  ): Promise<ValueHandle<Buffer>[]>;
+  scatter<T>(
+    values: readonly T[],
+    codec: MessageCodec<T>,
+    options?: StoreCallOptions & { copy?: boolean },
+  ): Promise<ValueHandle<T>[]>;
+  scatter<T>(
+    values: readonly T[],
+    codec?: MessageCodec<T> | (StoreCallOptions & { copy?: boolean }),
+    options?: StoreCallOptions & { copy?: boolean },
+  ) {
+    return isCodec(codec)
+      ? this.#values.scatter(values, codec, options)
+      : this.#values.scatter(values, undefined, codec);
+  }
+
+  /** The values of handles (MPI gather), decoded: kept results fetched from their servers. */
+  gather<T>(handles: readonly ValueHandle<T>[], options?: StoreCallOptions): Promise<T[]> {
+    return this.#values.gather(handles, options);
+  }
+
+  /**
+   * Combines values with a reduce method (MPI reduce): a unary method of a service whose request is
+   * `{ repeated V parts = 1; }` and whose response is a V, e.g. the lesson's MergeColumnSums. The
+   * values on each server are combined there, then the partial results on one server.
+   */
+  reduce<V>(handles: readonly ValueHandle<V>[], op: ReduceOp<V>, options?: StoreCallOptions): Promise<V> {
+    return this.#values.reduce(handles, op, options);
+  }
+
+  /**
+   * A call whose result stays on the server (`{ keep: true }`): runs a unary method (one request)
+   * or a client-stream method (its requests) through StoreService/Keep on the least busy server, or
+   * where `near` lives, with failover; returns the result's handle for `gather`, `reduce` or tasks.
+   */
+  async keep<Req, Res>(
+    method: MethodSpec<Req, Res>,
+    requests: Req | readonly Req[],
+    options: StoreCallOptions & { near?: ValueHandle<unknown> } = {},
+  ): Promise<ValueHandle<Res>> {
+    const list = method.requestStream ? (requests as readonly Req[]) : [requests as Req];
+    const [handle] = await this.map(
+      [options.near],
+      (_, server, signal) => this.keepOn(server, method, list, { signal }),
+      { signal: options.signal, retries: method.idempotency === "UNKNOWN" ? 0 : undefined },
+    );
+    return handle!;
+  }
+
+  /** `keep` on a given server, for task functions: `pool.map(handles, (h, server, signal) => pool.keepOn(...))`. */
+  keepOn<Req, Res>(
+    server: PoolServer,
+    method: MethodSpec<Req, Res>,
+    requests: readonly Req[],
+    options?: StoreCallOptions,
+  ): Promise<ValueHandle<Res>> {
+    return this.#values.keepOn(server, method, requests, options);
+  }
+
+  /** Frees values: on the servers (`servers`, default true) and the pool's own copies (`client`, default true). */
+  drop(
+    handles: readonly ValueHandle<unknown>[],
+    options?: { servers?: boolean; client?: boolean },
+  ): Promise<void> {
+    return this.#values.drop(handles, options);
+  }
+
+  /** Each server's value store now (StoreService/Stats): values, bytes, Put calls and bytes received. */
+  storeStats(options?: StoreCallOptions): Promise<Array<{ server: string; stats: StatsResponse }>> {
+    return this.#values.stats(options);
+  }
+
+  /** Where the pool knows a value to be: its home server (scattered, kept), the servers holding it, and whether it keeps a copy. */
+  locate(handle: ValueHandle<unknown>): { home?: string; holders: string[]; copy: boolean } {
+    return this.#values.locate(handle.id);
+  }
+
+  /** What this pool sent to the servers' stores: Put calls and value bytes. */
+  get valueTraffic(): Readonly<ValueTraffic> {
+    return this.#values.traffic;
+  }
+
   /** What a server of the pool says of a method's idempotency, for definitions that do not carry it. */
   idempotencyOf(path: string): Idempotency | undefined {
     for (const server of this.#servers) {
@@ -236,6 +351,11 @@ export class Pool implements PoolRuns {
       method: options.method,
       signal: options.signal,
       listeners,
+      homeOf: (input) => {
+        const near = options.near as ((input: unknown) => { id: string } | undefined) | undefined;
+        const handle = near ? near(input) : input instanceof ValueHandle ? input : undefined;
+        return handle ? this.#values.homeOf(handle.id) : undefined;
+      },
     };
   }
 
@@ -253,9 +373,11 @@ export class Pool implements PoolRuns {
     return this.#defaults;
   }
 
-  /** Closes its sessions and every channel, and stops the local servers this pool started. */
+  /** Closes its sessions, drops its stored values, closes every channel, and stops the local servers this pool started. */
   async close(): Promise<void> {
     await Promise.all([...this.#sessions].map((session) => session.close()));
+    // The servers drop this pool's values now rather than after their idle time.
+    await this.#values.release();
     this.#discovery?.stop();
     this.#engine.close();
     for (const server of this.#servers) server.close();
@@ -273,6 +395,10 @@ export class Pool implements PoolRuns {
 }
 
 const sessionPath = "/rpcpool.pool.v1.SessionService/Open";
+
+function isCodec<T>(x: unknown): x is MessageCodec<T> {
+  return typeof (x as MessageCodec<T> | undefined)?.encode === "function";
+}
 
 function valuesOf<R>(outcomes: Outcome<R>[]): R[] {
   return outcomes.map((outcome) => {

@@ -20,6 +20,7 @@ import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outc
 import type { PoolServer } from "./server-connection.js";
 import type { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
+import type { ValueHandle } from "./value-handle.js";
 
 export interface ServiceOptions {
   /**
@@ -64,7 +65,17 @@ export interface PoolRuns {
   window(options: RunOptions): number;
   slots(): number;
   idempotencyOf(path: string): Idempotency | undefined;
+  /** Runs a method on `server` and keeps its response there (`{ keep: true }`, docs/collectives.md). */
+  keepOn<Req, Res>(
+    server: PoolServer,
+    method: MethodSpec<Req, Res>,
+    requests: readonly Req[],
+    options?: { signal?: AbortSignal },
+  ): Promise<ValueHandle<Res>>;
 }
+
+/** Options of a call whose result stays on its server: the reply is the result's handle. */
+export type KeepOptions = ServiceCallOptions & { keep: true };
 
 const batchInvoke = methodsOf(BatchServiceDefinition).invoke!;
 
@@ -83,12 +94,27 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     this.methods = methodsOf(definition, (path) => pool.idempotencyOf(path));
   }
 
-  /** One call, on the least busy server, with failover when the method may be retried. */
+  /**
+   * One call, on the least busy server, with failover when the method may be retried. With
+   * `{ keep: true }` the result stays on the server that computed it and the reply is its handle
+   * (for `pool.gather`, `pool.reduce`, or tasks that run where it is).
+   */
   async apply<K extends UnaryMethodName<D>>(
     method: K,
     request: RequestOf<D, K>,
-    options: ServiceCallOptions = {},
-  ): Promise<ResponseOf<D, K>> {
+    options: KeepOptions,
+  ): Promise<ValueHandle<ResponseOf<D, K>>>;
+  async apply<K extends UnaryMethodName<D>>(
+    method: K,
+    request: RequestOf<D, K>,
+    options?: ServiceCallOptions,
+  ): Promise<ResponseOf<D, K>>;
+  async apply<K extends UnaryMethodName<D>>(
+    method: K,
+    request: RequestOf<D, K>,
+    options: ServiceCallOptions & { keep?: boolean } = {},
+  ): Promise<unknown> {
+    if (options.keep) return (await this.#kept(method, [request], options))[0];
     if (coalescible(options)) {
       return this.#coalescer(method).call(request, options.signal) as Promise<ResponseOf<D, K>>;
     }
@@ -132,12 +158,26 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     return coalescer;
   }
 
-  /** Every input through `method` across the servers; results in input order; throws the first failure. */
+  /**
+   * Every input through `method` across the servers; results in input order; throws the first
+   * failure. With `{ keep: true }`, each result stays on its server: the handles, in input order.
+   */
   async map<K extends UnaryMethodName<D>>(
     method: K,
     inputs: Inputs<RequestOf<D, K>>,
-    options: ServiceCallOptions = {},
-  ): Promise<ResponseOf<D, K>[]> {
+    options: KeepOptions,
+  ): Promise<ValueHandle<ResponseOf<D, K>>[]>;
+  async map<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options?: ServiceCallOptions,
+  ): Promise<ResponseOf<D, K>[]>;
+  async map<K extends UnaryMethodName<D>>(
+    method: K,
+    inputs: Inputs<RequestOf<D, K>>,
+    options: ServiceCallOptions & { keep?: boolean } = {},
+  ): Promise<unknown[]> {
+    if (options.keep) return this.#kept(method, inputs, options);
     const outcomes = await this.mapSettled(method, inputs, options);
     return outcomes.map((outcome) => {
       if (!outcome.ok) throw outcome.error;
@@ -223,6 +263,21 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     )) {
       yield* itemOutcomes(batch, chunksize, lengths) as Iterable<Outcome<ResponseOf<D, K>>>;
     }
+  }
+
+  /** Calls whose results stay on their servers (StoreService/Keep), one a task, in input order. */
+  async #kept(method: string, inputs: Inputs<unknown>, options: ServiceCallOptions): Promise<unknown[]> {
+    const spec = this.#spec(method);
+    const outcomes = await settledInOrder(
+      this.pool.engine,
+      inputs,
+      (request, server, signal) => this.pool.keepOn(server, spec, [request], { signal }),
+      this.#settings(method, options),
+    );
+    return outcomes.map((outcome) => {
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value;
+    });
   }
 
   /** The run's settings: retries as the proto (or the caller) allows, only servers hosting the method. */

@@ -32,7 +32,15 @@ export class TaskEngine {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(readonly servers: () => readonly ServerConnection[]) {}
+  /**
+   * `recover`: told of a task's failure before the engine judges it; true when it repaired the
+   * server (put a missing value there, docs/collectives.md) and the task should run again on it.
+   * It may throw a clearer error instead.
+   */
+  constructor(
+    readonly servers: () => readonly ServerConnection[],
+    readonly recover?: (error: unknown, server: ServerConnection, signal: AbortSignal) => Promise<boolean>,
+  ) {}
 
   /** A new run of `fn`; inputs go in with `run.add` or `run.feed`, outcomes come out through `onOutcome`. */
   start<I, R>(fn: TaskFn<I, R>, settings: RunSettings, onOutcome: (outcome: Outcome<R>) => void): Run<I, R> {
@@ -97,8 +105,15 @@ export class TaskEngine {
     now: number,
   ): Task<unknown> | undefined {
     const retrying = run.retrying;
+    const healthy = eligible.some((s) => !s.cooling);
+    // A home can take work while it is in the pool and, when any server is healthy, healthy itself.
+    const homeAlive = (address: string) =>
+      eligible.some((s) => s.address === address && (!healthy || !s.cooling));
+    const homeOf = run.settings.homeOf;
     for (let i = 0; i < retrying.length; i++) {
       const task = retrying[i]!;
+      const home = homeOf?.(task.input);
+      if (home !== undefined && home !== server.address && homeAlive(home)) continue;
       if (task.attempts.includes(server.address)) {
         if (!eligible.every((s) => task.attempts.includes(s.address))) continue;
         const at = task.failedAt + backoffMs(task.attempts.length);
@@ -110,7 +125,7 @@ export class TaskEngine {
       retrying.splice(i, 1);
       return task;
     }
-    return run.nextFresh();
+    return run.nextFreshFor(server.address, homeAlive);
   }
 
   #start(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection): void {
@@ -120,12 +135,7 @@ export class TaskEngine {
     task.attempts.push(server.address);
     run.emit({ type: "started", index: task.index, server: server.name });
     const controller = run.taskController();
-    let promise: Promise<unknown>;
-    try {
-      promise = run.fn(task.input, server, controller.signal);
-    } catch (error) {
-      promise = Promise.reject(error);
-    }
+    const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
         this.#release(run, server, controller);
@@ -140,6 +150,26 @@ export class TaskEngine {
         this.pump();
       },
     );
+  }
+
+  /** Runs the task on `server`; a failure the pool can repair there (a missing value) runs it again. */
+  async #attempt(
+    run: Run<unknown, unknown>,
+    task: Task<unknown>,
+    server: ServerConnection,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    for (let repairs = 0; ; repairs++) {
+      try {
+        return await run.fn(task.input, server, signal);
+      } catch (error) {
+        // A bounded number of repairs: a store too small to keep the value until the call reads it
+        // must end in an error, not a loop.
+        if (!this.recover || repairs >= 3 || signal.aborted || !(await this.recover(error, server, signal))) {
+          throw error;
+        }
+      }
+    }
   }
 
   #release(run: Run<unknown, unknown>, server: ServerConnection, controller: AbortController): void {

@@ -22,6 +22,8 @@ export interface RunSettings {
   method?: string;
   signal?: AbortSignal;
   listeners: Array<(event: PoolEvent) => void>;
+  /** The address of the server an input's data lives on, if it has a home (data locality). */
+  homeOf?: (input: unknown) => string | undefined;
 }
 
 /**
@@ -31,6 +33,9 @@ export interface RunSettings {
 export class Run<I, R> {
   readonly #fresh: Task<I>[] = [];
   #head = 0;
+  /** Fresh tasks whose input has a home (data locality), by the home's address, in input order. */
+  readonly #homed = new Map<string, { tasks: Task<I>[]; head: number }>();
+  #homedCount = 0;
   /** Tasks that failed on a server and wait for another (or for their back-off). */
   readonly retrying: Task<I>[] = [];
   readonly busy = new Map<ServerConnection, number>();
@@ -68,7 +73,7 @@ export class Run<I, R> {
   }
 
   get queued(): number {
-    return this.#fresh.length - this.#head + this.retrying.length;
+    return this.#fresh.length - this.#head + this.#homedCount + this.retrying.length;
   }
 
   get finished(): boolean {
@@ -82,12 +87,24 @@ export class Run<I, R> {
       this.settle({ ok: false, index, error: this.aborted, attempts: [] });
       return;
     }
-    this.#fresh.push({ index, input, attempts: [], failedAt: 0 });
+    const task = { index, input, attempts: [], failedAt: 0 };
+    const home = this.settings.homeOf?.(input);
+    if (home === undefined) {
+      this.#fresh.push(task);
+      return;
+    }
+    const bucket = this.#homed.get(home) ?? { tasks: [], head: 0 };
+    bucket.tasks.push(task);
+    this.#homed.set(home, bucket);
+    this.#homedCount++;
   }
 
-  /** The next fresh task, if any. */
+  /** The next fresh task, if any (with a home or not). */
   nextFresh(): Task<I> | undefined {
-    if (this.#head === this.#fresh.length) return undefined;
+    if (this.#head === this.#fresh.length) {
+      for (const home of this.#homed.keys()) return this.#fromHome(home);
+      return undefined;
+    }
     const task = this.#fresh[this.#head]!;
     this.#fresh[this.#head++] = undefined as never;
     // Drop the consumed front now and then, so a long run's array does not keep growing.
@@ -95,6 +112,29 @@ export class Run<I, R> {
       this.#fresh.splice(0, this.#head);
       this.#head = 0;
     }
+    return task;
+  }
+
+  /**
+   * The next fresh task `server` may run: the first with no home, or at home on `server`, or whose
+   * home can take no work (lost, gone). Tasks at home elsewhere wait for their server.
+   */
+  nextFreshFor(server: string, homeAlive: (address: string) => boolean): Task<I> | undefined {
+    if (this.#homedCount === 0) return this.nextFresh();
+    if (this.#homed.has(server)) return this.#fromHome(server);
+    if (this.#head < this.#fresh.length) return this.nextFresh();
+    // Tasks whose home can take no work move: their data goes with them (the pool's repair).
+    for (const home of this.#homed.keys()) if (!homeAlive(home)) return this.#fromHome(home);
+    return undefined;
+  }
+
+  #fromHome(home: string): Task<I> | undefined {
+    const bucket = this.#homed.get(home);
+    if (!bucket) return undefined;
+    const task = bucket.tasks[bucket.head]!;
+    bucket.tasks[bucket.head++] = undefined as never;
+    if (bucket.head === bucket.tasks.length) this.#homed.delete(home);
+    this.#homedCount--;
     return task;
   }
 

@@ -80,6 +80,7 @@ export async function* accumulateTables(
         rangeEnd: 0,
         expectedColumns: 0,
         exactOnly: false,
+        tableHandle: "",
       },
     });
     for (const file of files) {

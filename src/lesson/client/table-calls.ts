@@ -60,6 +60,11 @@ export interface TableCallOptions extends CallOptions {
   part?: TablePart;
   /** The file is a path under the server's --data-root: only the path travels. */
   remote?: boolean;
+  /**
+   * The table is a value in the server's store (`pool.scatter` or `pool.broadcast` put it there):
+   * only this handle travels. `file` is then only its name in results and errors.
+   */
+  tableHandle?: string;
   /** What the job's plan found the file to be: its snapshot, or its content when it is a pipe. */
   source?: InputSource;
   /** Told of the bytes sent as they go (progress bars). */
@@ -67,7 +72,7 @@ export interface TableCallOptions extends CallOptions {
 }
 
 function tableOptions(file: string, options: TableCallOptions): TableOptions {
-  const { read = {}, part, remote } = options;
+  const { read = {}, part, remote, tableHandle = "" } = options;
   return {
     fileName: file,
     delimiter: delimiterCharacter(read.delimiter) ?? "",
@@ -81,6 +86,7 @@ function tableOptions(file: string, options: TableCallOptions): TableOptions {
     expectedColumns: part?.columns ?? 0,
     // A part's own rounded values are not wanted (nor refused): the merged exact sums count.
     exactOnly: part !== undefined,
+    tableHandle,
   };
 }
 
@@ -101,8 +107,8 @@ class TableUpload {
   }
 
   async *chunks() {
-    const { remote, part, source, onBytes } = this.options;
-    if (remote) return;
+    const { remote, part, source, onBytes, tableHandle } = this.options;
+    if (remote || tableHandle) return;
     if (source?.kind === "unreadable") throw source.error;
     const chunks =
       source?.kind === "stream"
@@ -163,7 +169,7 @@ class TableUpload {
    * file rewritten since (with its size and times put back): the file is refused, not mixed.
    */
   checkCounts(server: string, reply: { bytes: number; rows: number }): void {
-    if (this.options.remote) return;
+    if (this.options.remote || this.options.tableHandle) return;
     if (reply.bytes !== this.sent)
       throw new BadReply(server, `it read ${reply.bytes} bytes of the ${this.sent} sent`);
     const part = this.options.part;
@@ -203,20 +209,46 @@ export async function columnSumsCall(
   };
 }
 
-/** Weighted column means of a file (or a part, with its rows' weights) on one server. */
+/**
+ * Weights the server has in its store (`pool.broadcast` of little-endian float64s, see
+ * `weightsBytes`): `count` of them from `offset` (0: all from the offset), padded with zeros.
+ */
+export interface StoredWeights {
+  handle: string;
+  offset?: number;
+  count?: number;
+}
+
+/** Weights as the store keeps them for WeightedMeans: little-endian float64s. */
+export function weightsBytes(weights: readonly number[]): Buffer {
+  const bytes = Buffer.allocUnsafe(weights.length * 8);
+  weights.forEach((w, i) => {
+    bytes.writeDoubleLE(w, i * 8);
+  });
+  return bytes;
+}
+
+/**
+ * Weighted column means of a file (or a part, with its rows' weights) on one server: the weights
+ * in the request, or a handle to weights broadcast to the servers' stores.
+ */
 export async function weightedMeansCall(
   server: PoolServer,
   file: string,
-  weights: number[],
+  weights: number[] | StoredWeights,
   options: TableCallOptions & { divisor?: DivisorName } = {},
 ): Promise<WeightedMeansResult> {
   const upload = new TableUpload(file, options, server);
+  const stored = Array.isArray(weights) ? undefined : weights;
   async function* requests(): AsyncGenerator<WeightedMeansRequest> {
     yield {
       options: {
         table: tableOptions(file, options),
-        weights,
+        weights: stored ? [] : (weights as number[]),
         divisor: options.divisor === "rows" ? Divisor.DIVISOR_ROWS : Divisor.DIVISOR_WEIGHTS,
+        weightsHandle: stored?.handle ?? "",
+        weightsOffset: stored?.offset ?? 0,
+        weightsCount: stored?.count ?? 0,
       },
     };
     yield* upload.chunks();

@@ -6,9 +6,11 @@ import {
   type ColumnSumsResult,
   columnSumsCall,
   type DivisorName,
+  type StoredWeights,
   type TableCallOptions,
   type WeightedMeansResult,
   weightedMeansCall,
+  weightsBytes,
 } from "./table-calls.js";
 import type { TableReadOptions } from "./table-input.js";
 import {
@@ -37,6 +39,17 @@ export interface TableJobOptions {
   onPlan?: (tasks: TableTask[]) => void;
 }
 
+/** How weighted means send their weights. */
+export interface WeightsOptions {
+  divisor?: DivisorName;
+  /**
+   * Broadcast the weights once to every server (docs/collectives.md) and send each table only
+   * their handle: "auto" (the default) does when there is more than one task and every server
+   * hosts the value store; false sends them with every table, as before.
+   */
+  broadcastWeights?: boolean | "auto";
+}
+
 /** A job's outcome per file (in input order), and the tasks that ran on more than one server. */
 export interface TableJobResult<R> {
   files: FileOutcome<R>[];
@@ -54,6 +67,7 @@ async function runTableJob<R>(
   files: string[],
   options: TableJobOptions & { countRows?: boolean },
   call: TableCall<R>,
+  prepare?: (tasks: TableTask[]) => Promise<void>,
 ) {
   const remote = options.remote ?? false;
   const tasks = await planTableTasks(files, {
@@ -65,6 +79,7 @@ async function runTableJob<R>(
     countRows: options.countRows,
   });
   options.onPlan?.(tasks);
+  await prepare?.(tasks);
   const outcomes: Outcome<R>[] = await pool.mapSettled(
     tasks,
     (task, server, signal) =>
@@ -96,18 +111,40 @@ export async function columnSumsJob(
   return { files: groups.map((group) => mergeColumnSums(group)), retried };
 }
 
-/** Weighted column means of every file: each part gets its rows' weights; sums merge exactly. */
+const storePut = "/rpcpool.pool.v1.StoreService/Put";
+
+/**
+ * Weighted column means of every file: each part gets its rows' weights; sums merge exactly. With
+ * several tasks the weights are broadcast once per server and each call carries their handle.
+ */
 export async function weightedMeansJob(
   pool: Pool,
   files: string[],
   weights: number[],
-  options: TableJobOptions & { divisor?: DivisorName } = {},
+  options: TableJobOptions & WeightsOptions = {},
 ): Promise<TableJobResult<WeightedMeansResult>> {
   const divisor = options.divisor ?? "weights";
+  let stored: string | undefined;
+  const broadcast = async (tasks: TableTask[]) => {
+    const mode = options.broadcastWeights ?? "auto";
+    const hosted = pool.servers.every((s) => s.info?.methods.some((m) => m.path === storePut) ?? false);
+    if (mode === false || (mode === "auto" && (tasks.length < 2 || !hosted))) return;
+    stored = (await pool.broadcast(weightsBytes(weights), { signal: options.signal })).id;
+  };
+  // A part without rows takes no weights (a count of 0 by handle would mean "all from the offset").
+  const weightsOf = (task: TableTask): number[] | StoredWeights =>
+    stored === undefined || (task.part && !task.part.rows)
+      ? weightsFor(task, weights)
+      : { handle: stored, offset: task.rowsBefore, count: task.part?.rows ?? 0 };
   // Each part gets its rows' weights: the plan counts rows.
   const counted = { ...options, countRows: true };
-  const { groups, retried } = await runTableJob(pool, files, counted, (task, server, callOptions) =>
-    weightedMeansCall(server, task.file, weightsFor(task, weights), { ...callOptions, divisor }),
+  const { groups, retried } = await runTableJob(
+    pool,
+    files,
+    counted,
+    (task, server, callOptions) =>
+      weightedMeansCall(server, task.file, weightsOf(task), { ...callOptions, divisor }),
+    broadcast,
   );
   return { files: groups.map((group) => mergeWeightedMeans(group, weights, divisor)), retried };
 }

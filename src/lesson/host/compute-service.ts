@@ -4,6 +4,8 @@ import type {
   CirclesRequest,
   ComputeServiceDefinition,
   MeansRequest,
+  MergeColumnSumsRequest,
+  WeightedMeansOptions,
 } from "../../gen/rpcpool/compute/v1/compute.js";
 import {
   type ColumnSumsRequest,
@@ -15,6 +17,7 @@ import { servedBy } from "../../host/identity.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { circles } from "../compute/circles.js";
 import { meansOfLists } from "../compute/means-of-lists.js";
+import { mergeColumnSums } from "../compute/merge-column-sums.js";
 import { finishMeans } from "../compute/merge-pieces.js";
 import { RefusedInput } from "../compute/refused-input.js";
 import { ByteBudget } from "./byte-budget.js";
@@ -23,6 +26,7 @@ import { PieceSlots } from "./piece-slots.js";
 import {
   defaultTableLimits,
   openTableCall,
+  type StoredValues,
   sumTable,
   type TableLimits,
   type TableWork,
@@ -64,7 +68,13 @@ export function computeService(
   const work = options.work ?? tableWork(tools, options.limits);
   return {
     columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
-      const { call, first } = await openTableCall(requests, (message) => message.options, options.dataRoot);
+      const { call, first } = await openTableCall(
+        requests,
+        (message) => message.options,
+        options.dataRoot,
+        undefined,
+        tools.store,
+      );
       const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
       return {
         rows: merged.rows,
@@ -84,14 +94,14 @@ export function computeService(
         requests,
         (message) => message.options?.table,
         options.dataRoot,
-        (message, fileName) =>
-          message.options!.weights.forEach((w, i) => {
-            if (!Number.isFinite(w))
-              throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
-          }),
+        // Weights are checked before any file is opened; stored ones (below) once read.
+        (message, fileName) => finiteWeights(message.options!.weights, fileName),
+        tools.store,
       );
       const weighOptions = first.options!;
-      const weights = Float64Array.from(weighOptions.weights);
+      const weights = weighOptions.weightsHandle
+        ? finiteWeights(storedWeights(tools.store, weighOptions, call.fileName), call.fileName)
+        : Float64Array.from(weighOptions.weights);
       const {
         merger: merged,
         bytes,
@@ -123,6 +133,11 @@ export function computeService(
       };
     }),
 
+    mergeColumnSums: tools.unary(async (request: MergeColumnSumsRequest) => ({
+      ...refusing(() => mergeColumnSums(request.parts)),
+      servedBy: servedBy(identity),
+    })),
+
     circles: tools.unary(async (request: CirclesRequest) => ({
       ...refusing(() => circles(request.radii, request.pi === 0 ? Math.PI : request.pi)),
       servedBy: servedBy(identity),
@@ -133,6 +148,28 @@ export function computeService(
       servedBy: servedBy(identity),
     })),
   };
+}
+
+/**
+ * A part's weights from the store: little-endian float64s, `weights_count` of them from
+ * `weights_offset` (0: all from the offset), padded with zeros where the stored weights end.
+ */
+function storedWeights(store: StoredValues, options: WeightedMeansOptions, fileName: string): Float64Array {
+  if (options.weights.length > 0) {
+    throw invalidArgument(`${fileName}: weights travel in the request or by handle, not both`);
+  }
+  const bytes = store.get(options.weightsHandle);
+  if (bytes.byteLength % 8 !== 0) {
+    throw invalidArgument(
+      `${fileName}: the stored value ${options.weightsHandle} is not float64 weights (${bytes.byteLength} bytes)`,
+    );
+  }
+  const stored = bytes.byteLength / 8;
+  const offset = options.weightsOffset;
+  const count = options.weightsCount > 0 ? options.weightsCount : Math.max(0, stored - offset);
+  const weights = new Float64Array(count);
+  for (let i = 0; i < count && offset + i < stored; i++) weights[i] = bytes.readDoubleLE((offset + i) * 8);
+  return weights;
 }
 
 /**
@@ -158,4 +195,13 @@ export function refusing<T>(compute: () => T, fileName?: string): T {
     if (error instanceof RefusedInput) throw invalidArgument(prefix + error.message);
     throw error;
   }
+}
+
+/** The weights, once each is known to be a finite number (else INVALID_ARGUMENT naming it). */
+function finiteWeights<W extends ArrayLike<number>>(weights: W, fileName: string): W {
+  for (let i = 0; i < weights.length; i++) {
+    if (!Number.isFinite(weights[i]!))
+      throw invalidArgument(`${fileName}: weight ${i + 1} is not a finite number`);
+  }
+  return weights;
 }

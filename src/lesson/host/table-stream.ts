@@ -91,9 +91,15 @@ function piecesOf(
   );
 }
 
+/** Where a table call may find bytes besides its stream: the server's value store. */
+export interface StoredValues {
+  get(handle: string): Buffer;
+}
+
 /**
  * Splits a table stream into its options and its bytes, refusing a stream of the wrong shape. With
- * a remote path, the bytes come from the file under the data root instead of the stream.
+ * a remote path, the bytes come from the file under the data root instead of the stream; with a
+ * table handle, from the server's value store.
  */
 export async function openTableCall<Req extends { chunk?: Buffer }>(
   requests: AsyncIterable<Req>,
@@ -101,6 +107,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   dataRoot?: DataRoot,
   /** Checks the rest of the first message, before any file is opened. */
   check: (first: Req, fileName: string) => void = () => {},
+  store?: StoredValues,
 ): Promise<{ call: TableCall; first: Req }> {
   const iterator = requests[Symbol.asyncIterator]();
   const head = await iterator.next();
@@ -128,14 +135,18 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       yield next.value.chunk;
     }
   }
+  if (options.remotePath && options.tableHandle) {
+    throw invalidArgument("a table is a remote path or a stored value, not both");
+  }
   const remote = options.remotePath ? await remotePieces(options, iterator, dataRoot) : undefined;
+  const stored = options.tableHandle ? await storedChunks(options.tableHandle, iterator, store) : undefined;
   return {
     call: {
       fileName,
       read,
       firstLine: options.firstLine || 1,
       expectedColumns: options.expectedColumns,
-      chunks: remote ? noBytes() : chunks(),
+      chunks: stored ?? (remote ? noBytes() : chunks()),
       pieces: remote?.pieces,
       release: remote?.release,
     },
@@ -200,6 +211,22 @@ async function remotePieces<Req>(
     }
   };
   return { pieces, release };
+}
+
+/** A stored table's bytes, as views of 256 KiB: cut into pieces (copied) as a stream's chunks are. */
+async function storedChunks<Req>(
+  handle: string,
+  iterator: AsyncIterator<Req>,
+  store: StoredValues | undefined,
+): Promise<AsyncIterable<Uint8Array>> {
+  if (!store) throw new ServerError(status.FAILED_PRECONDITION, "this server keeps no values");
+  if (!(await iterator.next()).done)
+    throw invalidArgument("a call that names a stored table must not send bytes");
+  const bytes = store.get(handle);
+  const step = 256 << 10;
+  return (async function* () {
+    for (let at = 0; at < bytes.byteLength; at += step) yield bytes.subarray(at, at + step);
+  })();
 }
 
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ClientError } from "../rpc/client-error.js";
+import { Status as status } from "../rpc/grpc-status.js";
+import { settledInOrder } from "./outcome-streams.js";
+import { ServerConnection } from "./server-connection.js";
+import { TaskEngine } from "./task-engine.js";
+import type { RunSettings } from "./task-run.js";
+
+// Data locality and repair in the engine (docs/collectives.md), with tasks of the test's own: the
+// connections are never called.
+const made: ServerConnection[] = [];
+function servers(n: number): ServerConnection[] {
+  const list = Array.from({ length: n }, (_, i) => new ServerConnection(`127.0.0.1:${2000 + i}`));
+  made.push(...list);
+  return list;
+}
+afterEach(() => {
+  for (const s of made.splice(0)) s.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const settings = (over: Partial<RunSettings>): RunSettings => ({ retries: 3, listeners: [], ...over });
+
+describe("data locality", () => {
+  it("runs each task on its input's home, waiting for room there rather than going elsewhere", async () => {
+    const list = servers(3);
+    const engine = new TaskEngine(() => list);
+    // Inputs name their home: all but one on the first server, which takes one task at a time.
+    const homes = [0, 0, 0, 0, 1, 0, 2, 0].map((i) => list[i]!.address);
+    const outcomes = await settledInOrder(
+      engine,
+      homes.map((home, index) => ({ home, index })),
+      async (input) => {
+        await sleep(5);
+        return input.index;
+      },
+      settings({ perServer: 1, homeOf: (input) => (input as { home: string }).home }),
+    );
+    expect(outcomes.map((o) => o.ok && o.server)).toEqual(homes);
+    // Inputs without a home go anywhere.
+    const free = await settledInOrder(
+      engine,
+      [1, 2, 3, 4, 5, 6],
+      async (i) => i,
+      settings({ homeOf: () => undefined }),
+    );
+    expect(new Set(free.map((o) => o.server)).size).toBeGreaterThan(1);
+  });
+
+  it("moves a task off a home that failed, to a server that can take it", async () => {
+    const [a, b] = servers(2);
+    const engine = new TaskEngine(() => [a!, b!]);
+    const outcomes = await settledInOrder(
+      engine,
+      [0, 1, 2],
+      async (i, server) => {
+        if (server === a) throw new ClientError(status.UNAVAILABLE, "gone");
+        return i;
+      },
+      settings({ homeOf: () => a!.address }),
+    );
+    expect(outcomes.map((o) => o.ok && o.server)).toEqual([b!.address, b!.address, b!.address]);
+  });
+});
+
+describe("repair", () => {
+  it("runs a task again on the same server once `recover` repaired it, without an attempt elsewhere", async () => {
+    const [a, b] = servers(2);
+    const repaired = new Set<string>();
+    const engine = new TaskEngine(
+      () => [a!, b!],
+      async (error, server) => {
+        if ((error as ClientError).code !== status.FAILED_PRECONDITION) return false;
+        repaired.add(server.address);
+        return true;
+      },
+    );
+    const outcomes = await settledInOrder(
+      engine,
+      [0, 1, 2, 3],
+      async (i, server) => {
+        if (!repaired.has(server.address)) throw new ClientError(status.FAILED_PRECONDITION, "value missing");
+        return i;
+      },
+      settings({}),
+    );
+    expect(outcomes.every((o) => o.ok && o.attempts.length === 1)).toBe(true);
+  });
+
+  it("gives up after a few repairs, and fails with what `recover` throws", async () => {
+    const [a] = servers(1);
+    let calls = 0;
+    const loops = new TaskEngine(
+      () => [a!],
+      async () => true,
+    );
+    const [looped] = await settledInOrder(
+      loops,
+      [0],
+      async () => {
+        calls++;
+        throw new ClientError(status.FAILED_PRECONDITION, "value missing");
+      },
+      settings({}),
+    );
+    expect(looped!.ok).toBe(false);
+    expect(calls).toBe(4);
+    const lost = new TaskEngine(
+      () => [a!],
+      async () => {
+        throw new ClientError(status.FAILED_PRECONDITION, "value 00 is lost");
+      },
+    );
+    const [failed] = await settledInOrder(
+      lost,
+      [0],
+      async () => {
+        throw new ClientError(status.FAILED_PRECONDITION, "value missing");
+      },
+      settings({}),
+    );
+    expect(!failed!.ok && failed!.error.details).toBe("value 00 is lost");
+  });
+});
