@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bundles the two programs (dist/client/main.js and dist/server/main.js, as tsc built them) into
-// one file each, in their place: a command then loads one module instead of ~100, which was most
-// of its start-up. Modules found by URL at run time (the server's worker threads, the proto/
+// Bundles the two programs (dist/client/main.js and dist/server/main.js, as tsc built them) and
+// the CLI's in-process servers into one file each, in their place: a command then loads one
+// module instead of ~100, which was most of its start-up. Modules found by URL at run time (the server's worker threads, the proto/
 // folder, package.json) keep working: each bundled module's `import.meta.url` is rewritten to the
 // URL of its own file under dist/, which stays there unbundled.
 import { readFile, rename, rm } from "node:fs/promises";
@@ -28,9 +28,12 @@ function ownUrls(outfile) {
 
 // The client takes its few dependencies in (commander, cli-progress); the server leaves its
 // packages outside, as several find their own .proto files by __dirname.
+// The CLI's in-process servers (its embedded default) are a bundle of their own, loaded by URL
+// only when a command has no --servers.
 const programs = [
   { entry: "dist/client/main.js", packages: undefined },
   { entry: "dist/server/main.js", packages: "external" },
+  { entry: "dist/src/cli/in-process-servers.js", packages: "external" },
 ];
 for (const { entry, packages } of programs) {
   const unbundled = entry.replace(/\.js$/, ".unbundled.js");

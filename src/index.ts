@@ -64,6 +64,7 @@ export { BadReply, type ReplyCheck } from "./pool/bad-reply.js";
 export {
   type LocalServer,
   type LocalServerOptions,
+  type StartedServer,
   startLocalServer,
   startLocalServers,
 } from "./pool/local-servers.js";

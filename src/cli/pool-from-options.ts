@@ -105,9 +105,22 @@ export async function poolFromOptions(
   }
   return Pool.local({
     servers: options.local ?? availableParallelism(),
+    start: inProcessServers,
     onWarning,
     onEvent,
     retries: options.retries,
     methods: lessonMethodDefaults,
   });
+}
+
+/**
+ * The embedded default's servers, hosted in this process (src/cli/in-process-servers.ts). Loaded
+ * by URL, only here: a command given --servers never loads the host's code (nor grpc-js), and the
+ * build bundles that module on its own.
+ */
+async function inProcessServers(count: number, workers: number) {
+  const module: typeof import("./in-process-servers.js") = await import(
+    new URL("./in-process-servers.js", import.meta.url).href
+  );
+  return module.inProcessServers(count, workers);
 }

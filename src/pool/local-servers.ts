@@ -4,11 +4,15 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-/** A server process this client started on loopback. */
-export interface LocalServer {
+/** A server this client started on loopback, and how to stop it. */
+export interface StartedServer {
   address: string;
-  process: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** A server process this client started on loopback. */
+export interface LocalServer extends StartedServer {
+  process: ChildProcess;
 }
 
 export interface LocalServerOptions {

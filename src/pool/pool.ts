@@ -10,7 +10,7 @@ import type { CallCoalescer } from "./call-coalescer.js";
 import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } from "./collectives.js";
 import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
-import { type LocalServer, type LocalServerOptions, startLocalServers } from "./local-servers.js";
+import { type LocalServerOptions, type StartedServer, startLocalServers } from "./local-servers.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import { type PoolServer, ServerConnection } from "./server-connection.js";
@@ -46,6 +46,11 @@ export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {
   servers?: number;
   /** Worker threads per local server; default 1 (the servers together use every core). */
   workersPerServer?: number;
+  /**
+   * How to start them; default: one rpcpool-server process each (startLocalServers). The CLI
+   * hosts them in its own process instead (src/cli/in-process-servers.ts).
+   */
+  start?: (count: number, workersPerServer: number) => Promise<StartedServer[]>;
 }
 
 /**
@@ -56,7 +61,7 @@ export class Pool implements PoolRuns {
   readonly #servers: ServerConnection[];
   readonly #engine: TaskEngine;
   readonly #defaults: MethodDefaults;
-  #local: LocalServer[] = [];
+  #local: StartedServer[] = [];
   readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
   readonly #sessions = new Set<Session>();
   readonly #values: Collectives;
@@ -107,10 +112,11 @@ export class Pool implements PoolRuns {
 
   /** Starts servers on loopback (the embedded default), connects, and stops them on close. */
   static async local(options: LocalPoolOptions = {}): Promise<Pool> {
-    const local = await startLocalServers(options.servers ?? availableParallelism(), {
-      ...options,
-      workers: options.workersPerServer ?? options.workers ?? 1,
-    });
+    const count = options.servers ?? availableParallelism();
+    const workers = options.workersPerServer ?? options.workers ?? 1;
+    const local = options.start
+      ? await options.start(count, workers)
+      : await startLocalServers(count, { ...options, workers });
     try {
       const pool = await Pool.connect(
         local.map((server) => server.address),
