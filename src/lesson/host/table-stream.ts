@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
@@ -168,6 +169,15 @@ export interface MergedTable {
  * path meanwhile cannot change which file is read. The descriptor is closed once its pieces are
  * read, or by `release` (the call's end, whatever its outcome).
  */
+/** The refusal of a server's file that changed while a call read it, as the client says it of its own. */
+function changed(path: string): ServerError {
+  return new ServerError(status.ABORTED, `${path}: changed while being read`);
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
+
 async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
@@ -196,7 +206,8 @@ async function remotePieces<Req>(
   }
   const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) {
     try {
-      const size = (await handle.stat()).size;
+      const before = await handle.stat();
+      const size = before.size;
       const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
       const start = Math.min(options.rangeStart, end);
       if (end - start > limits.maxTableBytes) {
@@ -205,7 +216,15 @@ async function remotePieces<Req>(
           `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
         );
       }
-      yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory, budget);
+      try {
+        yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory, budget);
+      } catch (error) {
+        if (error instanceof ServerError && error.code === status.ABORTED) throw changed(options.remotePath);
+        throw error;
+      }
+      // Written to while it was read (in place: the same descriptor sees it): its pieces may mix
+      // old and new bytes, so the call is refused rather than answered.
+      if (!sameFile(before, await handle.stat())) throw changed(options.remotePath);
     } finally {
       await release();
     }
