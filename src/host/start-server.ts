@@ -12,7 +12,10 @@ import { type HostedService, resolveService, type ServiceTools } from "./hosted-
 import { raiseReceiveWindows } from "./http2-window.js";
 import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
+import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
+import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
+import type { MethodSpec } from "../rpc/method-spec.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost } from "./session-service.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -49,6 +52,13 @@ export interface RunningServer {
   sessions(): { sessions: number; objects: number };
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
+  /** The hosted methods with one reply (unary, client-streaming), which `invoke` runs. */
+  localMethods(): MethodSpec[];
+  /**
+   * Runs a hosted method in this process through its own handler (same limits, worker threads
+   * and errors as a gRPC call), requests and reply as proto bytes: what a queue worker does.
+   */
+  invoke(path: string, requests: Buffer[], context?: Partial<LocalCallContext>): Promise<InvokeResult>;
 }
 
 /**
@@ -157,5 +167,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     services: health.services,
     sessions: () => sessions.stats(),
     close,
+    localMethods: () => registry.singleReply(),
+    invoke: (path, requests, context = {}) =>
+      invokeLocal(registry, path, requests, { ...context, peer: context.peer ?? "local" }),
   };
 }
