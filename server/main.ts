@@ -2,12 +2,14 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
-import { runProgram } from "../src/cli/run-program.js";
+import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
+import { QueueUrlError } from "../src/queue/queue-url.js";
+import { type RunningQueueWorker, startQueueWorker } from "../src/queue/queue-worker.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -36,6 +38,13 @@ const program = new Command("rpcpool-server")
     "most bytes of table per call (default: no cap)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
   )
+  .option("--queue <url>", "also take tasks from this queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS")
+  .option(
+    "--queue-lock-ms <ms>",
+    "a queued task whose server died is taken again after this long",
+    integerIn(500, 3_600_000),
+    30_000,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -62,13 +71,34 @@ const program = new Command("rpcpool-server")
         maxDeadlineMs: options.maxDeadlineMs,
       },
     });
+    let queue: RunningQueueWorker | undefined;
+    if (options.queue) {
+      try {
+        queue = await startQueueWorker({
+          url: options.queue,
+          server,
+          concurrency: options.workers,
+          lockMs: options.queueLockMs,
+          maxTaskMs: options.maxDeadlineMs,
+          log: (message) => process.stderr.write(`${message}\n`),
+        });
+      } catch (error) {
+        await server.close(0);
+        if (error instanceof QueueUrlError) throw new UsageError(`--queue: ${error.message}`);
+        throw error;
+      }
+      if (!options.quiet) {
+        process.stderr.write(`taking tasks of ${queue.methods.length} methods from ${queue.shown}\n`);
+      }
+    }
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
     if (warning) process.stderr.write(`${warning}\n`);
     // Handlers go in before the line is printed: a script may signal as soon as it reads it.
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         if (!options.quiet) process.stderr.write(`${signal}: draining ${server.name}\n`);
-        server.close(options.grace).then(resolve);
+        // Queued tasks first: those running finish (or go back to the queue), then the calls.
+        (queue?.close(options.grace) ?? Promise.resolve()).then(() => server.close(options.grace)).then(resolve);
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));

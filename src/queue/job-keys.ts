@@ -1,0 +1,70 @@
+/**
+ * Where a job lives in Redis. BullMQ keeps the tasks (one queue per method, under the `rpcpool`
+ * prefix); beside them, each job has one hash of its own: `meta` (what was submitted), `keep`
+ * (milliseconds its results are kept), and one field per settled task, `r:I` (the reply's proto
+ * bytes) or `e:I` (a JSON status). Inputs too large to ride in the task live in a list per task.
+ */
+export const bullPrefix = "rpcpool";
+
+export const jobKey = (id: string) => `rpcpool:job:{${id}}`;
+export const inputKey = (id: string, index: number) => `rpcpool:job:{${id}}:in:${index}`;
+/** Pub/sub channel told the index of each task as it settles: what `result --wait` listens to. */
+export const settledChannel = (id: string) => `rpcpool:job:{${id}}:settled`;
+/** Sorted set of job ids by submission time, for `jobs` (ids of expired jobs are dropped lazily). */
+export const jobIndexKey = "rpcpool:jobs";
+
+export const replyField = (index: number) => `r:${index}`;
+export const errorField = (index: number) => `e:${index}`;
+
+/** A method's task queue: BullMQ names may not hold ':'; a path's '/' become '.'. */
+export function taskQueueName(methodPath: string): string {
+  return `task.${methodPath.replace(/^\//, "").replaceAll("/", ".")}`;
+}
+
+/** A task's BullMQ job id: unique within its queue, so a task is never enqueued twice. */
+export const taskJobId = (id: string, index: number) => `${id}-${index}`;
+
+/** What a BullMQ task carries: its job and index, and its request messages when they are small. */
+export interface TaskData {
+  job: string;
+  index: number;
+  method: string;
+  /** The request messages in base64, when they fit in the task (else they are at inputKey). */
+  inline?: string[];
+}
+
+/** The job's `meta` field. */
+export interface JobMeta {
+  id: string;
+  /** What the job is, for people and for `result` (e.g. "column-sums"). */
+  kind: string;
+  /** Milliseconds since the epoch. */
+  created: number;
+  tasks: number;
+  /** The methods its tasks call; `taskMethod[i]` indexes it (absent: all tasks call methods[0]). */
+  methods: string[];
+  taskMethod?: number[];
+  /** What the submitter wants back with the results (the command's arguments, for the CLI). */
+  document?: unknown;
+}
+
+/** A settled task: its reply's bytes, or its status. */
+export type TaskOutcome =
+  | { ok: true; response: Buffer }
+  | { ok: false; code: number; message: string };
+
+/**
+ * Records a task's outcome if its job still exists, refreshes the job's expiry (results are kept
+ * `keep` ms after the last task settled), drops the task's input, and tells waiting clients.
+ * Returns 0 when the job has expired (the outcome is dropped: nobody can ask for it).
+ * KEYS: job hash, input list. ARGV: field, value, channel, index.
+ */
+export const settleScript = `
+local keep = redis.call('HGET', KEYS[1], 'keep')
+if not keep then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`;

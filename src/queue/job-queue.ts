@@ -1,0 +1,343 @@
+import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { ClientError } from "../rpc/client-error.js";
+import { Status } from "../rpc/grpc-status.js";
+import {
+  bullPrefix,
+  errorField,
+  inputKey,
+  type JobMeta,
+  jobIndexKey,
+  jobKey,
+  settledChannel,
+  type TaskData,
+  type TaskOutcome,
+  taskJobId,
+  taskQueueName,
+} from "./job-keys.js";
+import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
+import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
+import { clientRedis, queueError } from "./redis-client.js";
+
+/** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
+export type TaskInput =
+  | { method: string; requests: Buffer[] }
+  /** A task already settled at submission, e.g. an input file that could not be read. */
+  | { failed: { code: number; message: string } };
+
+export interface SubmitOptions {
+  /** What the job is, for people (`rpcpool jobs`) and for whoever reads the result. */
+  kind?: string;
+  /** Kept with the job and returned with its result (JSON). */
+  document?: unknown;
+  /** How long results are kept after the last task settled (default one day); inputs as long. */
+  keepMs?: number;
+  /** Runs of a task that fails for reasons not of its input (default 5), with back-off. */
+  attempts?: number;
+  /** First back-off (default 1 s), doubling each retry. */
+  backoffMs?: number;
+}
+
+export interface JobStatus {
+  id: string;
+  kind: string;
+  created: number;
+  tasks: number;
+  waiting: number;
+  running: number;
+  done: number;
+  failed: number;
+  /** Every task settled: the result is ready. */
+  finished: boolean;
+}
+
+export interface JobResult {
+  id: string;
+  kind: string;
+  created: number;
+  document: unknown;
+  /** One per task, in submission order. */
+  outcomes: TaskOutcome[];
+}
+
+export const defaultKeepMs = 24 * 3_600_000;
+
+/**
+ * The client side of rpcpool's durable jobs (docs/queue.md): puts jobs on a Redis queue that
+ * rpcpool servers started with `--queue` work through, and reads their status and results. A job
+ * is many tasks, each one call of a hosted method; it outlives the client that submitted it.
+ */
+export class JobQueue {
+  readonly address: QueueAddress;
+  readonly limits: QueueLimits;
+  readonly #redis: Redis;
+  readonly #queues = new Map<string, Queue>();
+  #connected?: Promise<void>;
+
+  constructor(url: string, options: { limits?: Partial<QueueLimits> } = {}) {
+    this.address = parseQueueUrl(url);
+    this.limits = queueLimits(options.limits);
+    this.#redis = clientRedis(this.address);
+  }
+
+  /** The URL with its password hidden: safe to show. */
+  get shown(): string {
+    return this.address.shown;
+  }
+
+  async #ready(): Promise<Redis> {
+    this.#connected ??= this.#redis.connect().catch((error) => {
+      throw queueError(this.address, error);
+    });
+    await this.#connected;
+    return this.#redis;
+  }
+
+  #queue(method: string): Queue {
+    let queue = this.#queues.get(method);
+    if (!queue) {
+      queue = new Queue(taskQueueName(method), { connection: this.#redis, prefix: bullPrefix });
+      queue.on("error", () => {});
+      this.#queues.set(method, queue);
+    }
+    return queue;
+  }
+
+  /** Any Redis failure as a ClientError naming the queue (never its password). */
+  async #guard<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await work(await this.#ready());
+    } catch (error) {
+      throw queueError(this.address, error);
+    }
+  }
+
+  /**
+   * Stores the job's inputs and enqueues its tasks; the returned handle's id is all anyone needs
+   * later. Inputs are checked against the limits before anything is stored.
+   */
+  async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    const keepMs = options.keepMs ?? defaultKeepMs;
+    if (!(keepMs >= 1000)) throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
+    let jobBytes = 0;
+    for (const [index, task] of tasks.entries()) {
+      if ("failed" in task) continue;
+      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
+      if (bytes > this.limits.maxTaskBytes) throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
+      jobBytes += bytes;
+    }
+    if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
+    const id = randomUUID();
+    const created = Date.now();
+    const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
+    const meta: JobMeta = {
+      id,
+      kind: options.kind ?? "tasks",
+      created,
+      tasks: tasks.length,
+      methods,
+      taskMethod: methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
+      document: options.document,
+    };
+    await this.#guard(async (redis) => {
+      // The job's record first: a worker that takes a task finds where to put its outcome.
+      const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
+      for (const [index, task] of tasks.entries()) {
+        if ("failed" in task) record.hset(jobKey(id), errorField(index), JSON.stringify(task.failed));
+      }
+      record.pexpire(jobKey(id), keepMs).zadd(jobIndexKey, created, id);
+      await record.exec();
+      const byMethod = new Map<string, Array<{ index: number; data: TaskData }>>();
+      for (const [index, task] of tasks.entries()) {
+        if ("failed" in task) continue;
+        const data: TaskData = { job: id, index, method: task.method };
+        const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
+        if (bytes <= this.limits.inlineBytes) data.inline = task.requests.map((b) => b.toString("base64"));
+        else await this.#storeInput(redis, inputKey(id, index), task.requests, keepMs);
+        byMethod.set(task.method, [...(byMethod.get(task.method) ?? []), { index, data }]);
+      }
+      const keepS = Math.ceil(keepMs / 1000);
+      for (const [method, entries] of byMethod) {
+        for (let at = 0; at < entries.length; at += 1000) {
+          await this.#queue(method).addBulk(
+            entries.slice(at, at + 1000).map(({ index, data }) => ({
+              name: "task",
+              data,
+              opts: {
+                jobId: taskJobId(id, index),
+                attempts: options.attempts ?? 5,
+                backoff: { type: "exponential", delay: options.backoffMs ?? 1000 },
+                removeOnComplete: { age: keepS },
+                removeOnFail: { age: keepS },
+              },
+            })),
+          );
+        }
+      }
+    });
+    return new JobHandle(this, id);
+  }
+
+  /** A task's request messages in a list, a bounded number of pieces per round trip. */
+  async #storeInput(redis: Redis, key: string, requests: Buffer[], keepMs: number): Promise<void> {
+    for (let at = 0; at < requests.length; at += 64) {
+      await redis.rpush(key, ...requests.slice(at, at + 64));
+    }
+    await redis.pexpire(key, keepMs);
+  }
+
+  /** A handle on a job submitted earlier, by its id. */
+  job(id: string): JobHandle {
+    return new JobHandle(this, id);
+  }
+
+  async #meta(redis: Redis, id: string): Promise<JobMeta> {
+    const text = await redis.hget(jobKey(id), "meta");
+    if (text === null) throw notFound(id);
+    return JSON.parse(text) as JobMeta;
+  }
+
+  /** How many of a job's tasks wait, run, are done, and failed. */
+  status(id: string): Promise<JobStatus> {
+    return this.#guard(async (redis) => {
+      const meta = await this.#meta(redis, id);
+      const fields = await redis.hkeys(jobKey(id));
+      const settled = new Set<number>();
+      let done = 0;
+      let failed = 0;
+      for (const field of fields) {
+        const kind = field.slice(0, 2);
+        if (kind !== "r:" && kind !== "e:") continue;
+        settled.add(Number(field.slice(2)));
+        if (kind === "r:") done++;
+        else failed++;
+      }
+      let running = 0;
+      const pending = [...Array(meta.tasks).keys()].filter((i) => !settled.has(i));
+      for (let at = 0; at < pending.length; at += 500) {
+        const states = await Promise.all(
+          pending.slice(at, at + 500).map((index) => {
+            const method = meta.methods[meta.taskMethod?.[index] ?? 0]!;
+            return this.#queue(method).getJobState(taskJobId(id, index));
+          }),
+        );
+        running += states.filter((state) => state === "active").length;
+      }
+      return {
+        id,
+        kind: meta.kind,
+        created: meta.created,
+        tasks: meta.tasks,
+        waiting: pending.length - running,
+        running,
+        done,
+        failed,
+        finished: pending.length === 0,
+      };
+    });
+  }
+
+  /**
+   * The job's outcomes once every task has settled. Without `wait`, a job still running is
+   * FAILED_PRECONDITION; with it, the call returns when the last task settles (told by pub/sub,
+   * checked again every `pollMs` in case a message was missed).
+   */
+  result(id: string, options: { wait?: boolean; signal?: AbortSignal; pollMs?: number } = {}): Promise<JobResult> {
+    return this.#guard(async (redis) => {
+      const meta = await this.#meta(redis, id);
+      if (await this.#finished(redis, meta)) return this.#collect(redis, meta);
+      if (!options.wait) {
+        const status = await this.status(id);
+        throw new ClientError(
+          Status.FAILED_PRECONDITION,
+          `job ${id} is not finished: ${status.done + status.failed} of ${status.tasks} tasks settled (${status.running} running, ${status.waiting} waiting); add --wait to wait for it`,
+        );
+      }
+      const listener = redis.duplicate();
+      listener.on("error", () => {});
+      try {
+        let wake: (() => void) | undefined;
+        listener.on("message", () => wake?.());
+        await listener.subscribe(settledChannel(id));
+        for (;;) {
+          options.signal?.throwIfAborted();
+          const next = new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, options.pollMs ?? 1000).unref();
+            options.signal?.addEventListener("abort", () => resolve(), { once: true });
+          });
+          if (await this.#finished(redis, meta)) return this.#collect(redis, meta);
+          await next;
+        }
+      } finally {
+        listener.disconnect();
+      }
+    });
+  }
+
+  async #finished(redis: Redis, meta: JobMeta): Promise<boolean> {
+    // meta and keep are the two fields that are not outcomes. A job that expired has none.
+    const fields = await redis.hlen(jobKey(meta.id));
+    if (fields === 0) throw notFound(meta.id);
+    return fields - 2 >= meta.tasks;
+  }
+
+  async #collect(redis: Redis, meta: JobMeta): Promise<JobResult> {
+    const all = await redis.hgetallBuffer(jobKey(meta.id));
+    const outcomes: TaskOutcome[] = [];
+    for (let index = 0; index < meta.tasks; index++) {
+      const reply = all[`r:${index}`];
+      if (reply) outcomes.push({ ok: true, response: reply });
+      else {
+        const failure = JSON.parse(all[`e:${index}`]?.toString() ?? "null") as { code: number; message: string } | null;
+        if (!failure) throw notFound(meta.id);
+        outcomes.push({ ok: false, code: failure.code, message: failure.message });
+      }
+    }
+    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes };
+  }
+
+  /** The jobs whose results are still kept, oldest first, with their status. */
+  jobs(): Promise<JobStatus[]> {
+    return this.#guard(async (redis) => {
+      const ids = await redis.zrange(jobIndexKey, "0", "-1");
+      const statuses: JobStatus[] = [];
+      for (const id of ids) {
+        try {
+          statuses.push(await this.status(id));
+        } catch (error) {
+          // Expired: its results are gone, and so is its place in the list.
+          if (error instanceof ClientError && error.code === Status.NOT_FOUND) await redis.zrem(jobIndexKey, id);
+          else throw error;
+        }
+      }
+      return statuses;
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    this.#redis.disconnect();
+  }
+}
+
+/** A submitted job: its id, and what can be asked of it (the awaited result waits by default). */
+export class JobHandle {
+  constructor(
+    readonly queue: JobQueue,
+    readonly id: string,
+  ) {}
+
+  status(): Promise<JobStatus> {
+    return this.queue.status(this.id);
+  }
+
+  result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
+    return this.queue.result(this.id, { wait: true, ...options });
+  }
+}
+
+function notFound(id: string): ClientError {
+  return new ClientError(Status.NOT_FOUND, `no job ${id} on this queue (never submitted, or its results expired)`);
+}
