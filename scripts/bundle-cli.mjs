@@ -6,10 +6,15 @@ import { rename, rm } from "node:fs/promises";
 import { build } from "esbuild";
 
 const entry = "dist/client/main.js";
+await rm("dist/client/chunks", { recursive: true, force: true });
 await rename(entry, "dist/client/main.unbundled.js");
 await build({
-  entryPoints: ["dist/client/main.unbundled.js"],
-  outfile: entry,
+  entryPoints: { main: "dist/client/main.unbundled.js" },
+  outdir: "dist/client",
+  // What a command loads on demand (the queue's Redis client, ~2 MB) goes in chunks of its own,
+  // read only by the commands that use it.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -8,8 +8,7 @@ import { exposureWarning } from "../src/host/exposure-warning.js";
 import { startServer } from "../src/host/start-server.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
-import { QueueUrlError } from "../src/queue/queue-url.js";
-import { type RunningQueueWorker, startQueueWorker } from "../src/queue/queue-worker.js";
+import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -73,6 +72,11 @@ const program = new Command("rpcpool-server")
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {
+      // Loaded only here: BullMQ takes a while to load, and a server without --queue never needs it.
+      const [{ startQueueWorker }, { QueueUrlError }] = await Promise.all([
+        import("../src/queue/queue-worker.js"),
+        import("../src/queue/queue-url.js"),
+      ]);
       try {
         queue = await startQueueWorker({
           url: options.queue,

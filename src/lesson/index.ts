@@ -42,6 +42,19 @@ export {
 } from "./client/table-calls.js";
 export { fileChunks, type TableReadOptions } from "./client/table-input.js";
 export {
+  circlesOutcome,
+  columnSumsOutcome,
+  type LessonJobDocument,
+  lessonDocument,
+  meansOutcome,
+  submitCircles,
+  submitColumnSums,
+  submitMeans,
+  submitWeightedMeans,
+  type TableSubmitOptions,
+  weightedMeansOutcome,
+} from "./client/queue-jobs.js";
+export {
   columnSumsJob,
   type TableJobOptions,
   type TableJobResult,
