@@ -18,7 +18,7 @@ import {
 } from "./job-keys.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
-import { clientRedis, queueError } from "./redis-client.js";
+import { clientRedis, lastError, queueError } from "./redis-client.js";
 
 /** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
 export type TaskInput =
@@ -88,7 +88,7 @@ export class JobQueue {
 
   async #ready(): Promise<Redis> {
     this.#connected ??= this.#redis.connect().catch((error) => {
-      throw queueError(this.address, error);
+      throw queueError(this.address, error, lastError(this.#redis));
     });
     await this.#connected;
     return this.#redis;
@@ -109,7 +109,7 @@ export class JobQueue {
     try {
       return await work(await this.#ready());
     } catch (error) {
-      throw queueError(this.address, error);
+      throw queueError(this.address, error, lastError(this.#redis));
     }
   }
 

@@ -16,8 +16,17 @@ export function clientRedis(address: QueueAddress): Redis {
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => (times > 3 ? null : 100 * times),
   });
-  redis.on("error", () => {});
+  // ioredis reports a refused connection or password as an event, then fails commands with
+  // "Connection is closed": the event's error is the one worth telling.
+  redis.on("error", (error: Error) => lastErrors.set(redis, error));
   return redis;
+}
+
+const lastErrors = new WeakMap<Redis, Error>();
+
+/** The connection's own last error (what refused it), if any. */
+export function lastError(redis: Redis): Error | undefined {
+  return lastErrors.get(redis);
 }
 
 /**
@@ -33,9 +42,10 @@ export function workerRedisOptions(address: QueueAddress): RedisOptions {
 }
 
 /** Any failure to talk to Redis, as the client reports it: UNAVAILABLE, naming the queue without its password. */
-export function queueError(address: QueueAddress, error: unknown): ClientError {
+export function queueError(address: QueueAddress, error: unknown, cause?: Error): ClientError {
   if (error instanceof ClientError) return error;
-  const message = (error as Error)?.message ?? String(error);
+  let message = (error as Error)?.message ?? String(error);
+  if (cause && /Connection is closed/i.test(message)) message = cause.message;
   const code = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message)
     ? Status.UNAUTHENTICATED
     : Status.UNAVAILABLE;
