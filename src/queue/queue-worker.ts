@@ -161,14 +161,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     shown: address.shown,
     methods,
     close: async (graceMs = 30_000) => {
+      // Not connected (Redis down, a wrong password): nothing runs, nothing to wait for.
+      const wait = redis.status === "ready" ? graceMs : 0;
       let timer: NodeJS.Timeout | undefined;
-      const force = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          // Their locks lapse; another worker takes them after the stalled-job check.
-          void Promise.all(workers.map((w) => w.close(true))).then(() => resolve());
-        }, graceMs);
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), wait);
       });
-      await Promise.race([Promise.all(workers.map((w) => w.close())), force]);
+      const closed = Promise.all(workers.map((w) => w.close(wait === 0))).catch(() => {});
+      if ((await Promise.race([closed, late])) === "late") {
+        // Their locks lapse; another worker takes them after the stalled-job check.
+        void Promise.all(workers.map((w) => w.close(true))).catch(() => {});
+      }
       clearTimeout(timer);
       redis.disconnect();
     },
