@@ -54,14 +54,19 @@ export type TaskOutcome =
   | { ok: false; code: number; message: string };
 
 /**
- * Records a task's outcome if its job still exists, refreshes the job's expiry (results are kept
- * `keep` ms after the last task settled), drops the task's input, and tells waiting clients.
- * Returns 0 when the job has expired (the outcome is dropped: nobody can ask for it).
+ * Records a task's outcome if its job still exists and the task has none yet (a task run again
+ * after its worker died having recorded it keeps its first outcome: nothing is done twice in
+ * effect), refreshes the job's expiry (results are kept `keep` ms after the last task settled),
+ * drops the task's input, and tells waiting clients. Returns 0 when the job has expired (nobody
+ * can ask for the outcome), 2 when the task had an outcome already.
  * KEYS: job hash, input list. ARGV: field, value, channel, index.
  */
 export const settleScript = `
 local keep = redis.call('HGET', KEYS[1], 'keep')
 if not keep then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'r:' .. ARGV[4]) == 1 or redis.call('HEXISTS', KEYS[1], 'e:' .. ARGV[4]) == 1 then
+  return 2
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], keep)
 redis.call('DEL', KEYS[2])

@@ -94,19 +94,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       String(data.index),
     );
   const lockMs = options.lockMs ?? 30_000;
-  const process = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
+  const runTask = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
     const data = job.data;
-    const [[, keep], [, done], [, failed], [, stored]] = (await redis
-      .pipeline()
-      .hget(jobKey(data.job), "keep")
-      .hexists(jobKey(data.job), replyField(data.index))
-      .hexists(jobKey(data.job), errorField(data.index))
-      .lrangeBuffer(inputKey(data.job, data.index), 0, -1)
-      .exec()) as Array<[Error | null, unknown]>;
-    // Its job expired, or a worker that died after recording the outcome: nothing left to do.
-    if (keep === null || done || failed) return;
-    const requests = data.inline ? data.inline.map((b) => Buffer.from(b, "base64")) : (stored as Buffer[]);
+    // Small inputs ride in the task: no round trip before the run. A task run again after its
+    // worker died having recorded the outcome is harmless (its methods are idempotent), and the
+    // first outcome is the one kept (settleScript).
+    const requests = data.inline
+      ? data.inline.map((b) => Buffer.from(b, "base64"))
+      : await redis.lrangeBuffer(inputKey(data.job, data.index), 0, -1);
     if (requests.length === 0) {
+      // Its job expired (nothing to do), or its input did.
+      if ((await redis.hexists(jobKey(data.job), "keep")) === 0) return;
       await settle(data, errorField(data.index), failure(Status.NOT_FOUND, "the task's input has expired"));
       throw new UnrecoverableError("the task's input has expired");
     }
@@ -127,7 +125,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
   const methods = queueableMethods(options.server.localMethods()).map((m) => m.path);
   const workers = methods.map((method) => {
-    const worker = new Worker<TaskData>(taskQueueName(method), process, {
+    const worker = new Worker<TaskData>(taskQueueName(method), runTask, {
       connection: redis,
       prefix: bullPrefix,
       concurrency: options.concurrency,
@@ -146,14 +144,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       const data = job.data;
       const spent = job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!spent && !/stalled/i.test(error.message)) return;
-      void redis
-        .hexists(jobKey(data.job), errorField(data.index))
-        .then((recorded) =>
-          recorded
-            ? undefined
-            : settle(data, errorField(data.index), failure(Status.UNAVAILABLE, `the task failed: ${error.message}`)),
-        )
-        .catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
+      void settle(data, errorField(data.index), failure(Status.UNAVAILABLE, `the task failed: ${error.message}`)).catch(
+        (e: Error) => say(`queue ${address.shown}: ${e.message}`),
+      );
     });
     return worker;
   });
