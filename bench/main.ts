@@ -44,7 +44,14 @@ try {
   say(`rpcpool bench: ${availableParallelism()} cores (${cpus()[0]?.model}), Node ${process.version}`);
   await section(
     "durable jobs: rpcpool's queue against Celery, both on Redis (issue 13)",
-    () => queueVsCelery({ tasks: quick ? 2000 : 10_000, samples: quick ? 50 : 200, workers: 2, say }),
+    () =>
+      queueVsCelery({
+        tasks: quick ? 2000 : 10_000,
+        samples: quick ? 50 : 200,
+        workers: 2,
+        say,
+        serverArgs: process.env.RPCPOOL_BENCH_SERVER_ARGS?.split(" ").filter(Boolean),
+      }),
     { queue: true },
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).

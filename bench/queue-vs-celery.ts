@@ -22,6 +22,8 @@ export interface QueueBenchOptions {
   /** Worker processes on each side: rpcpool servers with one worker thread, Celery prefork children. */
   workers: number;
   say: (line: string) => void;
+  /** More rpcpool-server flags (e.g. --queue-concurrency 8). */
+  serverArgs?: string[];
 }
 
 async function freePort(): Promise<number> {
@@ -54,7 +56,7 @@ const lists = (n: number) =>
 /** rpcpool's side: `workers` servers take the tasks; one job of `tasks` tasks, then single-task jobs. */
 async function rpcpoolSide(url: string, options: QueueBenchOptions) {
   const servers = await Promise.all(
-    Array.from({ length: options.workers }, () => startServerProcess(["--workers", "1", "--queue", `${url}/0`])),
+    Array.from({ length: options.workers }, () => startServerProcess(["--workers", "1", "--queue", `${url}/0`, ...(options.serverArgs ?? [])])),
   );
   const queue = new JobQueue(`${url}/0`);
   const means = computeMethods.means!;

@@ -44,6 +44,11 @@ const program = new Command("rpcpool-server")
     integerIn(500, 3_600_000),
     30_000,
   )
+  .option(
+    "--queue-concurrency <n>",
+    "queued tasks of each method run at once (default: --workers)",
+    positiveInteger,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -81,7 +86,7 @@ const program = new Command("rpcpool-server")
         queue = await startQueueWorker({
           url: options.queue,
           server,
-          concurrency: options.workers,
+          concurrency: options.queueConcurrency ?? options.workers,
           lockMs: options.queueLockMs,
           maxTaskMs: options.maxDeadlineMs,
           log: (message) => process.stderr.write(`${message}\n`),

@@ -73,3 +73,13 @@ redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 `;
+
+/**
+ * A job's fields when all its tasks have settled, else how many fields it has (0: the job has
+ * expired): what `result` asks, in one round trip. KEYS: job hash. ARGV: tasks.
+ */
+export const collectScript = `
+local fields = redis.call('HLEN', KEYS[1])
+if fields - 2 < tonumber(ARGV[1]) then return fields end
+return redis.call('HGETALL', KEYS[1])
+`;

@@ -9,6 +9,7 @@ import {
   inputKey,
   type JobMeta,
   jobIndexKey,
+  collectScript,
   jobKey,
   settledChannel,
   type TaskData,
@@ -19,6 +20,8 @@ import {
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
+
+type CollectingRedis = Redis & { rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown> };
 
 /** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
 export type TaskInput =
@@ -73,12 +76,15 @@ export class JobQueue {
   readonly limits: QueueLimits;
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #listener?: Redis;
   #connected?: Promise<void>;
 
   constructor(url: string, options: { limits?: Partial<QueueLimits> } = {}) {
     this.address = parseQueueUrl(url);
     this.limits = queueLimits(options.limits);
     this.#redis = clientRedis(this.address);
+    this.#redis.defineCommand("rpcpoolCollect", { numberOfKeys: 1, lua: collectScript });
   }
 
   /** The URL with its password hidden: safe to show. */
@@ -176,7 +182,7 @@ export class JobQueue {
         }
       }
     });
-    return new JobHandle(this, id);
+    return new JobHandle(this, id, meta);
   }
 
   /** A task's request messages in a list, a bounded number of pieces per round trip. */
@@ -240,13 +246,17 @@ export class JobQueue {
 
   /**
    * The job's outcomes once every task has settled. Without `wait`, a job still running is
-   * FAILED_PRECONDITION; with it, the call returns when the last task settles (told by pub/sub,
-   * checked again every `pollMs` in case a message was missed).
+   * FAILED_PRECONDITION; with it, the call returns when the last task settles (told by pub/sub on
+   * one connection shared by every wait, checked again every `pollMs` in case a message was missed).
    */
-  result(id: string, options: { wait?: boolean; signal?: AbortSignal; pollMs?: number } = {}): Promise<JobResult> {
+  result(
+    id: string,
+    options: { wait?: boolean; signal?: AbortSignal; pollMs?: number; meta?: JobMeta } = {},
+  ): Promise<JobResult> {
     return this.#guard(async (redis) => {
-      const meta = await this.#meta(redis, id);
-      if (await this.#finished(redis, meta)) return this.#collect(redis, meta);
+      const meta = options.meta ?? (await this.#meta(redis, id));
+      const now = await this.#collect(redis, meta);
+      if (now) return now;
       if (!options.wait) {
         const status = await this.status(id);
         throw new ClientError(
@@ -254,43 +264,73 @@ export class JobQueue {
           `job ${id} is not finished: ${status.done + status.failed} of ${status.tasks} tasks settled (${status.running} running, ${status.waiting} waiting); add --wait to wait for it`,
         );
       }
-      const listener = redis.duplicate();
-      listener.on("error", () => {});
+      const channel = settledChannel(id);
+      let wake = () => {};
+      const waiter = () => wake();
+      await this.#listen(channel, waiter);
       try {
-        let wake: (() => void) | undefined;
-        listener.on("message", () => wake?.());
-        await listener.subscribe(settledChannel(id));
         for (;;) {
           options.signal?.throwIfAborted();
+          // Made before the check: a task settling during it wakes the next round at once.
           const next = new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, options.pollMs ?? 1000).unref();
             options.signal?.addEventListener("abort", () => resolve(), { once: true });
           });
-          if (await this.#finished(redis, meta)) return this.#collect(redis, meta);
+          const done = await this.#collect(redis, meta);
+          if (done) return done;
           await next;
         }
       } finally {
-        listener.disconnect();
+        await this.#unlisten(channel, waiter);
       }
     });
   }
 
-  async #finished(redis: Redis, meta: JobMeta): Promise<boolean> {
-    // meta and keep are the two fields that are not outcomes. A job that expired has none.
-    const fields = await redis.hlen(jobKey(meta.id));
-    if (fields === 0) throw notFound(meta.id);
-    return fields - 2 >= meta.tasks;
+  /** One connection in subscriber mode for every wait of this client, opened on first use. */
+  async #listen(channel: string, waiter: () => void): Promise<void> {
+    if (!this.#listener) {
+      const listener = this.#redis.duplicate();
+      listener.on("error", () => {});
+      listener.on("message", (from: string) => {
+        for (const wake of this.#waiters.get(from) ?? []) wake();
+      });
+      this.#listener = listener;
+    }
+    const waiters = this.#waiters.get(channel) ?? new Set();
+    this.#waiters.set(channel, waiters);
+    waiters.add(waiter);
+    if (waiters.size === 1) await this.#listener.subscribe(channel);
   }
 
-  async #collect(redis: Redis, meta: JobMeta): Promise<JobResult> {
-    const all = await redis.hgetallBuffer(jobKey(meta.id));
+  async #unlisten(channel: string, waiter: () => void): Promise<void> {
+    const waiters = this.#waiters.get(channel);
+    waiters?.delete(waiter);
+    if (waiters?.size === 0) {
+      this.#waiters.delete(channel);
+      await this.#listener?.unsubscribe(channel).catch(() => {});
+    }
+  }
+
+  /** The outcomes when every task has settled (one round trip either way), else undefined. */
+  async #collect(redis: Redis, meta: JobMeta): Promise<JobResult | undefined> {
+    const reply = (await (redis as CollectingRedis).rpcpoolCollectBuffer(jobKey(meta.id), String(meta.tasks))) as
+      | number
+      | Buffer[];
+    // A job that expired has no fields at all.
+    if (reply === 0) throw notFound(meta.id);
+    if (typeof reply === "number") return undefined;
+    const all = new Map<string, Buffer>();
+    for (let i = 0; i + 1 < reply.length; i += 2) all.set(reply[i]!.toString(), reply[i + 1]!);
     const outcomes: TaskOutcome[] = [];
     for (let index = 0; index < meta.tasks; index++) {
-      const reply = all[`r:${index}`];
-      if (reply) outcomes.push({ ok: true, response: reply });
+      const response = all.get(`r:${index}`);
+      if (response) outcomes.push({ ok: true, response });
       else {
-        const failure = JSON.parse(all[`e:${index}`]?.toString() ?? "null") as { code: number; message: string } | null;
+        const failure = JSON.parse(all.get(`e:${index}`)?.toString() ?? "null") as {
+          code: number;
+          message: string;
+        } | null;
         if (!failure) throw notFound(meta.id);
         outcomes.push({ ok: false, code: failure.code, message: failure.message });
       }
@@ -318,6 +358,7 @@ export class JobQueue {
 
   async close(): Promise<void> {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    this.#listener?.disconnect();
     this.#redis.disconnect();
   }
 }
@@ -327,6 +368,8 @@ export class JobHandle {
   constructor(
     readonly queue: JobQueue,
     readonly id: string,
+    /** What was submitted, when this client submitted it (saves a round trip). */
+    readonly meta?: JobMeta,
   ) {}
 
   status(): Promise<JobStatus> {
@@ -334,7 +377,7 @@ export class JobHandle {
   }
 
   result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
-    return this.queue.result(this.id, { wait: true, ...options });
+    return this.queue.result(this.id, { wait: true, meta: this.meta, ...options });
   }
 }
 
