@@ -24,13 +24,15 @@ export function taskQueueName(methodPath: string): string {
 /** A task's BullMQ job id: unique within its queue, so a task is never enqueued twice. */
 export const taskJobId = (id: string, index: number) => `${id}-${index}`;
 
-/** What a BullMQ task carries: its job and index, and its request messages when they are small. */
+/**
+ * What a BullMQ job carries: one or more tasks of one method of one job (small tasks ride
+ * together), each its index and, when small, its request messages in base64 (else they are at
+ * inputKey). Its BullMQ id is taskJobId(job, first task's index).
+ */
 export interface TaskData {
   job: string;
-  index: number;
   method: string;
-  /** The request messages in base64, when they fit in the task (else they are at inputKey). */
-  inline?: string[];
+  tasks: Array<{ index: number; inline?: string[] }>;
 }
 
 /** The job's `meta` field. */
@@ -44,6 +46,8 @@ export interface JobMeta {
   /** The methods its tasks call; `taskMethod[i]` indexes it (absent: all tasks call methods[0]). */
   methods: string[];
   taskMethod?: number[];
+  /** The first task of each task's BullMQ job, when small tasks ride together (absent: each alone). */
+  chunk?: number[];
   /** What the submitter wants back with the results (the command's arguments, for the CLI). */
   document?: unknown;
 }

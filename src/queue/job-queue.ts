@@ -40,6 +40,8 @@ export interface SubmitOptions {
   attempts?: number;
   /** First back-off (default 1 s), doubling each retry. */
   backoffMs?: number;
+  /** Most small tasks of one method carried by one BullMQ job (default 64; 1: each alone). */
+  chunkTasks?: number;
 }
 
 export interface JobStatus {
@@ -146,6 +148,11 @@ export class JobQueue {
       taskMethod: methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
       document: options.document,
     };
+    const chunks = this.#chunks(id, tasks, options.chunkTasks ?? 64);
+    if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
+      meta.chunk = [];
+      for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
+    }
     await this.#guard(async (redis) => {
       // The job's record first: a worker that takes a task finds where to put its outcome.
       const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
@@ -154,24 +161,27 @@ export class JobQueue {
       }
       record.pexpire(jobKey(id), keepMs).zadd(jobIndexKey, created, id);
       await record.exec();
-      const byMethod = new Map<string, Array<{ index: number; data: TaskData }>>();
-      for (const [index, task] of tasks.entries()) {
-        if ("failed" in task) continue;
-        const data: TaskData = { job: id, index, method: task.method };
-        const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
-        if (bytes <= this.limits.inlineBytes) data.inline = task.requests.map((b) => b.toString("base64"));
-        else await this.#storeInput(redis, inputKey(id, index), task.requests, keepMs);
-        byMethod.set(task.method, [...(byMethod.get(task.method) ?? []), { index, data }]);
+      for (const chunk of chunks) {
+        for (const { index } of chunk.data.tasks) {
+          const task = tasks[index] as { requests: Buffer[] };
+          if (!chunk.inline) await this.#storeInput(redis, inputKey(id, index), task.requests, keepMs);
+        }
       }
       const keepS = Math.ceil(keepMs / 1000);
+      const byMethod = new Map<string, typeof chunks>();
+      for (const chunk of chunks) {
+        const group = byMethod.get(chunk.data.method) ?? [];
+        group.push(chunk);
+        byMethod.set(chunk.data.method, group);
+      }
       for (const [method, entries] of byMethod) {
         for (let at = 0; at < entries.length; at += 1000) {
           await this.#queue(method).addBulk(
-            entries.slice(at, at + 1000).map(({ index, data }) => ({
+            entries.slice(at, at + 1000).map(({ first, data }) => ({
               name: "task",
               data,
               opts: {
-                jobId: taskJobId(id, index),
+                jobId: taskJobId(id, first),
                 attempts: options.attempts ?? 5,
                 backoff: { type: "exponential", delay: options.backoffMs ?? 1000 },
                 removeOnComplete: { age: keepS },
@@ -183,6 +193,35 @@ export class JobQueue {
       }
     });
     return new JobHandle(this, id, meta);
+  }
+
+  /**
+   * The job's tasks as BullMQ jobs: small tasks of one method ride together, up to `most` of them
+   * and 256 KiB (what a worker runs at once, as a batch runs its items), so that many tiny tasks do
+   * not each pay the broker's per-job cost; a task with a large input goes alone, its input in a
+   * list of pieces beside it.
+   */
+  #chunks(id: string, tasks: TaskInput[], most: number) {
+    const chunks: Array<{ first: number; inline: boolean; bytes: number; data: TaskData }> = [];
+    const open = new Map<string, (typeof chunks)[number]>();
+    for (const [index, task] of tasks.entries()) {
+      if ("failed" in task) continue;
+      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
+      if (bytes > this.limits.inlineBytes) {
+        chunks.push({ first: index, inline: false, bytes, data: { job: id, method: task.method, tasks: [{ index }] } });
+        continue;
+      }
+      const inline = task.requests.map((b) => b.toString("base64"));
+      let chunk = open.get(task.method);
+      if (!chunk || chunk.data.tasks.length >= most || chunk.bytes + bytes > 256 << 10) {
+        chunk = { first: index, inline: true, bytes: 0, data: { job: id, method: task.method, tasks: [] } };
+        chunks.push(chunk);
+        open.set(task.method, chunk);
+      }
+      chunk.bytes += bytes;
+      chunk.data.tasks.push({ index, inline });
+    }
+    return chunks;
   }
 
   /** A task's request messages in a list, a bounded number of pieces per round trip. */
@@ -220,12 +259,20 @@ export class JobQueue {
         else failed++;
       }
       let running = 0;
+      // Tasks that ride together share their BullMQ job's state: ask once per job.
+      const chunkStates = new Map<number, Promise<string>>();
       const pending = [...Array(meta.tasks).keys()].filter((i) => !settled.has(i));
       for (let at = 0; at < pending.length; at += 500) {
         const states = await Promise.all(
           pending.slice(at, at + 500).map((index) => {
             const method = meta.methods[meta.taskMethod?.[index] ?? 0]!;
-            return this.#queue(method).getJobState(taskJobId(id, index));
+            const first = meta.chunk?.[index] ?? index;
+            let state = chunkStates.get(first);
+            if (!state) {
+              state = this.#queue(method).getJobState(taskJobId(id, first));
+              chunkStates.set(first, state);
+            }
+            return state;
           }),
         );
         running += states.filter((state) => state === "active").length;

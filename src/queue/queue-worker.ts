@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { blamesServer } from "../pool/task-engine.js";
@@ -84,48 +85,70 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     lastError = error.message;
   });
   redis.defineCommand("rpcpoolSettle", { numberOfKeys: 2, lua: settleScript });
-  const settle = (data: TaskData, field: string, value: Buffer | string) =>
-    (redis as Redis & { rpcpoolSettle(...args: unknown[]): Promise<number> }).rpcpoolSettle(
-      jobKey(data.job),
-      inputKey(data.job, data.index),
-      field,
-      value,
-      settledChannel(data.job),
-      String(data.index),
-    );
+  type Settling = { rpcpoolSettle(...args: unknown[]): unknown };
+  /** Queues the settling of one task on `to` (a pipeline, or the connection itself). */
+  const settle = (to: Settling, job: string, index: number, field: string, value: Buffer | string) =>
+    to.rpcpoolSettle(jobKey(job), inputKey(job, index), field, value, settledChannel(job), String(index));
   const lockMs = options.lockMs ?? 30_000;
-  const runTask = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
-    const data = job.data;
-    // Small inputs ride in the task: no round trip before the run. A task run again after its
-    // worker died having recorded the outcome is harmless (its methods are idempotent), and the
-    // first outcome is the one kept (settleScript).
-    const requests = data.inline
-      ? data.inline.map((b) => Buffer.from(b, "base64"))
-      : await redis.lrangeBuffer(inputKey(data.job, data.index), 0, -1);
+
+  /** One task's run through the method's handler: its request messages, then its reply. */
+  const runOne = async (data: TaskData, task: TaskData["tasks"][number], signal: AbortSignal) => {
+    const requests = task.inline
+      ? task.inline.map((b) => Buffer.from(b, "base64"))
+      : await redis.lrangeBuffer(inputKey(data.job, task.index), 0, -1);
     if (requests.length === 0) {
-      // Its job expired (nothing to do), or its input did.
-      if ((await redis.hexists(jobKey(data.job), "keep")) === 0) return;
-      await settle(data, errorField(data.index), failure(Status.NOT_FOUND, "the task's input has expired"));
-      throw new UnrecoverableError("the task's input has expired");
+      return { code: Status.NOT_FOUND, message: "the task's input has expired", response: Buffer.alloc(0) };
+    }
+    return options.server.invoke(data.method, requests, { peer: `queue ${address.shown}`, signal });
+  };
+
+  /**
+   * A BullMQ job: its tasks run at once (as a batch's items do), their outcomes recorded in one
+   * round trip. A task that fails for a reason that blames the server (the pool's rule) is left
+   * unrecorded and the BullMQ job fails, to be retried with back-off while attempts remain: the
+   * retry runs only the tasks still without an outcome. Any other failure is the task's outcome.
+   */
+  const runTasks = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
+    const data = job.data;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // A retried or re-taken job runs only its tasks without an outcome (and none if its job expired).
+    let tasks = data.tasks;
+    if (job.attemptsMade > 0 || job.stalledCounter > 0 || tasks.some((t) => !t.inline)) {
+      const check = redis.pipeline().hexists(jobKey(data.job), "keep");
+      for (const t of tasks) check.hexists(jobKey(data.job), replyField(t.index)).hexists(jobKey(data.job), errorField(t.index));
+      const answers = ((await check.exec()) ?? []).map(([, value]) => value === 1);
+      if (!answers[0]) return;
+      tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);
     }
     const deadline = AbortSignal.timeout(options.maxTaskMs ?? 24 * 3_600_000);
-    const reply = await options.server.invoke(data.method, requests, {
-      peer: `queue ${address.shown}`,
-      signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+    const cancel = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    // Every task of the job listens to it.
+    setMaxListeners(0, cancel);
+    const replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel)));
+    const record = redis.pipeline() as unknown as Settling & { exec(): Promise<unknown> };
+    let retry: ClientError | undefined;
+    let refused: ClientError | undefined;
+    replies.forEach((reply, i) => {
+      const index = tasks[i]!.index;
+      if (reply.code === Status.OK) return settle(record, data.job, index, replyField(index), reply.response);
+      const error = new ClientError(reply.code, reply.message);
+      if (blamesServer(error) && !lastAttempt) {
+        retry = error;
+        return;
+      }
+      refused ??= error;
+      settle(record, data.job, index, errorField(index), failure(reply.code, reply.message));
     });
-    if (reply.code === Status.OK) {
-      await settle(data, replyField(data.index), reply.response);
-      return;
+    if (tasks.length > 0) await record.exec();
+    if (retry) throw new Error(`${retry.codeName}: ${retry.details}`);
+    // A job all of whose tasks were refused failed for good: BullMQ shows it failed, not retried.
+    if (refused && replies.every((reply) => reply.code !== Status.OK)) {
+      throw new UnrecoverableError(`${refused.codeName}: ${refused.details}`);
     }
-    const error = new ClientError(reply.code, reply.message);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (blamesServer(error) && !lastAttempt) throw new Error(`${error.codeName}: ${error.details}`);
-    await settle(data, errorField(data.index), failure(reply.code, reply.message));
-    throw new UnrecoverableError(`${error.codeName}: ${error.details}`);
   };
   const methods = queueableMethods(options.server.localMethods()).map((m) => m.path);
   const workers = methods.map((method) => {
-    const worker = new Worker<TaskData>(taskQueueName(method), runTask, {
+    const worker = new Worker<TaskData>(taskQueueName(method), runTasks, {
       connection: redis,
       prefix: bullPrefix,
       concurrency: options.concurrency,
@@ -138,15 +161,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       if (error.message !== lastError) say(`queue ${address.shown}: ${error.message}`);
       lastError = error.message;
     });
-    // Failed without an outcome recorded: it stalled too often (its workers kept dying).
+    // Failed for good without outcomes recorded: it stalled too often (its workers kept dying),
+    // or its attempts ran out on errors of Redis itself. Its tasks without one get this failure.
     worker.on("failed", (job, error) => {
       if (!job || error instanceof UnrecoverableError || error.name === "UnrecoverableError") return;
-      const data = job.data;
       const spent = job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!spent && !/stalled/i.test(error.message)) return;
-      void settle(data, errorField(data.index), failure(Status.UNAVAILABLE, `the task failed: ${error.message}`)).catch(
-        (e: Error) => say(`queue ${address.shown}: ${e.message}`),
-      );
+      const record = redis.pipeline() as unknown as Settling & { exec(): Promise<unknown> };
+      const message = failure(Status.UNAVAILABLE, `the task failed: ${error.message}`);
+      for (const { index } of job.data.tasks) settle(record, job.data.job, index, errorField(index), message);
+      record.exec().catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
     });
     return worker;
   });
