@@ -40,7 +40,10 @@ export interface SubmitOptions {
   attempts?: number;
   /** First back-off (default 1 s), doubling each retry. */
   backoffMs?: number;
-  /** Most small tasks of one method carried by one BullMQ job (default 64; 1: each alone). */
+  /**
+   * Most small tasks of one method carried by one BullMQ job (1: each alone). Default: a 64th of
+   * the tasks, between 1 and 64, so that a job still spreads over up to 64 worker slots.
+   */
   chunkTasks?: number;
 }
 
@@ -148,7 +151,10 @@ export class JobQueue {
       taskMethod: methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
       document: options.document,
     };
-    const chunks = this.#chunks(id, tasks, options.chunkTasks ?? 64);
+    // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
+    // still spreads over every server; up to 64 tasks in each for the many tiny ones.
+    const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
+    const chunks = this.#chunks(id, tasks, most);
     if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
       meta.chunk = [];
       for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
