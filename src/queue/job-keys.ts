@@ -58,24 +58,28 @@ export type TaskOutcome =
   | { ok: false; code: number; message: string };
 
 /**
- * Records a task's outcome if its job still exists and the task has none yet (a task run again
- * after its worker died having recorded it keeps its first outcome: nothing is done twice in
- * effect), refreshes the job's expiry (results are kept `keep` ms after the last task settled),
- * drops the task's input, and tells waiting clients. Returns 0 when the job has expired (nobody
- * can ask for the outcome), 2 when the task had an outcome already.
- * KEYS: job hash, input list. ARGV: field, value, channel, index.
+ * Records the outcomes of some of a job's tasks, if the job still exists: a task that has an
+ * outcome already keeps it (a task run again after its worker died having recorded it: nothing
+ * is done twice in effect). Refreshes the job's expiry (results are kept `keep` ms after the last
+ * task settled), drops the tasks' inputs, and tells waiting clients. Returns 0 when the job has
+ * expired (nobody can ask for the outcomes), else how many outcomes it recorded.
+ * KEYS: job hash, then each task's input list. ARGV: channel, then index, field, value per task.
  */
 export const settleScript = `
 local keep = redis.call('HGET', KEYS[1], 'keep')
 if not keep then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'r:' .. ARGV[4]) == 1 or redis.call('HEXISTS', KEYS[1], 'e:' .. ARGV[4]) == 1 then
-  return 2
+local recorded = 0
+for i = 2, #ARGV, 3 do
+  local index = ARGV[i]
+  if redis.call('HEXISTS', KEYS[1], 'r:' .. index) == 0 and redis.call('HEXISTS', KEYS[1], 'e:' .. index) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    recorded = recorded + 1
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for k = 2, #KEYS do redis.call('DEL', KEYS[k]) end
 redis.call('PEXPIRE', KEYS[1], keep)
-redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
+redis.call('PUBLISH', ARGV[1], recorded)
+return recorded
 `;
 
 /**

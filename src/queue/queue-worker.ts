@@ -84,11 +84,18 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     if (error.message !== lastError) say(`queue ${address.shown}: ${error.message}`);
     lastError = error.message;
   });
-  redis.defineCommand("rpcpoolSettle", { numberOfKeys: 2, lua: settleScript });
-  type Settling = { rpcpoolSettle(...args: unknown[]): unknown };
-  /** Queues the settling of one task on `to` (a pipeline, or the connection itself). */
-  const settle = (to: Settling, job: string, index: number, field: string, value: Buffer | string) =>
-    to.rpcpoolSettle(jobKey(job), inputKey(job, index), field, value, settledChannel(job), String(index));
+  redis.defineCommand("rpcpoolSettle", { lua: settleScript });
+  /** Records outcomes of a job's tasks in one call (one round trip, however many tasks). */
+  const settle = (job: string, outcomes: Array<{ index: number; field: string; value: Buffer | string }>) => {
+    if (outcomes.length === 0) return Promise.resolve(0);
+    const keys = [jobKey(job), ...outcomes.map((o) => inputKey(job, o.index))];
+    const args = [settledChannel(job), ...outcomes.flatMap((o) => [String(o.index), o.field, o.value])];
+    return (redis as Redis & { rpcpoolSettle(...a: unknown[]): Promise<number> }).rpcpoolSettle(
+      keys.length,
+      ...keys,
+      ...args,
+    );
+  };
   const lockMs = options.lockMs ?? 30_000;
 
   /** One task's run through the method's handler: its request messages, then its reply. */
@@ -125,21 +132,24 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     // Every task of the job listens to it.
     setMaxListeners(0, cancel);
     const replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel)));
-    const record = redis.pipeline() as unknown as Settling & { exec(): Promise<unknown> };
+    const record: Parameters<typeof settle>[1] = [];
     let retry: ClientError | undefined;
     let refused: ClientError | undefined;
     replies.forEach((reply, i) => {
       const index = tasks[i]!.index;
-      if (reply.code === Status.OK) return settle(record, data.job, index, replyField(index), reply.response);
+      if (reply.code === Status.OK) {
+        record.push({ index, field: replyField(index), value: reply.response });
+        return;
+      }
       const error = new ClientError(reply.code, reply.message);
       if (blamesServer(error) && !lastAttempt) {
         retry = error;
         return;
       }
       refused ??= error;
-      settle(record, data.job, index, errorField(index), failure(reply.code, reply.message));
+      record.push({ index, field: errorField(index), value: failure(reply.code, reply.message) });
     });
-    if (tasks.length > 0) await record.exec();
+    await settle(data.job, record);
     if (retry) throw new Error(`${retry.codeName}: ${retry.details}`);
     // A job all of whose tasks were refused failed for good: BullMQ shows it failed, not retried.
     if (refused && replies.every((reply) => reply.code !== Status.OK)) {
@@ -167,10 +177,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       if (!job || error instanceof UnrecoverableError || error.name === "UnrecoverableError") return;
       const spent = job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!spent && !/stalled/i.test(error.message)) return;
-      const record = redis.pipeline() as unknown as Settling & { exec(): Promise<unknown> };
-      const message = failure(Status.UNAVAILABLE, `the task failed: ${error.message}`);
-      for (const { index } of job.data.tasks) settle(record, job.data.job, index, errorField(index), message);
-      record.exec().catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
+      const value = failure(Status.UNAVAILABLE, `the task failed: ${error.message}`);
+      settle(
+        job.data.job,
+        job.data.tasks.map(({ index }) => ({ index, field: errorField(index), value })),
+      ).catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
     });
     return worker;
   });
