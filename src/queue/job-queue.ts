@@ -81,7 +81,7 @@ export class JobQueue {
   readonly limits: QueueLimits;
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
   #listener?: Redis;
   #connected?: Promise<void>;
 
@@ -159,7 +159,12 @@ export class JobQueue {
       meta.chunk = [];
       for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
     }
+    // Listening to the job while it is stored: a result() that follows needs no round trip to start.
+    let listening: Listening | undefined;
     await this.#guard(async (redis) => {
+      const listen = this.#listen(settledChannel(id)).then((l) => {
+        listening = l;
+      });
       // The job's record first: a worker that takes a task finds where to put its outcome.
       const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
       for (const [index, task] of tasks.entries()) {
@@ -182,26 +187,29 @@ export class JobQueue {
         group.push(chunk);
         byMethod.set(chunk.data.method, group);
       }
+      const options_ = (first: number) => ({
+        jobId: taskJobId(id, first),
+        attempts: options.attempts ?? 5,
+        backoff: { type: "exponential" as const, delay: options.backoffMs ?? 1000 },
+        removeOnComplete: { age: keepS },
+        removeOnFail: { age: keepS },
+      });
       for (const [method, entries] of byMethod) {
+        // One BullMQ job is cheaper to add alone than in a bulk (the one-task job's latency).
+        if (entries.length === 1) {
+          await this.#queue(method).add("task", entries[0]!.data, options_(entries[0]!.first));
+          continue;
+        }
         for (let at = 0; at < entries.length; at += 1000) {
           await this.#queue(method).addBulk(
-            entries.slice(at, at + 1000).map(({ first, data }) => ({
-              name: "task",
-              data,
-              opts: {
-                jobId: taskJobId(id, first),
-                attempts: options.attempts ?? 5,
-                backoff: { type: "exponential", delay: options.backoffMs ?? 1000 },
-                removeOnComplete: { age: keepS },
-                removeOnFail: { age: keepS },
-              },
-            })),
+            entries.slice(at, at + 1000).map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
           );
         }
       }
       await recorded;
+      await listen;
     });
-    return new JobHandle(this, id, meta);
+    return new JobHandle(this, id, meta, listening && adoptable(listening));
   }
 
   /**
@@ -307,7 +315,7 @@ export class JobQueue {
    */
   result(
     id: string,
-    options: { wait?: boolean; signal?: AbortSignal; pollMs?: number; meta?: JobMeta } = {},
+    options: { wait?: boolean; signal?: AbortSignal; pollMs?: number; meta?: JobMeta; listening?: Listening } = {},
   ): Promise<JobResult> {
     return this.#guard(async (redis) => {
       const meta = options.meta ?? (await this.#meta(redis, id));
@@ -321,16 +329,14 @@ export class JobQueue {
         );
       }
       // Listening first, then looking: a task that settles in between is seen either way.
-      const channel = settledChannel(id);
-      let wake = () => {};
-      const waiter = () => wake();
-      await this.#listen(channel, waiter);
+      const listening = options.listening ?? (await this.#listen(settledChannel(id)));
+      options.listening?.adopt?.();
       try {
         for (;;) {
           options.signal?.throwIfAborted();
           // Made before the look: a task settling during it wakes the next round at once.
           const next = new Promise<void>((resolve) => {
-            wake = resolve;
+            listening.wake = resolve;
             setTimeout(resolve, options.pollMs ?? 1000).unref();
             options.signal?.addEventListener("abort", () => resolve(), { once: true });
           });
@@ -339,35 +345,44 @@ export class JobQueue {
           await next;
         }
       } finally {
-        // Not waited for: the answer need not wait for the unsubscription.
-        this.#unlisten(channel, waiter);
+        listening.release();
       }
     });
   }
 
-  /** One connection in subscriber mode for every wait of this client, opened on first use. */
-  async #listen(channel: string, waiter: () => void): Promise<void> {
+  /**
+   * Listens to a job's settled tasks, on one connection in subscriber mode shared by every wait
+   * of this client (opened on first use); resolves once Redis has confirmed the subscription.
+   */
+  async #listen(channel: string): Promise<Listening> {
     if (!this.#listener) {
       const listener = this.#redis.duplicate();
       listener.on("error", () => {});
       listener.on("message", (from: string) => {
-        for (const wake of this.#waiters.get(from) ?? []) wake();
+        for (const listening of this.#channels.get(from)?.waiters ?? []) listening.wake();
       });
       this.#listener = listener;
     }
-    const waiters = this.#waiters.get(channel) ?? new Set();
-    this.#waiters.set(channel, waiters);
-    waiters.add(waiter);
-    if (waiters.size === 1) await this.#listener.subscribe(channel);
-  }
-
-  #unlisten(channel: string, waiter: () => void): void {
-    const waiters = this.#waiters.get(channel);
-    waiters?.delete(waiter);
-    if (waiters?.size === 0) {
-      this.#waiters.delete(channel);
-      this.#listener?.unsubscribe(channel).catch(() => {});
+    const listener = this.#listener;
+    let entry = this.#channels.get(channel);
+    if (!entry) {
+      entry = { waiters: new Set(), subscribed: listener.subscribe(channel).then(() => {}) };
+      this.#channels.set(channel, entry);
     }
+    const listening: Listening = {
+      wake: () => {},
+      release: () => {
+        listening.released = true;
+        const current = this.#channels.get(channel);
+        if (!current?.waiters.delete(listening) || current.waiters.size > 0) return;
+        this.#channels.delete(channel);
+        // Not waited for: an answer need not wait for the unsubscription.
+        listener.unsubscribe(channel).catch(() => {});
+      },
+    };
+    entry.waiters.add(listening);
+    await entry.subscribed;
+    return listening;
   }
 
   /** The outcomes when every task has settled (one round trip either way), else undefined. */
@@ -428,6 +443,8 @@ export class JobHandle {
     readonly id: string,
     /** What was submitted, when this client submitted it (saves a round trip). */
     readonly meta?: JobMeta,
+    /** Listening to its tasks since submission; released unless result() adopts it soon. */
+    private listening?: Listening,
   ) {}
 
   status(): Promise<JobStatus> {
@@ -435,8 +452,27 @@ export class JobHandle {
   }
 
   result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
-    return this.queue.result(this.id, { wait: true, meta: this.meta, ...options });
+    const listening = options.wait === false || this.listening?.released ? undefined : this.listening;
+    this.listening = undefined;
+    return this.queue.result(this.id, { wait: true, meta: this.meta, listening, ...options });
   }
+}
+
+/** A subscription to a job's settled tasks: `wake` is called on each message. */
+export interface Listening {
+  wake: () => void;
+  release: () => void;
+  released?: boolean;
+  /** Keeps it past its grace period (for one handed over with a JobHandle). */
+  adopt?: () => void;
+}
+
+/** A listening handed out with a JobHandle: released after a few seconds unless adopted. */
+function adoptable(listening: Listening): Listening {
+  const timer = setTimeout(() => listening.release(), 10_000);
+  timer.unref();
+  listening.adopt = () => clearTimeout(timer);
+  return listening;
 }
 
 function notFound(id: string): ClientError {
