@@ -12,7 +12,8 @@ import type { Figure } from "./figures.js";
 import { median, startServerProcess } from "./whole-process.js";
 
 const pythonDir = fileURLToPath(new URL("../../bench/python/", import.meta.url));
-const python = process.env.RPCPOOL_BENCH_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+const python =
+  process.env.RPCPOOL_BENCH_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 
 export interface QueueBenchOptions {
   /** Tasks of the throughput run. */
@@ -36,9 +37,13 @@ async function freePort(): Promise<number> {
 
 async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let text = "";
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (d) => {
@@ -50,17 +55,21 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGKILL") };
 }
 
-const lists = (n: number) =>
-  Array.from({ length: n }, (_, i) => [i % 97, (i % 89) + 0.5, 3.25, i % 7]);
+const lists = (n: number) => Array.from({ length: n }, (_, i) => [i % 97, (i % 89) + 0.5, 3.25, i % 7]);
 
 /** rpcpool's side: `workers` servers take the tasks; one job of `tasks` tasks, then single-task jobs. */
 async function rpcpoolSide(url: string, options: QueueBenchOptions) {
   const servers = await Promise.all(
-    Array.from({ length: options.workers }, () => startServerProcess(["--workers", "1", "--queue", `${url}/0`, ...(options.serverArgs ?? [])])),
+    Array.from({ length: options.workers }, () =>
+      startServerProcess(["--workers", "1", "--queue", `${url}/0`, ...(options.serverArgs ?? [])]),
+    ),
   );
   const queue = new JobQueue(`${url}/0`);
   const means = computeMethods.means!;
-  const task = (values: number[]) => ({ method: means.path, requests: [means.requestSerialize({ lists: [{ values }] })] });
+  const task = (values: number[]) => ({
+    method: means.path,
+    requests: [means.requestSerialize({ lists: [{ values }] })],
+  });
   try {
     await (await queue.submit([task([1, 2])], { keepMs: 3_600_000 })).result();
     const items = lists(options.tasks);
@@ -93,8 +102,22 @@ async function celerySide(url: string, options: QueueBenchOptions) {
   const env = { ...process.env, CELERY_QUEUE_URL: `${url}/1`, PYTHONPATH: pythonDir };
   const worker: ChildProcess = spawn(
     python,
-    ["-m", "celery", "-A", "celery_tasks", "worker", "--pool", "prefork", "--concurrency", String(options.workers),
-      "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
+    [
+      "-m",
+      "celery",
+      "-A",
+      "celery_tasks",
+      "worker",
+      "--pool",
+      "prefork",
+      "--concurrency",
+      String(options.workers),
+      "--without-gossip",
+      "--without-mingle",
+      "--without-heartbeat",
+      "--loglevel",
+      "WARNING",
+    ],
     { env, cwd: pythonDir, stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
@@ -110,7 +133,9 @@ async function celerySide(url: string, options: QueueBenchOptions) {
     });
     const line = run.stdout.trim().split("\n").at(-1) ?? "";
     if (run.status !== 0 || !line.startsWith("{")) {
-      throw new Error(`the Celery driver failed (${run.status}): ${run.stderr.slice(-500)}\nworker: ${stderr.slice(-500)}`);
+      throw new Error(
+        `the Celery driver failed (${run.status}): ${run.stderr.slice(-500)}\nworker: ${stderr.slice(-500)}`,
+      );
     }
     const document = JSON.parse(line) as { tasks_per_s: number; latency_ms: number };
     return { tasksPerSecond: document.tasks_per_s, latencyMs: document.latency_ms };
@@ -124,9 +149,11 @@ async function celerySide(url: string, options: QueueBenchOptions) {
 
 /** Why Celery's side cannot run here, or undefined. */
 export function celeryMissing(): string | undefined {
-  if (spawnSync("redis-server", ["--version"]).error) return "redis-server is not installed (apt-get install redis-server)";
+  if (spawnSync("redis-server", ["--version"]).error)
+    return "redis-server is not installed (apt-get install redis-server)";
   const probe = spawnSync(python, ["-c", "import celery, redis"], { encoding: "utf8" });
-  if (probe.status !== 0) return `${python} lacks celery or redis (apt-get install python3-celery python3-redis)`;
+  if (probe.status !== 0)
+    return `${python} lacks celery or redis (apt-get install python3-celery python3-redis)`;
   return undefined;
 }
 
@@ -137,11 +164,17 @@ export async function queueVsCelery(options: QueueBenchOptions): Promise<Figure[
   }
   const redis = await startRedis();
   try {
-    options.say(`  ${options.tasks} tasks, ${options.samples} latency samples, ${options.workers} worker processes a side`);
+    options.say(
+      `  ${options.tasks} tasks, ${options.samples} latency samples, ${options.workers} worker processes a side`,
+    );
     const ours = await rpcpoolSide(redis.url, options);
     const figures: Figure[] = [
       { name: "queue: rpcpool tasks/s", value: ours.tasksPerSecond, unit: "tasks/s" },
-      { name: "queue: rpcpool submit-to-result latency, one task (median)", value: ours.latencyMs, unit: "ms" },
+      {
+        name: "queue: rpcpool submit-to-result latency, one task (median)",
+        value: ours.latencyMs,
+        unit: "ms",
+      },
     ];
     const missing = celeryMissing();
     if (missing) {
@@ -151,7 +184,11 @@ export async function queueVsCelery(options: QueueBenchOptions): Promise<Figure[
     const celery = await celerySide(redis.url, options);
     figures.push(
       { name: "queue: Celery tasks/s", value: celery.tasksPerSecond, unit: "tasks/s" },
-      { name: "queue: Celery submit-to-result latency, one task (median)", value: celery.latencyMs, unit: "ms" },
+      {
+        name: "queue: Celery submit-to-result latency, one task (median)",
+        value: celery.latencyMs,
+        unit: "ms",
+      },
       {
         name: "queue: rpcpool tasks/s over Celery's",
         value: ours.tasksPerSecond / celery.tasksPerSecond,

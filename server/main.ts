@@ -37,7 +37,10 @@ const program = new Command("rpcpool-server")
     "most bytes of table per call (default: no cap)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
   )
-  .option("--queue <url>", "also take tasks from this queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS")
+  .option(
+    "--queue <url>",
+    "also take tasks from this queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS",
+  )
   .option(
     "--queue-lock-ms <ms>",
     "a queued task whose server died is taken again after this long",
@@ -107,7 +110,9 @@ const program = new Command("rpcpool-server")
       const stop = (signal: string) => {
         if (!options.quiet) process.stderr.write(`${signal}: draining ${server.name}\n`);
         // Queued tasks first: those running finish (or go back to the queue), then the calls.
-        (queue?.close(options.grace) ?? Promise.resolve()).then(() => server.close(options.grace)).then(resolve);
+        (queue?.close(options.grace) ?? Promise.resolve())
+          .then(() => server.close(options.grace))
+          .then(resolve);
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));

@@ -2,7 +2,13 @@ import { spawn } from "node:child_process";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type QueueServer, noRedis, type RedisProcess, startQueueServer, startRedis } from "./support/redis-server.js";
+import {
+  noRedis,
+  type QueueServer,
+  type RedisProcess,
+  startQueueServer,
+  startRedis,
+} from "./support/redis-server.js";
 import { clientProgram, collectRun, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -59,113 +65,123 @@ function withoutServers(document: { results?: Array<Record<string, unknown>> }) 
   return { ...document, results: document.results?.map(({ server: _server, ...rest }) => rest) };
 }
 
-describe.skipIf(noRedis)(`rpcpool submit / status / result over Redis${noRedis ? `: skipped, ${noRedis}` : ""}`, () => {
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.kill("SIGKILL")));
-    await redis?.stop();
-    tmp.cleanup();
-  });
+describe.skipIf(noRedis)(
+  `rpcpool submit / status / result over Redis${noRedis ? `: skipped, ${noRedis}` : ""}`,
+  () => {
+    beforeAll(async () => {
+      redis = await startRedis();
+    });
+    afterAll(async () => {
+      await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+      await redis?.stop();
+      tmp.cleanup();
+    });
 
-  it("keeps a job submitted while no worker is up, its client killed after submit, until a worker starts", async () => {
-    const files = [1, 2, 3].map((i) => tmp.file(`wait-${i}.csv`, lessonTableBytes(1000 * i)));
-    const id = await submitAndKill(["column-sums", ...files]);
-    const status = await rpcpool(["status", id, "--queue", redis.url, "--json"]);
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.json()).toMatchObject({ job: id, tasks: 3, waiting: 3, running: 0, done: 0, finished: false });
-    const early = await rpcpool(["result", id, "--queue", redis.url, "--json"]);
-    expect(early.code).toBe(1);
-    expect(early.json().errors[0].code).toBe("FAILED_PRECONDITION");
+    it("keeps a job submitted while no worker is up, its client killed after submit, until a worker starts", async () => {
+      const files = [1, 2, 3].map((i) => tmp.file(`wait-${i}.csv`, lessonTableBytes(1000 * i)));
+      const id = await submitAndKill(["column-sums", ...files]);
+      const status = await rpcpool(["status", id, "--queue", redis.url, "--json"]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.json()).toMatchObject({
+        job: id,
+        tasks: 3,
+        waiting: 3,
+        running: 0,
+        done: 0,
+        finished: false,
+      });
+      const early = await rpcpool(["result", id, "--queue", redis.url, "--json"]);
+      expect(early.code).toBe(1);
+      expect(early.json().errors[0].code).toBe("FAILED_PRECONDITION");
 
-    const worker = await start();
-    const result = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
-    expect(result.code, result.stderr).toBe(0);
-    const sync = await rpcpool(["column-sums", ...files, "--servers", worker.address, "--json"]);
-    expect(result.json()).toEqual(sync.json());
-    const jobs = await rpcpool(["jobs", "--queue", redis.url, "--json"]);
-    expect(jobs.json().jobs).toContainEqual(expect.objectContaining({ job: id, done: 3, finished: true }));
-  });
+      const worker = await start();
+      const result = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      const sync = await rpcpool(["column-sums", ...files, "--servers", worker.address, "--json"]);
+      expect(result.json()).toEqual(sync.json());
+      const jobs = await rpcpool(["jobs", "--queue", redis.url, "--json"]);
+      expect(jobs.json().jobs).toContainEqual(expect.objectContaining({ job: id, done: 3, finished: true }));
+    });
 
-  it("gives bad input the synchronous command's errors, hints and exit code, without retrying it", async () => {
-    const good = tmp.file("good.csv", "1;2\n3;4\n");
-    const bad = tmp.file("bad.csv", "1;2\n3;x\n5;6\n");
-    const missing = `${tmp.dir}/missing.csv`;
-    const worker = servers[0] ?? (await start());
-    for (const json of [true, false]) {
-      const flag = json ? ["--json"] : [];
-      const id = await submitAndKill(["column-sums", bad, good, missing]);
-      const queued = await rpcpool(["result", id, "--queue", redis.url, "--wait", ...flag]);
-      const sync = await rpcpool(["column-sums", bad, good, missing, "--servers", worker.address, ...flag]);
-      expect(queued.code).toBe(1);
-      expect(queued.code).toBe(sync.code);
-      expect(queued.stdout).toBe(sync.stdout);
-      expect(queued.stderr).toBe(sync.stderr);
-    }
-    // The unary commands too: a refused call is one error, exit code 1.
-    const means = await submitAndKill(["means", "--lists", "[[1,2],[]]"]);
-    const queued = await rpcpool(["result", means, "--queue", redis.url, "--wait", "--json"]);
-    const sync = await rpcpool(["means", "--lists", "[[1,2],[]]", "--servers", worker.address, "--json"]);
-    expect([queued.code, queued.json()]).toEqual([sync.code, sync.json()]);
-    // Bad input ran once: BullMQ failed the task at its first attempt (UnrecoverableError).
-    const tasks = await taskQueue("Means");
-    try {
-      const task = await tasks.getJob(`${means}-0`);
-      expect(task?.attemptsMade).toBe(1);
-      expect(await task?.getState()).toBe("failed");
-    } finally {
-      await tasks.close();
-    }
-  });
+    it("gives bad input the synchronous command's errors, hints and exit code, without retrying it", async () => {
+      const good = tmp.file("good.csv", "1;2\n3;4\n");
+      const bad = tmp.file("bad.csv", "1;2\n3;x\n5;6\n");
+      const missing = `${tmp.dir}/missing.csv`;
+      const worker = servers[0] ?? (await start());
+      for (const json of [true, false]) {
+        const flag = json ? ["--json"] : [];
+        const id = await submitAndKill(["column-sums", bad, good, missing]);
+        const queued = await rpcpool(["result", id, "--queue", redis.url, "--wait", ...flag]);
+        const sync = await rpcpool(["column-sums", bad, good, missing, "--servers", worker.address, ...flag]);
+        expect(queued.code).toBe(1);
+        expect(queued.code).toBe(sync.code);
+        expect(queued.stdout).toBe(sync.stdout);
+        expect(queued.stderr).toBe(sync.stderr);
+      }
+      // The unary commands too: a refused call is one error, exit code 1.
+      const means = await submitAndKill(["means", "--lists", "[[1,2],[]]"]);
+      const queued = await rpcpool(["result", means, "--queue", redis.url, "--wait", "--json"]);
+      const sync = await rpcpool(["means", "--lists", "[[1,2],[]]", "--servers", worker.address, "--json"]);
+      expect([queued.code, queued.json()]).toEqual([sync.code, sync.json()]);
+      // Bad input ran once: BullMQ failed the task at its first attempt (UnrecoverableError).
+      const tasks = await taskQueue("Means");
+      try {
+        const task = await tasks.getJob(`${means}-0`);
+        expect(task?.attemptsMade).toBe(1);
+        expect(await task?.getState()).toBe("failed");
+      } finally {
+        await tasks.close();
+      }
+    });
 
-  it("takes a SIGKILLed worker's task again: the job's results equal the synchronous command's", async () => {
-    const files = [1, 2, 3, 4].map((i) => tmp.file(`kill-${i}.csv`, lessonTableBytes(100_000 + i)));
-    for (const server of servers.splice(0)) await server.kill();
-    const doomed = await start();
-    const id = await submitAndKill(["column-sums", ...files]);
-    // Kill the worker while it runs a task (the task is active in Redis, its lock held).
-    const queue = new JobQueue(redis.url);
-    for (;;) {
-      const status = await queue.status(id);
-      if (status.running > 0) break;
-      expect(status.done).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    await doomed.kill("SIGKILL");
-    await queue.close();
-    const survivors = [await start(), await start()];
-    const result = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
-    expect(result.code, result.stderr).toBe(0);
-    const sync = await rpcpool(["column-sums", ...files, "--servers", survivors[0]!.address, "--json"]);
-    expect(withoutServers(result.json())).toEqual(withoutServers(sync.json()));
-    expect(result.json().results).toHaveLength(4);
-    // The killed worker's task was taken again by BullMQ's stalled-job check, not lost or doubled.
-    const tasks = await taskQueue("ColumnSums");
-    try {
-      const runs = await Promise.all(files.map((_, i) => tasks.getJob(`${id}-${i}`)));
-      // (The outcome is recorded before BullMQ marks its job completed: look at the stalled count only.)
-      const stalled = runs.map((task) => task?.stalledCounter ?? 0);
-      expect(stalled.filter((n) => n > 0).length, JSON.stringify(stalled)).toBeGreaterThanOrEqual(1);
-    } finally {
-      await tasks.close();
-    }
-  });
+    it("takes a SIGKILLed worker's task again: the job's results equal the synchronous command's", async () => {
+      const files = [1, 2, 3, 4].map((i) => tmp.file(`kill-${i}.csv`, lessonTableBytes(100_000 + i)));
+      for (const server of servers.splice(0)) await server.kill();
+      const doomed = await start();
+      const id = await submitAndKill(["column-sums", ...files]);
+      // Kill the worker while it runs a task (the task is active in Redis, its lock held).
+      const queue = new JobQueue(redis.url);
+      for (;;) {
+        const status = await queue.status(id);
+        if (status.running > 0) break;
+        expect(status.done).toBe(0);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await doomed.kill("SIGKILL");
+      await queue.close();
+      const survivors = [await start(), await start()];
+      const result = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      const sync = await rpcpool(["column-sums", ...files, "--servers", survivors[0]!.address, "--json"]);
+      expect(withoutServers(result.json())).toEqual(withoutServers(sync.json()));
+      expect(result.json().results).toHaveLength(4);
+      // The killed worker's task was taken again by BullMQ's stalled-job check, not lost or doubled.
+      const tasks = await taskQueue("ColumnSums");
+      try {
+        const runs = await Promise.all(files.map((_, i) => tasks.getJob(`${id}-${i}`)));
+        // (The outcome is recorded before BullMQ marks its job completed: look at the stalled count only.)
+        const stalled = runs.map((task) => task?.stalledCounter ?? 0);
+        expect(stalled.filter((n) => n > 0).length, JSON.stringify(stalled)).toBeGreaterThanOrEqual(1);
+      } finally {
+        await tasks.close();
+      }
+    });
 
-  it("removes results once --keep has passed", async () => {
-    const id = await submitAndKill(["circles", "--radii", "1,2", "--keep", "2s"]);
-    const first = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.json().radii).toEqual([1, 2]);
-    let gone = first;
-    while (gone.code === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      gone = await rpcpool(["result", id, "--queue", redis.url, "--json"]);
-    }
-    expect(gone.code).toBe(1);
-    expect(gone.json().errors[0].code).toBe("NOT_FOUND");
-  });
-});
+    it("removes results once --keep has passed", async () => {
+      const id = await submitAndKill(["circles", "--radii", "1,2", "--keep", "2s"]);
+      const first = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json().radii).toEqual([1, 2]);
+      let gone = first;
+      while (gone.code === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        gone = await rpcpool(["result", id, "--queue", redis.url, "--json"]);
+      }
+      expect(gone.code).toBe(1);
+      expect(gone.json().errors[0].code).toBe("NOT_FOUND");
+    });
+  },
+);
 
 describe.skipIf(noRedis)(`a queue behind a password${noRedis ? `: skipped, ${noRedis}` : ""}`, () => {
   const password = "s3cr3t-Pa55";
@@ -181,7 +197,15 @@ describe.skipIf(noRedis)(`a queue behind a password${noRedis ? `: skipped, ${noR
 
   it("works with the password and never prints it, right or wrong", async () => {
     worker = await startQueueServer(locked.url);
-    const submitted = await rpcpool(["submit", "means", "--lists", "[[1,2,3]]", "--queue", locked.url, "--json"]);
+    const submitted = await rpcpool([
+      "submit",
+      "means",
+      "--lists",
+      "[[1,2,3]]",
+      "--queue",
+      locked.url,
+      "--json",
+    ]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const id = submitted.json().job;
     const result = await rpcpool(["result", id, "--queue", locked.url, "--wait", "--json"]);

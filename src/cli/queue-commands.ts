@@ -68,13 +68,19 @@ async function printSubmitted(id: string, options: QueueOptions): Promise<void> 
 function submitOptions(command: Command): Command {
   return command
     .option("--queue <url>", "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://... (default: $RPCPOOL_QUEUE)")
-    .option("--keep <time>", "how long the results are kept after the job ends: 90s, 10m, 2h, 1d", duration, 86_400_000)
+    .option(
+      "--keep <time>",
+      "how long the results are kept after the job ends: 90s, 10m, 2h, 1d",
+      duration,
+      86_400_000,
+    )
     .option(
       "--attempts <n>",
       "runs of a task whose server fails (bad input is never run twice)",
       (v) => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`--attempts: 1 to 100, not "${v}"`);
+        if (!Number.isInteger(n) || n < 1 || n > 100)
+          throw new UsageError(`--attempts: 1 to 100, not "${v}"`);
         return n;
       },
       5,
@@ -127,22 +133,24 @@ export function addQueueCommands(program: Command): void {
           .choices(["weights", "rows"])
           .default("weights"),
       ),
-  ).action(async (files: string[], options: TableSubmitOptions & { weights: string; divisor: DivisorName }) => {
-    checkStdin(files, options, options.weights);
-    const read = tableReadOptions(options);
-    const weights = await readWeights(options.weights);
-    const { submitWeightedMeans } = await lesson();
-    const job = await withQueue(options, (queue) =>
-      submitWeightedMeans(queue, files, weights, {
-        read,
-        remote: options.remotePaths,
-        divisor: options.divisor,
-        keepMs: options.keep,
-        attempts: options.attempts,
-      }),
-    );
-    await printSubmitted(job.id, options);
-  });
+  ).action(
+    async (files: string[], options: TableSubmitOptions & { weights: string; divisor: DivisorName }) => {
+      checkStdin(files, options, options.weights);
+      const read = tableReadOptions(options);
+      const weights = await readWeights(options.weights);
+      const { submitWeightedMeans } = await lesson();
+      const job = await withQueue(options, (queue) =>
+        submitWeightedMeans(queue, files, weights, {
+          read,
+          remote: options.remotePaths,
+          divisor: options.divisor,
+          keepMs: options.keep,
+          attempts: options.attempts,
+        }),
+      );
+      await printSubmitted(job.id, options);
+    },
+  );
 
   submitOptions(
     submit
@@ -175,7 +183,10 @@ export function addQueueCommands(program: Command): void {
 
   const queueOption = (command: Command) =>
     command
-      .option("--queue <url>", "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://... (default: $RPCPOOL_QUEUE)")
+      .option(
+        "--queue <url>",
+        "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://... (default: $RPCPOOL_QUEUE)",
+      )
       .option("--json", "print one JSON document on stdout");
 
   queueOption(
@@ -202,9 +213,19 @@ export function addQueueCommands(program: Command): void {
     const json = { json: options.json };
     switch (document.command) {
       case "column-sums":
-        return printColumnSums(document.files, queueJobs.columnSumsOutcome(result), { ...json, ...tableFlags(document) }, command);
+        return printColumnSums(
+          document.files,
+          queueJobs.columnSumsOutcome(result),
+          { ...json, ...tableFlags(document) },
+          command,
+        );
       case "weighted-means":
-        return printWeightedMeans(document.files, queueJobs.weightedMeansOutcome(result), { ...json, ...tableFlags(document) }, command);
+        return printWeightedMeans(
+          document.files,
+          queueJobs.weightedMeansOutcome(result),
+          { ...json, ...tableFlags(document) },
+          command,
+        );
       case "circles":
         try {
           return await printCircles(document.radii, queueJobs.circlesOutcome(result), json);
@@ -246,7 +267,10 @@ export function addQueueCommands(program: Command): void {
 }
 
 /** The read options a table job was submitted with, as the table commands' flags. */
-function tableFlags(document: { read: { delimiter?: string; decimal?: string; header?: boolean }; remote: boolean }) {
+function tableFlags(document: {
+  read: { delimiter?: string; decimal?: string; header?: boolean };
+  remote: boolean;
+}) {
   return { ...document.read, remotePaths: document.remote };
 }
 

@@ -30,7 +30,11 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
     }
     const results = await Promise.all(
       request.requests.map((bytes) =>
-        invokeUnary(method, bytes, { metadata: context.metadata, peer: context.peer, signal: context.signal }),
+        invokeUnary(method, bytes, {
+          metadata: context.metadata,
+          peer: context.peer,
+          signal: context.signal,
+        }),
       ),
     );
     return { results, servedBy: servedBy(deps.identity) };

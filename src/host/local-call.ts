@@ -55,7 +55,11 @@ export function invokeLocal(
 }
 
 /** One unary call of `method` with the request's bytes (what a batch item is). */
-export function invokeUnary(method: UnaryMethod, bytes: Buffer, context: LocalCallContext): Promise<InvokeResult> {
+export function invokeUnary(
+  method: UnaryMethod,
+  bytes: Buffer,
+  context: LocalCallContext,
+): Promise<InvokeResult> {
   let request: unknown;
   try {
     request = method.spec.requestDeserialize(bytes);
@@ -106,7 +110,12 @@ function settle(
           statusDetails: details instanceof Buffer ? details : empty,
         });
       } else {
-        resolve({ response: spec.responseSerialize(value), code: status.OK, message: "", statusDetails: empty });
+        resolve({
+          response: spec.responseSerialize(value),
+          code: status.OK,
+          message: "",
+          statusDetails: empty,
+        });
       }
     });
   });

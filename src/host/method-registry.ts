@@ -1,8 +1,4 @@
-import type {
-  handleClientStreamingCall,
-  handleUnaryCall,
-  UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import type { handleClientStreamingCall, handleUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { MethodSpec } from "../rpc/method-spec.js";
 
 /** A unary method the server hosts, with its handler: what a batch item runs. */

@@ -30,17 +30,6 @@ export { ExactSum as ExactSumMessage, ServedBy, TableOptions } from "../gen/rpcp
 export { type AccumulatedTable, type AccumulateOptions, accumulateTables } from "./client/accumulate.js";
 export { LessonClient, sleepTimeoutMs } from "./client/lesson-client.js";
 export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/lesson-methods.js";
-export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";
-export {
-  type ColumnSumsResult,
-  columnSumsCall,
-  type DivisorName,
-  type TableCallOptions,
-  type TablePart,
-  type WeightedMeansResult,
-  weightedMeansCall,
-} from "./client/table-calls.js";
-export { fileChunks, type TableReadOptions } from "./client/table-input.js";
 export {
   circlesOutcome,
   columnSumsOutcome,
@@ -54,6 +43,17 @@ export {
   type TableSubmitOptions,
   weightedMeansOutcome,
 } from "./client/queue-jobs.js";
+export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";
+export {
+  type ColumnSumsResult,
+  columnSumsCall,
+  type DivisorName,
+  type TableCallOptions,
+  type TablePart,
+  type WeightedMeansResult,
+  weightedMeansCall,
+} from "./client/table-calls.js";
+export { fileChunks, type TableReadOptions } from "./client/table-input.js";
 export {
   columnSumsJob,
   type TableJobOptions,

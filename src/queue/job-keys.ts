@@ -53,9 +53,7 @@ export interface JobMeta {
 }
 
 /** A settled task: its reply's bytes, or its status. */
-export type TaskOutcome =
-  | { ok: true; response: Buffer }
-  | { ok: false; code: number; message: string };
+export type TaskOutcome = { ok: true; response: Buffer } | { ok: false; code: number; message: string };
 
 /**
  * Records the outcomes of some of a job's tasks, if the job still exists: a task that has an

@@ -5,11 +5,11 @@ import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
 import {
   bullPrefix,
+  collectScript,
   errorField,
   inputKey,
   type JobMeta,
   jobIndexKey,
-  collectScript,
   jobKey,
   settledChannel,
   type TaskData,
@@ -130,12 +130,14 @@ export class JobQueue {
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
     const keepMs = options.keepMs ?? defaultKeepMs;
-    if (!(keepMs >= 1000)) throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
+    if (!(keepMs >= 1000))
+      throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
     let jobBytes = 0;
     for (const [index, task] of tasks.entries()) {
       if ("failed" in task) continue;
       const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
-      if (bytes > this.limits.maxTaskBytes) throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
+      if (bytes > this.limits.maxTaskBytes)
+        throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
       jobBytes += bytes;
     }
     if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
@@ -148,7 +150,8 @@ export class JobQueue {
       created,
       tasks: tasks.length,
       methods,
-      taskMethod: methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
+      taskMethod:
+        methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
       document: options.document,
     };
     // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
@@ -202,7 +205,9 @@ export class JobQueue {
         }
         for (let at = 0; at < entries.length; at += 1000) {
           await this.#queue(method).addBulk(
-            entries.slice(at, at + 1000).map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
+            entries
+              .slice(at, at + 1000)
+              .map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
           );
         }
       }
@@ -225,7 +230,12 @@ export class JobQueue {
       if ("failed" in task) continue;
       const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
       if (bytes > this.limits.inlineBytes) {
-        chunks.push({ first: index, inline: false, bytes, data: { job: id, method: task.method, tasks: [{ index }] } });
+        chunks.push({
+          first: index,
+          inline: false,
+          bytes,
+          data: { job: id, method: task.method, tasks: [{ index }] },
+        });
         continue;
       }
       const inline = task.requests.map((b) => b.toString("base64"));
@@ -315,7 +325,13 @@ export class JobQueue {
    */
   result(
     id: string,
-    options: { wait?: boolean; signal?: AbortSignal; pollMs?: number; meta?: JobMeta; listening?: Listening } = {},
+    options: {
+      wait?: boolean;
+      signal?: AbortSignal;
+      pollMs?: number;
+      meta?: JobMeta;
+      listening?: Listening;
+    } = {},
   ): Promise<JobResult> {
     return this.#guard(async (redis) => {
       const meta = options.meta ?? (await this.#meta(redis, id));
@@ -387,9 +403,10 @@ export class JobQueue {
 
   /** The outcomes when every task has settled (one round trip either way), else undefined. */
   async #collect(redis: Redis, meta: JobMeta): Promise<JobResult | undefined> {
-    const reply = (await (redis as CollectingRedis).rpcpoolCollectBuffer(jobKey(meta.id), String(meta.tasks))) as
-      | number
-      | Buffer[];
+    const reply = (await (redis as CollectingRedis).rpcpoolCollectBuffer(
+      jobKey(meta.id),
+      String(meta.tasks),
+    )) as number | Buffer[];
     // A job that expired has no fields at all.
     if (reply === 0) throw notFound(meta.id);
     if (typeof reply === "number") return undefined;
@@ -421,7 +438,8 @@ export class JobQueue {
           statuses.push(await this.status(id));
         } catch (error) {
           // Expired: its results are gone, and so is its place in the list.
-          if (error instanceof ClientError && error.code === Status.NOT_FOUND) await redis.zrem(jobIndexKey, id);
+          if (error instanceof ClientError && error.code === Status.NOT_FOUND)
+            await redis.zrem(jobIndexKey, id);
           else throw error;
         }
       }
@@ -476,5 +494,8 @@ function adoptable(listening: Listening): Listening {
 }
 
 function notFound(id: string): ClientError {
-  return new ClientError(Status.NOT_FOUND, `no job ${id} on this queue (never submitted, or its results expired)`);
+  return new ClientError(
+    Status.NOT_FOUND,
+    `no job ${id} on this queue (never submitted, or its results expired)`,
+  );
 }

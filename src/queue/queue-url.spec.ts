@@ -31,7 +31,9 @@ describe("parseQueueUrl", () => {
 
 describe("redact", () => {
   it("hides the secret raw and percent-encoded", () => {
-    expect(redact("auth p@ss failed for redis://:p%40ss@h", "p@ss")).toBe("auth *** failed for redis://:***@h");
+    expect(redact("auth p@ss failed for redis://:p%40ss@h", "p@ss")).toBe(
+      "auth *** failed for redis://:***@h",
+    );
     expect(redact("nothing secret", undefined)).toBe("nothing secret");
   });
 });

@@ -29,7 +29,11 @@ export interface LocalReply {
 /** What a queue worker needs of the server it runs in: its methods, and a way to run one. */
 export interface LocalInvoker {
   localMethods(): MethodSpec[];
-  invoke(path: string, requests: Buffer[], context?: { peer?: string; signal?: AbortSignal }): Promise<LocalReply>;
+  invoke(
+    path: string,
+    requests: Buffer[],
+    context?: { peer?: string; signal?: AbortSignal },
+  ): Promise<LocalReply>;
 }
 
 export interface QueueWorkerOptions {
@@ -122,7 +126,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     let tasks = data.tasks;
     if (job.attemptsMade > 0 || job.stalledCounter > 0 || tasks.some((t) => !t.inline)) {
       const check = redis.pipeline().hexists(jobKey(data.job), "keep");
-      for (const t of tasks) check.hexists(jobKey(data.job), replyField(t.index)).hexists(jobKey(data.job), errorField(t.index));
+      for (const t of tasks)
+        check.hexists(jobKey(data.job), replyField(t.index)).hexists(jobKey(data.job), errorField(t.index));
       const answers = ((await check.exec()) ?? []).map(([, value]) => value === 1);
       if (!answers[0]) return;
       tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);

@@ -1,12 +1,12 @@
-import type { CirclesResponse, MeansResponse } from "../../gen/rpcpool/compute/v1/compute.js";
 import { emptyWire } from "../../exact/exact-wire.js";
+import type { CirclesResponse, MeansResponse } from "../../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
-import { ClientError } from "../../rpc/client-error.js";
-import { Status } from "../../rpc/grpc-status.js";
-import type { MethodSpec } from "../../rpc/method-spec.js";
 import type { TaskOutcome } from "../../queue/job-keys.js";
 import type { JobHandle, JobQueue, JobResult, SubmitOptions, TaskInput } from "../../queue/job-queue.js";
 import { tooLarge } from "../../queue/queue-limits.js";
+import { ClientError } from "../../rpc/client-error.js";
+import { Status } from "../../rpc/grpc-status.js";
+import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans, lessonReplyCheck } from "./lesson-replies.js";
 import {
@@ -87,7 +87,9 @@ export async function submitColumnSums(
   const method = computeMethods.columnSums!;
   const tasks: TaskInput[] = [];
   for (const file of files) {
-    tasks.push(await tableTask(queue, method, file, { options: tableOptions(file, { read, remote }) }, remote));
+    tasks.push(
+      await tableTask(queue, method, file, { options: tableOptions(file, { read, remote }) }, remote),
+    );
   }
   const document: LessonJobDocument = { command: "column-sums", files, read, remote };
   return queue.submit(tasks, { ...options, kind: document.command, document });
@@ -136,7 +138,11 @@ export function submitCircles(
 }
 
 /** Submits the means of `lists` (one task). */
-export function submitMeans(queue: JobQueue, lists: number[][], options: SubmitOptions = {}): Promise<JobHandle> {
+export function submitMeans(
+  queue: JobQueue,
+  lists: number[][],
+  options: SubmitOptions = {},
+): Promise<JobHandle> {
   const request = computeMethods.means!.requestSerialize({ lists: lists.map((values) => ({ values })) });
   const document: LessonJobDocument = { command: "means", lists };
   return queue.submit([{ method: computeMethods.means!.path, requests: [request] }], {
@@ -151,7 +157,10 @@ export function lessonDocument(result: JobResult): LessonJobDocument {
   const document = result.document as LessonJobDocument | undefined;
   const known = ["column-sums", "weighted-means", "circles", "means"];
   if (!document || !known.includes(document.command)) {
-    throw new ClientError(Status.FAILED_PRECONDITION, `job ${result.id} is a ${result.kind} job, not one of the lesson's`);
+    throw new ClientError(
+      Status.FAILED_PRECONDITION,
+      `job ${result.id} is a ${result.kind} job, not one of the lesson's`,
+    );
   }
   return document;
 }
