@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { lessonTableBytes } from "rpcpool/lesson";
+import { mkdirSync, writeFileSync } from "node:fs";
+import type { ClientError } from "rpcpool";
+import { lessonTableBytes, submitColumnSums } from "rpcpool/lesson";
 import { JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -164,6 +166,39 @@ describe.skipIf(noRedis)(
         expect(stalled.filter((n) => n > 0).length, JSON.stringify(stalled)).toBeGreaterThanOrEqual(1);
       } finally {
         await tasks.close();
+      }
+    });
+
+    it("stores only paths with --remote-paths, and refuses an input over the queue's limit, saying so", async () => {
+      const root = `${tmp.dir}/root`;
+      mkdirSync(root, { recursive: true });
+      writeFileSync(`${root}/t.csv`, lessonTableBytes(70));
+      for (const server of servers.splice(0)) await server.kill();
+      const worker = await start(["--data-root", root]);
+      const id = await submitAndKill(["column-sums", "t.csv", "missing.csv", "--remote-paths"]);
+      const queued = await rpcpool(["result", id, "--queue", redis.url, "--wait", "--json"]);
+      const sync = await rpcpool([
+        "column-sums",
+        "t.csv",
+        "missing.csv",
+        "--remote-paths",
+        "--servers",
+        worker.address,
+        "--json",
+      ]);
+      expect([queued.code, queued.json()]).toEqual([sync.code, sync.json()]);
+      expect(queued.json().results[0].rows).toBe(70);
+
+      const queue = new JobQueue(redis.url, { limits: { maxTaskBytes: 1000 } });
+      try {
+        const refused = await submitColumnSums(queue, [`${root}/t.csv`]).then(
+          () => undefined,
+          (error: ClientError) => error,
+        );
+        expect(refused?.codeName).toBe("RESOURCE_EXHAUSTED");
+        expect(refused?.details).toMatch(/more than the queue takes .*--remote-paths/);
+      } finally {
+        await queue.close();
       }
     });
 
