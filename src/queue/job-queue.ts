@@ -164,10 +164,10 @@ export class JobQueue {
     }
     // Listening to the job while it is stored: a result() that follows needs no round trip to start.
     let listening: Listening | undefined;
-    await this.#guard(async (redis) => {
-      const listen = this.#listen(settledChannel(id)).then((l) => {
-        listening = l;
-      });
+    const stored = this.#guard(async (redis) => {
+      listening = this.#listen(settledChannel(id));
+      // A failed subscription is found by result(), which waits for it.
+      listening.ready.catch(() => {});
       // The job's record first: a worker that takes a task finds where to put its outcome.
       const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
       for (const [index, task] of tasks.entries()) {
@@ -212,8 +212,13 @@ export class JobQueue {
         }
       }
       await recorded;
-      await listen;
     });
+    try {
+      await stored;
+    } catch (error) {
+      listening?.release();
+      throw error;
+    }
     return new JobHandle(this, id, meta, listening && adoptable(listening));
   }
 
@@ -345,8 +350,9 @@ export class JobQueue {
         );
       }
       // Listening first, then looking: a task that settles in between is seen either way.
-      const listening = options.listening ?? (await this.#listen(settledChannel(id)));
+      const listening = options.listening ?? this.#listen(settledChannel(id));
       options.listening?.adopt?.();
+      await listening.ready;
       try {
         for (;;) {
           options.signal?.throwIfAborted();
@@ -370,7 +376,7 @@ export class JobQueue {
    * Listens to a job's settled tasks, on one connection in subscriber mode shared by every wait
    * of this client (opened on first use); resolves once Redis has confirmed the subscription.
    */
-  async #listen(channel: string): Promise<Listening> {
+  #listen(channel: string): Listening {
     if (!this.#listener) {
       const listener = this.#redis.duplicate();
       listener.on("error", () => {});
@@ -386,6 +392,7 @@ export class JobQueue {
       this.#channels.set(channel, entry);
     }
     const listening: Listening = {
+      ready: entry.subscribed,
       wake: () => {},
       release: () => {
         listening.released = true;
@@ -397,7 +404,6 @@ export class JobQueue {
       },
     };
     entry.waiters.add(listening);
-    await entry.subscribed;
     return listening;
   }
 
@@ -478,6 +484,8 @@ export class JobHandle {
 
 /** A subscription to a job's settled tasks: `wake` is called on each message. */
 export interface Listening {
+  /** Settles once Redis has confirmed the subscription: messages after that are not missed. */
+  ready: Promise<void>;
   wake: () => void;
   release: () => void;
   released?: boolean;

@@ -132,11 +132,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       if (!answers[0]) return;
       tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);
     }
-    const deadline = AbortSignal.timeout(options.maxTaskMs ?? 24 * 3_600_000);
-    const cancel = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    // Every task of the job listens to it.
-    setMaxListeners(0, cancel);
-    const replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel)));
+    // Cancelled when BullMQ cancels the job (a forced close) or past the server's longest deadline.
+    const cancel = new AbortController();
+    setMaxListeners(0, cancel.signal); // every task of the job listens to it
+    const stop = () => cancel.abort(signal?.reason ?? new Error("the task took too long"));
+    const timer = setTimeout(stop, options.maxTaskMs ?? 24 * 3_600_000);
+    signal?.addEventListener("abort", stop, { once: true });
+    let replies: LocalReply[];
+    try {
+      replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel.signal)));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
+    }
     const record: Parameters<typeof settle>[1] = [];
     let retry: ClientError | undefined;
     let refused: ClientError | undefined;
