@@ -63,10 +63,25 @@ module.exports = {
       comment:
         "The client side calls over node:http2 (src/rpc/http2-transport.ts): loading grpc-js would cost a small program most of its start-up. Servers use grpc-js.",
       from: {
-        path: "^src/(pool|lesson/client|cli|rpc)/",
+        path: "^src/(pool|lesson/client|cli|rpc|queue)/",
         pathNot: ["^src/rpc/server-error\\.ts$", "^src/cli/server-security\\.ts$", "\\.spec\\.ts$"],
       },
       to: { path: "node_modules/@grpc/grpc-js/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "queue-knows-no-lesson",
+      severity: "error",
+      comment:
+        "The queue (BullMQ on Redis) is generic: a task is a hosted method's path and request bytes. The lesson's job kinds live in src/lesson.",
+      from: { path: "^src/queue/" },
+      to: { path: [above("lesson", "cli", "report", "host"), "^src/gen/rpcpool/compute/"] },
+    },
+    {
+      name: "core-loads-no-queue",
+      severity: "error",
+      comment: "BullMQ takes long to load: the core never imports the queue; programs load it on demand.",
+      from: { path: core },
+      to: { path: "^src/queue/" },
     },
     {
       name: "library-below-programs",

@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^rpcpool\/lesson$/, replacement: built("lesson/index.js") },
+      { find: /^rpcpool\/queue$/, replacement: built("queue/index.js") },
       { find: /^rpcpool$/, replacement: built("index.js") },
     ],
   },

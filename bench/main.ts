@@ -11,6 +11,7 @@ import { describeFigure, type Figure, met } from "./figures.js";
 import { grpcThroughput } from "./grpc-throughput.js";
 import { loadTest } from "./load-test.js";
 import { parseThroughput } from "./parse-throughput.js";
+import { queueVsCelery } from "./queue-vs-celery.js";
 import { serverMemory } from "./server-memory.js";
 import { tinyTasks } from "./tiny-tasks.js";
 import { callTargets, wholePrograms } from "./whole-programs.js";
@@ -19,13 +20,20 @@ const quick = process.argv.includes("--quick");
 // --whole: only the sections that issue 11 targets: the whole programs as a user runs them
 // (against pandas, Dask, the lesson's Pool(2) and `node -e 0`), per-call overhead, server memory.
 const wholeOnly = process.argv.includes("--whole");
+// --queue: only the durable jobs against Celery (issue 13).
+const queueOnly = process.argv.includes("--queue");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-async function section(title: string, run: () => Promise<Figure[]>, options: { whole?: boolean } = {}) {
+async function section(
+  title: string,
+  run: () => Promise<Figure[]>,
+  options: { whole?: boolean; queue?: boolean } = {},
+) {
   if (wholeOnly && !options.whole) return;
+  if (queueOnly && !options.queue) return;
   say(`\n## ${title}`);
   const found = await run();
   for (const figure of found) say(`  ${describeFigure(figure)}`);
@@ -34,8 +42,20 @@ async function section(title: string, run: () => Promise<Figure[]>, options: { w
 
 try {
   say(`rpcpool bench: ${availableParallelism()} cores (${cpus()[0]?.model}), Node ${process.version}`);
+  await section(
+    "durable jobs: rpcpool's queue against Celery, both on Redis (issue 13)",
+    () =>
+      queueVsCelery({
+        tasks: quick ? 2000 : 10_000,
+        samples: quick ? 50 : 200,
+        workers: 2,
+        say,
+        serverArgs: process.env.RPCPOOL_BENCH_SERVER_ARGS?.split(" ").filter(Boolean),
+      }),
+    { queue: true },
+  );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
-  const table = lessonTableBytes(quick ? 7 * 30_000 : 7 * 140_000);
+  const table = lessonTableBytes(queueOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000);
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
     const found = parseThroughput(table, 5);

@@ -4,6 +4,7 @@ import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
+import { addQueueCommands } from "../src/cli/queue-commands.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { scaleCommand } from "../src/cli/scale-command.js";
 import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
@@ -177,6 +178,8 @@ common(
     .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
     .option("--report <file.html>", "also write a self-contained HTML page with the charts (checked first)"),
 ).action(scaleCommand);
+
+addQueueCommands(program);
 
 const code = await runProgram(program, process.argv);
 // Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
-import { runProgram } from "../src/cli/run-program.js";
+import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
@@ -11,6 +11,7 @@ import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src
 import { defaultStoreBytes, defaultStoreIdleMs } from "../src/host/value-store.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
+import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -109,6 +110,21 @@ const program = new Command("rpcpool-server")
     integerIn(10, 7 * 24 * 3_600_000),
     defaultStoreIdleMs,
   )
+  .option(
+    "--queue <url>",
+    "also take tasks from this queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS",
+  )
+  .option(
+    "--queue-lock-ms <ms>",
+    "a queued task whose server died is taken again after this long",
+    integerIn(500, 3_600_000),
+    30_000,
+  )
+  .option(
+    "--queue-concurrency <n>",
+    "queued tasks of each method run at once (default: --workers)",
+    positiveInteger,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
@@ -143,13 +159,41 @@ const program = new Command("rpcpool-server")
       connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
     });
+    let queue: RunningQueueWorker | undefined;
+    if (options.queue) {
+      // Loaded only here: BullMQ takes a while to load, and a server without --queue never needs it.
+      const [{ startQueueWorker }, { QueueUrlError }] = await Promise.all([
+        import("../src/queue/queue-worker.js"),
+        import("../src/queue/queue-url.js"),
+      ]);
+      try {
+        queue = await startQueueWorker({
+          url: options.queue,
+          server,
+          concurrency: options.queueConcurrency ?? options.workers,
+          lockMs: options.queueLockMs,
+          maxTaskMs: options.maxDeadlineMs,
+          log: (message) => process.stderr.write(`${message}\n`),
+        });
+      } catch (error) {
+        await server.close(0);
+        if (error instanceof QueueUrlError) throw new UsageError(`--queue: ${error.message}`);
+        throw error;
+      }
+      if (!options.quiet) {
+        process.stderr.write(`taking tasks of ${queue.methods.length} methods from ${queue.shown}\n`);
+      }
+    }
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
     if (warning) process.stderr.write(`${warning}\n`);
     // Handlers go in before the line is printed: a script may signal as soon as it reads it.
     const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         if (!options.quiet) process.stderr.write(`${signal}: draining ${server.name}\n`);
-        server.close(options.grace).then(resolve);
+        // Queued tasks first: those running finish (or go back to the queue), then the calls.
+        (queue?.close(options.grace) ?? Promise.resolve())
+          .then(() => server.close(options.grace))
+          .then(resolve);
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));

@@ -133,3 +133,14 @@ export async function readWeights(path: string): Promise<number[]> {
   });
   return weights;
 }
+
+/** A span of time like 500ms, 90s, 10m, 2h or 1d (a bare number is seconds), in milliseconds. */
+export function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match?.[2] ?? "s"]!;
+  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new InvalidArgumentError(`expected a time like 90s, 10m, 2h or 1d, not "${value}"`);
+  }
+  return ms;
+}

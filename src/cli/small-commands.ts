@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { CirclesResponse, MeansResponse } from "../gen/rpcpool/compute/v1/compute.js";
 import { LessonClient } from "../lesson/client/lesson-client.js";
 import { ClientError } from "../rpc/client-error.js";
 import { parseLists, parseRadii } from "./option-parsers.js";
@@ -16,14 +17,19 @@ async function runOne<T>(
   try {
     return await call(new LessonClient(pool));
   } catch (caught) {
-    const error = ClientError.from(caught);
-    say(`error: ${error.codeName}: ${error.details}`);
-    if (options.json) await writeJson({ errors: [{ code: error.codeName, message: error.details }] });
-    setExitCode(command, 1);
+    await reportRefusal(caught, options, command);
     return undefined;
   } finally {
     await pool.close();
   }
+}
+
+/** A refused call in words on stderr (and as the --json document), exit code 1. */
+export async function reportRefusal(caught: unknown, options: { json?: boolean }, command: Command) {
+  const error = ClientError.from(caught);
+  say(`error: ${error.codeName}: ${error.details}`);
+  if (options.json) await writeJson({ errors: [{ code: error.codeName, message: error.details }] });
+  setExitCode(command, 1);
 }
 
 export async function circlesCommand(
@@ -32,7 +38,11 @@ export async function circlesCommand(
 ) {
   const radii = parseRadii(options.radii);
   const result = await runOne(options, command, (lesson) => lesson.circles(radii, options.pi));
-  if (!result) return;
+  if (result) await printCircles(radii, result, options);
+}
+
+/** The circles document (text or --json), for a call made now or a job taken from a queue. */
+export async function printCircles(radii: number[], result: CirclesResponse, options: { json?: boolean }) {
   if (options.json) await writeJson({ radii, lengths: result.lengths, areas: result.areas });
   else {
     await writeText(
@@ -47,7 +57,11 @@ export async function circlesCommand(
 export async function meansCommand(options: CommonOptions & { lists: string }, command: Command) {
   const lists = parseLists(options.lists);
   const result = await runOne(options, command, (lesson) => lesson.means(lists));
-  if (!result) return;
+  if (result) await printMeans(lists, result, options);
+}
+
+/** The means document (text or --json), for a call made now or a job taken from a queue. */
+export async function printMeans(lists: number[][], result: MeansResponse, options: { json?: boolean }) {
   if (options.json) await writeJson({ means: result.means });
   else {
     await writeText(

@@ -44,7 +44,7 @@ export interface WeightedMeansOptions extends TableCommandOptions {
 }
 
 /** Standard input can be read once: `-` may stand for one table, or for the weights, not more. */
-function checkStdin(files: string[], options: TableCommandOptions, weights?: string): void {
+export function checkStdin(files: string[], options: TableCommandOptions, weights?: string): void {
   const uses = files.filter((f) => f === "-").length + (weights === "-" ? 1 : 0);
   if (uses > 1) throw new UsageError("- (standard input) can be read once: give it for one input only");
   if (uses > 0 && options.remotePaths) {
@@ -142,13 +142,29 @@ async function totalOf(
 
 export async function columnSumsCommand(files: string[], options: ColumnSumsOptions, command: Command) {
   checkStdin(files, options);
-  let total: Awaited<ReturnType<typeof totalOf>> | undefined;
+  let total: TotalOutcome | undefined;
   const job = await tableJob<ColumnSumsResult>(options, async (pool, jobOptions) => {
     const result = await columnSumsJob(pool, files, jobOptions);
     // On the job's own pool, before it closes.
     if (options.total) total = await totalOf(pool, result);
     return result;
   });
+  await printColumnSums(files, job, options, command, total);
+}
+
+type TotalOutcome = Awaited<ReturnType<typeof totalOf>>;
+
+/**
+ * The column-sums document (text or --json) and exit code, for a job run now or taken from a
+ * queue; with the exact total over all files when --total asked for it.
+ */
+export async function printColumnSums(
+  files: string[],
+  job: TableJobResult<ColumnSumsResult>,
+  options: TableCommandOptions,
+  command: Command,
+  total?: TotalOutcome,
+) {
   const results = job.files.flatMap((o) =>
     o.ok
       ? [
@@ -190,6 +206,16 @@ export async function weightedMeansCommand(files: string[], options: WeightedMea
   const job = await tableJob<WeightedMeansResult>(options, (pool, jobOptions) =>
     weightedMeansJob(pool, files, weights, { ...jobOptions, divisor: options.divisor }),
   );
+  await printWeightedMeans(files, job, options, command);
+}
+
+/** The weighted-means document (text or --json) and exit code, for a job run now or taken from a queue. */
+export async function printWeightedMeans(
+  files: string[],
+  job: TableJobResult<WeightedMeansResult>,
+  options: TableCommandOptions,
+  command: Command,
+) {
   const results = job.files.flatMap((o) =>
     o.ok
       ? [

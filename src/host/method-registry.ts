@@ -13,15 +13,22 @@ export interface OneShotMethod {
   handler: handleUnaryCall<unknown, unknown> | handleClientStreamingCall<unknown, unknown>;
 }
 
+/** A client-streaming method the server hosts, with its handler: what a queued table task runs. */
+export interface ClientStreamMethod {
+  spec: MethodSpec;
+  handler: handleClientStreamingCall<unknown, unknown>;
+}
+
 /**
  * Every method of the services a server hosts, by full path ("/pkg.Service/Method"): all of them
  * for Info (with what their proto says of retrying them), the unary ones with their handlers for
- * batches.
+ * batches, and the unary and client-streaming ones (one reply each) for calls run in-process.
  */
 export class MethodRegistry {
   readonly #methods = new Map<string, MethodSpec>();
   readonly #unary = new Map<string, UnaryMethod>();
   readonly #oneShot = new Map<string, OneShotMethod>();
+  readonly #clientStream = new Map<string, ClientStreamMethod>();
 
   add(methods: Record<string, MethodSpec>, implementation: UntypedServiceImplementation): void {
     for (const [name, spec] of Object.entries(methods)) {
@@ -30,7 +37,12 @@ export class MethodRegistry {
       const handler = implementation[name] ?? implementation[spec.originalName ?? ""];
       if (typeof handler !== "function") continue;
       this.#oneShot.set(spec.path, { spec, handler: handler as OneShotMethod["handler"] });
-      if (!spec.requestStream) {
+      if (spec.requestStream) {
+        this.#clientStream.set(spec.path, {
+          spec,
+          handler: handler as handleClientStreamingCall<unknown, unknown>,
+        });
+      } else {
         this.#unary.set(spec.path, { spec, handler: handler as handleUnaryCall<unknown, unknown> });
       }
     }
@@ -44,6 +56,16 @@ export class MethodRegistry {
   /** The unary or client-stream method at `path` (one response: a result that can be kept). */
   oneShot(path: string): OneShotMethod | undefined {
     return this.#oneShot.get(path);
+  }
+
+  /** The client-streaming method at `path`, if the server hosts one there. */
+  clientStream(path: string): ClientStreamMethod | undefined {
+    return this.#clientStream.get(path);
+  }
+
+  /** Paths of the methods with one reply (unary and client-streaming), with their specs. */
+  singleReply(): MethodSpec[] {
+    return [...this.#unary.values(), ...this.#clientStream.values()].map((method) => method.spec);
   }
 
   /** Every method, in the order the services were added. */

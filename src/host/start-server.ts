@@ -1,9 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
+import type { MethodSpec } from "../rpc/method-spec.js";
 import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
@@ -15,6 +17,7 @@ import { type HostedService, resolveService, type ServiceTools } from "./hosted-
 import { raiseReceiveWindows } from "./http2-window.js";
 import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
+import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost } from "./session-service.js";
@@ -93,6 +96,13 @@ export interface RunningServer {
   store: ValueStore;
   /** Stops taking calls (health NOT_SERVING), lets calls in flight finish, then stops. */
   close(graceMs?: number): Promise<void>;
+  /** The hosted methods with one reply (unary, client-streaming), which `invoke` runs. */
+  localMethods(): MethodSpec[];
+  /**
+   * Runs a hosted method in this process through its own handler (same limits, worker threads
+   * and errors as a gRPC call), requests and reply as proto bytes: what a queue worker does.
+   */
+  invoke(path: string, requests: Buffer[], context?: Partial<LocalCallContext>): Promise<InvokeResult>;
 }
 
 /**
@@ -227,5 +237,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sessions: () => sessions.stats(),
     store,
     close,
+    localMethods: () => registry.singleReply(),
+    invoke: (path, requests, context = {}) =>
+      invokeLocal(registry, path, requests, { ...context, peer: context.peer ?? "local" }),
   };
 }

@@ -36,6 +36,19 @@ export {
 } from "./client/column-sums-total.js";
 export { LessonClient, sleepTimeoutMs } from "./client/lesson-client.js";
 export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/lesson-methods.js";
+export {
+  circlesOutcome,
+  columnSumsOutcome,
+  type LessonJobDocument,
+  lessonDocument,
+  meansOutcome,
+  submitCircles,
+  submitColumnSums,
+  submitMeans,
+  submitWeightedMeans,
+  type TableSubmitOptions,
+  weightedMeansOutcome,
+} from "./client/queue-jobs.js";
 export { parseSplit, planSplit, type SplitMode } from "./client/split-plan.js";
 export {
   type ColumnSumsResult,

@@ -71,7 +71,8 @@ export interface TableCallOptions extends CallOptions {
   onBytes?: (bytes: number) => void;
 }
 
-function tableOptions(file: string, options: TableCallOptions): TableOptions {
+/** The first message of a table call: how to read the file (or its part), and where it is. */
+export function tableOptions(file: string, options: TableCallOptions): TableOptions {
   const { read = {}, part, remote, tableHandle = "" } = options;
   return {
     fileName: file,

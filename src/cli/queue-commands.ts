@@ -1,0 +1,295 @@
+import { type Command, Option } from "commander";
+import type { DivisorName } from "../lesson/client/table-calls.js";
+import type { JobQueue, JobStatus } from "../queue/job-queue.js";
+import { duration, parseLists, parseRadii, readWeights, tableReadOptions } from "./option-parsers.js";
+import { printable, say, textTable, writeJson, writeText } from "./output.js";
+import { UsageError } from "./run-program.js";
+import { printCircles, printMeans, reportRefusal } from "./small-commands.js";
+import { checkStdin, printColumnSums, printWeightedMeans } from "./table-commands.js";
+
+/**
+ * The durable side of the lesson's commands (docs/queue.md): `submit` puts a job on a Redis queue
+ * that servers started with --queue work through and prints its id; `status`, `result` and `jobs`
+ * read it back, from any machine, as long as the results are kept. `result` prints exactly what
+ * the synchronous command prints, with its exit code.
+ */
+
+interface QueueOptions {
+  queue?: string;
+  json?: boolean;
+}
+
+interface SubmitOptions extends QueueOptions {
+  keep: number;
+  attempts: number;
+}
+
+interface TableSubmitOptions extends SubmitOptions {
+  delimiter?: string;
+  decimal?: string;
+  header?: boolean;
+  remotePaths?: boolean;
+}
+
+/** The queue named by --queue, or by RPCPOOL_QUEUE (which keeps a password out of `ps`). */
+async function openQueue(options: QueueOptions): Promise<JobQueue> {
+  const url = options.queue ?? process.env.RPCPOOL_QUEUE;
+  if (!url) throw new UsageError("give the queue: --queue redis://HOST:PORT or RPCPOOL_QUEUE");
+  // Loaded here: the other commands never pay for the Redis client.
+  const [{ JobQueue }, { QueueUrlError }] = await Promise.all([
+    import("../queue/job-queue.js"),
+    import("../queue/queue-url.js"),
+  ]);
+  try {
+    return new JobQueue(url);
+  } catch (error) {
+    if (error instanceof QueueUrlError) throw new UsageError(`--queue: ${error.message}`);
+    throw error;
+  }
+}
+
+async function withQueue<T>(options: QueueOptions, work: (queue: JobQueue) => Promise<T>): Promise<T> {
+  const queue = await openQueue(options);
+  try {
+    return await work(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+const lesson = () => import("../lesson/client/queue-jobs.js");
+
+async function printSubmitted(id: string, options: QueueOptions): Promise<void> {
+  if (options.json) await writeJson({ job: id });
+  else await writeText(id);
+}
+
+/** Options every `submit` command has. */
+function submitOptions(command: Command): Command {
+  return command
+    .option("--queue <url>", "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://... (default: $RPCPOOL_QUEUE)")
+    .option(
+      "--keep <time>",
+      "how long the results are kept after the job ends: 90s, 10m, 2h, 1d",
+      duration,
+      86_400_000,
+    )
+    .option(
+      "--attempts <n>",
+      "runs of a task whose server fails (bad input is never run twice)",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 100)
+          throw new UsageError(`--attempts: 1 to 100, not "${v}"`);
+        return n;
+      },
+      5,
+    )
+    .option("--json", 'print {"job":"ID"}');
+}
+
+function tableSubmitOptions(command: Command): Command {
+  return submitOptions(command)
+    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
+    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
+    .option("--header", "the first non-blank line of each file is a header: skip it")
+    .option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
+}
+
+/** `rpcpool submit ...`, `status`, `result` and `jobs`, added to the program. */
+export function addQueueCommands(program: Command): void {
+  const submit = program
+    .command("submit")
+    .description("put a job on a queue that rpcpool servers (--queue) work through; print its id at once");
+
+  tableSubmitOptions(
+    submit
+      .command("column-sums")
+      .argument("<files...>", "CSV tables; - is standard input")
+      .description("column sums of CSV tables, as a job"),
+  ).action(async (files: string[], options: TableSubmitOptions) => {
+    checkStdin(files, options);
+    const read = tableReadOptions(options);
+    const { submitColumnSums } = await lesson();
+    const job = await withQueue(options, (queue) =>
+      submitColumnSums(queue, files, {
+        read,
+        remote: options.remotePaths,
+        keepMs: options.keep,
+        attempts: options.attempts,
+      }),
+    );
+    await printSubmitted(job.id, options);
+  });
+
+  tableSubmitOptions(
+    submit
+      .command("weighted-means")
+      .argument("<files...>", "CSV tables; - is standard input")
+      .description("weighted column means of CSV tables, as a job")
+      .requiredOption("--weights <file>", "weights: a JSON array, or one number a line (- is standard input)")
+      .addOption(
+        new Option("--divisor <d>", "divide by the sum of the weights, or by the row count")
+          .choices(["weights", "rows"])
+          .default("weights"),
+      ),
+  ).action(
+    async (files: string[], options: TableSubmitOptions & { weights: string; divisor: DivisorName }) => {
+      checkStdin(files, options, options.weights);
+      const read = tableReadOptions(options);
+      const weights = await readWeights(options.weights);
+      const { submitWeightedMeans } = await lesson();
+      const job = await withQueue(options, (queue) =>
+        submitWeightedMeans(queue, files, weights, {
+          read,
+          remote: options.remotePaths,
+          divisor: options.divisor,
+          keepMs: options.keep,
+          attempts: options.attempts,
+        }),
+      );
+      await printSubmitted(job.id, options);
+    },
+  );
+
+  submitOptions(
+    submit
+      .command("circles")
+      .description("circle lengths and areas, as a job")
+      .requiredOption("--radii <list>", "radii: 1,2,3 or a range 1..9")
+      .option("--pi <x>", "the value of pi (the lesson uses 3.1415927)", Number),
+  ).action(async (options: SubmitOptions & { radii: string; pi?: number }) => {
+    const radii = parseRadii(options.radii);
+    const { submitCircles } = await lesson();
+    const job = await withQueue(options, (queue) =>
+      submitCircles(queue, radii, options.pi, { keepMs: options.keep, attempts: options.attempts }),
+    );
+    await printSubmitted(job.id, options);
+  });
+
+  submitOptions(
+    submit
+      .command("means")
+      .description("the mean of each list, as a job")
+      .requiredOption("--lists <json>", "a JSON array of lists, e.g. '[[1,2,3],[5,2,7]]'"),
+  ).action(async (options: SubmitOptions & { lists: string }) => {
+    const lists = parseLists(options.lists);
+    const { submitMeans } = await lesson();
+    const job = await withQueue(options, (queue) =>
+      submitMeans(queue, lists, { keepMs: options.keep, attempts: options.attempts }),
+    );
+    await printSubmitted(job.id, options);
+  });
+
+  const queueOption = (command: Command) =>
+    command
+      .option(
+        "--queue <url>",
+        "redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://... (default: $RPCPOOL_QUEUE)",
+      )
+      .option("--json", "print one JSON document on stdout");
+
+  queueOption(
+    program
+      .command("status")
+      .argument("<id>", "the job's id, as submit printed it")
+      .description("how many of a job's tasks are waiting, running, done and failed"),
+  ).action(async (id: string, options: QueueOptions) => {
+    const status = await withQueue(options, (queue) => queue.status(id));
+    if (options.json) await writeJson(statusDocument(status));
+    else await writeText(statusLine(status));
+  });
+
+  queueOption(
+    program
+      .command("result")
+      .argument("<id>", "the job's id, as submit printed it")
+      .description("what the synchronous command prints for the job (same document, errors and exit code)")
+      .option("--wait", "wait until every task has settled"),
+  ).action(async (id: string, options: QueueOptions & { wait?: boolean }, command: Command) => {
+    const queueJobs = await lesson();
+    const result = await withQueue(options, (queue) => queue.result(id, { wait: options.wait }));
+    const document = queueJobs.lessonDocument(result);
+    const json = { json: options.json };
+    switch (document.command) {
+      case "column-sums":
+        return printColumnSums(
+          document.files,
+          queueJobs.columnSumsOutcome(result),
+          { ...json, ...tableFlags(document) },
+          command,
+        );
+      case "weighted-means":
+        return printWeightedMeans(
+          document.files,
+          queueJobs.weightedMeansOutcome(result),
+          { ...json, ...tableFlags(document) },
+          command,
+        );
+      case "circles":
+        try {
+          return await printCircles(document.radii, queueJobs.circlesOutcome(result), json);
+        } catch (error) {
+          return reportRefusal(error, json, command);
+        }
+      case "means":
+        try {
+          return await printMeans(document.lists, queueJobs.meansOutcome(result), json);
+        } catch (error) {
+          return reportRefusal(error, json, command);
+        }
+    }
+  });
+
+  queueOption(program.command("jobs").description("the jobs on a queue whose results are still kept")).action(
+    async (options: QueueOptions) => {
+      const jobs = await withQueue(options, (queue) => queue.jobs());
+      if (options.json) await writeJson({ jobs: jobs.map(statusDocument) });
+      else if (jobs.length === 0) say("no jobs");
+      else
+        await writeText(
+          textTable(
+            ["job", "kind", "submitted", "tasks", "waiting", "running", "done", "failed"],
+            jobs.map((j) => [
+              j.id,
+              j.kind,
+              new Date(j.created).toISOString(),
+              j.tasks,
+              j.waiting,
+              j.running,
+              j.done,
+              j.failed,
+            ]),
+          ),
+        );
+    },
+  );
+}
+
+/** The read options a table job was submitted with, as the table commands' flags. */
+function tableFlags(document: {
+  read: { delimiter?: string; decimal?: string; header?: boolean };
+  remote: boolean;
+}) {
+  return { ...document.read, remotePaths: document.remote };
+}
+
+function statusDocument(status: JobStatus) {
+  return {
+    job: status.id,
+    kind: status.kind,
+    submitted: new Date(status.created).toISOString(),
+    tasks: status.tasks,
+    waiting: status.waiting,
+    running: status.running,
+    done: status.done,
+    failed: status.failed,
+    finished: status.finished,
+  };
+}
+
+function statusLine(status: JobStatus): string {
+  return printable(
+    `${status.id} (${status.kind}): ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.finished ? " (finished)" : ""}`,
+  );
+}

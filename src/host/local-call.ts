@@ -1,0 +1,126 @@
+import { EventEmitter } from "node:events";
+import { Readable } from "node:stream";
+import {
+  Metadata,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
+import { statusDetailsKey } from "../rpc/status-details.js";
+import type { MethodRegistry, UnaryMethod } from "./method-registry.js";
+
+const empty = Buffer.alloc(0);
+
+/** Where an in-process call comes from: the caller's metadata and peer, and its cancellation. */
+export interface LocalCallContext {
+  metadata?: Metadata;
+  peer: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a hosted method's own handler in this process, as if a client had called it (same
+ * validation, same worker threads, same errors): the request messages are given as their proto
+ * bytes, the reply comes back as bytes with its status. Unary methods take one message;
+ * client-streaming ones take the stream's messages in order. Used by BatchService and by the
+ * queue worker (src/queue), so neither needs anything from a service's author.
+ */
+export function invokeLocal(
+  registry: MethodRegistry,
+  path: string,
+  requests: Buffer[],
+  context: LocalCallContext,
+): Promise<InvokeResult> {
+  const unary = registry.unary(path);
+  if (unary) {
+    if (requests.length !== 1) {
+      return Promise.resolve(failure(status.INVALID_ARGUMENT, `${path} takes one request message`));
+    }
+    return invokeUnary(unary, requests[0]!, context);
+  }
+  const stream = registry.clientStream(path);
+  if (!stream) return Promise.resolve(failure(status.UNIMPLEMENTED, `no method ${path} on this server`));
+  let messages: unknown[];
+  try {
+    messages = requests.map((bytes) => stream.spec.requestDeserialize(bytes));
+  } catch (error) {
+    return Promise.resolve(failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`));
+  }
+  const call = Object.assign(Readable.from(messages), callShape(stream.spec.path, context));
+  return settle(stream.spec, call, context.signal, (done) =>
+    stream.handler(call as unknown as ServerReadableStream<unknown, unknown>, done),
+  );
+}
+
+/** One unary call of `method` with the request's bytes (what a batch item is). */
+export function invokeUnary(
+  method: UnaryMethod,
+  bytes: Buffer,
+  context: LocalCallContext,
+): Promise<InvokeResult> {
+  let request: unknown;
+  try {
+    request = method.spec.requestDeserialize(bytes);
+  } catch (error) {
+    return Promise.resolve(failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`));
+  }
+  const call = Object.assign(new EventEmitter(), { request }, callShape(method.spec.path, context));
+  return settle(method.spec, call, context.signal, (done) =>
+    method.handler(call as unknown as ServerUnaryCall<unknown, unknown>, done),
+  );
+}
+
+/** The parts of a grpc-js server call a handler may look at: metadata, peer, deadline, path. */
+function callShape(path: string, context: LocalCallContext) {
+  return {
+    metadata: context.metadata ?? new Metadata(),
+    cancelled: false,
+    getPeer: () => context.peer,
+    getDeadline: () => Number.POSITIVE_INFINITY,
+    getPath: () => path,
+    sendMetadata: () => {},
+  };
+}
+
+function settle(
+  spec: UnaryMethod["spec"],
+  call: EventEmitter & { cancelled: boolean },
+  signal: AbortSignal | undefined,
+  run: (done: (error: unknown, value: unknown) => void) => void,
+): Promise<InvokeResult> {
+  // The handler hears of cancellation the way grpc-js tells it: a "cancelled" event.
+  const onAbort = () => {
+    call.cancelled = true;
+    call.emit("cancelled");
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return new Promise<InvokeResult>((resolve) => {
+    run((error, value) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (error) {
+        const e = error as Partial<ServiceError>;
+        const details = e.metadata?.get(statusDetailsKey)[0];
+        resolve({
+          response: empty,
+          code: e.code ?? status.UNKNOWN,
+          message: e.details ?? e.message ?? "",
+          statusDetails: details instanceof Buffer ? details : empty,
+        });
+      } else {
+        resolve({
+          response: spec.responseSerialize(value),
+          code: status.OK,
+          message: "",
+          statusDetails: empty,
+        });
+      }
+    });
+  });
+}
+
+function failure(code: status, message: string): InvokeResult {
+  return { response: empty, code, message, statusDetails: empty };
+}

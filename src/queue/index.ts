@@ -1,0 +1,24 @@
+/**
+ * rpcpool/queue: durable jobs on a Redis queue (BullMQ), with rpcpool servers as the workers
+ * (docs/queue.md). A subpath of its own: BullMQ takes a while to load, and only queue users pay.
+ */
+export type { JobMeta, TaskOutcome } from "./job-keys.js";
+export {
+  defaultKeepMs,
+  JobHandle,
+  JobQueue,
+  type JobResult,
+  type JobStatus,
+  type SubmitOptions,
+  type TaskInput,
+} from "./job-queue.js";
+export { defaultQueueLimits, type QueueLimits } from "./queue-limits.js";
+export { parseQueueUrl, type QueueAddress, QueueUrlError, redact } from "./queue-url.js";
+export {
+  type LocalInvoker,
+  type LocalReply,
+  type QueueWorkerOptions,
+  queueableMethods,
+  type RunningQueueWorker,
+  startQueueWorker,
+} from "./queue-worker.js";

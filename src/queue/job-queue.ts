@@ -1,0 +1,509 @@
+import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { ClientError } from "../rpc/client-error.js";
+import { Status } from "../rpc/grpc-status.js";
+import {
+  bullPrefix,
+  collectScript,
+  errorField,
+  inputKey,
+  type JobMeta,
+  jobIndexKey,
+  jobKey,
+  settledChannel,
+  type TaskData,
+  type TaskOutcome,
+  taskJobId,
+  taskQueueName,
+} from "./job-keys.js";
+import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
+import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
+import { clientRedis, lastError, queueError } from "./redis-client.js";
+
+type CollectingRedis = Redis & { rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown> };
+
+/** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
+export type TaskInput =
+  | { method: string; requests: Buffer[] }
+  /** A task already settled at submission, e.g. an input file that could not be read. */
+  | { failed: { code: number; message: string } };
+
+export interface SubmitOptions {
+  /** What the job is, for people (`rpcpool jobs`) and for whoever reads the result. */
+  kind?: string;
+  /** Kept with the job and returned with its result (JSON). */
+  document?: unknown;
+  /** How long results are kept after the last task settled (default one day); inputs as long. */
+  keepMs?: number;
+  /** Runs of a task that fails for reasons not of its input (default 5), with back-off. */
+  attempts?: number;
+  /** First back-off (default 1 s), doubling each retry. */
+  backoffMs?: number;
+  /**
+   * Most small tasks of one method carried by one BullMQ job (1: each alone). Default: a 64th of
+   * the tasks, between 1 and 64, so that a job still spreads over up to 64 worker slots.
+   */
+  chunkTasks?: number;
+}
+
+export interface JobStatus {
+  id: string;
+  kind: string;
+  created: number;
+  tasks: number;
+  waiting: number;
+  running: number;
+  done: number;
+  failed: number;
+  /** Every task settled: the result is ready. */
+  finished: boolean;
+}
+
+export interface JobResult {
+  id: string;
+  kind: string;
+  created: number;
+  document: unknown;
+  /** One per task, in submission order. */
+  outcomes: TaskOutcome[];
+}
+
+export const defaultKeepMs = 24 * 3_600_000;
+
+/**
+ * The client side of rpcpool's durable jobs (docs/queue.md): puts jobs on a Redis queue that
+ * rpcpool servers started with `--queue` work through, and reads their status and results. A job
+ * is many tasks, each one call of a hosted method; it outlives the client that submitted it.
+ */
+export class JobQueue {
+  readonly address: QueueAddress;
+  readonly limits: QueueLimits;
+  readonly #redis: Redis;
+  readonly #queues = new Map<string, Queue>();
+  readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
+  #listener?: Redis;
+  #connected?: Promise<void>;
+
+  constructor(url: string, options: { limits?: Partial<QueueLimits> } = {}) {
+    this.address = parseQueueUrl(url);
+    this.limits = queueLimits(options.limits);
+    this.#redis = clientRedis(this.address);
+    this.#redis.defineCommand("rpcpoolCollect", { numberOfKeys: 1, lua: collectScript });
+  }
+
+  /** The URL with its password hidden: safe to show. */
+  get shown(): string {
+    return this.address.shown;
+  }
+
+  async #ready(): Promise<Redis> {
+    this.#connected ??= this.#redis.connect().catch((error) => {
+      throw queueError(this.address, error, lastError(this.#redis));
+    });
+    await this.#connected;
+    return this.#redis;
+  }
+
+  #queue(method: string): Queue {
+    let queue = this.#queues.get(method);
+    if (!queue) {
+      queue = new Queue(taskQueueName(method), { connection: this.#redis, prefix: bullPrefix });
+      queue.on("error", () => {});
+      this.#queues.set(method, queue);
+    }
+    return queue;
+  }
+
+  /** Any Redis failure as a ClientError naming the queue (never its password). */
+  async #guard<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await work(await this.#ready());
+    } catch (error) {
+      throw queueError(this.address, error, lastError(this.#redis));
+    }
+  }
+
+  /**
+   * Stores the job's inputs and enqueues its tasks; the returned handle's id is all anyone needs
+   * later. Inputs are checked against the limits before anything is stored.
+   */
+  async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    const keepMs = options.keepMs ?? defaultKeepMs;
+    if (!(keepMs >= 1000))
+      throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
+    let jobBytes = 0;
+    for (const [index, task] of tasks.entries()) {
+      if ("failed" in task) continue;
+      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
+      if (bytes > this.limits.maxTaskBytes)
+        throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
+      jobBytes += bytes;
+    }
+    if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
+    const id = randomUUID();
+    const created = Date.now();
+    const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
+    const meta: JobMeta = {
+      id,
+      kind: options.kind ?? "tasks",
+      created,
+      tasks: tasks.length,
+      methods,
+      taskMethod:
+        methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
+      document: options.document,
+    };
+    // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
+    // still spreads over every server; up to 64 tasks in each for the many tiny ones.
+    const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
+    const chunks = this.#chunks(id, tasks, most);
+    if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
+      meta.chunk = [];
+      for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
+    }
+    // Listening to the job while it is stored: a result() that follows needs no round trip to start.
+    let listening: Listening | undefined;
+    const stored = this.#guard(async (redis) => {
+      listening = this.#listen(settledChannel(id));
+      // A failed subscription is found by result(), which waits for it.
+      listening.ready.catch(() => {});
+      // The job's record first: a worker that takes a task finds where to put its outcome.
+      const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
+      for (const [index, task] of tasks.entries()) {
+        if ("failed" in task) record.hset(jobKey(id), errorField(index), JSON.stringify(task.failed));
+      }
+      record.pexpire(jobKey(id), keepMs).zadd(jobIndexKey, created, id);
+      // Sent now, awaited last: the tasks below go on the same connection, so Redis has the
+      // record before any of them (a round trip saved on every submit).
+      const recorded = record.exec();
+      for (const chunk of chunks) {
+        for (const { index } of chunk.data.tasks) {
+          const task = tasks[index] as { requests: Buffer[] };
+          if (!chunk.inline) await this.#storeInput(redis, inputKey(id, index), task.requests, keepMs);
+        }
+      }
+      const keepS = Math.ceil(keepMs / 1000);
+      const byMethod = new Map<string, typeof chunks>();
+      for (const chunk of chunks) {
+        const group = byMethod.get(chunk.data.method) ?? [];
+        group.push(chunk);
+        byMethod.set(chunk.data.method, group);
+      }
+      const options_ = (first: number) => ({
+        jobId: taskJobId(id, first),
+        attempts: options.attempts ?? 5,
+        backoff: { type: "exponential" as const, delay: options.backoffMs ?? 1000 },
+        removeOnComplete: { age: keepS },
+        removeOnFail: { age: keepS },
+      });
+      for (const [method, entries] of byMethod) {
+        // One BullMQ job is cheaper to add alone than in a bulk (the one-task job's latency).
+        if (entries.length === 1) {
+          await this.#queue(method).add("task", entries[0]!.data, options_(entries[0]!.first));
+          continue;
+        }
+        for (let at = 0; at < entries.length; at += 1000) {
+          await this.#queue(method).addBulk(
+            entries
+              .slice(at, at + 1000)
+              .map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
+          );
+        }
+      }
+      await recorded;
+    });
+    try {
+      await stored;
+    } catch (error) {
+      listening?.release();
+      throw error;
+    }
+    return new JobHandle(this, id, meta, listening && adoptable(listening));
+  }
+
+  /**
+   * The job's tasks as BullMQ jobs: small tasks of one method ride together, up to `most` of them
+   * and 256 KiB (what a worker runs at once, as a batch runs its items), so that many tiny tasks do
+   * not each pay the broker's per-job cost; a task with a large input goes alone, its input in a
+   * list of pieces beside it.
+   */
+  #chunks(id: string, tasks: TaskInput[], most: number) {
+    const chunks: Array<{ first: number; inline: boolean; bytes: number; data: TaskData }> = [];
+    const open = new Map<string, (typeof chunks)[number]>();
+    for (const [index, task] of tasks.entries()) {
+      if ("failed" in task) continue;
+      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
+      if (bytes > this.limits.inlineBytes) {
+        chunks.push({
+          first: index,
+          inline: false,
+          bytes,
+          data: { job: id, method: task.method, tasks: [{ index }] },
+        });
+        continue;
+      }
+      const inline = task.requests.map((b) => b.toString("base64"));
+      let chunk = open.get(task.method);
+      if (!chunk || chunk.data.tasks.length >= most || chunk.bytes + bytes > 256 << 10) {
+        chunk = { first: index, inline: true, bytes: 0, data: { job: id, method: task.method, tasks: [] } };
+        chunks.push(chunk);
+        open.set(task.method, chunk);
+      }
+      chunk.bytes += bytes;
+      chunk.data.tasks.push({ index, inline });
+    }
+    return chunks;
+  }
+
+  /** A task's request messages in a list, a bounded number of pieces per round trip. */
+  async #storeInput(redis: Redis, key: string, requests: Buffer[], keepMs: number): Promise<void> {
+    for (let at = 0; at < requests.length; at += 64) {
+      await redis.rpush(key, ...requests.slice(at, at + 64));
+    }
+    await redis.pexpire(key, keepMs);
+  }
+
+  /** A handle on a job submitted earlier, by its id. */
+  job(id: string): JobHandle {
+    return new JobHandle(this, id);
+  }
+
+  async #meta(redis: Redis, id: string): Promise<JobMeta> {
+    const text = await redis.hget(jobKey(id), "meta");
+    if (text === null) throw notFound(id);
+    return JSON.parse(text) as JobMeta;
+  }
+
+  /** How many of a job's tasks wait, run, are done, and failed. */
+  status(id: string): Promise<JobStatus> {
+    return this.#guard(async (redis) => {
+      const meta = await this.#meta(redis, id);
+      const fields = await redis.hkeys(jobKey(id));
+      const settled = new Set<number>();
+      let done = 0;
+      let failed = 0;
+      for (const field of fields) {
+        const kind = field.slice(0, 2);
+        if (kind !== "r:" && kind !== "e:") continue;
+        settled.add(Number(field.slice(2)));
+        if (kind === "r:") done++;
+        else failed++;
+      }
+      let running = 0;
+      // Tasks that ride together share their BullMQ job's state: ask once per job.
+      const chunkStates = new Map<number, Promise<string>>();
+      const pending = [...Array(meta.tasks).keys()].filter((i) => !settled.has(i));
+      for (let at = 0; at < pending.length; at += 500) {
+        const states = await Promise.all(
+          pending.slice(at, at + 500).map((index) => {
+            const method = meta.methods[meta.taskMethod?.[index] ?? 0]!;
+            const first = meta.chunk?.[index] ?? index;
+            let state = chunkStates.get(first);
+            if (!state) {
+              state = this.#queue(method).getJobState(taskJobId(id, first));
+              chunkStates.set(first, state);
+            }
+            return state;
+          }),
+        );
+        running += states.filter((state) => state === "active").length;
+      }
+      return {
+        id,
+        kind: meta.kind,
+        created: meta.created,
+        tasks: meta.tasks,
+        waiting: pending.length - running,
+        running,
+        done,
+        failed,
+        finished: pending.length === 0,
+      };
+    });
+  }
+
+  /**
+   * The job's outcomes once every task has settled. Without `wait`, a job still running is
+   * FAILED_PRECONDITION; with it, the call returns when the last task settles (told by pub/sub on
+   * one connection shared by every wait, checked again every `pollMs` in case a message was missed).
+   */
+  result(
+    id: string,
+    options: {
+      wait?: boolean;
+      signal?: AbortSignal;
+      pollMs?: number;
+      meta?: JobMeta;
+      listening?: Listening;
+    } = {},
+  ): Promise<JobResult> {
+    return this.#guard(async (redis) => {
+      const meta = options.meta ?? (await this.#meta(redis, id));
+      if (!options.wait) {
+        const now = await this.#collect(redis, meta);
+        if (now) return now;
+        const status = await this.status(id);
+        throw new ClientError(
+          Status.FAILED_PRECONDITION,
+          `job ${id} is not finished: ${status.done + status.failed} of ${status.tasks} tasks settled (${status.running} running, ${status.waiting} waiting); add --wait to wait for it`,
+        );
+      }
+      // Listening first, then looking: a task that settles in between is seen either way.
+      const listening = options.listening ?? this.#listen(settledChannel(id));
+      options.listening?.adopt?.();
+      await listening.ready;
+      try {
+        for (;;) {
+          options.signal?.throwIfAborted();
+          // Made before the look: a task settling during it wakes the next round at once.
+          const next = new Promise<void>((resolve) => {
+            listening.wake = resolve;
+            setTimeout(resolve, options.pollMs ?? 1000).unref();
+            options.signal?.addEventListener("abort", () => resolve(), { once: true });
+          });
+          const done = await this.#collect(redis, meta);
+          if (done) return done;
+          await next;
+        }
+      } finally {
+        listening.release();
+      }
+    });
+  }
+
+  /**
+   * Listens to a job's settled tasks, on one connection in subscriber mode shared by every wait
+   * of this client (opened on first use); resolves once Redis has confirmed the subscription.
+   */
+  #listen(channel: string): Listening {
+    if (!this.#listener) {
+      const listener = this.#redis.duplicate();
+      listener.on("error", () => {});
+      listener.on("message", (from: string) => {
+        for (const listening of this.#channels.get(from)?.waiters ?? []) listening.wake();
+      });
+      this.#listener = listener;
+    }
+    const listener = this.#listener;
+    let entry = this.#channels.get(channel);
+    if (!entry) {
+      entry = { waiters: new Set(), subscribed: listener.subscribe(channel).then(() => {}) };
+      this.#channels.set(channel, entry);
+    }
+    const listening: Listening = {
+      ready: entry.subscribed,
+      wake: () => {},
+      release: () => {
+        listening.released = true;
+        const current = this.#channels.get(channel);
+        if (!current?.waiters.delete(listening) || current.waiters.size > 0) return;
+        this.#channels.delete(channel);
+        // Not waited for: an answer need not wait for the unsubscription.
+        listener.unsubscribe(channel).catch(() => {});
+      },
+    };
+    entry.waiters.add(listening);
+    return listening;
+  }
+
+  /** The outcomes when every task has settled (one round trip either way), else undefined. */
+  async #collect(redis: Redis, meta: JobMeta): Promise<JobResult | undefined> {
+    const reply = (await (redis as CollectingRedis).rpcpoolCollectBuffer(
+      jobKey(meta.id),
+      String(meta.tasks),
+    )) as number | Buffer[];
+    // A job that expired has no fields at all.
+    if (reply === 0) throw notFound(meta.id);
+    if (typeof reply === "number") return undefined;
+    const all = new Map<string, Buffer>();
+    for (let i = 0; i + 1 < reply.length; i += 2) all.set(reply[i]!.toString(), reply[i + 1]!);
+    const outcomes: TaskOutcome[] = [];
+    for (let index = 0; index < meta.tasks; index++) {
+      const response = all.get(`r:${index}`);
+      if (response) outcomes.push({ ok: true, response });
+      else {
+        const failure = JSON.parse(all.get(`e:${index}`)?.toString() ?? "null") as {
+          code: number;
+          message: string;
+        } | null;
+        if (!failure) throw notFound(meta.id);
+        outcomes.push({ ok: false, code: failure.code, message: failure.message });
+      }
+    }
+    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes };
+  }
+
+  /** The jobs whose results are still kept, oldest first, with their status. */
+  jobs(): Promise<JobStatus[]> {
+    return this.#guard(async (redis) => {
+      const ids = await redis.zrange(jobIndexKey, "0", "-1");
+      const statuses: JobStatus[] = [];
+      for (const id of ids) {
+        try {
+          statuses.push(await this.status(id));
+        } catch (error) {
+          // Expired: its results are gone, and so is its place in the list.
+          if (error instanceof ClientError && error.code === Status.NOT_FOUND)
+            await redis.zrem(jobIndexKey, id);
+          else throw error;
+        }
+      }
+      return statuses;
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    this.#listener?.disconnect();
+    this.#redis.disconnect();
+  }
+}
+
+/** A submitted job: its id, and what can be asked of it (the awaited result waits by default). */
+export class JobHandle {
+  constructor(
+    readonly queue: JobQueue,
+    readonly id: string,
+    /** What was submitted, when this client submitted it (saves a round trip). */
+    readonly meta?: JobMeta,
+    /** Listening to its tasks since submission; released unless result() adopts it soon. */
+    private listening?: Listening,
+  ) {}
+
+  status(): Promise<JobStatus> {
+    return this.queue.status(this.id);
+  }
+
+  result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
+    const listening = options.wait === false || this.listening?.released ? undefined : this.listening;
+    this.listening = undefined;
+    return this.queue.result(this.id, { wait: true, meta: this.meta, listening, ...options });
+  }
+}
+
+/** A subscription to a job's settled tasks: `wake` is called on each message. */
+export interface Listening {
+  /** Settles once Redis has confirmed the subscription: messages after that are not missed. */
+  ready: Promise<void>;
+  wake: () => void;
+  release: () => void;
+  released?: boolean;
+  /** Keeps it past its grace period (for one handed over with a JobHandle). */
+  adopt?: () => void;
+}
+
+/** A listening handed out with a JobHandle: released after a few seconds unless adopted. */
+function adoptable(listening: Listening): Listening {
+  const timer = setTimeout(() => listening.release(), 10_000);
+  timer.unref();
+  listening.adopt = () => clearTimeout(timer);
+  return listening;
+}
+
+function notFound(id: string): ClientError {
+  return new ClientError(
+    Status.NOT_FOUND,
+    `no job ${id} on this queue (never submitted, or its results expired)`,
+  );
+}

@@ -1,0 +1,224 @@
+import { setMaxListeners } from "node:events";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { blamesServer } from "../pool/task-engine.js";
+import { ClientError } from "../rpc/client-error.js";
+import { Status } from "../rpc/grpc-status.js";
+import type { MethodSpec } from "../rpc/method-spec.js";
+import {
+  bullPrefix,
+  errorField,
+  inputKey,
+  jobKey,
+  replyField,
+  settledChannel,
+  settleScript,
+  type TaskData,
+  taskQueueName,
+} from "./job-keys.js";
+import { parseQueueUrl, redact } from "./queue-url.js";
+import { workerRedisOptions } from "./redis-client.js";
+
+/** A reply of a method run in-process, as the host gives it (src/host/local-call.ts). */
+export interface LocalReply {
+  code: number;
+  message: string;
+  response: Buffer;
+}
+
+/** What a queue worker needs of the server it runs in: its methods, and a way to run one. */
+export interface LocalInvoker {
+  localMethods(): MethodSpec[];
+  invoke(
+    path: string,
+    requests: Buffer[],
+    context?: { peer?: string; signal?: AbortSignal },
+  ): Promise<LocalReply>;
+}
+
+export interface QueueWorkerOptions {
+  /** redis://[:PASS@]HOST[:PORT][/DB] or rediss://... */
+  url: string;
+  server: LocalInvoker;
+  /** Tasks of each method run at once: the server's worker threads. */
+  concurrency: number;
+  /**
+   * How long a task's lock lasts without renewal (default 30 s): a worker killed mid-task has its
+   * task taken again by another this long after (BullMQ's stalled-job check runs as often).
+   */
+  lockMs?: number;
+  /** Longest a task may run before it is cancelled (the server's --max-deadline-ms). */
+  maxTaskMs?: number;
+  log: (message: string) => void;
+}
+
+export interface RunningQueueWorker {
+  /** The queue, its password hidden. */
+  shown: string;
+  /** The methods whose tasks it takes. */
+  methods: string[];
+  /** Stops taking tasks; lets the running ones finish for up to graceMs, then gives them back to the queue. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Methods a queue may run: those whose proto says a second run is harmless (idempotency_level
+ * IDEMPOTENT or NO_SIDE_EFFECTS), since a task whose worker died is run again. The framework's own
+ * (info, batch, sessions) are not tasks.
+ */
+export function queueableMethods(methods: MethodSpec[]): MethodSpec[] {
+  return methods.filter((m) => m.idempotency !== "UNKNOWN" && !m.path.startsWith("/rpcpool.pool.v1."));
+}
+
+/**
+ * Makes a server a worker of the queue: one BullMQ worker per hosted method it may run, each
+ * taking as many tasks at once as the server has worker threads, and running each through the
+ * method's own handler, as a gRPC call runs. A task that fails on its input (any status but the
+ * ones that blame the server, the pool's rule) fails at once; others are retried with back-off
+ * until the job's attempts are spent. Outcomes go to the job's hash in Redis (src/queue/job-keys.ts).
+ */
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<RunningQueueWorker> {
+  const address = parseQueueUrl(options.url);
+  // One connection for the workers' commands and ours; BullMQ duplicates it for its blocking reads.
+  const redis = new Redis(workerRedisOptions(address));
+  const say = (message: string) => options.log(redact(message, address.secret));
+  let lastError = "";
+  redis.on("error", (error) => {
+    // One line per kind of trouble, not one per reconnection attempt.
+    if (error.message !== lastError) say(`queue ${address.shown}: ${error.message}`);
+    lastError = error.message;
+  });
+  redis.defineCommand("rpcpoolSettle", { lua: settleScript });
+  /** Records outcomes of a job's tasks in one call (one round trip, however many tasks). */
+  const settle = (job: string, outcomes: Array<{ index: number; field: string; value: Buffer | string }>) => {
+    if (outcomes.length === 0) return Promise.resolve(0);
+    const keys = [jobKey(job), ...outcomes.map((o) => inputKey(job, o.index))];
+    const args = [settledChannel(job), ...outcomes.flatMap((o) => [String(o.index), o.field, o.value])];
+    return (redis as Redis & { rpcpoolSettle(...a: unknown[]): Promise<number> }).rpcpoolSettle(
+      keys.length,
+      ...keys,
+      ...args,
+    );
+  };
+  const lockMs = options.lockMs ?? 30_000;
+
+  /** One task's run through the method's handler: its request messages, then its reply. */
+  const runOne = async (data: TaskData, task: TaskData["tasks"][number], signal: AbortSignal) => {
+    const requests = task.inline
+      ? task.inline.map((b) => Buffer.from(b, "base64"))
+      : await redis.lrangeBuffer(inputKey(data.job, task.index), 0, -1);
+    if (requests.length === 0) {
+      return { code: Status.NOT_FOUND, message: "the task's input has expired", response: Buffer.alloc(0) };
+    }
+    return options.server.invoke(data.method, requests, { peer: `queue ${address.shown}`, signal });
+  };
+
+  /**
+   * A BullMQ job: its tasks run at once (as a batch's items do), their outcomes recorded in one
+   * round trip. A task that fails for a reason that blames the server (the pool's rule) is left
+   * unrecorded and the BullMQ job fails, to be retried with back-off while attempts remain: the
+   * retry runs only the tasks still without an outcome. Any other failure is the task's outcome.
+   */
+  const runTasks = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
+    const data = job.data;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // A retried or re-taken job runs only its tasks without an outcome (and none if its job expired).
+    let tasks = data.tasks;
+    if (job.attemptsMade > 0 || job.stalledCounter > 0 || tasks.some((t) => !t.inline)) {
+      const check = redis.pipeline().hexists(jobKey(data.job), "keep");
+      for (const t of tasks)
+        check.hexists(jobKey(data.job), replyField(t.index)).hexists(jobKey(data.job), errorField(t.index));
+      const answers = ((await check.exec()) ?? []).map(([, value]) => value === 1);
+      if (!answers[0]) return;
+      tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);
+    }
+    // Cancelled when BullMQ cancels the job (a forced close) or past the server's longest deadline.
+    const cancel = new AbortController();
+    setMaxListeners(0, cancel.signal); // every task of the job listens to it
+    const stop = () => cancel.abort(signal?.reason ?? new Error("the task took too long"));
+    const timer = setTimeout(stop, options.maxTaskMs ?? 24 * 3_600_000);
+    signal?.addEventListener("abort", stop, { once: true });
+    let replies: LocalReply[];
+    try {
+      replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel.signal)));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
+    }
+    const record: Parameters<typeof settle>[1] = [];
+    let retry: ClientError | undefined;
+    let refused: ClientError | undefined;
+    replies.forEach((reply, i) => {
+      const index = tasks[i]!.index;
+      if (reply.code === Status.OK) {
+        record.push({ index, field: replyField(index), value: reply.response });
+        return;
+      }
+      const error = new ClientError(reply.code, reply.message);
+      if (blamesServer(error) && !lastAttempt) {
+        retry = error;
+        return;
+      }
+      refused ??= error;
+      record.push({ index, field: errorField(index), value: failure(reply.code, reply.message) });
+    });
+    await settle(data.job, record);
+    if (retry) throw new Error(`${retry.codeName}: ${retry.details}`);
+    // A job all of whose tasks were refused failed for good: BullMQ shows it failed, not retried.
+    if (refused && replies.every((reply) => reply.code !== Status.OK)) {
+      throw new UnrecoverableError(`${refused.codeName}: ${refused.details}`);
+    }
+  };
+  const methods = queueableMethods(options.server.localMethods()).map((m) => m.path);
+  const workers = methods.map((method) => {
+    const worker = new Worker<TaskData>(taskQueueName(method), runTasks, {
+      connection: redis,
+      prefix: bullPrefix,
+      concurrency: options.concurrency,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      // A task whose worker dies is taken again; one that kills its worker three times is given up.
+      maxStalledCount: 2,
+    });
+    worker.on("error", (error) => {
+      if (error.message !== lastError) say(`queue ${address.shown}: ${error.message}`);
+      lastError = error.message;
+    });
+    // Failed for good without outcomes recorded: it stalled too often (its workers kept dying),
+    // or its attempts ran out on errors of Redis itself. Its tasks without one get this failure.
+    worker.on("failed", (job, error) => {
+      if (!job || error instanceof UnrecoverableError || error.name === "UnrecoverableError") return;
+      const spent = job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (!spent && !/stalled/i.test(error.message)) return;
+      const value = failure(Status.UNAVAILABLE, `the task failed: ${error.message}`);
+      settle(
+        job.data.job,
+        job.data.tasks.map(({ index }) => ({ index, field: errorField(index), value })),
+      ).catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
+    });
+    return worker;
+  });
+  return {
+    shown: address.shown,
+    methods,
+    close: async (graceMs = 30_000) => {
+      // Not connected (Redis down, a wrong password): nothing runs, nothing to wait for.
+      const wait = redis.status === "ready" ? graceMs : 0;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), wait);
+      });
+      const closed = Promise.all(workers.map((w) => w.close(wait === 0))).catch(() => {});
+      if ((await Promise.race([closed, late])) === "late") {
+        // Their locks lapse; another worker takes them after the stalled-job check.
+        void Promise.all(workers.map((w) => w.close(true))).catch(() => {});
+      }
+      clearTimeout(timer);
+      redis.disconnect();
+    },
+  };
+}
+
+function failure(code: number, message: string): string {
+  return JSON.stringify({ code, message });
+}
