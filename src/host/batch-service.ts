@@ -1,19 +1,12 @@
-import { EventEmitter } from "node:events";
 import { setImmediate } from "node:timers/promises";
-import {
-  type handleUnaryCall,
-  type Metadata,
-  type ServerUnaryCall,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
+import { type handleUnaryCall, status } from "@grpc/grpc-js";
 import type { InvokeRequest, InvokeResponse, InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { ServerError } from "../rpc/server-error.js";
-import { statusDetailsKey } from "../rpc/status-details.js";
 import type { CallLimit } from "./call-limit.js";
 import { type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./identity.js";
-import type { MethodRegistry, UnaryMethod } from "./method-registry.js";
+import { invokeUnary, type LocalCall } from "./local-call.js";
+import type { MethodRegistry } from "./method-registry.js";
 
 export interface BatchDeps extends HandlerDeps {
   registry: MethodRegistry;
@@ -32,9 +25,6 @@ export const defaultMaxBatchItems = 10_000;
  * the number still waiting (they never reach a queue).
  */
 const itemsAtOnce = 256;
-
-/** A fake unary call per item, cancelled through the batch's one abort listener. */
-type ItemCall = EventEmitter & { cancelled: boolean };
 
 const empty = Buffer.alloc(0);
 
@@ -59,7 +49,7 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
     const { signal } = context;
     const results: InvokeResult[] = new Array(request.requests.length);
     // One listener for the whole batch: it cancels the items running, the rest never start.
-    const running = new Set<ItemCall>();
+    const running = new Set<LocalCall>();
     const onAbort = () => {
       for (const call of running) {
         call.cancelled = true;
@@ -82,7 +72,11 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
           continue;
         }
         try {
-          results[i] = await invokeOne(method, request.requests[i]!, context.metadata, context.peer, running);
+          results[i] = await invokeUnary(method, request.requests[i]!, {
+            metadata: context.metadata,
+            peer: context.peer,
+            running,
+          });
         } finally {
           release();
         }
@@ -98,58 +92,5 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
     }
     signal.throwIfAborted();
     return { results, servedBy: servedBy(deps.identity) };
-  });
-}
-
-function invokeOne(
-  method: UnaryMethod,
-  bytes: Buffer,
-  metadata: Metadata,
-  peer: string,
-  running: Set<ItemCall>,
-): Promise<InvokeResult> {
-  let request: unknown;
-  try {
-    request = method.spec.requestDeserialize(bytes);
-  } catch (error) {
-    return Promise.resolve({
-      response: empty,
-      code: status.INVALID_ARGUMENT,
-      message: `bad request: ${(error as Error).message}`,
-      statusDetails: empty,
-    });
-  }
-  // The handler sees the shape of a real unary call: request, metadata, peer, and cancellation.
-  const call = Object.assign(new EventEmitter(), {
-    request,
-    metadata,
-    cancelled: false,
-    getPeer: () => peer,
-    getDeadline: () => Number.POSITIVE_INFINITY,
-    getPath: () => method.spec.path,
-    sendMetadata: () => {},
-  });
-  running.add(call);
-  return new Promise<InvokeResult>((resolve) => {
-    method.handler(call as unknown as ServerUnaryCall<unknown, unknown>, (error, value) => {
-      running.delete(call);
-      if (error) {
-        const e = error as Partial<ServiceError>;
-        const details = e.metadata?.get(statusDetailsKey)[0];
-        resolve({
-          response: empty,
-          code: e.code ?? status.UNKNOWN,
-          message: e.details ?? e.message ?? "",
-          statusDetails: details instanceof Buffer ? details : empty,
-        });
-      } else {
-        resolve({
-          response: method.spec.responseSerialize(value),
-          code: status.OK,
-          message: "",
-          statusDetails: empty,
-        });
-      }
-    });
   });
 }

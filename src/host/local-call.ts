@@ -8,24 +8,33 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
-import { statusDetailsKey } from "../rpc/status-details.js";
+import { ServerError } from "../rpc/server-error.js";
+import { decodeStatus, statusDetailsKey } from "../rpc/status-details.js";
 import type { MethodRegistry, UnaryMethod } from "./method-registry.js";
 
 const empty = Buffer.alloc(0);
+
+/** A call run in-process, as its handler sees it: cancelling it is emitting "cancelled". */
+export type LocalCall = EventEmitter & { cancelled: boolean };
 
 /** Where an in-process call comes from: the caller's metadata and peer, and its cancellation. */
 export interface LocalCallContext {
   metadata?: Metadata;
   peer: string;
   signal?: AbortSignal;
+  /**
+   * Instead of a signal: the set the call is in while it runs, for a caller that cancels many
+   * calls itself with one listener (a batch: a listener per item made adding them quadratic).
+   */
+  running?: Set<LocalCall>;
 }
 
 /**
  * Runs a hosted method's own handler in this process, as if a client had called it (same
  * validation, same worker threads, same errors): the request messages are given as their proto
  * bytes, the reply comes back as bytes with its status. Unary methods take one message;
- * client-streaming ones take the stream's messages in order. Used by BatchService and by the
- * queue worker (src/queue), so neither needs anything from a service's author.
+ * client-streaming ones take the stream's messages in order. Used by the queue worker (src/queue)
+ * and StoreService's Keep and Reduce, so none needs anything from a service's author.
  */
 export function invokeLocal(
   registry: MethodRegistry,
@@ -49,7 +58,7 @@ export function invokeLocal(
     return Promise.resolve(failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`));
   }
   const call = Object.assign(Readable.from(messages), callShape(stream.spec.path, context));
-  return settle(stream.spec, call, context.signal, (done) =>
+  return settle(stream.spec, call, context, (done) =>
     stream.handler(call as unknown as ServerReadableStream<unknown, unknown>, done),
   );
 }
@@ -67,7 +76,7 @@ export function invokeUnary(
     return Promise.resolve(failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`));
   }
   const call = Object.assign(new EventEmitter(), { request }, callShape(method.spec.path, context));
-  return settle(method.spec, call, context.signal, (done) =>
+  return settle(method.spec, call, context, (done) =>
     method.handler(call as unknown as ServerUnaryCall<unknown, unknown>, done),
   );
 }
@@ -86,8 +95,8 @@ function callShape(path: string, context: LocalCallContext) {
 
 function settle(
   spec: UnaryMethod["spec"],
-  call: EventEmitter & { cancelled: boolean },
-  signal: AbortSignal | undefined,
+  call: LocalCall,
+  { signal, running }: LocalCallContext,
   run: (done: (error: unknown, value: unknown) => void) => void,
 ): Promise<InvokeResult> {
   // The handler hears of cancellation the way grpc-js tells it: a "cancelled" event.
@@ -97,9 +106,11 @@ function settle(
   };
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
+  running?.add(call);
   return new Promise<InvokeResult>((resolve) => {
     run((error, value) => {
       signal?.removeEventListener("abort", onAbort);
+      running?.delete(call);
       if (error) {
         const e = error as Partial<ServiceError>;
         const details = e.metadata?.get(statusDetailsKey)[0];
@@ -123,4 +134,20 @@ function settle(
 
 function failure(code: status, message: string): InvokeResult {
   return { response: empty, code, message, statusDetails: empty };
+}
+
+/**
+ * The same call for a caller that wants the reply itself: its bytes, or the refusal rethrown as a
+ * ServerError with its code, message and standard details (StoreService's Keep and Reduce).
+ */
+export async function invokeForReply(
+  registry: MethodRegistry,
+  path: string,
+  requests: Buffer[],
+  context: LocalCallContext,
+): Promise<Buffer> {
+  const result = await invokeLocal(registry, path, requests, context);
+  if (result.code === status.OK) return result.response;
+  const details = result.statusDetails.byteLength > 0 ? decodeStatus(result.statusDetails).details : {};
+  throw new ServerError(result.code, result.message, details);
 }

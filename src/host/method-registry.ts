@@ -7,12 +7,6 @@ export interface UnaryMethod {
   handler: handleUnaryCall<unknown, unknown>;
 }
 
-/** A unary or client-stream method with its handler: what StoreService/Keep runs. */
-export interface OneShotMethod {
-  spec: MethodSpec;
-  handler: handleUnaryCall<unknown, unknown> | handleClientStreamingCall<unknown, unknown>;
-}
-
 /** A client-streaming method the server hosts, with its handler: what a queued table task runs. */
 export interface ClientStreamMethod {
   spec: MethodSpec;
@@ -27,7 +21,6 @@ export interface ClientStreamMethod {
 export class MethodRegistry {
   readonly #methods = new Map<string, MethodSpec>();
   readonly #unary = new Map<string, UnaryMethod>();
-  readonly #oneShot = new Map<string, OneShotMethod>();
   readonly #clientStream = new Map<string, ClientStreamMethod>();
 
   add(methods: Record<string, MethodSpec>, implementation: UntypedServiceImplementation): void {
@@ -36,7 +29,6 @@ export class MethodRegistry {
       if (spec.responseStream) continue;
       const handler = implementation[name] ?? implementation[spec.originalName ?? ""];
       if (typeof handler !== "function") continue;
-      this.#oneShot.set(spec.path, { spec, handler: handler as OneShotMethod["handler"] });
       if (spec.requestStream) {
         this.#clientStream.set(spec.path, {
           spec,
@@ -51,11 +43,6 @@ export class MethodRegistry {
   /** The unary method at `path`, if the server hosts one there. */
   unary(path: string): UnaryMethod | undefined {
     return this.#unary.get(path);
-  }
-
-  /** The unary or client-stream method at `path` (one response: a result that can be kept). */
-  oneShot(path: string): OneShotMethod | undefined {
-    return this.#oneShot.get(path);
   }
 
   /** The client-streaming method at `path`, if the server hosts one there. */

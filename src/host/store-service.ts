@@ -17,7 +17,7 @@ import { isHandle } from "../rpc/value-missing.js";
 import { repeatedField } from "../wire/repeated-field.js";
 import { clientStream, type HandlerDeps, serverStream, unary } from "./handlers.js";
 import type { ServiceHandlers } from "./hosted-service.js";
-import { invokeLocal } from "./local-invoke.js";
+import { invokeForReply } from "./local-call.js";
 import type { MethodRegistry } from "./method-registry.js";
 import type { ValueStore } from "./value-store.js";
 
@@ -122,26 +122,24 @@ export function storeService(deps: StoreDeps): ServiceHandlers<typeof StoreServi
 
     keep: unary(deps, async (request: KeepRequest, context) => {
       checkOwner(request.owner);
-      const method = registry.oneShot(request.method);
-      if (!method) {
+      if (!registry.unary(request.method) && !registry.clientStream(request.method)) {
         throw new ServerError(
           status.UNIMPLEMENTED,
           `no unary or client-stream method ${request.method} on this server`,
         );
       }
-      const bytes = await invokeLocal(method, request.requests, context);
+      const bytes = await invokeForReply(registry, request.method, request.requests, context);
       return keep(bytes, request.owner);
     }),
 
     reduce: unary(deps, async (request: ReduceRequest, context) => {
       checkOwner(request.owner);
-      const method = registry.unary(request.method);
-      if (!method)
+      if (!registry.unary(request.method))
         throw new ServerError(status.UNIMPLEMENTED, `no unary method ${request.method} on this server`);
       if (request.handles.length === 0) throw new ServerError(status.INVALID_ARGUMENT, "nothing to reduce");
       for (const handle of request.handles) checkHandle(handle);
       const values = request.handles.map((handle) => store.get(handle));
-      const bytes = await invokeLocal(method, [repeatedField(values)], context);
+      const bytes = await invokeForReply(registry, request.method, [repeatedField(values)], context);
       return keep(bytes, request.owner);
     }),
 
