@@ -1,6 +1,6 @@
 import type { ExactSumWire } from "../../exact/exact-wire.js";
 import { mergeExact, roundSums } from "./merge-pieces.js";
-import { RefusedInput } from "./refused-input.js";
+import { RefusedInput } from "./small-computations.js";
 
 /** What a merge reads of each part: a ColumnSums reply, or an earlier merge's. */
 export interface ColumnSumsPart {

@@ -3,11 +3,9 @@ import { describe, expect, it } from "vitest";
 import { nearestDouble, toScaled } from "../../exact/bigint-reference.js";
 import { wholeRange } from "../../exact/double-arbitraries.js";
 import { Float64Overflow } from "../../exact/refusals.js";
-import { circles } from "./circles.js";
 import { lessonTableBytes } from "./lesson-table.js";
-import { meansOfLists } from "./means-of-lists.js";
 import { roundSums } from "./merge-pieces.js";
-import { spin } from "./spin.js";
+import { circles, meansOfLists, spin } from "./small-computations.js";
 import { sumTablePiece } from "./sum-table-piece.js";
 
 describe("circles", () => {

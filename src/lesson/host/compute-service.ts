@@ -15,11 +15,9 @@ import {
 import type { ServiceHandlers, ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
-import { circles } from "../compute/circles.js";
-import { meansOfLists } from "../compute/means-of-lists.js";
 import { mergeColumnSums } from "../compute/merge-column-sums.js";
 import { finishMeans } from "../compute/merge-pieces.js";
-import { RefusedInput } from "../compute/refused-input.js";
+import { circles, meansOfLists, RefusedInput } from "../compute/small-computations.js";
 import { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import { PieceSlots } from "./piece-slots.js";

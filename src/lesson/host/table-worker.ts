@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { threadId } from "node:worker_threads";
 import type { ReadOptions } from "../../csv/read-options.js";
-import { spin as count } from "../compute/spin.js";
+import { spin as count } from "../compute/small-computations.js";
 import { type SumPiece, sumTablePiece } from "../compute/sum-table-piece.js";
 import { type WeightedPiece, weighTablePiece } from "../compute/weigh-table-piece.js";
 
