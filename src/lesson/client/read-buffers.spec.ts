@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReadBuffers } from "./table-input.js";
+import { ReadBuffers } from "./read-buffers.js";
 
 describe("ReadBuffers", () => {
   it("lends at most `most` buffers and lends a given-back one again, by any view of it", async () => {

@@ -10,6 +10,7 @@ import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
 import { linesBefore, type TablePart } from "./line-cuts.js";
+import { ReadBuffers } from "./read-buffers.js";
 
 export type { TablePart };
 
@@ -19,7 +20,6 @@ import {
   delimiterCharacter,
   fileChunks,
   type InputSource,
-  ReadBuffers,
   type TableReadOptions,
 } from "./table-input.js";
 

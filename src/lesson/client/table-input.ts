@@ -1,7 +1,8 @@
-import type { Stats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
+import { type FileSnapshot, sameFile, snapshotOf } from "../file-snapshot.js";
+import type { ReadBuffers } from "./read-buffers.js";
 
 /** How a table is read; strings as the user typed them ("tab" and "\t" both mean a tab). */
 export interface TableReadOptions {
@@ -20,80 +21,6 @@ export const uploadChunkBytes = 256 << 10;
 export function chunkBytesFor(maxMessageBytes: number): number {
   if (maxMessageBytes <= 0) return uploadChunkBytes;
   return Math.max(1024, Math.min(1 << 20, maxMessageBytes - 1024));
-}
-
-/**
- * A few read buffers, each used again once its bytes are on their way: a fresh megabyte per read
- * cost the client more CPU (the kernel maps and faults in new pages, then unmaps them) than the
- * read and the send together, about 3 ms per MB against 0.4. A reader waits for a buffer when all
- * are in flight, which is backpressure too; once closed, none is waited for.
- */
-export class ReadBuffers {
-  readonly #free: Buffer[] = [];
-  readonly #lent = new Map<ArrayBufferLike, Buffer>();
-  #waiting: Array<(buffer: Buffer) => void> = [];
-  #made = 0;
-  #closed = false;
-
-  constructor(
-    readonly size = uploadChunkBytes,
-    // What a stream may have in flight (4 MiB), and one more being read.
-    readonly most = Math.ceil((4 << 20) / size) + 1,
-  ) {}
-
-  async take(): Promise<Buffer> {
-    let buffer = this.#free.pop();
-    if (!buffer && (this.#made < this.most || this.#closed)) {
-      this.#made++;
-      buffer = Buffer.allocUnsafeSlow(this.size);
-    }
-    buffer ??= await new Promise<Buffer>((resolve) => this.#waiting.push(resolve));
-    this.#lent.set(buffer.buffer, buffer);
-    return buffer;
-  }
-
-  /** Gives back the buffer under `chunk` (a view of one this lent); other bytes are ignored. */
-  give(chunk: Uint8Array | undefined): void {
-    const buffer = chunk && this.#lent.get(chunk.buffer);
-    if (!buffer) return;
-    this.#lent.delete(chunk.buffer);
-    const next = this.#waiting.shift();
-    if (next) next(buffer);
-    else this.#free.push(buffer);
-  }
-
-  /** No reader waits any more: a call that ended may not give its buffers back. */
-  close(): void {
-    this.#closed = true;
-    for (const resolve of this.#waiting.splice(0)) resolve(Buffer.allocUnsafeSlow(this.size));
-  }
-}
-
-/**
- * What a regular file was when a job planned it. A task compares the file it opens with this
- * before reading and again after: a file rewritten in between would mix old and new bytes.
- */
-export interface FileSnapshot {
-  size: number;
-  mtimeMs: number;
-  /** The change time: every write and every `utimes` sets it, and no user can set it back. */
-  ctimeMs: number;
-  ino: number;
-  dev: number;
-}
-
-export function snapshotOf(stats: Stats): FileSnapshot {
-  return { size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev };
-}
-
-function sameFile(a: FileSnapshot, b: FileSnapshot): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ctimeMs === b.ctimeMs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
 }
 
 /** The refusal of a file that changed while a job read it: no other server could cure it. */

@@ -1,10 +1,10 @@
-import type { Stats } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
+import { sameFile, snapshotOf } from "../file-snapshot.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import { BufferBudgetSpent, cutPieces, LineTooLong, type PieceMemory, readPieces } from "./piece-cutter.js";
@@ -174,10 +174,6 @@ function changed(path: string): ServerError {
   return new ServerError(status.ABORTED, `${path}: changed while being read`);
 }
 
-function sameFile(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
-}
-
 async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
@@ -206,7 +202,7 @@ async function remotePieces<Req>(
   }
   const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) {
     try {
-      const before = await handle.stat();
+      const before = snapshotOf(await handle.stat());
       const size = before.size;
       const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
       const start = Math.min(options.rangeStart, end);
@@ -224,7 +220,7 @@ async function remotePieces<Req>(
       }
       // Written to while it was read (in place: the same descriptor sees it): its pieces may mix
       // old and new bytes, so the call is refused rather than answered.
-      if (!sameFile(before, await handle.stat())) throw changed(options.remotePath);
+      if (!sameFile(before, snapshotOf(await handle.stat()))) throw changed(options.remotePath);
     } finally {
       await release();
     }
