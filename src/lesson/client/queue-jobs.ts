@@ -1,4 +1,3 @@
-import { emptyWire } from "../../exact/exact-wire.js";
 import type { CirclesResponse, MeansResponse } from "../../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
 import type { TaskOutcome } from "../../queue/job-keys.js";
@@ -11,9 +10,11 @@ import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans, lessonReplyCheck } from "./lesson-replies.js";
 import {
   type ColumnSumsResult,
+  columnSumsResult,
   type DivisorName,
   tableOptions,
   type WeightedMeansResult,
+  weightedMeansResult,
 } from "./table-calls.js";
 import { fileChunks, inspectInput, type TableReadOptions } from "./table-input.js";
 import type { TableJobResult } from "./table-job.js";
@@ -194,16 +195,7 @@ export function columnSumsOutcome(result: JobResult): TableJobResult<ColumnSumsR
     const reply = decoded(outcome, method, (r: ReturnType<typeof method.responseDeserialize>) =>
       checkColumnSums(served, r, { exactOnly: false }),
     );
-    return {
-      file,
-      rows: reply.rows,
-      columns: reply.columns,
-      sums: reply.sums,
-      server: reply.servedBy!.server,
-      servedBy: reply.servedBy!,
-      exact: reply.exact,
-      bytes: reply.bytes,
-    };
+    return columnSumsResult(file, reply);
   });
 }
 
@@ -214,17 +206,7 @@ export function weightedMeansOutcome(result: JobResult): TableJobResult<Weighted
     const reply = decoded(outcome, method, (r: ReturnType<typeof method.responseDeserialize>) =>
       checkWeightedMeans(served, r, { exactOnly: false }),
     );
-    return {
-      file,
-      rows: reply.rows,
-      columns: reply.columns,
-      means: reply.means,
-      server: reply.servedBy!.server,
-      servedBy: reply.servedBy!,
-      weightedSums: reply.weightedSums,
-      weightSum: reply.weightSum ?? emptyWire(),
-      bytes: reply.bytes,
-    };
+    return weightedMeansResult(file, reply);
   });
 }
 

@@ -1,5 +1,10 @@
 import { type ExactSumWire, emptyWire } from "../../exact/exact-wire.js";
-import type { ColumnSumsRequest, WeightedMeansRequest } from "../../gen/rpcpool/compute/v1/compute.js";
+import type {
+  ColumnSumsRequest,
+  ColumnSumsResponse,
+  WeightedMeansRequest,
+  WeightedMeansResponse,
+} from "../../gen/rpcpool/compute/v1/compute.js";
 import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
 import type { ServedBy, TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import { BadReply } from "../../pool/bad-reply.js";
@@ -197,6 +202,11 @@ export async function columnSumsCall(
   const reply = await upload.send(server, computeMethods.columnSums!, requests());
   checkColumnSums(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
+  return columnSumsResult(file, reply);
+}
+
+/** A checked ColumnSums reply as a file's result (a call's, or a queued task's). */
+export function columnSumsResult(file: string, reply: ColumnSumsResponse): ColumnSumsResult {
   const servedBy = reply.servedBy!;
   return {
     file,
@@ -257,6 +267,11 @@ export async function weightedMeansCall(
   const reply = await upload.send(server, computeMethods.weightedMeans!, requests());
   checkWeightedMeans(server.address, reply, { exactOnly: options.part !== undefined });
   upload.checkCounts(server.address, reply);
+  return weightedMeansResult(file, reply);
+}
+
+/** A checked WeightedMeans reply as a file's result (a call's, or a queued task's). */
+export function weightedMeansResult(file: string, reply: WeightedMeansResponse): WeightedMeansResult {
   const servedBy = reply.servedBy!;
   return {
     file,
