@@ -40,7 +40,7 @@ export const demoIterations = 500_000_000;
  * time on one server, then fanned out over all servers; each call says who ran it.
  */
 export async function demoCommand(options: DemoOptions, _command: Command) {
-  const pool = await poolFromOptions(options);
+  const pool = await poolFromOptions(options, undefined, { processes: true });
   try {
     const calls = Array.from({ length: options.calls }, (_, i) => i + 1);
     const servers = pool.servers.length;

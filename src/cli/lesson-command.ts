@@ -18,7 +18,7 @@ export interface LessonOptions extends CommonOptions {
  */
 export async function lessonCommand(options: LessonOptions, command: Command) {
   const files = await lessonTables(options.data);
-  const pool = await poolFromOptions(options);
+  const pool = await poolFromOptions(options, undefined, { processes: true });
   try {
     const run = (servers: typeof pool.servers, perServer?: number) =>
       timed(() =>

@@ -39,7 +39,9 @@ export async function scaleCommand(options: ScaleOptions, command: Command) {
   }
   // A report that cannot be written is known before the experiment runs, not after.
   if (options.report) await checkWritable(options.report);
-  const pool = await poolFromOptions({ ...options, local: options.maxLocal ?? options.local });
+  const pool = await poolFromOptions({ ...options, local: options.maxLocal ?? options.local }, undefined, {
+    processes: true,
+  });
   let workload: Awaited<ReturnType<typeof workloadTask>> | undefined;
   try {
     workload = await workloadTask(options);
