@@ -12,6 +12,7 @@ import { defaultStoreBytes, defaultStoreIdleMs } from "../src/host/value-store.j
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
+import { readTokenFile } from "../src/rpc/client-credentials.js";
 import { version } from "../src/version.js";
 
 const program = new Command("rpcpool-server")
@@ -173,6 +174,8 @@ const program = new Command("rpcpool-server")
           concurrency: options.queueConcurrency ?? options.workers,
           lockMs: options.queueLockMs,
           maxTaskMs: options.maxDeadlineMs,
+          // Outcomes signed with the token, so clients given it can refuse forged ones (docs/queue.md).
+          signingKey: options.tokenFile ? readTokenFile(options.tokenFile) : undefined,
           log: (message) => process.stderr.write(`${message}\n`),
         });
       } catch (error) {

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { DivisorName } from "../lesson/client/table-calls.js";
 import type { JobQueue, JobStatus } from "../queue/job-queue.js";
+import { readTokenFile } from "../rpc/client-credentials.js";
 import { duration, parseLists, parseRadii, readWeights, tableReadOptions } from "./option-parsers.js";
 import { printable, say, textTable, writeJson, writeText } from "./output.js";
 import { UsageError } from "./run-program.js";
@@ -17,6 +18,8 @@ import { checkStdin, printColumnSums, printWeightedMeans } from "./table-command
 interface QueueOptions {
   queue?: string;
   json?: boolean;
+  /** The servers' token: results must be signed with it (result only). */
+  tokenFile?: string;
 }
 
 interface SubmitOptions extends QueueOptions {
@@ -40,8 +43,14 @@ async function openQueue(options: QueueOptions): Promise<JobQueue> {
     import("../queue/job-queue.js"),
     import("../queue/queue-url.js"),
   ]);
+  let signingKey: string | undefined;
   try {
-    return new JobQueue(url);
+    signingKey = options.tokenFile ? readTokenFile(options.tokenFile) : undefined;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  try {
+    return new JobQueue(url, { signingKey });
   } catch (error) {
     if (error instanceof QueueUrlError) throw new UsageError(`--queue: ${error.message}`);
     throw error;
@@ -205,7 +214,11 @@ export function addQueueCommands(program: Command): void {
       .command("result")
       .argument("<id>", "the job's id, as submit printed it")
       .description("what the synchronous command prints for the job (same document, errors and exit code)")
-      .option("--wait", "wait until every task has settled"),
+      .option("--wait", "wait until every task has settled")
+      .option(
+        "--token-file <file>",
+        "the servers' token: refuse any result not signed with it (one written into Redis by someone else)",
+      ),
   ).action(async (id: string, options: QueueOptions & { wait?: boolean }, command: Command) => {
     const queueJobs = await lesson();
     const result = await withQueue(options, (queue) => queue.result(id, { wait: options.wait }));

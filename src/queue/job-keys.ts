@@ -2,7 +2,7 @@
  * Where a job lives in Redis. BullMQ keeps the tasks (one queue per method, under the `rpcpool`
  * prefix); beside them, each job has one hash of its own: `meta` (what was submitted), `keep`
  * (milliseconds its results are kept), and one field per settled task, `r:I` (the reply's proto
- * bytes) or `e:I` (a JSON status). Inputs too large to ride in the task live in a list per task.
+ * bytes) or `e:I` (a JSON status), and `s:I` its signature when the servers have a token. Inputs too large to ride in the task live in a list per task.
  */
 export const bullPrefix = "rpcpool";
 
@@ -15,6 +15,8 @@ export const jobIndexKey = "rpcpool:jobs";
 
 export const replyField = (index: number) => `r:${index}`;
 export const errorField = (index: number) => `e:${index}`;
+/** The outcome's HMAC when the servers have a token (src/queue/result-signature.ts). */
+export const signatureField = (index: number) => `s:${index}`;
 
 /** A method's task queue: BullMQ names may not hold ':'; a path's '/' become '.'. */
 export function taskQueueName(methodPath: string): string {
@@ -61,16 +63,18 @@ export type TaskOutcome = { ok: true; response: Buffer } | { ok: false; code: nu
  * is done twice in effect). Refreshes the job's expiry (results are kept `keep` ms after the last
  * task settled), drops the tasks' inputs, and tells waiting clients. Returns 0 when the job has
  * expired (nobody can ask for the outcomes), else how many outcomes it recorded.
- * KEYS: job hash, then each task's input list. ARGV: channel, then index, field, value per task.
+ * KEYS: job hash, then each task's input list. ARGV: channel, then index, field, value and
+ * signature ('' for none) per task.
  */
 export const settleScript = `
 local keep = redis.call('HGET', KEYS[1], 'keep')
 if not keep then return 0 end
 local recorded = 0
-for i = 2, #ARGV, 3 do
+for i = 2, #ARGV, 4 do
   local index = ARGV[i]
   if redis.call('HEXISTS', KEYS[1], 'r:' .. index) == 0 and redis.call('HEXISTS', KEYS[1], 'e:' .. index) == 0 then
     redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    if ARGV[i + 3] ~= '' then redis.call('HSET', KEYS[1], 's:' .. index, ARGV[i + 3]) end
     recorded = recorded + 1
   end
 end
@@ -81,11 +85,34 @@ return recorded
 `;
 
 /**
- * A job's fields when all its tasks have settled, else how many fields it has (0: the job has
- * expired): what `result` asks, in one round trip. KEYS: job hash. ARGV: tasks.
+ * A job's fields when all its tasks have settled, else how many have (-1: the job has expired):
+ * what `result` asks, in one round trip. Outcomes are counted by name (`r:`/`e:`), not by the
+ * hash's length, which signatures and anything else written there would inflate.
+ * KEYS: job hash. ARGV: tasks.
  */
 export const collectScript = `
-local fields = redis.call('HLEN', KEYS[1])
-if fields - 2 < tonumber(ARGV[1]) then return fields end
+local names = redis.call('HKEYS', KEYS[1])
+if #names == 0 then return -1 end
+local settled = 0
+for _, name in ipairs(names) do
+  local kind = string.sub(name, 1, 2)
+  if kind == 'r:' or kind == 'e:' then settled = settled + 1 end
+end
+if settled < tonumber(ARGV[1]) then return settled end
 return redis.call('HGETALL', KEYS[1])
+`;
+
+/**
+ * The bytes of a task's input list, counted in Redis so that a worker learns its size without
+ * reading it (stops counting once past the limit). KEYS: the list. ARGV: the limit.
+ */
+export const inputBytesScript = `
+local length = redis.call('LLEN', KEYS[1])
+local limit = tonumber(ARGV[1])
+local total = 0
+for at = 0, length - 1, 128 do
+  for _, piece in ipairs(redis.call('LRANGE', KEYS[1], at, at + 127)) do total = total + #piece end
+  if total > limit then return total end
+end
+return total
 `;

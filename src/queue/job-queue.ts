@@ -11,7 +11,9 @@ import {
   type JobMeta,
   jobIndexKey,
   jobKey,
+  replyField,
   settledChannel,
+  signatureField,
   type TaskData,
   type TaskOutcome,
   taskJobId,
@@ -20,6 +22,7 @@ import {
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
+import { outcomeSigned } from "./result-signature.js";
 
 type CollectingRedis = Redis & { rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown> };
 
@@ -79,15 +82,22 @@ export const defaultKeepMs = 24 * 3_600_000;
 export class JobQueue {
   readonly address: QueueAddress;
   readonly limits: QueueLimits;
+  /** The servers' token: results must carry its signature (src/queue/result-signature.ts). */
+  readonly #signingKey?: string;
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
   readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
   #listener?: Redis;
   #connected?: Promise<void>;
 
-  constructor(url: string, options: { limits?: Partial<QueueLimits> } = {}) {
+  /**
+   * `signingKey`: the servers' bearer token (their --token-file). With it, `result` refuses any
+   * outcome a server did not sign with it (DATA_LOSS): one written into Redis by someone else.
+   */
+  constructor(url: string, options: { limits?: Partial<QueueLimits>; signingKey?: string } = {}) {
     this.address = parseQueueUrl(url);
     this.limits = queueLimits(options.limits);
+    this.#signingKey = options.signingKey;
     this.#redis = clientRedis(this.address);
     this.#redis.defineCommand("rpcpoolCollect", { numberOfKeys: 1, lua: collectScript });
   }
@@ -272,7 +282,11 @@ export class JobQueue {
   async #meta(redis: Redis, id: string): Promise<JobMeta> {
     const text = await redis.hget(jobKey(id), "meta");
     if (text === null) throw notFound(id);
-    return JSON.parse(text) as JobMeta;
+    try {
+      const meta = JSON.parse(text) as JobMeta;
+      if (Number.isInteger(meta.tasks) && Array.isArray(meta.methods)) return meta;
+    } catch {}
+    throw new ClientError(Status.DATA_LOSS, `job ${id}: its record in Redis is malformed`);
   }
 
   /** How many of a job's tasks wait, run, are done, and failed. */
@@ -414,24 +428,39 @@ export class JobQueue {
       String(meta.tasks),
     )) as number | Buffer[];
     // A job that expired has no fields at all.
-    if (reply === 0) throw notFound(meta.id);
+    if (reply === -1) throw notFound(meta.id);
     if (typeof reply === "number") return undefined;
     const all = new Map<string, Buffer>();
     for (let i = 0; i + 1 < reply.length; i += 2) all.set(reply[i]!.toString(), reply[i + 1]!);
     const outcomes: TaskOutcome[] = [];
     for (let index = 0; index < meta.tasks; index++) {
-      const response = all.get(`r:${index}`);
-      if (response) outcomes.push({ ok: true, response });
-      else {
-        const failure = JSON.parse(all.get(`e:${index}`)?.toString() ?? "null") as {
-          code: number;
-          message: string;
-        } | null;
-        if (!failure) throw notFound(meta.id);
-        outcomes.push({ ok: false, code: failure.code, message: failure.message });
+      const response = all.get(replyField(index));
+      if (response) {
+        this.#checkSigned(meta, index, replyField(index), response, all.get(signatureField(index)));
+        outcomes.push({ ok: true, response });
+        continue;
       }
+      const bytes = all.get(errorField(index));
+      if (!bytes) throw notFound(meta.id);
+      // A failure recorded at submission (an unreadable file) is the client's, unsigned; one a
+      // server recorded carries its signature, which must then hold.
+      const signature = all.get(signatureField(index));
+      if (signature) this.#checkSigned(meta, index, errorField(index), bytes, signature);
+      outcomes.push(failureOutcome(meta.id, index, bytes));
     }
     return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes };
+  }
+
+  /** Refuses an outcome not signed with the servers' token, when this client was given it. */
+  #checkSigned(meta: JobMeta, index: number, field: string, value: Buffer, signature?: Buffer): void {
+    const key = this.#signingKey;
+    if (key === undefined) return;
+    const method = meta.methods[meta.taskMethod?.[index] ?? 0] ?? "";
+    if (outcomeSigned(key, signature, meta.id, index, method, field, value)) return;
+    throw new ClientError(
+      Status.DATA_LOSS,
+      `job ${meta.id}: the outcome of task ${index + 1} is not signed with the servers' token: it was written into Redis by someone else (or by a server without that --token-file); refused`,
+    );
   }
 
   /** The jobs whose results are still kept, oldest first, with their status. */
@@ -499,6 +528,16 @@ function adoptable(listening: Listening): Listening {
   timer.unref();
   listening.adopt = () => clearTimeout(timer);
   return listening;
+}
+
+/** A recorded failure: a JSON status; anything else in its place is a malformed record. */
+function failureOutcome(id: string, index: number, bytes: Buffer): TaskOutcome {
+  try {
+    const failure = JSON.parse(bytes.toString()) as { code: unknown; message: unknown };
+    if (Number.isInteger(failure.code) && typeof failure.message === "string")
+      return { ok: false, code: failure.code as number, message: failure.message };
+  } catch {}
+  throw new ClientError(Status.DATA_LOSS, `job ${id}: the outcome of task ${index + 1} is malformed`);
 }
 
 function notFound(id: string): ClientError {

@@ -3,12 +3,14 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { blamesServer } from "../pool/task-engine.js";
 import { ClientError } from "../rpc/client-error.js";
-import { Status } from "../rpc/grpc-status.js";
+import { Status, statusName } from "../rpc/grpc-status.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
 import {
   bullPrefix,
   errorField,
+  inputBytesScript,
   inputKey,
+  type JobMeta,
   jobKey,
   replyField,
   settledChannel,
@@ -16,8 +18,11 @@ import {
   type TaskData,
   taskQueueName,
 } from "./job-keys.js";
+import { type QueueLimits, queueLimits } from "./queue-limits.js";
 import { parseQueueUrl, redact } from "./queue-url.js";
 import { workerRedisOptions } from "./redis-client.js";
+import { signOutcome } from "./result-signature.js";
+import { checkedTaskData, checkTaskBytes, saneJobHash, TaskRefusal } from "./task-checks.js";
 
 /** A reply of a method run in-process, as the host gives it (src/host/local-call.ts). */
 export interface LocalReply {
@@ -49,6 +54,13 @@ export interface QueueWorkerOptions {
   lockMs?: number;
   /** Longest a task may run before it is cancelled (the server's --max-deadline-ms). */
   maxTaskMs?: number;
+  /** The inputs it takes (default the queue's, 64 MiB a task): checked before anything is decoded. */
+  limits?: Partial<QueueLimits>;
+  /**
+   * The server's bearer token (--token-file): every outcome it records is signed with it, so
+   * that clients given the token refuse outcomes written into Redis by anyone else.
+   */
+  signingKey?: string;
   log: (message: string) => void;
 }
 
@@ -89,38 +101,119 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     lastError = error.message;
   });
   redis.defineCommand("rpcpoolSettle", { lua: settleScript });
-  /** Records outcomes of a job's tasks in one call (one round trip, however many tasks). */
-  const settle = (job: string, outcomes: Array<{ index: number; field: string; value: Buffer | string }>) => {
+  redis.defineCommand("rpcpoolInputBytes", { numberOfKeys: 1, lua: inputBytesScript });
+  const commands = redis as Redis & {
+    rpcpoolSettle(...a: unknown[]): Promise<number>;
+    rpcpoolInputBytes(key: string, limit: number): Promise<number>;
+  };
+  const limits = queueLimits(options.limits);
+  /**
+   * Records outcomes of a job's tasks in one call (one round trip, however many tasks), each
+   * signed when the server has a token: over the job, the task, the method that ran and the bytes.
+   */
+  const settle = (job: string, method: string, outcomes: Outcome[]) => {
     if (outcomes.length === 0) return Promise.resolve(0);
+    const key = options.signingKey;
     const keys = [jobKey(job), ...outcomes.map((o) => inputKey(job, o.index))];
-    const args = [settledChannel(job), ...outcomes.flatMap((o) => [String(o.index), o.field, o.value])];
-    return (redis as Redis & { rpcpoolSettle(...a: unknown[]): Promise<number> }).rpcpoolSettle(
-      keys.length,
-      ...keys,
-      ...args,
-    );
+    const args = [
+      settledChannel(job),
+      ...outcomes.flatMap((o) => [
+        String(o.index),
+        o.field,
+        o.value,
+        key === undefined ? "" : signOutcome(key, job, o.index, method, o.field, o.value),
+      ]),
+    ];
+    return commands.rpcpoolSettle(keys.length, ...keys, ...args);
+  };
+  /**
+   * Records each task's outcome as it finishes, so that a worker's death costs only the tasks
+   * still running and a slow task does not hold back the others' results; outcomes that arrive
+   * in one turn of the event loop go together (a job of many tiny tasks still costs few calls).
+   */
+  const recorder = (job: string, method: string) => {
+    let batch: Outcome[] = [];
+    let sent: Promise<unknown> | undefined;
+    return (outcome: Outcome): Promise<unknown> => {
+      batch.push(outcome);
+      sent ??= new Promise((resolve) => setImmediate(resolve)).then(() => {
+        const now = batch;
+        batch = [];
+        sent = undefined;
+        return settle(job, method, now);
+      });
+      return sent;
+    };
+  };
+  /**
+   * Fails a BullMQ job that may not run, recording the reason as the outcome of each of its tasks
+   * (found from its BullMQ id and the job's record, not from its data, which may be what is wrong).
+   */
+  const refuse = async (bullId: string | undefined, method: string, refusal: TaskRefusal) => {
+    const match = /^(.+)-(\d+)$/.exec(bullId ?? "");
+    if (match) {
+      const [, job, first] = match as unknown as [string, string, string];
+      let meta: JobMeta | undefined;
+      try {
+        meta = JSON.parse((await redis.hget(jobKey(job), "meta")) ?? "null") as JobMeta;
+      } catch {}
+      const count = Number.isSafeInteger(meta?.tasks) ? Math.min(meta!.tasks, 1e6) : 0;
+      const value = failure(refusal.code, refusal.message);
+      const tasks = [...Array(count).keys()].filter((i) => (meta?.chunk?.[i] ?? i) === Number(first));
+      await settle(
+        job,
+        method,
+        tasks.map((index) => ({ index, field: errorField(index), value })),
+      );
+    }
+    throw new UnrecoverableError(`${statusName(refusal.code)}: ${refusal.message}`);
   };
   const lockMs = options.lockMs ?? 30_000;
 
   /** One task's run through the method's handler: its request messages, then its reply. */
-  const runOne = async (data: TaskData, task: TaskData["tasks"][number], signal: AbortSignal) => {
+  const runOne = async (
+    data: TaskData,
+    method: string,
+    task: TaskData["tasks"][number],
+    signal: AbortSignal,
+  ): Promise<LocalReply> => {
+    if (!task.inline) {
+      // Counted in Redis first: an input over the limit is never read (its inline peers were
+      // counted by checkedTaskData by their base64 length).
+      const key = inputKey(data.job, task.index);
+      const bytes = await commands.rpcpoolInputBytes(key, limits.maxTaskBytes);
+      try {
+        checkTaskBytes(bytes, `task ${task.index + 1}`, limits);
+      } catch (error) {
+        const refusal = error as TaskRefusal;
+        return { code: refusal.code, message: refusal.message, response: Buffer.alloc(0) };
+      }
+    }
     const requests = task.inline
       ? task.inline.map((b) => Buffer.from(b, "base64"))
       : await redis.lrangeBuffer(inputKey(data.job, task.index), 0, -1);
     if (requests.length === 0) {
       return { code: Status.NOT_FOUND, message: "the task's input has expired", response: Buffer.alloc(0) };
     }
-    return options.server.invoke(data.method, requests, { peer: `queue ${address.shown}`, signal });
+    // The queue's own method, never one the data names (checkedTaskData refused any other).
+    return options.server.invoke(method, requests, { peer: `queue ${address.shown}`, signal });
   };
 
   /**
-   * A BullMQ job: its tasks run at once (as a batch's items do), their outcomes recorded in one
-   * round trip. A task that fails for a reason that blames the server (the pool's rule) is left
-   * unrecorded and the BullMQ job fails, to be retried with back-off while attempts remain: the
-   * retry runs only the tasks still without an outcome. Any other failure is the task's outcome.
+   * A BullMQ job of `method`'s queue: its data checked first (task-checks.ts), then its tasks run
+   * at once (as a batch's items do), each outcome recorded as it comes. A task that fails for a
+   * reason that blames the server (the pool's rule) is left unrecorded and the BullMQ job fails,
+   * to be retried with back-off while attempts remain: the retry, like a re-take after a worker
+   * died, runs only the tasks still without an outcome. Any other failure is the task's outcome.
    */
-  const runTasks = async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
-    const data = job.data;
+  const runTasks = (method: string) => async (job: Job<TaskData>, _token?: string, signal?: AbortSignal) => {
+    let data: TaskData;
+    try {
+      data = checkedTaskData(job.data, job.id, method, limits);
+    } catch (error) {
+      if (!(error instanceof TaskRefusal)) throw error;
+      return refuse(job.id, method, error);
+    }
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     // A retried or re-taken job runs only its tasks without an outcome (and none if its job expired).
     let tasks = data.tasks;
@@ -138,40 +231,43 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     const stop = () => cancel.abort(signal?.reason ?? new Error("the task took too long"));
     const timer = setTimeout(stop, options.maxTaskMs ?? 24 * 3_600_000);
     signal?.addEventListener("abort", stop, { once: true });
-    let replies: LocalReply[];
+    const record = recorder(data.job, method);
+    let retry: ClientError | undefined;
+    let refused: ClientError | undefined;
+    let succeeded = false;
     try {
-      replies = await Promise.all(tasks.map((task) => runOne(data, task, cancel.signal)));
+      await Promise.all(
+        tasks.map(async (task) => {
+          const reply = await runOne(data, method, task, cancel.signal);
+          const index = task.index;
+          if (reply.code === Status.OK) {
+            succeeded = true;
+            await record({ index, field: replyField(index), value: reply.response });
+            return;
+          }
+          const error = new ClientError(reply.code, reply.message);
+          if (blamesServer(error) && !lastAttempt) {
+            retry ??= error;
+            return;
+          }
+          refused ??= error;
+          await record({ index, field: errorField(index), value: failure(reply.code, reply.message) });
+        }),
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", stop);
     }
-    const record: Parameters<typeof settle>[1] = [];
-    let retry: ClientError | undefined;
-    let refused: ClientError | undefined;
-    replies.forEach((reply, i) => {
-      const index = tasks[i]!.index;
-      if (reply.code === Status.OK) {
-        record.push({ index, field: replyField(index), value: reply.response });
-        return;
-      }
-      const error = new ClientError(reply.code, reply.message);
-      if (blamesServer(error) && !lastAttempt) {
-        retry = error;
-        return;
-      }
-      refused ??= error;
-      record.push({ index, field: errorField(index), value: failure(reply.code, reply.message) });
-    });
-    await settle(data.job, record);
-    if (retry) throw new Error(`${retry.codeName}: ${retry.details}`);
+    const retried = retry as ClientError | undefined;
+    if (retried) throw new Error(`${retried.codeName}: ${retried.details}`);
     // A job all of whose tasks were refused failed for good: BullMQ shows it failed, not retried.
-    if (refused && replies.every((reply) => reply.code !== Status.OK)) {
-      throw new UnrecoverableError(`${refused.codeName}: ${refused.details}`);
-    }
+    const failed = refused as ClientError | undefined;
+    if (failed && !succeeded) throw new UnrecoverableError(`${failed.codeName}: ${failed.details}`);
   };
   const methods = queueableMethods(options.server.localMethods()).map((m) => m.path);
   const workers = methods.map((method) => {
-    const worker = new Worker<TaskData>(taskQueueName(method), runTasks, {
+    const worker = new Worker<TaskData>(taskQueueName(method), runTasks(method), {
+      autorun: false,
       connection: redis,
       prefix: bullPrefix,
       concurrency: options.concurrency,
@@ -186,16 +282,34 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     });
     // Failed for good without outcomes recorded: it stalled too often (its workers kept dying),
     // or its attempts ran out on errors of Redis itself. Its tasks without one get this failure.
+    // Its tasks without an outcome get this failure; those that finished keep theirs.
     worker.on("failed", (job, error) => {
       if (!job || error instanceof UnrecoverableError || error.name === "UnrecoverableError") return;
       const spent = job.attemptsMade >= (job.opts.attempts ?? 1);
       if (!spent && !/stalled/i.test(error.message)) return;
+      let data: TaskData;
+      try {
+        data = checkedTaskData(job.data, job.id, method, limits);
+      } catch {
+        return;
+      }
       const value = failure(Status.UNAVAILABLE, `the task failed: ${error.message}`);
       settle(
-        job.data.job,
-        job.data.tasks.map(({ index }) => ({ index, field: errorField(index), value })),
+        data.job,
+        method,
+        data.tasks.map(({ index }) => ({ index, field: errorField(index), value })),
       ).catch((e: Error) => say(`queue ${address.shown}: ${e.message}`));
     });
+    // BullMQ decodes a job's data and options as it takes it: a job whose are not JSON would
+    // throw there and stay active. Its hash is made safe first, and the job is refused.
+    const backend = (worker as unknown as { backend: BullBackend }).backend;
+    const exec = backend.execCommand.bind(backend);
+    backend.execCommand = async (client, name, args) => {
+      const reply = await exec(client, name, args);
+      if (name === "moveToActive" && Array.isArray(reply)) saneJobHash(reply[0]);
+      return reply;
+    };
+    worker.run().catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
     return worker;
   });
   return {
@@ -217,6 +331,18 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       redis.disconnect();
     },
   };
+}
+
+/** An outcome to record: the task, its field (`r:I` or `e:I`) and its bytes. */
+interface Outcome {
+  index: number;
+  field: string;
+  value: Buffer | string;
+}
+
+/** The part of BullMQ's Redis backend (6.x) the worker wraps: its script calls. */
+interface BullBackend {
+  execCommand(client: unknown, name: string, args: unknown[]): Promise<unknown>;
 }
 
 function failure(code: number, message: string): string {
