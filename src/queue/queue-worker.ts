@@ -128,21 +128,27 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
   /**
    * Records each task's outcome as it finishes, so that a worker's death costs only the tasks
-   * still running and a slow task does not hold back the others' results; outcomes that arrive
-   * in one turn of the event loop go together (a job of many tiny tasks still costs few calls).
+   * still running and a slow task does not hold back the others' results. One call in flight per
+   * BullMQ job: outcomes that come while it is under way go together in the next (a job of many
+   * tiny tasks costs a few round trips, not one per task; a lone outcome goes at once).
    */
   const recorder = (job: string, method: string) => {
-    let batch: Outcome[] = [];
-    let sent: Promise<unknown> | undefined;
+    let pending: Outcome[] = [];
+    let next: Promise<unknown> | undefined; // the call that will carry `pending`
+    let running: Promise<unknown> = Promise.resolve();
     return (outcome: Outcome): Promise<unknown> => {
-      batch.push(outcome);
-      sent ??= new Promise((resolve) => setImmediate(resolve)).then(() => {
-        const now = batch;
-        batch = [];
-        sent = undefined;
-        return settle(job, method, now);
-      });
-      return sent;
+      pending.push(outcome);
+      next ??= running
+        .catch(() => {})
+        .then(() => new Promise((resolve) => setImmediate(resolve)))
+        .then(() => {
+          const now = pending;
+          pending = [];
+          next = undefined;
+          running = settle(job, method, now);
+          return running;
+        });
+      return next;
     };
   };
   /**

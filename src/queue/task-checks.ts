@@ -39,7 +39,7 @@ export function saneJobHash(fields: unknown): void {
     try {
       JSON.parse(String(fields[i + 1]));
     } catch {
-      why ??= `its ${name} in Redis is not JSON`;
+      why ??= `its ${name} in Redis ${name === "opts" ? "are" : "is"} not JSON`;
       if (name === "opts") fields[i + 1] = "{}";
     }
   }
@@ -81,14 +81,14 @@ export function checkedTaskData(
       `the task names ${String(record.method)} but is on the queue of ${method}: a queue runs only its own method; refused`,
     );
   }
+  // (A job's inputs in lists are counted one task at a time, as each runs: the worker holds one.)
   let jobBytes = 0;
-  for (const [at, task] of tasks.entries()) {
+  for (const task of tasks) {
     if (!task.inline) continue;
     const bytes = task.inline.reduce((n: number, b: string) => n + base64Bytes(b), 0);
     checkTaskBytes(bytes, `task ${task.index + 1}`, limits);
     jobBytes += bytes;
-    if (jobBytes > limits.maxJobBytes)
-      throw refusedSize(tooLarge(`tasks 1 to ${at + 1}`, jobBytes, limits.maxJobBytes));
+    if (jobBytes > limits.maxJobBytes) throw refusedSize(tooLarge("the job", jobBytes, limits.maxJobBytes));
   }
   return record as TaskData;
 }
