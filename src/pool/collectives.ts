@@ -321,9 +321,10 @@ export class Collectives {
     lacking?: string,
   ): Promise<Buffer> {
     const holders = new Set([...(entry?.home ? [entry.home] : []), ...(entry?.holders ?? [])]);
-    // Unknown to this pool (another pool's handle): any server may hold it.
+    // Unknown to this pool (another pool's handle): any server may hold it. A server the pool
+    // judged failed (cooling down) counts as lost, as for the tasks whose home it was.
     const candidates = this.#servers.filter(
-      (s) => s.address !== lacking && (entry === undefined || holders.has(s.address)),
+      (s) => s.address !== lacking && !s.cooling && (entry === undefined || holders.has(s.address)),
     );
     let failure: ClientError | undefined;
     for (const server of candidates) {
