@@ -341,7 +341,12 @@ describe("the store's limits", () => {
       await pool.broadcast(Buffer.alloc(40_000, 2));
       await pool.broadcast(Buffer.alloc(40_000, 3));
       const [limited] = await pool.storeStats();
-      expect(limited!.stats).toMatchObject({ values: 2, valueBytes: 80_000, evicted: 1, capacityBytes: 100_000 });
+      expect(limited!.stats).toMatchObject({
+        values: 2,
+        valueBytes: 80_000,
+        evicted: 1,
+        capacityBytes: 100_000,
+      });
       expect(limited!.stats.bytes).toBeGreaterThan(80_000 + 2 * 2048);
       expect(limited!.stats.bytes).toBeLessThanOrEqual(100_000);
       // The pool still has its copy: a gather reads it, a task that needs it puts it again.

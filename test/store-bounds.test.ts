@@ -100,10 +100,14 @@ describe("the store's bound", () => {
           }),
       );
       // A hang guard that lets the memory be measured either way: before the fix, they never end.
+      let guard: NodeJS.Timeout | undefined;
       const errors = await Promise.race([
         Promise.all(puts),
-        new Promise<undefined>((resolve) => setTimeout(resolve, 20_000).unref()),
+        new Promise<undefined>((resolve) => {
+          guard = setTimeout(() => resolve(undefined), 20_000);
+        }),
       ]);
+      clearTimeout(guard);
       const grown = memory(pid).peak - before.rss;
       console.log(`12 stalled Puts of 14 MiB: server peak RSS +${(grown / MiB).toFixed(1)} MiB`);
       // The bound and a generous margin for grpc-js's buffers and the garbage of the messages
@@ -193,7 +197,7 @@ describe("results kept on a server", () => {
       );
       // 40 values of 50 KB: twice the store.
       for (let i = 0; i < 40; i++) await flooder.broadcast(Buffer.alloc(50_000, i));
-      const [{ stats: after }] = (await flooder.storeStats()) as [{ stats: Record<string, number> }];
+      const after = (await flooder.storeStats())[0]!.stats;
       expect(after.evicted).toBeGreaterThan(0);
       expect(after.keptReserveBytes).toBe(MiB / 4);
       // Issue 17: the flood evicted them, and a kept result exists nowhere else.
