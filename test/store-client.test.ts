@@ -119,15 +119,17 @@ describe("a repair whose fetch fails", () => {
     });
     const getting = store.nextGet();
     const outcome = settled(values.recover(missing, real as never, signal));
-    return { pool, kept, getting, outcome };
+    return { store, pool, kept, getting, outcome };
   }
 
   it("is that failure, not VALUE_LOST, when the server holding the value is unavailable for now", async () => {
-    const { pool, outcome } = await repair("unavailable");
+    const { store, pool, outcome } = await repair("unavailable");
     try {
       const { error } = await outcome;
       expect(error?.codeName).toBe("UNAVAILABLE");
       expect(error?.errorDetails.errorInfo?.reason).toBeUndefined();
+      // Asked three times (100 ms, then 200 ms apart) before the repair gives up.
+      expect(store.gets).toBe(3);
     } finally {
       await pool.close();
     }

@@ -60,6 +60,25 @@ interface SharedPut {
   waiters: number;
 }
 
+/** How many times a fetch asks a server that is UNAVAILABLE (100 ms, then 200 ms apart). */
+const fetchRounds = 3;
+
+/** Waits `ms`, or until `signal` aborts (then CANCELLED). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(ClientError.fromAbort(signal));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(ClientError.fromAbort(signal!));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /** A server that answered it does not hold the value (or has no store): the next one may. */
 function lacks(error: ClientError, id: string): boolean {
   return missingHandleOf(error) === id || error.code === status.UNIMPLEMENTED;
@@ -327,21 +346,30 @@ export class Collectives {
       (s) => s.address !== lacking && !s.cooling && (entry === undefined || holders.has(s.address)),
     );
     let failure: ClientError | undefined;
-    for (const server of candidates) {
-      if (options.signal?.aborted) throw ClientError.fromAbort(options.signal, server.address);
-      try {
-        const bytes = await this.#get(server, id, options, entry?.size);
-        entry?.holders.add(server.address);
-        return bytes;
-      } catch (error) {
+    // Servers unreachable for a moment (UNAVAILABLE: restarting, a connection reset) are asked
+    // again after a short back-off, a few times; any other failure is final.
+    let left = candidates;
+    for (let round = 0; left.length > 0 && round < fetchRounds; round++) {
+      if (round > 0) await pause(100 * 2 ** (round - 1), options.signal);
+      const again: ServerConnection[] = [];
+      for (const server of left) {
         if (options.signal?.aborted) throw ClientError.fromAbort(options.signal, server.address);
-        const caught = ClientError.from(error, server.address);
-        if (!lacks(caught, id)) {
+        try {
+          const bytes = await this.#get(server, id, options, entry?.size);
+          entry?.holders.add(server.address);
+          return bytes;
+        } catch (error) {
+          if (options.signal?.aborted) throw ClientError.fromAbort(options.signal, server.address);
+          const caught = ClientError.from(error, server.address);
+          if (lacks(caught, id)) {
+            entry?.holders.delete(server.address);
+            continue;
+          }
           failure = caught;
-          continue;
+          if (caught.code === status.UNAVAILABLE) again.push(server);
         }
-        entry?.holders.delete(server.address);
       }
+      left = again;
     }
     if (failure) throw failure;
     const where = lacking
