@@ -8,7 +8,12 @@ import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
-import { defaultStoreBytes, defaultStoreIdleMs } from "../src/host/value-store.js";
+import {
+  defaultKeptShare,
+  defaultPutStallMs,
+  defaultStoreBytes,
+  defaultStoreIdleMs,
+} from "../src/host/value-store.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
@@ -112,6 +117,18 @@ const program = new Command("rpcpool-server")
     defaultStoreIdleMs,
   )
   .option(
+    "--store-put-stall-ms <ms>",
+    "a Put of a value that sends nothing for this long is refused and its bytes freed",
+    integerIn(10, 2 ** 31 - 1),
+    defaultPutStallMs,
+  )
+  .option(
+    "--store-kept-percent <n>",
+    "percent of --store-bytes that Puts cannot take from results kept on this server",
+    integerIn(0, 100),
+    defaultKeptShare * 100,
+  )
+  .option(
     "--queue <url>",
     "also take tasks from this queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS",
   )
@@ -149,7 +166,12 @@ const program = new Command("rpcpool-server")
       services,
       credentials: security.credentials,
       maxMessageBytes: options.maxMessageBytes,
-      store: { capacityBytes: options.storeBytes, idleMs: options.storeIdleMs },
+      store: {
+        capacityBytes: options.storeBytes,
+        idleMs: options.storeIdleMs,
+        putStallMs: options.storePutStallMs,
+        keptShare: options.storeKeptPercent / 100,
+      },
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,

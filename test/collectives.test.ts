@@ -100,7 +100,7 @@ describe("broadcast", () => {
           puts: 1,
           putBytes: value.byteLength,
           values: 1,
-          bytes: value.byteLength,
+          valueBytes: value.byteLength,
         });
       }
       expect((await pool.gather([first]))[0]!.equals(value)).toBe(true);
@@ -329,20 +329,28 @@ describe("kept results", () => {
 
 describe("the store's limits", () => {
   it("refuses a value larger than the store with RESOURCE_EXHAUSTED naming the limit", async () => {
-    const list = await servers(1, ["--store-bytes", "1000"]);
+    // Each value counts its bytes and its bookkeeping (2 KiB, and its owner): room for two of 40,000.
+    const list = await servers(1, ["--store-bytes", "100000", "--store-kept-percent", "0"]);
     const pool = await Pool.connect(list.map((s) => s.address));
     try {
-      await expect(pool.broadcast(Buffer.alloc(1001))).rejects.toThrow(
-        /RESOURCE_EXHAUSTED: a value of 1001 bytes is larger than this server's store \(--store-bytes 1000\)/,
+      await expect(pool.broadcast(Buffer.alloc(100_001))).rejects.toThrow(
+        /RESOURCE_EXHAUSTED: a value of 100001 bytes is larger than this server's store \(--store-bytes 100000/,
       );
       // Least recently used go first.
-      const a = await pool.broadcast(Buffer.alloc(400, 1));
-      await pool.broadcast(Buffer.alloc(400, 2));
-      await pool.broadcast(Buffer.alloc(400, 3));
+      const a = await pool.broadcast(Buffer.alloc(40_000, 1));
+      await pool.broadcast(Buffer.alloc(40_000, 2));
+      await pool.broadcast(Buffer.alloc(40_000, 3));
       const [limited] = await pool.storeStats();
-      expect(limited!.stats).toMatchObject({ values: 2, bytes: 800, evicted: 1, capacityBytes: 1000 });
+      expect(limited!.stats).toMatchObject({
+        values: 2,
+        valueBytes: 80_000,
+        evicted: 1,
+        capacityBytes: 100_000,
+      });
+      expect(limited!.stats.bytes).toBeGreaterThan(80_000 + 2 * 2048);
+      expect(limited!.stats.bytes).toBeLessThanOrEqual(100_000);
       // The pool still has its copy: a gather reads it, a task that needs it puts it again.
-      expect((await pool.gather([a]))[0]!.byteLength).toBe(400);
+      expect((await pool.gather([a]))[0]!.byteLength).toBe(40_000);
     } finally {
       await pool.close();
     }

@@ -19,7 +19,7 @@ import { clientStream, type HandlerDeps, serverStream, unary } from "./handlers.
 import type { ServiceHandlers } from "./hosted-service.js";
 import { invokeForReply } from "./local-call.js";
 import type { MethodRegistry } from "./method-registry.js";
-import type { ValueStore } from "./value-store.js";
+import { maxOwnerChars, type ValueStore } from "./value-store.js";
 
 export interface StoreDeps extends HandlerDeps {
   store: ValueStore;
@@ -42,6 +42,47 @@ function checkHandle(handle: string): void {
 
 function checkOwner(owner: string): void {
   if (owner === "") throw new ServerError(status.INVALID_ARGUMENT, "a value needs an owner (the pool's id)");
+  // Owners are held as long as their values: an id of megabytes would be a store of its own.
+  if (owner.length > maxOwnerChars) {
+    throw new ServerError(
+      status.INVALID_ARGUMENT,
+      `an owner id is at most ${maxOwnerChars} characters (a pool's is a UUID); this one has ${owner.length}`,
+    );
+  }
+}
+
+/** The next message of a Put, or DEADLINE_EXCEEDED when none comes for `ms` (the client stalled). */
+async function within<T>(
+  next: Promise<IteratorResult<T>>,
+  ms: number,
+  signal: AbortSignal,
+  store: ValueStore,
+): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      next,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          store.counters.putsRefused++;
+          reject(
+            new ServerError(
+              status.DEADLINE_EXCEEDED,
+              `the Put sent nothing for ${ms} ms (--store-put-stall-ms): its bytes are freed`,
+            ),
+          );
+        }, ms);
+        // A cancelled call may never end its request stream: stop waiting for it.
+        onAbort = () => reject(new ServerError(status.CANCELLED, "the Put was cancelled"));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** rpcpool.pool.v1.StoreService on one server: its value store, and results kept or reduced there. */
@@ -51,14 +92,16 @@ export function storeService(deps: StoreDeps): ServiceHandlers<typeof StoreServi
   /** Stores a result computed here under its own hash, for `owner`. */
   const keep = (bytes: Buffer, owner: string): KeepResponse => {
     const handle = sha256(bytes);
-    store.put(handle, bytes, owner);
+    store.put(handle, bytes, owner, { kept: true });
     return { handle, size: bytes.byteLength };
   };
 
   return {
-    put: clientStream(deps, async (requests: AsyncIterable<PutRequest>): Promise<PutResponse> => {
+    put: clientStream(deps, async (requests: AsyncIterable<PutRequest>, context): Promise<PutResponse> => {
       const iterator = requests[Symbol.asyncIterator]();
-      const head = await iterator.next();
+      // A Put that stops sending holds its bytes and a call: it is refused after --store-put-stall-ms.
+      const next = () => within(iterator.next(), store.putStallMs, context.signal, store);
+      const head = await next();
       const header = head.done ? undefined : head.value.header;
       if (!header) throw new ServerError(status.INVALID_ARGUMENT, "the first message of a Put is its header");
       checkHandle(header.handle);
@@ -69,37 +112,51 @@ export function storeService(deps: StoreDeps): ServiceHandlers<typeof StoreServi
       const held = store.adopt(header.handle, header.owner);
       const chunks: Buffer[] = [];
       let received = 0;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        const chunk = next.value.chunk;
-        if (chunk === undefined)
-          throw new ServerError(status.INVALID_ARGUMENT, "only the first message is a header");
-        received += chunk.byteLength;
-        if (received > header.size) {
+      // The bytes count against the store as they arrive, not once the value is whole: Puts that
+      // never finish cannot hold more than the store's bound between them.
+      const reservation = store.reserve();
+      try {
+        for (let message = await next(); !message.done; message = await next()) {
+          const chunk = message.value.chunk;
+          if (chunk === undefined)
+            throw new ServerError(status.INVALID_ARGUMENT, "only the first message is a header");
+          received += chunk.byteLength;
+          if (received > header.size) {
+            throw new ServerError(
+              status.INVALID_ARGUMENT,
+              `more than the ${header.size} bytes the header announced`,
+            );
+          }
+          if (!held) {
+            reservation.grow(chunk.byteLength);
+            chunks.push(chunk);
+          }
+        }
+        store.counters.putBytes += received;
+        if (held) {
+          store.counters.putDuplicates++;
+          return { handle: header.handle, size: header.size, stored: false };
+        }
+        const bytes = Buffer.concat(chunks, received);
+        chunks.length = 0;
+        if (received !== header.size) {
           throw new ServerError(
             status.INVALID_ARGUMENT,
-            `more than the ${header.size} bytes the header announced`,
+            `${received} bytes received, the header announced ${header.size}`,
           );
         }
-        if (!held) chunks.push(chunk);
+        if (sha256(bytes) !== header.handle) {
+          throw new ServerError(
+            status.INVALID_ARGUMENT,
+            `the bytes received do not hash to ${header.handle}`,
+          );
+        }
+        const stored = store.put(header.handle, bytes, header.owner, { reservation });
+        if (!stored) store.counters.putDuplicates++;
+        return { handle: header.handle, size: bytes.byteLength, stored };
+      } finally {
+        reservation.release();
       }
-      store.counters.putBytes += received;
-      if (held) {
-        store.counters.putDuplicates++;
-        return { handle: header.handle, size: header.size, stored: false };
-      }
-      const bytes = Buffer.concat(chunks, received);
-      if (received !== header.size) {
-        throw new ServerError(
-          status.INVALID_ARGUMENT,
-          `${received} bytes received, the header announced ${header.size}`,
-        );
-      }
-      if (sha256(bytes) !== header.handle) {
-        throw new ServerError(status.INVALID_ARGUMENT, `the bytes received do not hash to ${header.handle}`);
-      }
-      const stored = store.put(header.handle, bytes, header.owner);
-      if (!stored) store.counters.putDuplicates++;
-      return { handle: header.handle, size: bytes.byteLength, stored };
     }),
 
     get: serverStream(deps, async function* (request: GetRequest): AsyncGenerator<GetResponse> {
@@ -149,6 +206,11 @@ export function storeService(deps: StoreDeps): ServiceHandlers<typeof StoreServi
       capacityBytes: store.capacityBytes,
       idleMs: store.idleMs,
       ...store.counters,
+      valueBytes: store.valueBytes,
+      transitBytes: store.transitBytes,
+      keptBytes: store.keptBytes,
+      keptReserveBytes: store.keptReserveBytes,
+      putStallMs: store.putStallMs,
     })),
   };
 }

@@ -38,6 +38,57 @@ export type ReduceOp<V> = MethodSpec<any, V>;
 
 export interface StoreCallOptions {
   signal?: AbortSignal;
+  /** Milliseconds a fetch of one value (StoreService/Get) may take; default 60 s and 1 s per MiB. */
+  timeoutMs?: number;
+}
+
+/** What a pool accepts from a store: the most bytes a Get may announce (default 1 GiB). */
+export interface CollectivesOptions {
+  maxValueBytes?: number;
+}
+
+export const defaultMaxValueBytes = 1 << 30;
+
+/** A Get's deadline: a minute, and a second per MiB (a slow link moves more than 1 MiB/s). */
+const getTimeoutMs = (size: number) => 60_000 + Math.ceil(size / (1 << 20)) * 1_000;
+
+/** One Put of a value to a server, shared by the callers that want it there at once. */
+interface SharedPut {
+  promise: Promise<void>;
+  /** Its own signal: aborted only when every caller waiting for it has gone. */
+  controller: AbortController;
+  waiters: number;
+}
+
+/** How many times a fetch asks a server that is UNAVAILABLE (100 ms, then 200 ms apart). */
+const fetchRounds = 3;
+
+/** Waits `ms`, or until `signal` aborts (then CANCELLED). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(ClientError.fromAbort(signal));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(ClientError.fromAbort(signal!));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** A server that answered it does not hold the value (or has no store): the next one may. */
+function lacks(error: ClientError, id: string): boolean {
+  return missingHandleOf(error) === id || error.code === status.UNIMPLEMENTED;
+}
+
+/** The refusal for a value no server holds and the pool has no copy of. */
+function valueLost(id: string, why: string): ClientError {
+  return new ClientError(status.FAILED_PRECONDITION, `value ${id} is lost: ${why}`, {
+    errorDetails: { errorInfo: { reason: "VALUE_LOST", domain: "rpcpool", metadata: { handle: id } } },
+  });
 }
 
 /** Bytes the pool sent to stores (Put calls and their value bytes): what broadcasting saves is counted here. */
@@ -57,9 +108,15 @@ export class Collectives {
   readonly traffic: ValueTraffic = { puts: 0, bytes: 0 };
   readonly #entries = new Map<string, Entry>();
   /** Puts under way, by server and handle: the same value asked for twice at once travels once. */
-  readonly #putting = new Map<string, Promise<void>>();
+  readonly #putting = new Map<string, SharedPut>();
+  readonly maxValueBytes: number;
 
-  constructor(readonly host: CollectivesHost) {}
+  constructor(
+    readonly host: CollectivesHost,
+    options: CollectivesOptions = {},
+  ) {
+    this.maxValueBytes = options.maxValueBytes ?? defaultMaxValueBytes;
+  }
 
   get #servers(): readonly ServerConnection[] {
     return this.host.servers as readonly ServerConnection[];
@@ -254,23 +311,10 @@ export class Collectives {
     const entry = id === undefined ? undefined : this.#entries.get(id);
     if (!id || !entry) return false;
     entry.holders.delete(server.address);
-    let bytes = entry.bytes;
-    if (!bytes) {
-      try {
-        bytes = await this.#fetch(id, entry, { signal });
-      } catch {
-        throw new ClientError(
-          status.FAILED_PRECONDITION,
-          `value ${id} is lost: ${server.address} does not hold it, no other server of the pool does, and the pool dropped its copy`,
-          {
-            server: server.address,
-            errorDetails: {
-              errorInfo: { reason: "VALUE_LOST", domain: "rpcpool", metadata: { handle: id } },
-            },
-          },
-        );
-      }
-    }
+    // Only a value no server holds is lost; a fetch that failed otherwise (a server unreachable
+    // for now, a deadline, the caller's abort) fails the repair with its own error, which the
+    // engine judges as any other (UNAVAILABLE runs the task again).
+    const bytes = entry.bytes ?? (await this.#fetch(id, entry, { signal }, server.address));
     await this.#put(server, id, bytes, { signal });
     // A scattered value moves with its task: from now on it lives here.
     if (entry.home !== undefined) entry.home = server.address;
@@ -284,55 +328,123 @@ export class Collectives {
     return this.#fetch(id, entry, options);
   }
 
-  async #fetch(id: string, entry: Entry | undefined, options: StoreCallOptions): Promise<Buffer> {
+  /**
+   * A value from a server that holds it. VALUE_LOST only when every server asked answered that it
+   * does not hold it; any other failure is thrown as itself, and the caller's abort as CANCELLED.
+   * `lacking`: a server known not to hold it (the one being repaired).
+   */
+  async #fetch(
+    id: string,
+    entry: Entry | undefined,
+    options: StoreCallOptions,
+    lacking?: string,
+  ): Promise<Buffer> {
     const holders = new Set([...(entry?.home ? [entry.home] : []), ...(entry?.holders ?? [])]);
-    const servers = this.#servers.filter((s) => holders.has(s.address));
-    // Unknown to this pool (another pool's handle): any server may hold it.
-    const candidates = entry ? servers : [...this.#servers];
-    let last: ClientError | undefined;
-    for (const server of candidates) {
-      try {
-        const bytes = await this.#get(server, id, options);
-        entry?.holders.add(server.address);
-        return bytes;
-      } catch (error) {
-        last = ClientError.from(error, server.address);
-        if (options.signal?.aborted) throw last;
-        entry?.holders.delete(server.address);
+    // Unknown to this pool (another pool's handle): any server may hold it. A server the pool
+    // judged failed (cooling down) counts as lost, as for the tasks whose home it was.
+    const candidates = this.#servers.filter(
+      (s) => s.address !== lacking && !s.cooling && (entry === undefined || holders.has(s.address)),
+    );
+    let failure: ClientError | undefined;
+    // Servers unreachable for a moment (UNAVAILABLE: restarting, a connection reset) are asked
+    // again after a short back-off, a few times; any other failure is final.
+    let left = candidates;
+    for (let round = 0; left.length > 0 && round < fetchRounds; round++) {
+      if (round > 0) await pause(100 * 2 ** (round - 1), options.signal);
+      const again: ServerConnection[] = [];
+      for (const server of left) {
+        if (options.signal?.aborted) throw ClientError.fromAbort(options.signal, server.address);
+        try {
+          const bytes = await this.#get(server, id, options, entry?.size);
+          entry?.holders.add(server.address);
+          return bytes;
+        } catch (error) {
+          if (options.signal?.aborted) throw ClientError.fromAbort(options.signal, server.address);
+          const caught = ClientError.from(error, server.address);
+          if (lacks(caught, id)) {
+            entry?.holders.delete(server.address);
+            continue;
+          }
+          failure = caught;
+          if (caught.code === status.UNAVAILABLE) again.push(server);
+        }
       }
+      left = again;
     }
-    throw new ClientError(
-      status.FAILED_PRECONDITION,
-      `value ${id} is lost: no server of the pool holds it${entry ? " and the pool keeps no copy" : ""}${last ? ` (last: ${last.message})` : ""}`,
-      { errorDetails: { errorInfo: { reason: "VALUE_LOST", domain: "rpcpool", metadata: { handle: id } } } },
+    if (failure) throw failure;
+    const where = lacking
+      ? `${lacking} does not hold it, no other server of the pool does`
+      : "no server of the pool holds it";
+    throw valueLost(
+      id,
+      entry ? `${where}, and the pool keeps no copy (dropped, or a result kept on a server)` : where,
     );
   }
 
-  async #get(server: PoolServer, id: string, options: StoreCallOptions): Promise<Buffer> {
+  /**
+   * One value by StoreService/Get, with a deadline, refused as soon as the server sends more than
+   * it announced or announces more than `expected` (the size the pool knows) or `maxValueBytes`:
+   * a broken or hostile server cannot make the pool hold more than the value.
+   */
+  async #get(server: PoolServer, id: string, options: StoreCallOptions, expected?: number): Promise<Buffer> {
+    const refuse = (code: number, why: string) =>
+      new ClientError(code, `${server.address} ${why}`, { server: server.address });
+    const timeoutMs = options.timeoutMs ?? getTimeoutMs(expected ?? this.maxValueBytes);
     const chunks: Buffer[] = [];
-    for await (const reply of server.serverStream(store.get, { handle: id }, { signal: options.signal })) {
+    let announced: number | undefined;
+    let received = 0;
+    for await (const reply of server.serverStream(
+      store.get,
+      { handle: id },
+      { signal: options.signal, timeoutMs },
+    )) {
+      if (announced === undefined) {
+        announced = Number(reply.size);
+        if (expected !== undefined && announced !== expected) {
+          throw refuse(status.DATA_LOSS, `announced ${announced} bytes for ${id}, a value of ${expected}`);
+        }
+        if (announced > this.maxValueBytes) {
+          throw refuse(
+            status.RESOURCE_EXHAUSTED,
+            `announced ${announced} bytes for ${id}, more than this pool takes (${this.maxValueBytes})`,
+          );
+        }
+      }
+      received += reply.chunk.byteLength;
+      if (received > announced) {
+        throw refuse(status.DATA_LOSS, `sent more than the ${announced} bytes it announced for ${id}`);
+      }
       chunks.push(reply.chunk);
     }
-    const bytes = Buffer.concat(chunks);
+    const bytes = Buffer.concat(chunks, received);
     if (handleOf(bytes) !== id) {
-      throw new ClientError(
-        status.DATA_LOSS,
-        `${server.address} sent bytes for ${id} that do not hash to it`,
-      );
+      throw refuse(status.DATA_LOSS, `sent bytes for ${id} that do not hash to it`);
     }
     return bytes;
   }
 
+  /**
+   * Puts a value on a server; the same value asked for there twice at once travels once. Each
+   * caller waits with its own signal: one that aborts leaves, and the Put is cancelled only when
+   * no caller waits for it any more.
+   */
   #put(server: PoolServer, id: string, bytes: Buffer, options: StoreCallOptions): Promise<void> {
     const key = `${server.address} ${id}`;
-    const under = this.#putting.get(key);
-    if (under) return under;
-    const put = this.#send(server, id, bytes, options).finally(() => this.#putting.delete(key));
-    this.#putting.set(key, put);
-    return put;
+    let shared = this.#putting.get(key);
+    if (!shared || shared.controller.signal.aborted) {
+      const controller = new AbortController();
+      const promise = this.#send(server, id, bytes, controller.signal).finally(() => {
+        if (this.#putting.get(key) === shared) this.#putting.delete(key);
+      });
+      // Every caller may have left: the Put's own failure is then nobody's.
+      promise.catch(() => {});
+      shared = { promise, controller, waiters: 0 };
+      this.#putting.set(key, shared);
+    }
+    return join(shared, options.signal, server.address);
   }
 
-  async #send(server: PoolServer, id: string, bytes: Buffer, options: StoreCallOptions): Promise<void> {
+  async #send(server: PoolServer, id: string, bytes: Buffer, signal: AbortSignal): Promise<void> {
     const owner = this.owner;
     function* requests() {
       yield { header: { handle: id, size: bytes.byteLength, owner } };
@@ -341,7 +453,7 @@ export class Collectives {
     }
     this.traffic.puts++;
     this.traffic.bytes += bytes.byteLength;
-    await server.clientStream(store.put, requests(), { signal: options.signal });
+    await server.clientStream(store.put, requests(), { signal });
     this.#entries.get(id)?.holders.add(server.address);
   }
 
@@ -384,7 +496,7 @@ export class Collectives {
             { method: op.path, handles: ids, owner: this.owner },
             { signal: options.signal },
           );
-          const bytes = await this.#get(server, reply.handle, options);
+          const bytes = await this.#get(server, reply.handle, options, reply.size);
           // The partial result served its purpose: the server need not keep it.
           void server.unary(store.drop, { owner: this.owner, handles: [reply.handle] }).catch(() => {});
           return [bytes];
@@ -413,4 +525,30 @@ export class Collectives {
     this.#entries.set(id, entry);
     return new ValueHandle(id, size, decode);
   }
+}
+
+/** Waits for a shared Put with the caller's own signal. */
+function join(shared: SharedPut, signal: AbortSignal | undefined, address: string): Promise<void> {
+  shared.waiters++;
+  return new Promise<void>((resolve, reject) => {
+    let left = false;
+    const leave = () => {
+      if (left) return false;
+      left = true;
+      signal?.removeEventListener("abort", onAbort);
+      shared.waiters--;
+      return true;
+    };
+    const onAbort = () => {
+      if (!leave()) return;
+      if (shared.waiters === 0) shared.controller.abort(signal!.reason);
+      reject(ClientError.fromAbort(signal!, address));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    shared.promise.then(
+      () => leave() && resolve(),
+      (error: unknown) => leave() && reject(error),
+    );
+  });
 }
