@@ -52,7 +52,7 @@ export function tableWork(tools: ServiceTools, limits: TableLimits = defaultTabl
   return {
     threads: tools.workers,
     pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
-    buffered: new ByteBudget(limits.maxBufferBytes),
+    buffered: new ByteBudget(limits.maxBufferBytes, limits.stallTimeoutMs),
     run: tools.runOnWorker,
   };
 }
@@ -73,7 +73,7 @@ export function computeService(
         undefined,
         tools.store,
       );
-      const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
+      const { merger: merged, bytes, threadId } = await sumTable(call, work, context, options.limits);
       return {
         rows: merged.rows,
         columns: merged.columns,
@@ -104,7 +104,7 @@ export function computeService(
         merger: merged,
         bytes,
         threadId,
-      } = await weighTable(call, weights, work, context.signal, options.limits);
+      } = await weighTable(call, weights, work, context, options.limits);
       if (merged.rows !== weights.length) {
         throw invalidArgument(
           `${call.fileName}: ${merged.rows} rows but ${weights.length} weights (one weight per row is needed)`,

@@ -60,7 +60,7 @@ export function exactAccumulator({ tools, work, limits }: AccumulatorOptions): S
         const { merger, bytes, threadId } = await sumTable(
           { fileName: name, read, firstLine: 1, expectedColumns: 0, chunks: pulled(name, context) },
           work,
-          context.signal,
+          context,
           limits,
         );
         if (merger.rows > 0 && columns > 0 && merger.columns !== columns) {
