@@ -12,7 +12,7 @@ import { servedBy } from "../../host/identity.js";
 import type { SessionCallContext, SessionClassFactory } from "../../host/session-context.js";
 import { invalidArgument } from "../../rpc/server-error.js";
 import { mergeExact, roundSums } from "../compute/merge-pieces.js";
-import { refusing } from "./compute-service.js";
+import { refusing } from "./refusing.js";
 import { sumTable, type TableLimits, type TableWork } from "./table-stream.js";
 
 export interface AccumulatorOptions {
