@@ -81,6 +81,12 @@ const program = new Command("rpcpool-server")
     defaultTableLimits.maxBufferBytes,
   )
   .option(
+    "--stall-timeout-ms <ms>",
+    "refuse a table call that holds unfinished-line bytes and receives none for this long",
+    integerIn(1, 2 ** 31 - 1),
+    defaultTableLimits.stallTimeoutMs,
+  )
+  .option(
     "--max-columns <n>",
     "widest row of a table",
     integerIn(1, 2 ** 31 - 1),
@@ -155,6 +161,7 @@ const program = new Command("rpcpool-server")
         maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
         maxLineBytes: options.maxLineBytes,
         maxBufferBytes: options.maxBufferBytes,
+        stallTimeoutMs: options.stallTimeoutMs,
         maxColumns: options.maxColumns,
       },
     });

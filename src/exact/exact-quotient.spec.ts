@@ -60,6 +60,30 @@ describe("exactQuotient", () => {
     );
   });
 
+  it("takes IEEE division when sum and divisor are single doubles, with the same bits as the exact path", () => {
+    // Short lists of small multiples of powers of two sum exactly to one double: the fast path.
+    const cell = fc.tuple(fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: -1070, max: 1000 }));
+    fc.assert(
+      fc.property(
+        fc.array(cell, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: -50, max: 50 }),
+        (cells, d) => {
+          const xs = cells.map(([m, e]) => m * 2 ** Math.min(e, 1000 - 10));
+          const sum = ExactSum.of(xs);
+          const exact = xs.reduce((s, x) => s + toScaled(x), 0n);
+          for (const divisor of [xs.length, d === 0 ? 1 : d / 8]) {
+            const den = toScaled(divisor);
+            // Both in units of 2^-1074: their ratio is the quotient.
+            const reference = exact === 0n ? 0 : expected(nearestDouble(exact << 1074n, den));
+            expect(outcome(() => exactQuotient(sum, divisor))).toBe(reference);
+            expect(outcome(() => exactQuotient(sum, ExactSum.of([divisor])))).toBe(reference);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it("is the correctly rounded sum(w*x) / sum(w) and sum(w*x) / rows for any weights and cells", () => {
     const pair = fc.tuple(fc.oneof(wholeRange, ordinary), wholeRange);
     fc.assert(

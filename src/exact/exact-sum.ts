@@ -107,6 +107,21 @@ export class ExactSum {
     return { n, exp: low + DOUBLE_UNIT_EXPONENT };
   }
 
+  /**
+   * The exact sum when it is one double exactly (one partial, no scaled band), else undefined:
+   * quotients of such sums need no BigInt (see exactQuotient).
+   */
+  single(): number | undefined {
+    if (this.#bands?.some((band) => band && band.length > 0)) return undefined;
+    return this.#base.only();
+  }
+
+  /** Back to zero, keeping the base band's memory (see Partials.clear). */
+  clear(): void {
+    this.#base.clear();
+    this.#bands = undefined;
+  }
+
   /** The exact sum correctly rounded to float64, half to even; Float64Overflow beyond its range. */
   value(): number {
     let value: number;

@@ -41,6 +41,16 @@ export class Partials {
     this.#n = i + 1;
   }
 
+  /** The one partial when there is exactly one (the exact sum is that double), else undefined. */
+  only(): number | undefined {
+    return this.#n === 1 ? this.#p[0] : undefined;
+  }
+
+  /** Back to zero, keeping the memory: a sum reused for many short lists allocates nothing. */
+  clear(): void {
+    this.#n = 0;
+  }
+
   /** The partials, smallest magnitude first. */
   toArray(): number[] {
     return Array.from(this.#p.subarray(0, this.#n));

@@ -23,3 +23,22 @@ export function varint(n: number): Buffer {
   bytes.push(rest);
   return Buffer.from(bytes);
 }
+
+/**
+ * A packed `repeated double` field: its tag, its length and the values as little-endian doubles,
+ * written in one buffer. A generated encoder writes each double as a chunk of its own (an
+ * allocation a value: millions of them for a large reply); nothing when there are no values.
+ */
+export function packedDoubles(field: number, values: ArrayLike<number>): Buffer {
+  if (values.length === 0) return Buffer.alloc(0);
+  const head = Buffer.concat([varint((field << 3) | 2), varint(8 * values.length)]);
+  const bytes = Buffer.allocUnsafe(head.byteLength + 8 * values.length);
+  head.copy(bytes);
+  for (let i = 0; i < values.length; i++) bytes.writeDoubleLE(values[i]!, head.byteLength + 8 * i);
+  return bytes;
+}
+
+/** A length-delimited field (a message or bytes) of `field` holding `value`. */
+export function lengthDelimited(field: number, value: Uint8Array): Buffer {
+  return Buffer.concat([varint((field << 3) | 2), varint(value.byteLength), value]);
+}

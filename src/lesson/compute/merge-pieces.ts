@@ -91,7 +91,9 @@ export class TableMerger {
 
 /** Exact merge of the per-column sums of several parts of one table, in any order. */
 export function mergeExact(parts: ExactSumWire[][]): ExactSumWire[] {
-  const columns = Math.max(0, ...parts.map((p) => p.length));
+  // A loop, not Math.max(...): spreading 125k parts overflows the stack.
+  let columns = 0;
+  for (const part of parts) columns = Math.max(columns, part.length);
   return Array.from({ length: columns }, (_, c) => {
     const sum = new ExactSum();
     for (const part of parts) if (part[c]) addWire(sum, part[c]);

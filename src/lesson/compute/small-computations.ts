@@ -49,15 +49,24 @@ export function circles(radii: readonly number[], pi = Math.PI): { lengths: numb
  * beyond float64. An empty list has no mean.
  */
 export function meansOfLists(lists: readonly (readonly number[])[]): number[] {
-  return lists.map((list, i) => {
-    if (list.length === 0) throw new RefusedInput(`list ${i + 1} is empty: it has no mean`);
-    list.forEach((x, j) => {
-      if (!Number.isFinite(x))
-        throw new RefusedInput(`list ${i + 1}, item ${j + 1} is ${x}, not a finite number`);
-    });
-    // A mean lies between the list's least and greatest items, so it is never beyond float64.
-    return exactQuotient(ExactSum.of(list), list.length);
-  });
+  return lists.map((list, i) => meanOfList(list, i));
+}
+
+/**
+ * The mean of one list, the `index`th (from 0, for the refusal's words). `sum` is scratch space,
+ * cleared first: a caller averaging many short lists passes one and allocates nothing per list.
+ */
+export function meanOfList(list: ArrayLike<number>, index: number, sum = new ExactSum()): number {
+  if (list.length === 0) throw new RefusedInput(`list ${index + 1} is empty: it has no mean`);
+  sum.clear();
+  for (let j = 0; j < list.length; j++) {
+    const x = list[j]!;
+    if (!Number.isFinite(x))
+      throw new RefusedInput(`list ${index + 1}, item ${j + 1} is ${x}, not a finite number`);
+    sum.add(x);
+  }
+  // A mean lies between the list's least and greatest items, so it is never beyond float64.
+  return exactQuotient(sum, list.length);
 }
 
 /** The lesson's CPU-bound demo: count to `iterations` in a loop; the count is returned so it must run. */

@@ -1,8 +1,5 @@
-import { status } from "@grpc/grpc-js";
-import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type {
   CirclesRequest,
-  ComputeServiceDefinition,
   MeansRequest,
   MergeColumnSumsRequest,
   WeightedMeansOptions,
@@ -12,15 +9,22 @@ import {
   Divisor,
   type WeightedMeansRequest,
 } from "../../gen/rpcpool/compute/v1/compute.js";
-import type { ServiceHandlers, ServiceTools } from "../../host/hosted-service.js";
+import type { CallContext } from "../../host/call-context.js";
+import type { ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
-import { invalidArgument, ServerError } from "../../rpc/server-error.js";
-import { mergeColumnSums } from "../compute/merge-column-sums.js";
+import { invalidArgument } from "../../rpc/server-error.js";
 import { finishMeans } from "../compute/merge-pieces.js";
-import { circles, meansOfLists, RefusedInput } from "../compute/small-computations.js";
 import { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
+import {
+  EncodedReply,
+  EncodedRequest,
+  type HostedComputeHandlers,
+  type LargeMethod,
+} from "./large-requests.js";
 import { PieceSlots } from "./piece-slots.js";
+import { refusing } from "./refusing.js";
+import { circlesReply, meansReply, mergeReply, smallReplies } from "./small-replies.js";
 import {
   defaultTableLimits,
   openTableCall,
@@ -52,16 +56,13 @@ export function tableWork(tools: ServiceTools, limits: TableLimits = defaultTabl
   return {
     threads: tools.workers,
     pieces: new PieceSlots(pieceSlotBytes, tools.workers * slotsPerWorker),
-    buffered: new ByteBudget(limits.maxBufferBytes),
+    buffered: new ByteBudget(limits.maxBufferBytes, limits.stallTimeoutMs),
     run: tools.runOnWorker,
   };
 }
 
 /** The lesson's computations behind rpcpool.compute.v1.ComputeService. */
-export function computeService(
-  tools: ServiceTools,
-  options: ComputeOptions,
-): ServiceHandlers<typeof ComputeServiceDefinition> {
+export function computeService(tools: ServiceTools, options: ComputeOptions): HostedComputeHandlers {
   const { identity } = tools;
   const work = options.work ?? tableWork(tools, options.limits);
   return {
@@ -73,7 +74,7 @@ export function computeService(
         undefined,
         tools.store,
       );
-      const { merger: merged, bytes, threadId } = await sumTable(call, work, context.signal, options.limits);
+      const { merger: merged, bytes, threadId } = await sumTable(call, work, context, options.limits);
       return {
         rows: merged.rows,
         columns: merged.columns,
@@ -104,7 +105,7 @@ export function computeService(
         merger: merged,
         bytes,
         threadId,
-      } = await weighTable(call, weights, work, context.signal, options.limits);
+      } = await weighTable(call, weights, work, context, options.limits);
       if (merged.rows !== weights.length) {
         throw invalidArgument(
           `${call.fileName}: ${merged.rows} rows but ${weights.length} weights (one weight per row is needed)`,
@@ -131,21 +132,37 @@ export function computeService(
       };
     }),
 
-    mergeColumnSums: tools.unary(async (request: MergeColumnSumsRequest) => ({
-      ...refusing(() => mergeColumnSums(request.parts)),
-      servedBy: servedBy(identity),
-    })),
+    mergeColumnSums: tools.unary(async (request: MergeColumnSumsRequest | EncodedRequest, context) =>
+      request instanceof EncodedRequest
+        ? onWorker("mergeColumnSums", request, context)
+        : mergeReply(request, servedBy(identity)),
+    ),
 
-    circles: tools.unary(async (request: CirclesRequest) => ({
-      ...refusing(() => circles(request.radii, request.pi === 0 ? Math.PI : request.pi)),
-      servedBy: servedBy(identity),
-    })),
+    circles: tools.unary(async (request: CirclesRequest | EncodedRequest, context) =>
+      request instanceof EncodedRequest
+        ? onWorker("circles", request, context)
+        : circlesReply(request, servedBy(identity)),
+    ),
 
-    means: tools.unary(async (request: MeansRequest) => ({
-      means: refusing(() => meansOfLists(request.lists.map((list) => list.values))),
-      servedBy: servedBy(identity),
-    })),
+    means: tools.unary(async (request: MeansRequest | EncodedRequest, context) =>
+      request instanceof EncodedRequest
+        ? onWorker("means", request, context)
+        : meansReply(request, servedBy(identity)),
+    ),
   };
+
+  /** A large request, decoded and answered on a worker thread (see large-requests.ts). */
+  async function onWorker(method: LargeMethod, request: EncodedRequest, context: CallContext) {
+    // A reply is bounded by what this server may send and its clients accept (Info says it).
+    const maxReplyBytes = tools.info().maxMessageBytes;
+    const bytes = await tools.runOnWorker<Uint8Array>(
+      smallReplies,
+      "replyTo",
+      [method, request.bytes, servedBy(identity), maxReplyBytes],
+      { signal: context.signal },
+    );
+    return new EncodedReply(bytes);
+  }
 }
 
 /**
@@ -168,31 +185,6 @@ function storedWeights(store: StoredValues, options: WeightedMeansOptions, fileN
   const weights = new Float64Array(count);
   for (let i = 0; i < count && offset + i < stored; i++) weights[i] = bytes.readDoubleLE((offset + i) * 8);
   return weights;
-}
-
-/**
- * A computation's result, or its refusal as a status, naming the file when there is one: a value
- * beyond float64 is OUT_OF_RANGE, a zero divisor or a refused input INVALID_ARGUMENT. Anything
- * else is a bug (INTERNAL).
- */
-export function refusing<T>(compute: () => T, fileName?: string): T {
-  try {
-    return compute();
-  } catch (error) {
-    const prefix = fileName ? `${fileName}: ` : "";
-    const fields: Record<string, string> = fileName ? { file: fileName } : {};
-    if (error instanceof Float64Overflow) {
-      if (error.column !== undefined) fields.column = String(error.column);
-      throw new ServerError(status.OUT_OF_RANGE, prefix + error.message, {
-        errorInfo: { reason: "BEYOND_FLOAT64", domain: "rpcpool", metadata: fields },
-      });
-    }
-    if (error instanceof ZeroDivisor) {
-      throw invalidArgument(prefix + error.message, { reason: "ZERO_DIVISOR", fields });
-    }
-    if (error instanceof RefusedInput) throw invalidArgument(prefix + error.message);
-    throw error;
-  }
 }
 
 /** The weights, once each is known to be a finite number (else INVALID_ARGUMENT naming it). */

@@ -12,7 +12,7 @@ import { servedBy } from "../../host/identity.js";
 import type { SessionCallContext, SessionClassFactory } from "../../host/session-context.js";
 import { invalidArgument } from "../../rpc/server-error.js";
 import { mergeExact, roundSums } from "../compute/merge-pieces.js";
-import { refusing } from "./compute-service.js";
+import { refusing } from "./refusing.js";
 import { sumTable, type TableLimits, type TableWork } from "./table-stream.js";
 
 export interface AccumulatorOptions {
@@ -60,7 +60,7 @@ export function exactAccumulator({ tools, work, limits }: AccumulatorOptions): S
         const { merger, bytes, threadId } = await sumTable(
           { fileName: name, read, firstLine: 1, expectedColumns: 0, chunks: pulled(name, context) },
           work,
-          context.signal,
+          context,
           limits,
         );
         if (merger.rows > 0 && columns > 0 && merger.columns !== columns) {

@@ -4,11 +4,11 @@ import { BatchServiceDefinition } from "../../gen/rpcpool/pool/v1/batch.js";
 import type { HostedService, ServiceTools } from "../../host/hosted-service.js";
 import { protoRoot } from "../../host/reflection.js";
 import { type MethodSpec, methodsOf } from "../../rpc/method-spec.js";
-import { computeServiceDefinition } from "../compute-definition.js";
 import { computeService, tableWork } from "./compute-service.js";
 import { DataRoot } from "./data-root.js";
 import { demoService } from "./demo-service.js";
 import { exactAccumulator } from "./exact-accumulator.js";
+import { hostedComputeDefinition } from "./large-requests.js";
 import { defaultTableLimits, type TableLimits, type TableWork } from "./table-stream.js";
 
 export interface LessonOptions {
@@ -53,7 +53,7 @@ export async function lessonServices(options: LessonOptions = {}): Promise<Hoste
   };
   return [
     {
-      definition: computeServiceDefinition,
+      definition: hostedComputeDefinition,
       name: "rpcpool.compute.v1.ComputeService",
       implementation: (tools) => computeService(tools, { limits, dataRoot, work: workOf(tools) }),
       ...reflection,

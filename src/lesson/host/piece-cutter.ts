@@ -1,7 +1,9 @@
 import type { FileHandle } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { ServerError } from "../../rpc/server-error.js";
-import type { ByteBudget } from "./byte-budget.js";
+import { type BudgetHolder, BufferBudgetSpent } from "./byte-budget.js";
+
+export { BufferBudgetSpent };
 
 const NEWLINE = 0x0a;
 
@@ -13,15 +15,6 @@ export class LineTooLong extends Error {
     readonly heldLines: number,
   ) {
     super(`the line is longer than this server's cap of ${maxLine} bytes (--max-line-bytes)`);
-  }
-}
-
-/** The server-wide budget of held bytes is spent: the call is refused, the server stays bounded. */
-export class BufferBudgetSpent extends Error {
-  constructor(readonly capBytes: number) {
-    super(
-      `this server holds its cap of ${capBytes} bytes of unfinished lines (--max-buffer-bytes); try again later`,
-    );
   }
 }
 
@@ -40,7 +33,7 @@ export async function* cutPieces(
   target: number,
   maxLine: number,
   allocate: (bytes: number) => Uint8Array | Promise<Uint8Array> = Buffer.allocUnsafeSlow,
-  budget?: ByteBudget,
+  budget?: BudgetHolder,
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
@@ -49,7 +42,7 @@ export async function* cutPieces(
   // held[0 .. searched) are known to hold no newline: a long line is not searched again and again.
   let searched = 0;
   try {
-    for await (const chunk of chunks) {
+    for await (const chunk of budget ? untilEvicted(chunks, budget.signal) : chunks) {
       if (chunk.byteLength === 0) continue;
       if (budget && !budget.take(chunk.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
       held.push(chunk);
@@ -81,6 +74,36 @@ export async function* cutPieces(
     if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
   } finally {
     budget?.give(heldBytes);
+  }
+}
+
+/**
+ * The chunks until the budget takes its bytes back: a call waiting on a stalled client for its
+ * next chunk is then refused at once (the eviction's reason is thrown), not when the client sends.
+ */
+async function* untilEvicted(
+  chunks: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let onAbort: () => void = () => {};
+  const evicted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  // Rejected only when raced below; never left unhandled.
+  evicted.catch(() => {});
+  try {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      const next = await Promise.race([iterator.next(), evicted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    // The stream is not awaited: a stalled client may never answer.
+    void iterator.return?.()?.catch?.(() => {});
   }
 }
 
@@ -119,7 +142,7 @@ export async function* readPieces(
   target: number,
   maxLine: number,
   memory: PieceMemory,
-  budget?: ByteBudget,
+  budget?: BudgetHolder,
 ): AsyncGenerator<Uint8Array> {
   let carry: Uint8Array = new Uint8Array(0);
   const hold = (next: Uint8Array) => {

@@ -5,7 +5,7 @@ import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import { sameFile, snapshotOf } from "../file-snapshot.js";
-import type { ByteBudget } from "./byte-budget.js";
+import type { BudgetHolder, ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import { BufferBudgetSpent, cutPieces, LineTooLong, type PieceMemory, readPieces } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
@@ -16,7 +16,7 @@ export interface TableWork {
   /** Worker threads: two pieces each are kept in flight. */
   threads: number;
   pieces: PieceSlots;
-  /** The server-wide budget of bytes held outside the slots (--max-buffer-bytes). */
+  /** The server-wide budget of bytes held outside the slots (--max-buffer-bytes), shared fairly. */
   buffered: ByteBudget;
   run: ServiceTools["runOnWorker"];
 }
@@ -32,6 +32,8 @@ export interface TableLimits {
   maxColumns: number;
   /** Bytes of unfinished lines all table calls of a server may hold at once (--max-buffer-bytes). */
   maxBufferBytes: number;
+  /** How long a call may hold such bytes while its client sends none (--stall-timeout-ms). */
+  stallTimeoutMs: number;
 }
 
 /** Defaults that keep a server within a 1 GiB pod whatever its clients send (docs/limits.md). */
@@ -41,7 +43,15 @@ export const defaultTableLimits: TableLimits = {
   maxTableBytes: Number.POSITIVE_INFINITY,
   maxColumns: 10_000,
   maxBufferBytes: 256 << 20,
+  stallTimeoutMs: 30_000,
 };
+
+/** Who a table call is for: its cancellation, and its client (the connection) for the budget's shares. */
+export interface TableScope {
+  signal: AbortSignal;
+  /** The client's address and port, as grpc-js gives it: one connection. */
+  peer: string;
+}
 
 /** Passes bytes on while their total stays within the cap. */
 async function* capped(chunks: AsyncIterable<Uint8Array>, maxBytes: number, fileName: string) {
@@ -68,7 +78,7 @@ export interface TableCall {
   /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
   /** Or, for a file of the server's own, its pieces read straight into their memory. */
-  pieces?: (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) => AsyncIterable<Uint8Array>;
+  pieces?: (limits: TableLimits, memory: PieceMemory, budget: BudgetHolder) => AsyncIterable<Uint8Array>;
   /** Closes what the call holds open (a remote file), whether or not its pieces were read. */
   release?: () => Promise<void>;
 }
@@ -80,7 +90,7 @@ function piecesOf(
   call: TableCall,
   limits: TableLimits,
   memory: PieceMemory,
-  budget: ByteBudget,
+  budget: BudgetHolder,
 ): AsyncIterable<Uint8Array> {
   if (call.pieces) return call.pieces(limits, memory, budget);
   return cutPieces(
@@ -200,7 +210,7 @@ async function remotePieces<Req>(
     await release();
     throw error;
   }
-  const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: ByteBudget) {
+  const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: BudgetHolder) {
     try {
       const before = snapshotOf(await handle.stat());
       const size = before.size;
@@ -248,10 +258,11 @@ async function storedChunks<Req>(
 export async function sumTable(
   call: TableCall,
   work: TableWork,
-  signal: AbortSignal,
+  scope: TableScope,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
-  const abort = linkedController(signal);
+  const abort = linkedController(scope.signal);
+  const budget = work.buffered.holder(scope.peer);
   const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
   let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
@@ -268,7 +279,7 @@ export async function sumTable(
       call,
       limits,
       { take: (size) => work.pieces.take(size, abort.signal), give: (piece) => work.pieces.give(piece) },
-      work.buffered,
+      budget,
     );
     for await (const bytes of refusingCuts(pieces, call, merger, async () => {
       // The pieces before a refused line are merged first: their own refusal comes first in the file.
@@ -294,6 +305,7 @@ export async function sumTable(
     while (pending.length > 0) await mergeOldest();
     return { merger, bytes: bytesRead, threadId };
   } finally {
+    budget.close();
     abort.abort();
     await call.release?.();
   }
@@ -304,12 +316,14 @@ export async function weighTable(
   call: TableCall,
   weights: Float64Array,
   work: TableWork,
-  signal: AbortSignal,
+  scope: TableScope,
   limits: TableLimits = defaultTableLimits,
 ): Promise<MergedTable> {
+  const budget = work.buffered.holder(scope.peer);
   try {
-    return await weighPieces(call, weights, work, signal, limits);
+    return await weighPieces(call, weights, work, scope.signal, budget, limits);
   } finally {
+    budget.close();
     await call.release?.();
   }
 }
@@ -319,6 +333,7 @@ async function weighPieces(
   weights: Float64Array,
   work: TableWork,
   signal: AbortSignal,
+  budget: BudgetHolder,
   limits: TableLimits,
 ): Promise<MergedTable> {
   const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
@@ -329,7 +344,7 @@ async function weighPieces(
     call,
     limits,
     { take: (size) => work.pieces.take(size, signal), give: (piece) => work.pieces.give(piece) },
-    work.buffered,
+    budget,
   );
   for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
