@@ -21,7 +21,7 @@ async function readRemote(name: string, between: () => void = () => {}): Promise
   const limits = { ...defaultTableLimits, pieceBytes: 16 << 10 };
   const memory = { take: (bytes: number) => new Uint8Array(bytes), give: () => {} };
   const pieces: Uint8Array[] = [];
-  for await (const piece of call.pieces!(limits, memory, new ByteBudget(1 << 30))) {
+  for await (const piece of call.pieces!(limits, memory, new ByteBudget(1 << 30).holder("spec"))) {
     if (pieces.length === 0) between();
     pieces.push(piece);
   }
