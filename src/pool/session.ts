@@ -7,7 +7,7 @@ import {
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import type { DuplexCall } from "../rpc/http2-transport.js";
+import type { DuplexCall } from "./transport/transport.js";
 import {
   type AnyServiceDefinition,
   type MethodName,
