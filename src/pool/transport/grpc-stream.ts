@@ -45,6 +45,8 @@ export class GrpcStream<Req, Res> {
   #wake: (() => void) | undefined;
   readonly #cancelTimer: () => void;
   readonly #onAbort: (() => void) | undefined;
+  /** The stream's session (Node forgets it when the stream closes). */
+  readonly #session: ClientHttp2Stream["session"];
   /** Told once, when the call has ended (to count open calls). */
   onEnd: (() => void) | undefined;
 
@@ -54,6 +56,7 @@ export class GrpcStream<Req, Res> {
     readonly options: GrpcStreamOptions,
   ) {
     this.#framer = new MessageFramer(options.maxReceiveBytes);
+    this.#session = stream.session;
     const { signal } = options;
     if (signal) {
       this.#onAbort = () => this.fail(ClientError.fromAbort(signal, options.server));
@@ -281,7 +284,7 @@ export class GrpcStream<Req, Res> {
       return;
     }
     const fail = (status: number, details: string) => this.#failWith(status, details);
-    const session = this.stream.session;
+    const session = this.#session;
     const connectionLost = !session || session.destroyed || session.closed;
     const code = this.stream.rstCode;
     // gRPC's mapping of RST_STREAM codes (doc/PROTOCOL-HTTP2.md); a stream taken down with its
@@ -293,7 +296,10 @@ export class GrpcStream<Req, Res> {
       fail(Status.RESOURCE_EXHAUSTED, "the server asked to calm down (ENHANCE_YOUR_CALM)");
     else if (code === constants.NGHTTP2_INADEQUATE_SECURITY)
       fail(Status.PERMISSION_DENIED, "inadequate security");
-    else if (connectionLost || this.#headers === undefined) {
+    else if (
+      connectionLost ||
+      (this.#headers === undefined && (code === undefined || code === constants.NGHTTP2_NO_ERROR))
+    ) {
       fail(
         Status.UNAVAILABLE,
         this.options.connectionFailure() || this.#streamError || "the connection to the server ended",

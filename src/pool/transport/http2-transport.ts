@@ -131,7 +131,9 @@ export class Http2Transport implements Transport {
       connectionFailure: () => state.failure,
     });
     grpc.onEnd = () => {
-      if (--state.open === 0 && !state.session.destroyed) state.session.unref();
+      if (--state.open > 0 || state.session.destroyed) return;
+      state.session.unref();
+      if (state.draining) state.session.close();
     };
     return grpc;
   }
@@ -174,9 +176,19 @@ export class Http2Transport implements Transport {
       this.#retire(state);
       state.stopKeepalive?.();
     });
-    // After a GOAWAY the calls in flight may finish (kept alive by this session's keepalive); new
-    // ones go to a new session.
-    session.on("goaway", () => this.#retire(state));
+    // After a GOAWAY the calls in flight may finish; new ones go to a new session. Node closes a
+    // session on a GOAWAY right after this event, and a closed session cannot be pinged: its calls
+    // would run on without keepalive, hanging on a cut link. So Node's close is skipped here, and
+    // the session is closed when its last call ends (see #start).
+    session.on("goaway", (code: number) => {
+      this.#retire(state);
+      if (code !== constants.NGHTTP2_NO_ERROR || state.open === 0) return;
+      state.draining = true;
+      session.close = () => {};
+      queueMicrotask(() => {
+        delete (session as { close?: unknown }).close;
+      });
+    });
     // An idle session must not keep the process alive; open calls ref it (see #start).
     session.unref();
     this.#current = state;
@@ -212,7 +224,7 @@ export class Http2Transport implements Transport {
     let lastPing = Number.NEGATIVE_INFINITY;
     const interval = setInterval(() => {
       // A session still connecting (TCP, TLS) cannot be pinged: Node cancels such a ping.
-      if (session.destroyed || session.connecting || state.open === 0) {
+      if (session.destroyed || session.closed || session.connecting || state.open === 0) {
         lastHeard = -1;
         return;
       }
@@ -233,7 +245,7 @@ export class Http2Transport implements Transport {
         clearTimeout(timeout);
         // The ping's answer is not news from the calls: silence is counted from here.
         lastHeard = heard();
-        if (error && !session.destroyed) {
+        if (error && !session.destroyed && !session.closed) {
           state.failure ||= `a keepalive ping failed: ${error.message}`;
           session.destroy();
         }
@@ -252,6 +264,8 @@ interface SessionState {
   open: number;
   /** Why it failed (e.g. "connect ECONNREFUSED ..."), for the calls it took down; "" while healthy. */
   failure: string;
+  /** It had a GOAWAY: it finishes its calls, then closes. */
+  draining?: boolean;
   stopKeepalive?: () => void;
 }
 
