@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { createServer as createTcpServer, type Socket } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Http2Transport } from "../dist/src/pool/transport/http2-transport.js";
 import {
@@ -116,6 +117,30 @@ describe("replies and status", () => {
       s.end(frame("x"));
     };
     expect(await outcome(connect().unary(unary, Buffer.alloc(0), call()))).toMatch(/^INTERNAL: /);
+  });
+});
+
+describe("compressed replies (the client asks for identity; some servers compress anyway)", () => {
+  const compressedReply = (encoding: string, body: Buffer) => (s: ServerHttp2Stream) => {
+    s.respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-encoding": encoding },
+      { waitForTrailers: true },
+    );
+    s.write(frame(body, true));
+    sendStatus(s, { "grpc-status": "0" });
+  };
+  it("a gzip reply is read", async () => {
+    raw.handler = compressedReply("gzip", gzipSync(Buffer.from("hello gzip")));
+    expect((await connect().unary(unary, Buffer.alloc(0), call())).toString()).toBe("hello gzip");
+  });
+  it("an encoding it cannot read is INTERNAL, and says which", async () => {
+    raw.handler = compressedReply("snappy", Buffer.from("?"));
+    expect(await outcome(connect().unary(unary, Buffer.alloc(0), call()))).toMatch(/^INTERNAL: .*snappy/);
+  });
+  it("a gzip reply that inflates past the limit is RESOURCE_EXHAUSTED", async () => {
+    raw.handler = compressedReply("gzip", gzipSync(Buffer.alloc(1 << 20)));
+    const result = await outcome(connect({ maxReceiveBytes: 1000 }).unary(unary, Buffer.alloc(0), call()));
+    expect(result).toMatch(/^RESOURCE_EXHAUSTED: /);
   });
 });
 

@@ -1,9 +1,10 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import { gunzipSync, inflateSync } from "node:zlib";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status, statusOfHttp } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { deadlineTimer } from "./deadline-timer.js";
-import { type FrameError, MessageFramer } from "./message-framer.js";
+import { type Frame, MessageFramer } from "./message-framer.js";
 import type { ReceivedMetadata } from "./transport.js";
 
 /** Messages waiting for the reader, at most this many before the stream is paused. */
@@ -212,21 +213,23 @@ export class GrpcStream<Req, Res> {
 
   #onData(chunk: Buffer): void {
     if (this.#outcome) return;
-    let messages: Buffer[];
+    let messages: Frame[];
     try {
       messages = this.#framer.push(chunk);
     } catch (error) {
-      const kind = (error as FrameError).kind;
-      this.#failWith(
-        kind === "too-large" ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
-        (error as Error).message,
-      );
+      this.#failWith(Status.RESOURCE_EXHAUSTED, (error as Error).message);
       return;
     }
-    for (const bytes of messages) {
+    for (const frame of messages) {
       if (this.options.singleReply && ++this.#received > 1) {
         this.#failWith(Status.UNIMPLEMENTED, "the server sent more than one reply to a call that takes one");
         return;
+      }
+      let bytes = frame.bytes;
+      if (frame.compressed) {
+        const inflated = this.#decompress(bytes);
+        if (!inflated) return;
+        bytes = inflated;
       }
       try {
         this.#queue.push(this.method.responseDeserialize(bytes));
@@ -240,6 +243,34 @@ export class GrpcStream<Req, Res> {
     }
     if (this.#queue.length >= highWater) this.stream.pause();
     if (messages.length > 0) this.#wake?.();
+  }
+
+  /**
+   * A compressed reply: the client asks for none (grpc-accept-encoding: identity) and compresses
+   * nothing, but some servers (C-core's, asked per call) compress regardless; gzip and deflate are
+   * read, within the size limit. Any other encoding fails the call as INTERNAL.
+   */
+  #decompress(bytes: Buffer): Buffer | undefined {
+    const encoding = String(this.#headers?.["grpc-encoding"] ?? "identity");
+    const options = { maxOutputLength: this.options.maxReceiveBytes };
+    try {
+      if (encoding === "gzip") return gunzipSync(bytes, options);
+      if (encoding === "deflate") return inflateSync(bytes, options);
+    } catch (error) {
+      const tooLarge = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+      this.#failWith(
+        tooLarge ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
+        tooLarge
+          ? `a decompressed reply exceeds the limit of ${this.options.maxReceiveBytes} bytes`
+          : `the server's ${encoding} reply could not be decompressed: ${(error as Error).message}`,
+      );
+      return undefined;
+    }
+    this.#failWith(
+      Status.INTERNAL,
+      `the server sent a message compressed with "${encoding}", which this client does not read (it asks for identity)`,
+    );
+    return undefined;
   }
 
   #onStatus(trailers: IncomingHttpHeaders): void {

@@ -1,11 +1,10 @@
-/** What a framer refuses: a compressed message it did not ask for, or one over the size limit. */
-export class FrameError extends Error {
-  constructor(
-    readonly kind: "compressed" | "too-large",
-    message: string,
-  ) {
-    super(message);
-  }
+/** What a framer refuses: a message over the size limit. */
+export class FrameError extends Error {}
+
+/** One message's bytes, and whether the sender compressed them (the flag byte). */
+export interface Frame {
+  bytes: Buffer;
+  compressed: boolean;
 }
 
 /**
@@ -33,8 +32,8 @@ export class MessageFramer {
   }
 
   /** The whole messages the chunk completes (their bytes, without the prefix). Throws a FrameError. */
-  push(chunk: Buffer): Buffer[] {
-    const messages: Buffer[] = [];
+  push(chunk: Buffer): Frame[] {
+    const messages: Frame[] = [];
     let at = 0;
     while (at < chunk.length) {
       if (this.#length < 0) {
@@ -43,16 +42,9 @@ export class MessageFramer {
         this.#headBytes += take;
         at += take;
         if (this.#headBytes < 5) break;
-        if (this.#head[0] !== 0) {
-          throw new FrameError(
-            "compressed",
-            "the server sent a compressed message, and this client asks for none (grpc-accept-encoding: identity)",
-          );
-        }
         this.#length = this.#head.readUInt32BE(1);
         if (this.#length > this.maxMessageBytes) {
           throw new FrameError(
-            "too-large",
             `a reply of ${this.#length} bytes exceeds the limit of ${this.maxMessageBytes}`,
           );
         }
@@ -64,7 +56,8 @@ export class MessageFramer {
         at += take;
       }
       if (this.#partBytes < this.#length) break;
-      messages.push(this.#join());
+      const compressed = this.#head[0] !== 0;
+      messages.push({ bytes: this.#join(), compressed });
     }
     return messages;
   }
