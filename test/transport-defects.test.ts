@@ -2,8 +2,10 @@ import { once } from "node:events";
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { gzipSync } from "node:zlib";
+import { Pool } from "rpcpool";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Http2Transport } from "../dist/src/pool/transport/http2-transport.js";
+import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
 import {
   bytesMethod,
   frame,
@@ -171,6 +173,31 @@ describe("RST_STREAM codes as gRPC says (doc/PROTOCOL-HTTP2.md)", () => {
   }
 });
 
+describe("a server's RST_STREAM INTERNAL_ERROR through the pool", () => {
+  it("fails a non-idempotent call once (INTERNAL), not four times as UNAVAILABLE", async () => {
+    let appends = 0;
+    raw.handler = (s, headers) => {
+      if (String(headers[":path"]).endsWith("/Info")) {
+        // An empty InfoResponse: a server with defaults, hosting everything.
+        grpcHeaders(s);
+        s.write(frame(Buffer.alloc(0)));
+        sendStatus(s, { "grpc-status": "0" });
+        return;
+      }
+      appends++;
+      s.close(constants.NGHTTP2_INTERNAL_ERROR);
+    };
+    const pool = await Pool.connect([raw.address]);
+    try {
+      const result = await outcome(pool.service(FlakyServiceDefinition).apply("append", { value: "x" }));
+      expect(result).toMatch(/^INTERNAL: /);
+      expect(appends).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("replies that are not gRPC", () => {
   const reply =
     (status: number, headers: Record<string, string>, body = "") =>
@@ -235,6 +262,34 @@ describe("connection", () => {
     }).unary(unary, Buffer.alloc(0), call());
     expect(reply.toString()).toBe("late");
     expect(raw.pings[before]).toBeGreaterThan(0);
+  });
+
+  it("a session's failure is told for its own calls only, not for a later session's", async () => {
+    // A port nothing listens on: the first session fails with ECONNREFUSED.
+    const probe = createTcpServer();
+    probe.listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const port = (probe.address() as { port: number }).port;
+    probe.close();
+    await once(probe, "close");
+    const t = new Http2Transport(`127.0.0.1:${port}`);
+    try {
+      const first = await outcome(t.unary(unary, Buffer.alloc(0), call()));
+      expect(first).toMatch(/^UNAVAILABLE: .*ECONNREFUSED/);
+      // Then a server that takes the connection and drops it at once: another failure, its own.
+      const dropping = createTcpServer((socket) => socket.destroy());
+      dropping.listen(port, "127.0.0.1");
+      await once(dropping, "listening");
+      try {
+        const second = await outcome(t.unary(unary, Buffer.alloc(0), call()));
+        expect(second).toMatch(/^UNAVAILABLE: /);
+        expect(second).not.toMatch(/ECONNREFUSED/);
+      } finally {
+        dropping.close();
+      }
+    } finally {
+      t.close();
+    }
   });
 
   it("a keepalive while TLS is still connecting does not kill the session", async () => {
