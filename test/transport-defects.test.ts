@@ -307,6 +307,16 @@ describe("connection", () => {
     try {
       const result = await outcome(tls.unary(unary, Buffer.alloc(0), call(1_000)));
       expect(result).toMatch(/^DEADLINE_EXCEEDED: /);
+      // A handshake that takes longer than a ping's answer may ends the session, saying why.
+      const impatient = new Http2Transport(`127.0.0.1:${port}`, {
+        tls: {},
+        keepaliveMs: 50,
+        keepaliveMinIntervalMs: 0,
+        keepaliveTimeoutMs: 300,
+      });
+      const dropped = await outcome(impatient.unary(unary, Buffer.alloc(0), call(10_000)));
+      impatient.close();
+      expect(dropped).toMatch(/^UNAVAILABLE: .*no connection .* within 300 ms/);
     } finally {
       tls.close();
       for (const socket of sockets) socket.destroy();
@@ -338,6 +348,20 @@ describe("request metadata", () => {
     const result = await outcome(connect().unary(unary, Buffer.alloc(0), call(10_000, { "x-bad": "a\nb" })));
     expect(result).toMatch(/^INVALID_ARGUMENT: /);
   });
+});
+
+describe("client streams", () => {
+  it("a source that waits forever does not hold the caller once the deadline ended the call", async () => {
+    raw.handler = (s) => {
+      s.on("data", () => {});
+    };
+    async function* never() {
+      await new Promise(() => {});
+    }
+    const t = connect();
+    const result = await outcome(t.clientStream(unary, never(), call(300)));
+    expect(result).toMatch(/^DEADLINE_EXCEEDED: /);
+  }, 10_000);
 });
 
 describe("deadlines", () => {

@@ -12,6 +12,7 @@ import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { metadataHeaders } from "./call-headers.js";
+import { requestsUntil } from "./requests-until.js";
 import type { DuplexCall, ResolvedCall, Transport, TransportOptions } from "./transport.js";
 
 type GrpcJs = typeof import("@grpc/grpc-js");
@@ -73,7 +74,7 @@ export class GrpcJsTransport implements Transport {
     });
     const writer = stream!;
     try {
-      for await (const request of requests) {
+      for await (const request of requestsUntil(requests, reply)) {
         if (ended) break;
         const flushed = call.onWritten ? () => call.onWritten!(request) : undefined;
         if (!writer.write(request, flushed)) await drained(writer as unknown as NodeJS.EventEmitter, reply);

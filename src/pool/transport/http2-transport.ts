@@ -4,6 +4,7 @@ import { Status } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { metadataHeaders, timeoutHeader } from "./call-headers.js";
 import { GrpcStream } from "./grpc-stream.js";
+import { requestsUntil } from "./requests-until.js";
 import type { DuplexCall, ResolvedCall, Transport, TransportOptions } from "./transport.js";
 
 const userAgent = "rpcpool-node";
@@ -42,7 +43,7 @@ export class Http2Transport implements Transport {
     reply.catch(() => {});
     let sourceError: { error: unknown } | undefined;
     try {
-      for await (const request of requests) {
+      for await (const request of requestsUntil(requests, reply)) {
         if (grpc.ended) break;
         if (!grpc.write(request)) await grpc.drained();
       }
@@ -222,10 +223,20 @@ export class Http2Transport implements Transport {
     };
     let lastHeard = -1;
     let lastPing = Number.NEGATIVE_INFINITY;
+    let connectingSince: number | undefined;
     const interval = setInterval(() => {
-      // A session still connecting (TCP, TLS) cannot be pinged: Node cancels such a ping.
-      if (session.destroyed || session.closed || session.connecting || state.open === 0) {
+      if (session.destroyed || session.closed || state.open === 0) {
         lastHeard = -1;
+        return;
+      }
+      // A session still connecting (TCP, TLS) cannot be pinged (Node cancels such a ping): one
+      // that takes longer than a ping's answer may is as dead as a peer that does not answer.
+      if (session.connecting) {
+        connectingSince ??= performance.now();
+        if (performance.now() - connectingSince > timeoutMs) {
+          state.failure ||= `no connection (TCP and TLS) within ${timeoutMs} ms`;
+          session.destroy();
+        }
         return;
       }
       const now = heard();
