@@ -18,6 +18,8 @@ const userAgent = "rpcpool-node";
 export class Http2Transport implements Transport {
   /** The session new calls go to; after a GOAWAY its calls finish on the old one. */
   #current: SessionState | undefined;
+  /** Every session not yet closed: the current one, and those finishing their calls after a GOAWAY. */
+  readonly #sessions = new Set<SessionState>();
   #closed = false;
 
   constructor(
@@ -84,12 +86,12 @@ export class Http2Transport implements Transport {
     };
   }
 
-  /** Ends the session; calls in flight fail with UNAVAILABLE. */
+  /** Ends the sessions (a draining one too); calls in flight fail with UNAVAILABLE. */
   close(): void {
     this.#closed = true;
-    const state = this.#current;
     this.#current = undefined;
-    if (state && !state.session.destroyed) state.session.destroy();
+    for (const { session } of this.#sessions) if (!session.destroyed) session.destroy();
+    this.#sessions.clear();
   }
 
   /** A call's stream on the session (a new session when there is none), already counted as open. */
@@ -175,6 +177,7 @@ export class Http2Transport implements Transport {
     });
     session.on("close", () => {
       this.#retire(state);
+      this.#sessions.delete(state);
       state.stopKeepalive?.();
     });
     // After a GOAWAY the calls in flight may finish; new ones go to a new session. Node closes a
@@ -193,6 +196,7 @@ export class Http2Transport implements Transport {
     // An idle session must not keep the process alive; open calls ref it (see #start).
     session.unref();
     this.#current = state;
+    this.#sessions.add(state);
     state.stopKeepalive = this.#keepalive(state);
     return state;
   }
