@@ -377,3 +377,83 @@ describe("deadlines", () => {
     expect((await connect().unary(unary, Buffer.alloc(0), far)).toString()).toBe("slow");
   });
 });
+
+describe("the grpc-js transport on the same misbehaving server (the reference's codes)", () => {
+  // [scenario, handler, grpc-js's code, the http2 transport's code]
+  const scenarios: [string, (s: ServerHttp2Stream) => void, number, number][] = [
+    ["RST INTERNAL_ERROR", (s) => s.close(constants.NGHTTP2_INTERNAL_ERROR), 13, 13],
+    ["RST PROTOCOL_ERROR", (s) => s.close(constants.NGHTTP2_PROTOCOL_ERROR), 13, 13],
+    ["RST REFUSED_STREAM", (s) => s.close(constants.NGHTTP2_REFUSED_STREAM), 14, 14],
+    [
+      "trailers without grpc-status",
+      (s) => {
+        grpcHeaders(s);
+        s.write(frame("x"));
+        sendStatus(s, { "grpc-message": "no code" });
+      },
+      2,
+      2,
+    ],
+    [
+      "no trailers at all",
+      (s) => {
+        s.respond({ ":status": 200, "content-type": "application/grpc" });
+        s.end(frame("x"));
+      },
+      13,
+      13,
+    ],
+    [
+      "HTTP 503",
+      (s) => {
+        s.respond({ ":status": 503 });
+        s.end();
+      },
+      14,
+      14,
+    ],
+    [
+      "HTTP 404",
+      (s) => {
+        s.respond({ ":status": 404 });
+        s.end();
+      },
+      12,
+      12,
+    ],
+    [
+      // grpc-js reads one message of a unary call and holds the status until the next is read:
+      // it waits for the deadline. The http2 transport refuses the second message at once.
+      "two replies to a unary call",
+      (s) => {
+        grpcHeaders(s);
+        s.write(frame("a"));
+        s.write(frame("b"));
+        sendStatus(s, { "grpc-status": "0" });
+      },
+      4,
+      12,
+    ],
+  ];
+  for (const [name, handler, reference, ours] of scenarios) {
+    it(`${name}: grpc-js ${reference}, http2 ${ours}`, async () => {
+      raw.handler = handler;
+      const { GrpcJsTransport } = await import("../dist/src/pool/transport/grpc-js-transport.js");
+      const grpcJs = new GrpcJsTransport(raw.address);
+      try {
+        const codes = [];
+        for (const t of [grpcJs, connect()]) {
+          codes.push(
+            await t.unary(unary, Buffer.alloc(0), call(1_000)).then(
+              () => 0,
+              (e: { code: number }) => e.code,
+            ),
+          );
+        }
+        expect(codes).toEqual([reference, ours]);
+      } finally {
+        grpcJs.close();
+      }
+    });
+  }
+});
