@@ -375,6 +375,14 @@ describe("deadlines", () => {
     };
     const far = { deadline: Date.now() + 2 ** 31 + 60_000, metadata: {} };
     expect((await connect().unary(unary, Buffer.alloc(0), far)).toString()).toBe("slow");
+    // The grpc-js transport too (grpc-js keeps its own timers).
+    const { GrpcJsTransport } = await import("../dist/src/pool/transport/grpc-js-transport.js");
+    const grpcJs = new GrpcJsTransport(raw.address);
+    try {
+      expect((await grpcJs.unary(unary, Buffer.alloc(0), far)).toString()).toBe("slow");
+    } finally {
+      grpcJs.close();
+    }
   });
 });
 

@@ -69,9 +69,11 @@ export class GrpcJsTransport implements Transport {
     });
     reply.catch(() => {});
     let ended = false;
-    reply.finally(() => {
+    // (then, not finally: a finally's promise would fail unhandled with the reply.)
+    const mark = () => {
       ended = true;
-    });
+    };
+    reply.then(mark, mark);
     const writer = stream!;
     try {
       for await (const request of requestsUntil(requests, reply)) {
