@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultTransportOptions } from "../dist/src/pool/server-connection.js";
-import { Http2Transport } from "../dist/src/rpc/http2-transport.js";
+import { Http2Transport } from "../dist/src/pool/transport/http2-transport.js";
 import { root } from "./support/run-program.js";
 
 // Other gRPC stacks (C-core, as in Python's grpcio; Go) refuse pings more often than

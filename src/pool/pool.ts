@@ -3,7 +3,6 @@ import type { StatsResponse } from "../gen/rpcpool/pool/v1/store.js";
 import { type ClientSecurity, callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import type { TransportOptions } from "../rpc/http2-transport.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency, MessageCodec, MethodSpec } from "../rpc/method-spec.js";
 import type { CallCoalescer } from "./call-coalescer.js";
@@ -18,6 +17,7 @@ import { type PoolRuns, ServiceClient, type ServiceOptions } from "./service-cli
 import { Session, type SessionOptions } from "./session.js";
 import { TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
+import type { TransportOptions } from "./transport/transport.js";
 import { ValueHandle } from "./value-handle.js";
 
 export interface ConnectOptions {

@@ -1,14 +1,15 @@
 import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import type { CallOptions } from "../rpc/call-options.js";
-import {
-  type CallMetadata,
-  type DuplexCall,
-  Http2Transport,
-  type ResolvedCall,
-  type TransportOptions,
-} from "../rpc/http2-transport.js";
 import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
+import { createTransport } from "./transport/create-transport.js";
+import type {
+  CallMetadata,
+  DuplexCall,
+  ResolvedCall,
+  Transport,
+  TransportOptions,
+} from "./transport/transport.js";
 
 /**
  * Connection settings: keepalive notices a dead peer during a long call instead of waiting
@@ -68,7 +69,7 @@ const noDefaults = new MethodDefaults();
 
 /** The connection behind a PoolServer: a transport, and the pool's bookkeeping of load and failures. */
 export class ServerConnection implements PoolServer {
-  readonly #transport: Http2Transport;
+  readonly #transport: Transport;
   info: ServerInfo | undefined;
   #hosted?: Map<string, IdempotencyName>;
   /** Calls this client has in flight on the server, from every run of the pool. */
@@ -83,13 +84,14 @@ export class ServerConnection implements PoolServer {
       tls?: TransportOptions["tls"];
       /** Sent with every call (the bearer token). */
       metadata?: CallMetadata;
+      /** Keepalive, reply size, and `kind`: "http2" (default) or "grpc-js" (see transport.ts). */
       transport?: Partial<Omit<TransportOptions, "tls">>;
       defaults?: MethodDefaults;
       /** How long a failed server is avoided: this, doubled for each failure in a row, at most 12x. */
       cooldownMs?: number;
     } = {},
   ) {
-    this.#transport = new Http2Transport(address, {
+    this.#transport = createTransport(address, {
       ...defaultTransportOptions,
       ...options.transport,
       tls: options.tls,

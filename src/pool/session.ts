@@ -7,7 +7,6 @@ import {
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import type { DuplexCall } from "../rpc/http2-transport.js";
 import {
   type AnyServiceDefinition,
   type MethodName,
@@ -28,6 +27,7 @@ import { type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
 import { encodeStatus } from "../rpc/status-details.js";
 import { RemoteObject } from "./remote-object.js";
 import type { ServerConnection } from "./server-connection.js";
+import type { DuplexCall } from "./transport/transport.js";
 
 export interface SessionOptions {
   /** Milliseconds to wait for the server to open the session (default 5 s). */

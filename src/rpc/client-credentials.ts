@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import type { CallMetadata, TransportOptions } from "./http2-transport.js";
+import type { SecureClientSessionOptions } from "node:http2";
+
+/** A client's TLS: the CA that verifies servers, and a certificate for mutual TLS. */
+export type ClientTls = Pick<SecureClientSessionOptions, "ca" | "cert" | "key" | "servername">;
+
+/** Request metadata as headers: `-bin` keys take Buffers (sent base64), the others strings. */
+export type CallMetadata = Record<string, string | Buffer>;
 
 export interface ClientSecurity {
   /** CA that signed the servers' certificates (PEM file); TLS is on when any TLS file is given. */
@@ -15,7 +21,7 @@ export interface ClientSecurity {
  * The TLS of a connection for the options: none (plaintext), TLS verified against `tlsCa` (or the
  * system's roots), or mutual TLS with our certificate. Unreadable or unpaired files are refused.
  */
-export function transportTls(security: ClientSecurity = {}): TransportOptions["tls"] {
+export function transportTls(security: ClientSecurity = {}): ClientTls | undefined {
   const { tlsCa, tlsCert, tlsKey } = security;
   if (!tlsCa && !tlsCert && !tlsKey) return undefined;
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new RangeError("--tls-cert and --tls-key go together");

@@ -1,7 +1,7 @@
 /**
  * gRPC status codes (the numbers every implementation shares). The client side of rpcpool uses
  * these rather than grpc-js's enum so that a client loads nothing of grpc-js: its own calls go
- * over node:http2 (see http2-transport.ts). The values are grpc-js's `status` values.
+ * over node:http2 (see src/pool/transport/http2-transport.ts). The values are grpc-js's `status` values.
  */
 export const Status = {
   OK: 0,
