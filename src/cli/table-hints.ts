@@ -46,6 +46,10 @@ export async function tableHints(
           ? `the first line looks like a header of column names separated by "${shown(other)}": try --header --delimiter ${flag(other)}`
           : "the first line looks like a header of column names: try --header",
       );
+    } else if (/[A-Za-z]/.test(cell) && !looksNumeric(cell, decimal)) {
+      hints.push(
+        `column ${match[2]} holds text ("${cell}"): to sum only the numeric columns, name them with --columns (1-based numbers${read.header ? ", or header names" : ""}, e.g. --columns 1,3)`,
+      );
     }
   } else if (!remote) {
     const text = await lineOf(refusal.file, line);

@@ -75,3 +75,24 @@ export function headerNames(bytes: Uint8Array, options: Pick<ReadOptions, "delim
   }
   return undefined;
 }
+
+/**
+ * The selectors resolved for a table, given the options it is read with and its first bytes (a
+ * piece that starts the file holds the header, when it has one). A piece that continues a file
+ * takes numbers only: the client that cut it resolved the names.
+ */
+export function chooseColumns(
+  selectors: readonly string[],
+  read: Pick<ReadOptions, "delimiter" | "header" | "startsFile">,
+  first: Uint8Array,
+): ColumnChoice {
+  if (!read.header) return resolveColumns(selectors, undefined);
+  if (!read.startsFile) {
+    if (!numbersOnly(selectors))
+      throw new RangeError("a part that continues a file takes column numbers, not names");
+    return resolveColumns(selectors, undefined);
+  }
+  const header = headerNames(first, read);
+  if (!header && !numbersOnly(selectors)) throw new RangeError("no header row found to look the names up in");
+  return resolveColumns(selectors, header);
+}

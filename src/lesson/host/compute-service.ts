@@ -83,6 +83,7 @@ export function computeService(
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
+        columnNames: merged.selectedNames ?? [],
       };
     }),
 
@@ -128,6 +129,7 @@ export function computeService(
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
+        columnNames: merged.selectedNames ?? [],
       };
     }),
 
