@@ -96,7 +96,7 @@ export function tableFlags(command: Command): Command {
   return command
     .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', defaultDialect.delimiter)
     .option("--decimal <c>", 'decimal separator: "." or ","', defaultDialect.decimal)
-    .option("--header", "the first non-blank row of each file is a header: skip it")
+    .option("--header", "the first non-blank line of each file is a header: skip it")
     .option(
       "--columns <list>",
       "only these columns, in this order: 1-based numbers or (with --header) header names, comma-separated",
