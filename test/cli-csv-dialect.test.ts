@@ -43,10 +43,20 @@ describe("quoted cells (RFC 4180)", () => {
     writeFileSync(join(root, "notes.csv"), text);
     const args = ["--header", "--columns", "id,price", "--servers", servers.list, "--json"];
     for (const extra of [["--split", "none"], ["--split", "700KB"], ["--remote-paths"]]) {
-      const run = await rpcpool(["column-sums", extra[0] === "--remote-paths" ? "notes.csv" : file, ...extra, ...args]);
+      const run = await rpcpool([
+        "column-sums",
+        extra[0] === "--remote-paths" ? "notes.csv" : file,
+        ...extra,
+        ...args,
+      ]);
       expect(run.code, `${extra.join(" ")}: ${run.stderr}`).toBe(0);
       const result = run.json().results[0];
-      expect(result).toMatchObject({ rows: 40_000, columns: 2, sums: [ids, prices], selected: ["id", "price"] });
+      expect(result).toMatchObject({
+        rows: 40_000,
+        columns: 2,
+        sums: [ids, prices],
+        selected: ["id", "price"],
+      });
       if (extra[1] === "700KB") expect(result.server).toContain(",");
     }
   });
@@ -59,10 +69,35 @@ describe("quoted cells (RFC 4180)", () => {
     lines[27_002] = lines[27_002]!.replace(/^9000;/, "x;");
     const file = tmp.file("bad-notes.csv", lines.join("\n"));
     for (const split of ["none", "300KB"]) {
-      const run = await rpcpool(["column-sums", file, "--header", "--columns", "1,3", "--split", split, "--servers", servers.list, "--json"]);
+      const run = await rpcpool([
+        "column-sums",
+        file,
+        "--header",
+        "--columns",
+        "1,3",
+        "--split",
+        split,
+        "--servers",
+        servers.list,
+        "--json",
+      ]);
       expect(run.code).toBe(1);
       expect(run.json().errors[0].message).toMatch(/line 27003, column 1: "x" is not a number/);
     }
+  });
+
+  it("refuses a split that cut inside a quoted cell it did not read, saying to give --split none", async () => {
+    // The head has no quote, so --split cuts the file unread; the quoted newlines come later.
+    let text = "";
+    for (let i = 0; i < 20_000; i++) text += i < 100 ? `${i};0\n` : `${i};"a\n\n\nb"\n`;
+    const file = tmp.file("late-quotes.csv", text);
+    const args = ["column-sums", file, "--columns", "1", "--servers", servers.list, "--json"];
+    const split = await rpcpool([...args, "--split", "64KB"]);
+    expect(split.code).toBe(1);
+    expect(split.json().errors[0].message).toMatch(/not closed.*--split cut .* give --split none/);
+    const whole = await rpcpool([...args, "--split", "none"]);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(whole.json().results[0].sums).toEqual([(20_000 * 19_999) / 2]);
   });
 
   it("refuses a quote left open, a stray quote, and text after a closing quote, in words", async () => {
@@ -78,13 +113,27 @@ describe("quoted cells (RFC 4180)", () => {
 });
 
 describe("--columns", () => {
-  const table = "name;qty;price;comment\nnut;2;0.5;small\nbolt;3;1.25;\"long, grey\"\nwasher;5;0.1;x\n";
+  const table = 'name;qty;price;comment\nnut;2;0.5;small\nbolt;3;1.25;"long, grey"\nwasher;5;0.1;x\n';
 
   it("sums the columns named in the header, or numbered, in the order given; text elsewhere is no error", async () => {
     const file = tmp.file("items.csv", table);
-    let run = await rpcpool(["column-sums", file, "--header", "--columns", "price,qty", "--servers", servers.list, "--json"]);
+    let run = await rpcpool([
+      "column-sums",
+      file,
+      "--header",
+      "--columns",
+      "price,qty",
+      "--servers",
+      servers.list,
+      "--json",
+    ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json().results[0]).toMatchObject({ rows: 3, columns: 2, sums: [1.85, 10], selected: ["price", "qty"] });
+    expect(run.json().results[0]).toMatchObject({
+      rows: 3,
+      columns: 2,
+      sums: [1.85, 10],
+      selected: ["price", "qty"],
+    });
     run = await rpcpool(["column-sums", file, "--header", "--columns", "2", "--servers", servers.list]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/3 rows x 1 columns \(qty\)/);
@@ -102,7 +151,18 @@ describe("--columns", () => {
     }
     const file = tmp.file("weighted.csv", text);
     const w = tmp.file("weights.json", JSON.stringify(weights));
-    const args = ["weighted-means", file, "--weights", w, "--header", "--columns", "y,x", "--servers", servers.list, "--json"];
+    const args = [
+      "weighted-means",
+      file,
+      "--weights",
+      w,
+      "--header",
+      "--columns",
+      "y,x",
+      "--servers",
+      servers.list,
+      "--json",
+    ];
     const whole = await rpcpool([...args, "--split", "none"]);
     expect(whole.code, whole.stderr).toBe(0);
     const split = await rpcpool([...args, "--split", "16KB"]);
@@ -129,13 +189,52 @@ describe("--columns", () => {
     expect(run.code).toBe(1);
     expect(run.json().errors[0].message).toMatch(/line 2, column 1: "nut" is not a number/);
     expect(run.stderr).toMatch(/hint: .*--columns/);
-    run = await rpcpool(["column-sums", file, "--header", "--columns", "name", "--servers", servers.list, "--json"]);
+    run = await rpcpool([
+      "column-sums",
+      file,
+      "--header",
+      "--columns",
+      "name",
+      "--servers",
+      servers.list,
+      "--json",
+    ]);
     expect(run.json().errors[0].message).toMatch(/line 2, column 1: "nut" is not a number/);
-    run = await rpcpool(["column-sums", file, "--header", "--columns", "cost", "--servers", servers.list, "--json"]);
+    run = await rpcpool([
+      "column-sums",
+      file,
+      "--header",
+      "--columns",
+      "cost",
+      "--servers",
+      servers.list,
+      "--json",
+    ]);
     expect(run.json().errors[0]).toMatchObject({ code: "INVALID_ARGUMENT" });
-    expect(run.json().errors[0].message).toMatch(/no column "cost" in the header \(it has "name", "qty", "price", "comment"\)/);
+    expect(run.json().errors[0].message).toMatch(
+      /no column "cost" in the header \(it has "name", "qty", "price", "comment"\)/,
+    );
     run = await rpcpool(["column-sums", file, "--columns", "qty", "--servers", servers.list, "--json"]);
     expect(run.json().errors[0].message).toMatch(/names need --header/);
+  });
+
+  it("selects columns of the tables added to an accumulator", async () => {
+    const a = tmp.file("acc-a.csv", table);
+    const b = tmp.file("acc-b.csv", table);
+    const run = await rpcpool([
+      "accumulate",
+      a,
+      b,
+      "--header",
+      "--columns",
+      "qty",
+      "--servers",
+      servers.list,
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const { results } = run.json();
+    expect(results.map((r: { sums: number[] }) => r.sums)).toEqual([[10], [20]]);
   });
 
   it("is a usage error when malformed", async () => {

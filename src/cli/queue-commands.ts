@@ -95,7 +95,10 @@ function submitOptions(command: Command): Command {
 }
 
 function tableSubmitOptions(command: Command): Command {
-  return tableFlags(submitOptions(command)).option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
+  return tableFlags(submitOptions(command)).option(
+    "--remote-paths",
+    "FILEs are paths under each server's --data-root: only paths travel",
+  );
 }
 
 /** `rpcpool submit ...`, `status`, `result` and `jobs`, added to the program. */

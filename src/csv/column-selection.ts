@@ -1,6 +1,6 @@
 import { CR, LF, SPACE, TAB } from "./byte-codes.js";
-import type { ReadOptions } from "./read-options.js";
 import { cellText, splitRow } from "./quoted-rows.js";
+import type { ReadOptions } from "./read-options.js";
 
 /**
  * `--columns`: which columns a table call reads. A selector of digits only is a 1-based column
@@ -25,20 +25,30 @@ export function parseColumnList(text: string): string[] {
 const isNumber = (selector: string) => /^\d+$/.test(selector);
 
 /** The selectors resolved against the header's names (undefined: no header). RangeError in words. */
-export function resolveColumns(selectors: readonly string[], header: readonly string[] | undefined): ColumnChoice {
+export function resolveColumns(
+  selectors: readonly string[],
+  header: readonly string[] | undefined,
+): ColumnChoice {
   const select: number[] = [];
   const names: string[] = [];
   for (const selector of selectors) {
     let column: number;
     if (isNumber(selector)) {
       column = Number(selector) - 1;
-      if (column < 0 || !Number.isSafeInteger(column)) throw new RangeError(`columns are numbered from 1, not ${selector}`);
+      if (column < 0 || !Number.isSafeInteger(column))
+        throw new RangeError(`columns are numbered from 1, not ${selector}`);
     } else {
-      if (!header) throw new RangeError(`column "${selector}" is a name: names need --header (or give numbers)`);
+      if (!header)
+        throw new RangeError(`column "${selector}" is a name: names need --header (or give numbers)`);
       column = header.indexOf(selector);
       if (column < 0) {
-        const known = header.slice(0, 20).map((n) => JSON.stringify(n)).join(", ");
-        throw new RangeError(`no column "${selector}" in the header (it has ${known}${header.length > 20 ? ", ..." : ""})`);
+        const known = header
+          .slice(0, 20)
+          .map((n) => JSON.stringify(n))
+          .join(", ");
+        throw new RangeError(
+          `no column "${selector}" in the header (it has ${known}${header.length > 20 ? ", ..." : ""})`,
+        );
       }
     }
     if (select.includes(column)) throw new RangeError(`column ${selector} is selected twice`);
@@ -57,7 +67,10 @@ export function numbersOnly(selectors: readonly string[]): boolean {
  * The header's names: the first non-blank row of bytes that start a file (after a byte-order
  * mark); undefined when the bytes end before that row does.
  */
-export function headerNames(bytes: Uint8Array, options: Pick<ReadOptions, "delimiter">): string[] | undefined {
+export function headerNames(
+  bytes: Uint8Array,
+  options: Pick<ReadOptions, "delimiter">,
+): string[] | undefined {
   const tabIsBlank = options.delimiter !== TAB;
   const isBlank = (c: number) => c === SPACE || (tabIsBlank && c === TAB);
   let p = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;

@@ -107,6 +107,8 @@ export function splitRow(
 
 /** A cell's text (UTF-8), a doubled quote read as one, blanks around it dropped. */
 export function cellText(bytes: Uint8Array, cell: RowCell): string {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + cell.start, cell.end - cell.start).toString("utf8");
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + cell.start, cell.end - cell.start).toString(
+    "utf8",
+  );
   return (cell.quoted ? text.replaceAll('""', '"') : text).trim();
 }

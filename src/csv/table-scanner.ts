@@ -331,7 +331,8 @@ function quotedCell(
 
 function strayQuote(bytes: Uint8Array, start: number, end: number): string {
   const text =
-    String.fromCharCode(...bytes.subarray(start, Math.min(end, start + 40))) + (end - start > 40 ? "..." : "");
+    String.fromCharCode(...bytes.subarray(start, Math.min(end, start + 40))) +
+    (end - start > 40 ? "..." : "");
   return `${JSON.stringify(text)} has a quote inside an unquoted cell: quote the whole cell and double the quote`;
 }
 

@@ -1,10 +1,10 @@
+import { resolveColumns } from "../../csv/column-selection.js";
+import { readOptionsFrom } from "../../csv/read-options.js";
 import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
-import { resolveColumns } from "../../csv/column-selection.js";
-import { readOptionsFrom } from "../../csv/read-options.js";
 import { cutAtLines, tableHead } from "./line-cuts.js";
 import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
@@ -90,7 +90,12 @@ function partSizesOf(
  * (docs/csv-rules.md); a file that quotes is read once to cut at rows' ends (planSplit). The parts
  * after the first get --columns as numbers, looked up in the header here.
  */
-async function partsOf(file: string, size: number, partBytes: number, options: PlanOptions): Promise<TablePart[]> {
+async function partsOf(
+  file: string,
+  size: number,
+  partBytes: number,
+  options: PlanOptions,
+): Promise<TablePart[]> {
   const read = readOptionsFrom(options.read ?? {});
   const head = await tableHead(file, read);
   const parts =
@@ -101,7 +106,9 @@ async function partsOf(file: string, size: number, partBytes: number, options: P
   if (selectors.length > 0 && parts.length > 1) {
     let numbers: string[];
     try {
-      numbers = resolveColumns(selectors, read.header ? head.header : undefined).select.map((c) => String(c + 1));
+      numbers = resolveColumns(selectors, read.header ? head.header : undefined).select.map((c) =>
+        String(c + 1),
+      );
     } catch {
       // Not resolved here: the whole file goes to one server, which refuses it in words.
       return [];
@@ -123,9 +130,26 @@ export function byFile<R>(files: string[], tasks: TableTask[], outcomes: Outcome
   return groups;
 }
 
-/** A file's refusal is its earliest part's: parts are in file order. */
-function firstFailure<R>(group: Array<{ outcome: Outcome<R> }>): ClientError | undefined {
-  for (const { outcome } of group) if (!outcome.ok) return outcome.error;
+/**
+ * A file's refusal is its earliest part's: parts are in file order. A part that ends inside a
+ * quoted cell was cut unread (its file's head has no quote, see partsOf): said as such.
+ */
+function firstFailure<R>(group: Array<{ task: TableTask; outcome: Outcome<R> }>): ClientError | undefined {
+  for (const [i, { task, outcome }] of group.entries()) {
+    if (outcome.ok) continue;
+    const error = outcome.error;
+    if (
+      i === group.length - 1 ||
+      !task.part ||
+      !/quote that opens this cell is not closed/.test(error.details)
+    )
+      return error;
+    return new ClientError(
+      error.code,
+      `${error.details}; --split cut ${task.file} at byte ${task.part.end}, inside a quoted cell that holds a newline (its first rows have no quotes, so it was cut without reading it): give --split none`,
+      { server: error.server, trailers: error.trailers, errorDetails: error.errorDetails },
+    );
+  }
   return undefined;
 }
 

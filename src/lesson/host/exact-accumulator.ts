@@ -1,4 +1,9 @@
-import { type ReadOptions, readOptionsFrom, type TableDialect, tableDialect } from "../../csv/read-options.js";
+import {
+  type ReadOptions,
+  readOptionsFrom,
+  type TableDialect,
+  tableDialect,
+} from "../../csv/read-options.js";
 import type { ExactSumWire } from "../../exact/exact-wire.js";
 import {
   type AddTableRequest,
