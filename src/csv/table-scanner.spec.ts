@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readOptionsFrom } from "./read-options.js";
+import { defaultDialect, readOptionsFrom, tableDialect } from "./read-options.js";
 import { scanTable, type TableSink } from "./table-scanner.js";
 
 /**
@@ -200,6 +200,17 @@ describe("a column selection", () => {
 describe("read options", () => {
   it.each([["ab"], ["."], ["1"], ["-"], ["e"], [" "], ["\n"]])("refuses the delimiter %j", (delimiter) => {
     expect(() => readOptionsFrom({ delimiter })).toThrow(RangeError);
+  });
+
+  it("normalises a dialect once: defaults for what is missing or empty, tab spelled out, a quote refused", () => {
+    expect(tableDialect({})).toEqual(defaultDialect);
+    expect(tableDialect({ delimiter: "", decimal: "", columns: ["a"] })).toEqual({
+      ...defaultDialect,
+      columns: ["a"],
+    });
+    for (const delimiter of ["tab", "TAB", "\\t", "\t"])
+      expect(tableDialect({ delimiter }).delimiter).toBe("\t");
+    expect(() => tableDialect({ delimiter: '"' })).toThrow(/quotes cells/);
   });
 
   it("refuses a decimal other than . or , and a delimiter equal to it", () => {
