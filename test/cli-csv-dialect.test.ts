@@ -218,6 +218,20 @@ describe("--columns", () => {
     expect(run.json().errors[0].message).toMatch(/names need --header/);
   });
 
+  it("gives a refused call's first piece back: many refusals leave the servers able to work", async () => {
+    const files = Array.from({ length: 12 }, (_, i) => tmp.file(`unknown-${i}.csv`, table));
+    const run = await rpcpool(
+      ["column-sums", ...files, "--header", "--columns", "cost", "--servers", servers.list, "--json"],
+      { timeoutMs: 30_000 },
+    );
+    expect(run.json().errors).toHaveLength(12);
+    const after = await rpcpool(
+      ["column-sums", ...files, "--header", "--columns", "qty", "--servers", servers.list, "--json"],
+      { timeoutMs: 30_000 },
+    );
+    expect(after.code, after.stderr).toBe(0);
+  });
+
   it("selects columns of the tables added to an accumulator", async () => {
     const a = tmp.file("acc-a.csv", table);
     const b = tmp.file("acc-b.csv", table);

@@ -273,7 +273,7 @@ export async function sumTable(
       // The pieces before a refused line are merged first: their own refusal comes first in the file.
       while (pending.length > 0) await mergeOldest();
     })) {
-      if (bytesRead === 0) read = selecting(call, read, bytes, merger);
+      if (bytesRead === 0) read = selecting(call, read, bytes, merger, () => work.pieces.give(bytes));
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
         signal: abort.signal,
@@ -332,7 +332,7 @@ async function weighPieces(
     work.buffered,
   );
   for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
-    if (bytesRead === 0) read = selecting(call, read, bytes, merger);
+    if (bytesRead === 0) read = selecting(call, read, bytes, merger, () => work.pieces.give(bytes));
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
@@ -354,14 +354,22 @@ async function weighPieces(
 /**
  * The read options with the call's --columns resolved, at its first piece (which holds the header,
  * if any, and is still here: pieces move to their worker); the merger learns the columns' names.
+ * A refusal gives the piece's slot back (`giveBack`): no worker will.
  */
-function selecting(call: TableCall, read: ReadOptions, first: Uint8Array, merger: TableMerger): ReadOptions {
+function selecting(
+  call: TableCall,
+  read: ReadOptions,
+  first: Uint8Array,
+  merger: TableMerger,
+  giveBack: () => void,
+): ReadOptions {
   if (!call.columns || call.columns.length === 0) return read;
   try {
     const choice = chooseColumns(call.columns, read, first);
     merger.selectedNames = choice.names;
     return { ...read, select: choice.select };
   } catch (error) {
+    giveBack();
     throw invalidArgument(`${call.fileName}: --columns: ${(error as Error).message}`, {
       reason: "UNKNOWN_COLUMN",
       fields: { file: call.fileName, columns: call.columns.join(",") },
