@@ -158,10 +158,13 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
             if (quoted.newlines > 0) [end, next] = lineBounds(bytes, quoted.after);
             cellEnd = quoted.after;
           } else {
+            // Walked to its delimiter, looking for a quote on the way (bounded: indexOf would
+            // search the rest of the piece for every skipped cell of a table without quotes).
             cellEnd = cellStart;
-            while (cellEnd < end && bytes[cellEnd] !== delimiter) cellEnd++;
-            const quote = bytes.indexOf(QUOTE, cellStart);
-            if (quote >= 0 && quote < cellEnd) {
+            let quoted = false;
+            for (let c = bytes[cellEnd]; cellEnd < end && c !== delimiter; c = bytes[++cellEnd])
+              quoted ||= c === QUOTE;
+            if (quoted) {
               error = { line, column: count + 1, message: strayQuote(bytes, cellStart, cellEnd) };
               break;
             }
