@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
-import { finiteNumber, integerIn, positiveInteger } from "../src/cli/option-parsers.js";
+import { finiteNumber, integerIn, positiveInteger, tableFlags } from "../src/cli/option-parsers.js";
 import { addQueueCommands } from "../src/cli/queue-commands.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { scaleCommand } from "../src/cli/scale-command.js";
@@ -58,10 +58,7 @@ function common(command: Command): Command {
 }
 
 function table(command: Command): Command {
-  return command
-    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
-    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
-    .option("--header", "the first non-blank line of each file is a header: skip it")
+  return tableFlags(command)
     .option(
       "--split <mode>",
       "cut large files into row ranges for all servers: auto, none, or a size like 64MB",
@@ -99,16 +96,14 @@ common(
 ).action(weightedMeansCommand);
 
 common(
-  program
-    .command("accumulate")
-    .argument("<files...>")
-    .description(
-      "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
-    )
-    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
-    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
-    .option("--header", "skip the first line of each file")
-    .option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
+  tableFlags(
+    program
+      .command("accumulate")
+      .argument("<files...>")
+      .description(
+        "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
+      ),
+  ).option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
 ).action(accumulateCommand);
 
 common(

@@ -1,15 +1,12 @@
 import type { Command } from "commander";
 import { type AccumulatedTable, accumulateTables } from "../lesson/client/accumulate.js";
 import type { FileOutcome } from "../lesson/client/table-tasks.js";
-import { tableReadOptions } from "./option-parsers.js";
+import { type TableFlags, tableReadOptions } from "./option-parsers.js";
 import { errorEntries, numberBlock, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 
-export interface AccumulateCommandOptions extends CommonOptions {
-  delimiter?: string;
-  decimal?: string;
-  header?: boolean;
+export interface AccumulateCommandOptions extends CommonOptions, TableFlags {
   /** The server that holds the accumulator (address or name); default the least busy. */
   server?: string;
 }

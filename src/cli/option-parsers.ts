@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { InvalidArgumentError } from "commander";
-import { readOptionsFrom } from "../csv/read-options.js";
+import { type Command, InvalidArgumentError } from "commander";
+import { parseColumnList } from "../csv/column-selection.js";
+import { defaultDialect, type TableDialect, tableDialect } from "../csv/read-options.js";
 import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
-import { delimiterCharacter, readStdin, type TableReadOptions } from "../lesson/client/table-input.js";
+import { readStdin } from "../lesson/client/table-input.js";
 import { UsageError } from "./run-program.js";
 
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
@@ -78,23 +79,42 @@ export function splitMode(value: string | undefined): SplitMode {
   return mode;
 }
 
-/** --delimiter/--decimal/--header as the client sends them, checked here so a typo is a usage error. */
-export function tableReadOptions(options: {
+/** The table flags as commander hands them over (see `tableFlags`). */
+export interface TableFlags {
   delimiter?: string;
   decimal?: string;
   header?: boolean;
-}): TableReadOptions {
-  const read = {
-    delimiter: delimiterCharacter(options.delimiter) ?? ";",
-    decimal: options.decimal ?? ".",
-    header: options.header ?? false,
-  };
+  /** --columns as typed: "NAME|N,...". */
+  columns?: string;
+}
+
+/**
+ * The table flags, declared once for every command that reads tables (column-sums,
+ * weighted-means, accumulate, submit ...): how a CSV table is read (docs/csv-rules.md).
+ */
+export function tableFlags(command: Command): Command {
+  return command
+    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', defaultDialect.delimiter)
+    .option("--decimal <c>", 'decimal separator: "." or ","', defaultDialect.decimal)
+    .option("--header", "the first non-blank line of each file is a header: skip it")
+    .option(
+      "--columns <list>",
+      "only these columns, in this order: 1-based numbers or (with --header) header names, comma-separated",
+    );
+}
+
+/** The table flags as the client sends them, checked here so a typo is a usage error. */
+export function tableReadOptions(options: TableFlags): TableDialect {
   try {
-    readOptionsFrom({ ...read, startsFile: true });
+    return tableDialect({
+      delimiter: options.delimiter,
+      decimal: options.decimal,
+      header: options.header,
+      columns: options.columns === undefined ? [] : parseColumnList(options.columns),
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  return read;
 }
 
 /**

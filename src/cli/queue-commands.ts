@@ -1,8 +1,17 @@
 import { type Command, Option } from "commander";
 import type { DivisorName } from "../lesson/client/table-calls.js";
+import type { TableReadOptions } from "../lesson/client/table-input.js";
 import type { JobQueue, JobStatus } from "../queue/job-queue.js";
 import { readTokenFile } from "../rpc/client-credentials.js";
-import { duration, parseLists, parseRadii, readWeights, tableReadOptions } from "./option-parsers.js";
+import {
+  duration,
+  parseLists,
+  parseRadii,
+  readWeights,
+  type TableFlags,
+  tableFlags,
+  tableReadOptions,
+} from "./option-parsers.js";
 import { printable, say, textTable, writeJson, writeText } from "./output.js";
 import { UsageError } from "./run-program.js";
 import { printCircles, printMeans, reportRefusal } from "./small-commands.js";
@@ -27,10 +36,7 @@ interface SubmitOptions extends QueueOptions {
   attempts: number;
 }
 
-interface TableSubmitOptions extends SubmitOptions {
-  delimiter?: string;
-  decimal?: string;
-  header?: boolean;
+interface TableSubmitOptions extends SubmitOptions, TableFlags {
   remotePaths?: boolean;
 }
 
@@ -98,11 +104,10 @@ function submitOptions(command: Command): Command {
 }
 
 function tableSubmitOptions(command: Command): Command {
-  return submitOptions(command)
-    .option("--delimiter <c>", 'cell delimiter: one character, or "tab"', ";")
-    .option("--decimal <c>", 'decimal separator: "." or ","', ".")
-    .option("--header", "the first non-blank line of each file is a header: skip it")
-    .option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
+  return tableFlags(submitOptions(command)).option(
+    "--remote-paths",
+    "FILEs are paths under each server's --data-root: only paths travel",
+  );
 }
 
 /** `rpcpool submit ...`, `status`, `result` and `jobs`, added to the program. */
@@ -229,14 +234,14 @@ export function addQueueCommands(program: Command): void {
         return printColumnSums(
           document.files,
           queueJobs.columnSumsOutcome(result),
-          { ...json, ...tableFlags(document) },
+          { ...json, ...submittedFlags(document) },
           command,
         );
       case "weighted-means":
         return printWeightedMeans(
           document.files,
           queueJobs.weightedMeansOutcome(result),
-          { ...json, ...tableFlags(document) },
+          { ...json, ...submittedFlags(document) },
           command,
         );
       case "circles":
@@ -280,11 +285,9 @@ export function addQueueCommands(program: Command): void {
 }
 
 /** The read options a table job was submitted with, as the table commands' flags. */
-function tableFlags(document: {
-  read: { delimiter?: string; decimal?: string; header?: boolean };
-  remote: boolean;
-}) {
-  return { ...document.read, remotePaths: document.remote };
+function submittedFlags(document: { read: TableReadOptions; remote: boolean }) {
+  const { columns, ...read } = document.read;
+  return { ...read, columns: columns?.length ? columns.join(",") : undefined, remotePaths: document.remote };
 }
 
 function statusDocument(status: JobStatus) {

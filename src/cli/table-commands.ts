@@ -10,7 +10,7 @@ import {
 import type { Pool } from "../pool/pool.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
-import { readWeights, splitMode, tableReadOptions } from "./option-parsers.js";
+import { readWeights, splitMode, type TableFlags, tableReadOptions } from "./option-parsers.js";
 import {
   type ErrorEntry,
   errorEntries,
@@ -25,10 +25,7 @@ import { type JobProgress, jobProgress } from "./progress-display.js";
 import { setExitCode, UsageError } from "./run-program.js";
 import { tableHints } from "./table-hints.js";
 
-export interface TableCommandOptions extends CommonOptions {
-  delimiter?: string;
-  decimal?: string;
-  header?: boolean;
+export interface TableCommandOptions extends CommonOptions, TableFlags {
   split?: string;
   remotePaths?: boolean;
 }
@@ -93,10 +90,30 @@ async function tableJob<R>(
 }
 
 /** A file's line of the text output; a table without data rows says so. */
-function fileLine(r: { file: string; rows: number; columns: number; server: string }): string {
+function fileLine(r: {
+  file: string;
+  rows: number;
+  columns: number;
+  server: string;
+  selected?: Array<string | number>;
+}): string {
+  const which = r.selected ? ` (${r.selected.join(", ")})` : "";
   return r.rows === 0
     ? `${r.file}: no data rows, on ${r.server}`
-    : `${r.file}: ${r.rows} rows x ${r.columns} columns, on ${r.server}`;
+    : `${r.file}: ${r.rows} rows x ${r.columns} columns${which}, on ${r.server}`;
+}
+
+/**
+ * With --columns, which columns a result holds (`selected` in the JSON): the header's names, or
+ * without a header their 1-based numbers.
+ */
+function selected(
+  result: { columnNames?: string[] },
+  options: TableCommandOptions,
+): { selected?: Array<string | number> } {
+  const names = result.columnNames ?? [];
+  if (names.length === 0) return {};
+  return { selected: options.header ? names : names.map(Number) };
 }
 
 /** The errors in words on stderr, each refused table followed by what the person may have meant. */
@@ -174,6 +191,7 @@ export async function printColumnSums(
             columns: o.value.columns,
             sums: o.value.sums,
             server: o.value.server,
+            ...selected(o.value, options),
           },
         ]
       : [],
@@ -225,6 +243,7 @@ export async function printWeightedMeans(
             columns: o.value.columns,
             means: o.value.means,
             server: o.value.server,
+            ...selected(o.value, options),
           },
         ]
       : [],

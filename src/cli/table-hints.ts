@@ -1,4 +1,5 @@
 import { open } from "node:fs/promises";
+import { tableDialect } from "../csv/read-options.js";
 import type { TableReadOptions } from "../lesson/client/table-input.js";
 
 /** A refused table as the hints read it: the file, and the server's words. */
@@ -26,8 +27,7 @@ export async function tableHints(
   const match = fault.exec(refusal.message);
   if (!match) return [];
   const line = Number(match[1]);
-  const delimiter = read.delimiter ?? ";";
-  const decimal = read.decimal ?? ".";
+  const { delimiter, decimal } = tableDialect(read);
   const hints: string[] = [];
   if (match[3] !== undefined) {
     const cell = unquote(match[3]);
@@ -45,6 +45,10 @@ export async function tableHints(
         other
           ? `the first line looks like a header of column names separated by "${shown(other)}": try --header --delimiter ${flag(other)}`
           : "the first line looks like a header of column names: try --header",
+      );
+    } else if (/[A-Za-z]/.test(cell) && !looksNumeric(cell, decimal)) {
+      hints.push(
+        `column ${match[2]} holds text ("${cell}"): to sum only the numeric columns, name them with --columns (1-based numbers${read.header ? ", or header names" : ""}, e.g. --columns 1,3)`,
       );
     }
   } else if (!remote) {

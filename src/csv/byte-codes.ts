@@ -11,4 +11,4 @@ export const ZERO = 0x30;
 export const NINE = 0x39;
 export const LOWER_E = 0x65;
 export const UPPER_E = 0x45;
-export const SEMICOLON = 0x3b;
+export const QUOTE = 0x22;

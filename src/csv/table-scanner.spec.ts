@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { readOptionsFrom } from "./read-options.js";
+import { defaultDialect, readOptionsFrom, tableDialect } from "./read-options.js";
 import { scanTable, type TableSink } from "./table-scanner.js";
 
 /**
  * Scans a piece both ways a sink can take it (cell by cell, and row by row), checks that the two
  * agree, and returns the shape with the column sums (plain float sums: the values here are exact).
  */
-const sum = (text: string | Uint8Array, options: Parameters<typeof readOptionsFrom>[0] = {}) => {
+type Options = Parameters<typeof readOptionsFrom>[0] & { select?: number[] };
+const sum = (text: string | Uint8Array, options: Options = {}) => {
   const bytes = typeof text === "string" ? Buffer.from(text, "latin1") : text;
+  const read = { ...readOptionsFrom(options), select: options.select };
   const byCell: number[] = [];
   const byRow: number[] = [];
   const cellSink: TableSink = {
@@ -24,12 +26,12 @@ const sum = (text: string | Uint8Array, options: Parameters<typeof readOptionsFr
       for (let c = 0; c < count; c++) byRow[c] = (byRow[c] ?? 0) + values[c]!;
     },
   };
-  const shape = scanTable(bytes, readOptionsFrom(options), cellSink);
-  expect(scanTable(bytes, readOptionsFrom(options), rowSink)).toEqual(shape);
+  const shape = scanTable(bytes, read, cellSink);
+  expect(scanTable(bytes, read, rowSink)).toEqual(shape);
   if (!shape.error) expect(byRow).toEqual(byCell);
   return { ...shape, sums: byCell };
 };
-const sums = (text: string, options?: Parameters<typeof readOptionsFrom>[0]) => {
+const sums = (text: string, options?: Options) => {
   const piece = sum(text, options);
   expect(piece.error).toBeUndefined();
   return piece.sums;
@@ -134,9 +136,81 @@ describe("the CSV scanner refuses, with line and cell column,", () => {
   });
 });
 
+describe("quoted cells (RFC 4180)", () => {
+  it("a quoted number is a number, blanks around or inside the quotes aside", () => {
+    expect(sums('"1";"2.5"\n 3 ;" 4 "\n')).toEqual([4, 6.5]);
+    expect(sums('"1,5";2\n', { decimal: "," })).toEqual([1.5, 2]);
+  });
+
+  it("a quoted text header, with delimiters, doubled quotes and newlines inside", () => {
+    const piece = sum('"a;b";"say ""hi""\nthere"\n1;2\n3;4\n', { header: true });
+    expect(piece.sums).toEqual([4, 6]);
+    expect(piece.lines).toBe(4);
+    expect(piece.firstRowLine).toBe(3);
+  });
+
+  it("counts newlines inside quotes as lines: a later refusal names its physical line", () => {
+    const piece = sum('h;"x\ny"\n1;2\nabc;3\n', { header: true, select: [0] });
+    expect(piece.error).toMatchObject({ line: 4, column: 1 });
+  });
+
+  it.each([
+    ["a quote left open", '1;2\n3;"4\n', 2, 2, /not closed/],
+    ["text after the closing quote", '1;"2"x\n', 1, 2, /text after the closing quote/],
+    ["a quote inside an unquoted cell", '1;2"\n', 1, 2, /quote inside an unquoted cell/],
+    ["a quoted word", '1;"abc"\n', 1, 2, /"abc" is not a number/],
+    ["an empty quoted cell", '1;""\n', 1, 2, /empty cell/],
+    ["a quoted cell that starts on an earlier line", '1;"a\nb";3\n', 1, 2, /"a\\nb"|not allowed/],
+  ])("refuses %s at its cell", (_, text, line, column, message) => {
+    const piece = sum(text);
+    expect(piece.error).toMatchObject({ line, column });
+    expect(piece.error!.message).toMatch(message);
+  });
+
+  it("a newline inside quotes in a data row moves the row's end", () => {
+    const piece = sum('1;"2\n"\n3;4\n');
+    // "2\n" is not a number, but its row is read as one row of two cells
+    expect(piece.error).toMatchObject({ line: 1, column: 2 });
+    const skipped = sum('1;"x\ny";2\n3;z;4\n', { select: [0, 2] });
+    expect(skipped.error).toBeUndefined();
+    expect(skipped.sums).toEqual([4, 6]);
+    expect(skipped.lines).toBe(3);
+  });
+});
+
+describe("a column selection", () => {
+  it("reads only the selected columns, in the order given; others may hold anything", () => {
+    const piece = sum('1;abc;2;"x;y"\n3;;4;z\n', { select: [2, 0] });
+    expect(piece.error).toBeUndefined();
+    expect(piece.sums).toEqual([6, 4]);
+    expect(piece.columns).toBe(4);
+  });
+
+  it("still refuses text in a selected column, rows of another width, and a column past the row", () => {
+    expect(sum("1;a\n2;b\nx;c\n", { select: [0] }).error).toMatchObject({ line: 3, column: 1 });
+    expect(sum("1;a\n2\n", { select: [0] }).error).toMatchObject({ line: 2, column: 2 });
+    expect(sum("1;2\n", { select: [2] }).error!.message).toMatch(/column 3 is selected/);
+  });
+
+  it("refuses a quote inside an unquoted cell it skips (the table could not be cut safely)", () => {
+    expect(sum('1;5" pipe\n', { select: [0] }).error).toMatchObject({ line: 1, column: 2 });
+  });
+});
+
 describe("read options", () => {
   it.each([["ab"], ["."], ["1"], ["-"], ["e"], [" "], ["\n"]])("refuses the delimiter %j", (delimiter) => {
     expect(() => readOptionsFrom({ delimiter })).toThrow(RangeError);
+  });
+
+  it("normalises a dialect once: defaults for what is missing or empty, tab spelled out, a quote refused", () => {
+    expect(tableDialect({})).toEqual(defaultDialect);
+    expect(tableDialect({ delimiter: "", decimal: "", columns: ["a"] })).toEqual({
+      ...defaultDialect,
+      columns: ["a"],
+    });
+    for (const delimiter of ["tab", "TAB", "\\t", "\t"])
+      expect(tableDialect({ delimiter }).delimiter).toBe("\t");
+    expect(() => tableDialect({ delimiter: '"' })).toThrow(/quotes cells/);
   });
 
   it("refuses a decimal other than . or , and a delimiter equal to it", () => {

@@ -1,6 +1,7 @@
-import { CR, LF, MINUS, NINE, PLUS, SPACE, TAB, ZERO } from "./byte-codes.js";
+import { CR, LF, MINUS, NINE, PLUS, QUOTE, SPACE, TAB, ZERO } from "./byte-codes.js";
 import { cellFault } from "./cell-fault.js";
 import { parseNumber } from "./number-syntax.js";
+import { closingQuote, newlinesIn, splitRow } from "./quoted-rows.js";
 import type { ReadOptions } from "./read-options.js";
 
 /** A refusal at a position relative to the piece (1-based line within the piece, 1-based cell). */
@@ -18,18 +19,22 @@ export interface PieceError {
 export interface PieceShape {
   /** Data rows read (blank lines and header excluded). */
   rows: number;
-  /** Lines in the piece: newlines, plus one if the piece ends with a non-empty unterminated line. */
+  /**
+   * Lines in the piece: newlines (those inside quoted cells too), plus one if the piece ends with a
+   * non-empty unterminated line.
+   */
   lines: number;
-  /** Cells in the first data row of the piece; 0 when it has no data row. */
+  /** Cells in the first data row of the piece (all of them, selected or not); 0 when it has no data row. */
   columns: number;
-  /** 1-based line (within the piece) of its first data row; 0 when it has none. */
+  /** 1-based line (within the piece) where its first data row starts; 0 when it has none. */
   firstRowLine: number;
   /** The first refusal in the piece, if any. Parsing stops there. */
   error?: PieceError;
 }
 
 /**
- * Receives the numbers of a table. With `byCell`, every cell goes to `cell(column, value)` as it
+ * Receives the numbers of a table (of its selected columns only, numbered in the selection's
+ * order, when ReadOptions.select is given). With `byCell`, every cell goes to `cell(column, value)` as it
  * is read, and `row` is never called: the cheapest way for column-wise work such as sums. Cells
  * of a row that is then refused have been passed already; the piece is refused as a whole then.
  * Without it, each data row goes to `row` once it is complete and valid; `values` is reused
@@ -52,6 +57,11 @@ const isNumberStart = (c: number) => (c >= ZERO && c <= NINE) || c === MINUS || 
  * Any other cell (blanks, a fraction, an exponent, something wrong) takes the general path: the
  * line's end is looked up, the cell trimmed and parsed with the full grammar. No strings are made
  * except for error messages and the rare number with more than 15 significant digits.
+ *
+ * A quoted cell (RFC 4180) takes the general path: its content is read as an unquoted cell's is,
+ * and a newline inside it moves the row's end further (lines still count every newline, so later
+ * refusals name their physical line; a refusal names the line where its cell starts). With a
+ * selection, the cells of other columns are only walked past, to their delimiter.
  */
 export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSink): PieceShape {
   // One element type for the loops below whether a Buffer or a plain Uint8Array came in, and
@@ -64,7 +74,11 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
   // A tab is blank space around cells unless it separates them.
   const tabIsSpace = delimiter !== TAB;
   const isBlank = (c: number) => c === SPACE || (tabIsSpace && c === TAB);
-  let values = new Float64Array(byCell ? 0 : 64);
+  // With a selection, slots[column] is where a column's value goes (-1: skipped); past the end of
+  // slots every column is skipped.
+  const selecting = options.select !== undefined;
+  const slots = slotsOf(options.select);
+  let values = new Float64Array(byCell ? 0 : Math.max(64, slots.length));
   let pos = 0;
   if (options.startsFile && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
     pos = 3;
@@ -83,6 +97,7 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
 
   while (pos < length) {
     line++;
+    const rowLine = line;
     // The line's content is [pos, end) without its CR LF; the next line starts at next. Both are
     // -1 while unknown: a line of plain integers finds its end as it goes.
     let end = -1;
@@ -94,10 +109,16 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
       next = lineEnd + 1;
       let start = pos;
       while (start < end && (isBlank(bytes[start]!) || bytes[start] === CR)) start++;
-      if (start === end || headerPending) {
-        // A blank line, or the header (the first non-blank line) when asked to skip one.
-        if (start !== end) headerPending = false;
+      if (start === end) {
         pos = next;
+        continue;
+      }
+      if (headerPending) {
+        // The header: the first non-blank row, which quotes may carry over several lines.
+        headerPending = false;
+        const header = splitRow(bytes, pos, length, delimiter, isBlank);
+        line += header.newlines;
+        pos = header.unclosed === undefined ? header.next : length;
         continue;
       }
     }
@@ -114,9 +135,45 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
           message:
             columns === 0
               ? `row has more than ${cap} cells, this server's cap of ${cap} columns (--max-columns)`
-              : rowWidthMessage(bytes, pos, end, delimiter, columns),
+              : rowWidthMessage(bytes, pos, delimiter, isBlank, columns),
         };
         break;
+      }
+      let slot = count;
+      if (selecting) {
+        slot = count < slots.length ? slots[count]! : -1;
+        if (slot < 0) {
+          // Not selected: walked past unparsed, to its delimiter or the row's end.
+          if (end < 0) [end, next] = lineBounds(bytes, p);
+          let cellStart = p;
+          while (cellStart < end && isBlank(bytes[cellStart]!)) cellStart++;
+          let cellEnd: number;
+          if (bytes[cellStart] === QUOTE && cellStart < end) {
+            const quoted = quotedCell(bytes, cellStart, end, length, delimiter, isBlank);
+            if (typeof quoted === "string") {
+              error = { line, column: count + 1, message: quoted };
+              break;
+            }
+            line += quoted.newlines;
+            if (quoted.newlines > 0) [end, next] = lineBounds(bytes, quoted.after);
+            cellEnd = quoted.after;
+          } else {
+            // Walked to its delimiter, looking for a quote on the way (bounded: indexOf would
+            // search the rest of the piece for every skipped cell of a table without quotes).
+            cellEnd = cellStart;
+            let quoted = false;
+            for (let c = bytes[cellEnd]; cellEnd < end && c !== delimiter; c = bytes[++cellEnd])
+              quoted ||= c === QUOTE;
+            if (quoted) {
+              error = { line, column: count + 1, message: strayQuote(bytes, cellStart, cellEnd) };
+              break;
+            }
+          }
+          count++;
+          if (cellEnd === end) break;
+          p = cellEnd + 1;
+          continue;
+        }
       }
       let value = Number.NaN;
       let cellEnds = -1; // where the cell ends, once the fast path has read it all
@@ -162,25 +219,47 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
         if (end < 0) [end, next] = lineBounds(bytes, p);
         let cellStart = p;
         while (cellStart < end && isBlank(bytes[cellStart]!)) cellStart++;
-        let cellEnd = cellStart;
-        while (cellEnd < end && bytes[cellEnd] !== delimiter) cellEnd++;
-        cellEnds = cellEnd;
-        lastCell = cellEnd === end;
+        let cellEnd: number;
+        const cellLine = line;
+        if (bytes[cellStart] === QUOTE && cellStart < end) {
+          // Quoted: the content between the quotes is read as an unquoted cell is.
+          const quoted = quotedCell(bytes, cellStart, end, length, delimiter, isBlank);
+          if (typeof quoted === "string") {
+            error = { line, column: count + 1, message: quoted };
+            break;
+          }
+          line += quoted.newlines;
+          if (quoted.newlines > 0) [end, next] = lineBounds(bytes, quoted.after);
+          cellEnds = quoted.after;
+          cellStart = quoted.start;
+          cellEnd = quoted.end;
+          while (cellStart < cellEnd && isBlank(bytes[cellStart]!)) cellStart++;
+        } else {
+          cellEnd = cellStart;
+          while (cellEnd < end && bytes[cellEnd] !== delimiter) cellEnd++;
+          cellEnds = cellEnd;
+        }
+        lastCell = cellEnds === end;
         while (cellEnd > cellStart && isBlank(bytes[cellEnd - 1]!)) cellEnd--;
         value = cellEnd > cellStart ? parseNumber(bytes, cellStart, cellEnd, decimal) : Number.NaN;
         if (!Number.isFinite(value)) {
-          error = { line, column: count + 1, message: cellFault(bytes, cellStart, cellEnd, value) };
+          const quote = bytes.indexOf(QUOTE, cellStart);
+          const message =
+            quote >= 0 && quote < cellEnd
+              ? strayQuote(bytes, cellStart, cellEnd)
+              : cellFault(bytes, cellStart, cellEnd, value);
+          error = { line: cellLine, column: count + 1, message };
           break;
         }
       }
-      if (byCell) sink.cell(count, value);
+      if (byCell) sink.cell(slot, value);
       else {
-        if (count === values.length) {
+        if (slot >= values.length) {
           const bigger = new Float64Array(values.length * 2);
           bigger.set(values);
           values = bigger;
         }
-        values[count] = value;
+        values[slot] = value;
       }
       count++;
       if (lastCell) break;
@@ -189,19 +268,75 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
     if (error) break;
     if (columns === 0) {
       columns = maxCells = count;
-      firstRowLine = line;
+      firstRowLine = rowLine;
+      if (selecting) {
+        const beyond = options.select!.find((c) => c >= count);
+        if (beyond !== undefined) {
+          error = {
+            line: rowLine,
+            column: count + 1,
+            message: `column ${beyond + 1} is selected (--columns), but the row has ${count} cells`,
+          };
+          break;
+        }
+      }
     } else if (count !== columns) {
       error = { line, column: count + 1, message: `row has ${count} cells, expected ${columns}` };
       break;
     }
-    if (!byCell) sink.row(values, count);
+    if (!byCell) sink.row(values, selecting ? slots.selected : count);
     rows++;
     pos = next;
   }
-  // Each pass of the loop was one line: every newline, plus an unterminated last line.
+  // Each pass of the loop was one line, plus the newlines inside quoted cells: every newline,
+  // plus an unterminated last line.
   return error
     ? { rows, lines: line, columns, firstRowLine, error }
     : { rows, lines: line, columns, firstRowLine };
+}
+
+/** Where each column's value goes under a selection (-1: skipped), and how many are selected. */
+function slotsOf(select: readonly number[] | undefined): Int32Array & { selected: number } {
+  const width = select && select.length > 0 ? Math.max(...select) + 1 : 0;
+  const slots = Object.assign(new Int32Array(width).fill(-1), { selected: select?.length ?? 0 });
+  select?.forEach((column, i) => {
+    slots[column] = i;
+  });
+  return slots;
+}
+
+/**
+ * The quoted cell whose opening quote is at `open`: its content's bounds, where it ends (its
+ * delimiter, or the row's end) and the newlines inside it; or the refusal in words. `end` is the
+ * end of the line it starts on, which its quotes may carry past.
+ */
+function quotedCell(
+  bytes: Uint8Array,
+  open: number,
+  end: number,
+  length: number,
+  delimiter: number,
+  isBlank: (c: number) => boolean,
+): { start: number; end: number; after: number; newlines: number } | string {
+  const close = closingQuote(bytes, open + 1, length);
+  if (close < 0) {
+    return "the quote that opens this cell is not closed (before the end of the table, or within this server's --max-line-bytes, or before a cut of --split)";
+  }
+  const newlines = close > end ? newlinesIn(bytes, open + 1, close) : 0;
+  const rowEnd = newlines > 0 ? lineBounds(bytes, close + 1)[0] : end;
+  let after = close + 1;
+  while (after < rowEnd && isBlank(bytes[after]!)) after++;
+  if (after < rowEnd && bytes[after] !== delimiter) {
+    return `text after the closing quote of a quoted cell: ${JSON.stringify(String.fromCharCode(bytes[after]!))}`;
+  }
+  return { start: open + 1, end: close, after, newlines };
+}
+
+function strayQuote(bytes: Uint8Array, start: number, end: number): string {
+  const text =
+    String.fromCharCode(...bytes.subarray(start, Math.min(end, start + 40))) +
+    (end - start > 40 ? "..." : "");
+  return `${JSON.stringify(text)} has a quote inside an unquoted cell: quote the whole cell and double the quote`;
 }
 
 /** The end of the line around `from` without its CR LF, and where the next line starts. */
@@ -215,11 +350,10 @@ function lineBounds(bytes: Uint8Array, from: number): [end: number, next: number
 function rowWidthMessage(
   bytes: Uint8Array,
   start: number,
-  end: number,
   delimiter: number,
+  isBlank: (c: number) => boolean,
   expected: number,
 ): string {
-  let cells = 1;
-  for (let p = start; p < end; p++) if (bytes[p] === delimiter) cells++;
+  const cells = splitRow(bytes, start, bytes.length, delimiter, isBlank).cells.length;
   return `row has ${cells} cells, expected ${expected}`;
 }

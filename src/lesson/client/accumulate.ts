@@ -6,7 +6,8 @@ import {
 import type { Pool } from "../../pool/pool.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
-import { delimiterCharacter, fileChunks, type TableReadOptions } from "./table-input.js";
+import { tableOptions } from "./table-calls.js";
+import { fileChunks, type TableReadOptions } from "./table-input.js";
 import type { FileOutcome } from "./table-tasks.js";
 
 export interface AccumulateOptions extends TableReadOptions {
@@ -68,20 +69,8 @@ export async function* accumulateTables(
       });
     }
     const accumulator = await session.create(ExactAccumulatorServiceDefinition, {
-      options: {
-        fileName: "",
-        delimiter: delimiterCharacter(options.delimiter) ?? ";",
-        decimal: options.decimal ?? ".",
-        header: options.header ?? false,
-        firstLine: 0,
-        continuesFile: false,
-        remotePath: "",
-        rangeStart: 0,
-        rangeEnd: 0,
-        expectedColumns: 0,
-        exactOnly: false,
-        tableHandle: "",
-      },
+      // The file names come with each table added.
+      options: { ...tableOptions("", { read: options }), exactOnly: false },
     });
     for (const file of files) {
       const chunks = fileChunks(file);

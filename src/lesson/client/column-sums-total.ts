@@ -47,6 +47,7 @@ export async function columnSumsTotal(
       servedBy: undefined,
       lines: 0,
       bytes: r.bytes,
+      columnNames: r.columnNames,
     }),
   );
   const merged = await pool.apply(

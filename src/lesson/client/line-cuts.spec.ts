@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { cutAtLines, linesBefore } from "./line-cuts.js";
+import { readOptionsFrom } from "../../csv/read-options.js";
+import { scanTable } from "../../csv/table-scanner.js";
+import { cutAtLines, linesBefore, tableHead } from "./line-cuts.js";
 import { autoPartSizes, planSplit } from "./split-plan.js";
 
 const dir = mkdtempSync(join(tmpdir(), "line-cuts-"));
@@ -51,6 +53,68 @@ describe("cutAtLines", () => {
     expect(await linesBefore(path, 0)).toBe(0);
     expect(await linesBefore(path, 2)).toBe(1);
     expect(await linesBefore(path, 5)).toBe(3);
+  });
+});
+
+describe("planSplit over quoted cells", () => {
+  const cell = fc.oneof(
+    fc.integer({ min: -99, max: 999 }).map(String),
+    fc.integer({ min: 0, max: 99 }).map((v) => `"${v}"`),
+    fc.constantFrom('"a;b"', '"x\ny"', '"\n\n"', '"say ""hi""\n"', '""'),
+  );
+  const row = fc.array(cell, { minLength: 3, maxLength: 3 }).map((cells) => cells.join(";"));
+
+  it("cuts only at rows' ends, counts rows and lines as the scanner reads them", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(row, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 200 }),
+        async (rows, partBytes) => {
+          const text = `"h;1";"h""2";"h\n3"\n${rows.join("\n")}\n`;
+          const path = file(text);
+          const parts = await planSplit(path, { partBytes, header: true });
+          const bytes = Buffer.from(text);
+          let lines = 0;
+          let total = 0;
+          for (const part of parts) {
+            expect(part.firstLine).toBe(lines + 1);
+            const options = {
+              ...readOptionsFrom({ header: true }),
+              startsFile: part.start === 0,
+              select: [],
+            };
+            const shape = scanTable(bytes.subarray(part.start, part.end), options, {
+              byCell: true,
+              cell: () => {},
+              row: () => {},
+            });
+            // The cells are not all numbers, but every part is whole rows: no quote is left open.
+            expect(shape.error?.message ?? "").not.toMatch(/not closed/);
+            if (!shape.error) {
+              expect(shape.rows).toBe(part.rows);
+              expect(shape.lines).toBe(
+                bytes.subarray(part.start, part.end).toString().split("\n").length - 1,
+              );
+            }
+            lines += bytes.subarray(part.start, part.end).toString().split("\n").length - 1;
+            total += part.rows ?? 0;
+          }
+          expect(total).toBe(rows.length);
+          expect(parts.every((p) => p.columns === 3)).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("reads a quoted header's names, and says the head quotes", async () => {
+    const path = file('\ufeff\n"a;1";" b ";"c ""x""\nd"\n1;2;3\n');
+    expect(await tableHead(path, { header: true })).toEqual({
+      header: ["a;1", "b", 'c "x"\nd'],
+      width: 3,
+      quoted: true,
+    });
+    expect(await tableHead(file("1;2\n"), {})).toEqual({ header: undefined, width: 2, quoted: false });
   });
 });
 

@@ -1,9 +1,7 @@
 import { type FileHandle, open } from "node:fs/promises";
-
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
+import { CR, LF, QUOTE, SPACE, TAB } from "../../csv/byte-codes.js";
+import { cellText, splitRow } from "../../csv/quoted-rows.js";
+import { defaultReadOptions, type ReadOptions } from "../../csv/read-options.js";
 
 /** One row range of a file, cut at line boundaries (see split-plan.ts and cutAtLines). */
 export interface TablePart {
@@ -16,16 +14,15 @@ export interface TablePart {
   rows?: number;
   /** Cells per row of the whole table. */
   columns: number;
+  /** For a part after the first (no header): --columns resolved to numbers by the plan. */
+  select?: string[];
 }
 
 /** Bytes read at a time when looking for a line's end. */
 const window = 64 << 10;
 
-export interface CutOptions {
-  header?: boolean;
-  /** Delimiter byte (default ";"): a tab is blank space around cells only when it is not the delimiter. */
-  delimiter?: number;
-}
+/** How the plan reads a table: its delimiter byte (default the dialect's) and whether it has a header. */
+export type CutOptions = Partial<Pick<ReadOptions, "delimiter" | "header">>;
 
 /**
  * Cuts a file into parts of about `partBytes` at line boundaries without reading it: at each
@@ -42,7 +39,7 @@ export async function cutAtLines(
 ): Promise<TablePart[]> {
   const handle = await open(path, "r");
   try {
-    const columns = await firstRowWidth(handle, options);
+    const columns = (await readHead(handle, options)).width;
     const cuts = [0];
     for (let target = partBytes; target < size; ) {
       const cut = await lineStartFrom(handle, target - 1);
@@ -68,38 +65,64 @@ async function lineStartFrom(handle: FileHandle, from: number): Promise<number |
   }
 }
 
-/** Cells in the first data row (after a byte-order mark, blank lines and the header); 0 if none. */
-async function firstRowWidth(handle: FileHandle, options: CutOptions): Promise<number> {
-  const delimiter = options.delimiter ?? 0x3b;
+/** What the plan reads of a table's start: its header's names, its width, whether it quotes. */
+export interface TableHead {
+  /** The header's names (with `header`), undefined otherwise or when the file has none. */
+  header?: string[];
+  /** Cells in the first data row; 0 if none. */
+  width: number;
+  /** A quote in the header or the first data row: the file may have newlines inside quotes. */
+  quoted: boolean;
+}
+
+/** A table's head (after a byte-order mark and blank lines), read until its first data row ends. */
+export async function tableHead(path: string, options: CutOptions): Promise<TableHead> {
+  const handle = await open(path, "r");
+  try {
+    return await readHead(handle, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readHead(handle: FileHandle, options: CutOptions): Promise<TableHead> {
+  const delimiter = options.delimiter ?? defaultReadOptions.delimiter;
   const tabIsBlank = delimiter !== TAB;
-  let headerPending = options.header ?? false;
+  const isBlank = (c: number) => c === SPACE || (tabIsBlank && c === TAB);
   let held = Buffer.alloc(0);
-  let offset = 0;
+  let ended = false;
+  // Reads more until the rows wanted are whole (their quotes closed), or the file ends.
   for (;;) {
-    const chunk = Buffer.allocUnsafe(window);
-    const { bytesRead } = await handle.read(chunk, 0, window, offset);
-    offset += bytesRead;
-    held = Buffer.concat([held, chunk.subarray(0, bytesRead)]);
-    let p = offset === bytesRead && held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf ? 3 : 0;
-    for (;;) {
-      const newline = held.indexOf(LF, p);
-      if (newline < 0 && bytesRead > 0) break;
-      const end = newline < 0 ? held.length : newline;
-      let q = p;
-      while (q < end && (held[q] === SPACE || held[q] === CR || (held[q] === TAB && tabIsBlank))) q++;
-      if (q < end) {
-        if (!headerPending) {
-          let cells = 1;
-          for (let i = q; i < end; i++) if (held[i] === delimiter) cells++;
-          return cells;
-        }
-        headerPending = false;
-      }
-      if (newline < 0) return 0;
-      p = newline + 1;
+    if (!ended) {
+      const chunk = Buffer.allocUnsafe(window);
+      const { bytesRead } = await handle.read(chunk, 0, window, held.length);
+      held = Buffer.concat([held, chunk.subarray(0, bytesRead)]);
+      ended = bytesRead === 0;
     }
-    held = held.subarray(p);
-    if (bytesRead === 0) return 0;
+    let p = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf ? 3 : 0;
+    let header: string[] | undefined;
+    let headerPending = options.header;
+    let quoted = false;
+    let whole = true;
+    for (;;) {
+      while (p < held.length && (isBlank(held[p]!) || held[p] === CR || held[p] === LF)) p++;
+      if (p >= held.length) {
+        if (ended) return { header, width: 0, quoted };
+        whole = false;
+        break;
+      }
+      const row = splitRow(held, p, held.length, delimiter, isBlank);
+      if (!row.complete && !ended) {
+        whole = false;
+        break;
+      }
+      quoted ||= held.subarray(p, row.next).includes(QUOTE);
+      if (!headerPending) return { header, width: row.cells.length, quoted };
+      header = row.cells.map((cell) => cellText(held, cell));
+      headerPending = false;
+      p = row.next;
+    }
+    if (!whole && ended) return { header, width: 0, quoted };
   }
 }
 

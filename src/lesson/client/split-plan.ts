@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
-import type { TablePart } from "./line-cuts.js";
+import { CR, LF, QUOTE, SPACE, TAB } from "../../csv/byte-codes.js";
+import { type CutOptions, type TablePart, tableHead } from "./line-cuts.js";
 
 /** How to cut: never, automatically when it pays, or into parts of about this many bytes. */
 export type SplitMode = { kind: "none" } | { kind: "auto" } | { kind: "size"; bytes: number };
@@ -52,27 +53,21 @@ function span(tasks: readonly number[], slots: number): number {
   return Math.max(...loads);
 }
 
-interface ScanOptions {
-  /** Cut after the first newline at or past each multiple of this many bytes. */
+interface ScanOptions extends CutOptions {
+  /** Cut after the first row's end at or past each multiple of this many bytes. */
   partBytes: number;
-  header?: boolean;
-  /** Delimiter byte: a tab is blank space around cells only when it is not the delimiter. */
-  delimiter?: number;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-
 /**
- * Cuts a file into row ranges at line boundaries, in one sequential read: each part's byte range,
+ * Cuts a file into row ranges at rows' ends, in one sequential read: each part's byte range,
  * the line number of its first byte, its data rows (blank lines and the header do not count, as
  * the server reads them) and the table's width from its first data row. Row counts let weights be
- * sliced per part; line numbers keep error positions those of the whole file.
+ * sliced per part; line numbers keep error positions those of the whole file. A newline inside
+ * quotes is no row's end: parts are never cut there, and the lines after it are not rows.
  */
 export async function planSplit(path: string, options: ScanOptions): Promise<TablePart[]> {
   const tabIsBlank = options.delimiter !== TAB;
+  const { width: columns } = await tableHead(path, options);
   const handle = await open(path, "r");
   const buffer = Buffer.allocUnsafe(1 << 20);
   const parts: TablePart[] = [];
@@ -81,11 +76,10 @@ export async function planSplit(path: string, options: ScanOptions): Promise<Tab
   let partRows = 0;
   let line = 1;
   let offset = 0;
-  // State of the line being read: whether it has a non-blank byte yet.
+  // State of the row being read: whether it has a non-blank byte yet, and is inside quotes.
   let lineHasContent = false;
-  let headerPending = options.header ?? false;
-  let columns = 0;
-  let countingCells = false;
+  let inQuotes = false;
+  let headerPending = options.header;
   let nextCut = options.partBytes;
   let atFileStart = true;
   try {
@@ -93,6 +87,8 @@ export async function planSplit(path: string, options: ScanOptions): Promise<Tab
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
       if (bytesRead === 0) break;
       const bytes = buffer.subarray(0, bytesRead);
+      // Quotes are looked for only in a buffer that has one: most tables have none.
+      const quotes = bytes.indexOf(QUOTE) >= 0;
       let p = 0;
       if (atFileStart) {
         atFileStart = false;
@@ -100,7 +96,7 @@ export async function planSplit(path: string, options: ScanOptions): Promise<Tab
       }
       while (p < bytesRead) {
         if (!lineHasContent) {
-          // Skip the blanks at the start of a line; the first other byte makes it a data line.
+          // Skip the blanks at the start of a row; the first other byte makes it a data row.
           while (p < bytesRead) {
             const c = bytes[p]!;
             if (c === SPACE || c === CR || (c === TAB && tabIsBlank)) p++;
@@ -110,23 +106,21 @@ export async function planSplit(path: string, options: ScanOptions): Promise<Tab
           if (bytes[p] !== LF) {
             lineHasContent = true;
             if (headerPending) headerPending = false;
-            else {
-              partRows++;
-              if (columns === 0) countingCells = true;
-            }
+            else partRows++;
           }
         }
         const newline = bytes.indexOf(LF, p);
         const lineEnd = newline < 0 ? bytesRead : newline;
-        if (countingCells) {
-          if (columns === 0) columns = 1;
-          for (let q = p; q < lineEnd; q++) if (bytes[q] === (options.delimiter ?? 0x3b)) columns++;
+        if (quotes) {
+          for (let q = bytes.indexOf(QUOTE, p); q >= 0 && q < lineEnd; q = bytes.indexOf(QUOTE, q + 1))
+            inQuotes = !inQuotes;
         }
         if (newline < 0) break;
-        countingCells = false;
-        lineHasContent = false;
         line++;
         p = newline + 1;
+        // A newline inside quotes: the row goes on.
+        if (inQuotes) continue;
+        lineHasContent = false;
         const absolute = offset + p;
         if (absolute >= nextCut) {
           parts.push({

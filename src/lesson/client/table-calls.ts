@@ -1,3 +1,4 @@
+import { tableDialect } from "../../csv/read-options.js";
 import { type ExactSumWire, emptyWire } from "../../exact/exact-wire.js";
 import type {
   ColumnSumsRequest,
@@ -22,7 +23,6 @@ export type { TablePart };
 import {
   changedError,
   chunkBytesFor,
-  delimiterCharacter,
   fileChunks,
   type InputSource,
   type TableReadOptions,
@@ -41,6 +41,8 @@ export interface ColumnSumsResult {
   exact: ExactSumWire[];
   /** Bytes the server read. */
   bytes: number;
+  /** With --columns: the selected columns' header names, or their 1-based numbers (no header). */
+  columnNames: string[];
 }
 
 export interface WeightedMeansResult {
@@ -54,6 +56,7 @@ export interface WeightedMeansResult {
   weightedSums: ExactSumWire[];
   weightSum: ExactSumWire;
   bytes: number;
+  columnNames: string[];
 }
 
 export type DivisorName = "weights" | "rows";
@@ -78,12 +81,15 @@ export interface TableCallOptions extends CallOptions {
 
 /** The first message of a table call: how to read the file (or its part), and where it is. */
 export function tableOptions(file: string, options: TableCallOptions): TableOptions {
-  const { read = {}, part, remote, tableHandle = "" } = options;
+  const { part, remote, tableHandle = "" } = options;
+  const { delimiter, decimal, header, columns } = tableDialect(options.read);
   return {
     fileName: file,
-    delimiter: delimiterCharacter(read.delimiter) ?? "",
-    decimal: read.decimal ?? "",
-    header: read.header ?? false,
+    delimiter,
+    decimal,
+    header,
+    // A part after the first has no header: the plan resolved the names to numbers for it.
+    columns: part?.select ?? columns,
     firstLine: part?.firstLine ?? 0,
     continuesFile: part !== undefined && part.start > 0,
     remotePath: remote ? file : "",
@@ -217,6 +223,7 @@ export function columnSumsResult(file: string, reply: ColumnSumsResponse): Colum
     servedBy,
     exact: reply.exact,
     bytes: reply.bytes,
+    columnNames: reply.columnNames ?? [],
   };
 }
 
@@ -283,5 +290,6 @@ export function weightedMeansResult(file: string, reply: WeightedMeansResponse):
     weightedSums: reply.weightedSums,
     weightSum: reply.weightSum ?? emptyWire(),
     bytes: reply.bytes,
+    columnNames: reply.columnNames ?? [],
   };
 }

@@ -1,15 +1,12 @@
 import { type FileHandle, open } from "node:fs/promises";
+import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { type FileSnapshot, sameFile, snapshotOf } from "../file-snapshot.js";
 import type { ReadBuffers } from "./read-buffers.js";
 
-/** How a table is read; strings as the user typed them ("tab" and "\t" both mean a tab). */
-export interface TableReadOptions {
-  delimiter?: string;
-  decimal?: string;
-  header?: boolean;
-}
+/** How a table is read: its dialect, under the name the client's modules (and queued jobs) use. */
+export type TableReadOptions = Partial<TableDialect>;
 
 /** Chunk size of uploads: large enough to amortise per-message cost, small enough to stream. */
 export const uploadChunkBytes = 256 << 10;
@@ -144,10 +141,4 @@ function readError(path: string, error: unknown): ClientError {
   const reason =
     code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (error as Error).message;
   return new ClientError(grpcCode, `cannot read ${path}: ${reason}`);
-}
-
-/** A delimiter as the server expects it: one character; "tab" is spelled out for shells. */
-export function delimiterCharacter(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return value.toLowerCase() === "tab" || value === "\\t" ? "\t" : value;
 }

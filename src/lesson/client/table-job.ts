@@ -73,8 +73,7 @@ async function runTableJob<R>(
   const tasks = await planTableTasks(files, {
     split: options.split ?? { kind: "auto" },
     servers: pool.servers.length,
-    header: options.read?.header,
-    delimiter: options.read?.delimiter,
+    read: options.read,
     remote,
     countRows: options.countRows,
   });

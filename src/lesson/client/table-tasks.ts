@@ -1,12 +1,14 @@
+import { resolveColumns } from "../../csv/column-selection.js";
+import { readOptionsFrom } from "../../csv/read-options.js";
 import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
-import { cutAtLines } from "./line-cuts.js";
+import { cutAtLines, tableHead } from "./line-cuts.js";
 import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
-import { type InputSource, inspectInput } from "./table-input.js";
+import { type InputSource, inspectInput, type TableReadOptions } from "./table-input.js";
 
 /** One call's worth of a job over files: a whole file, or one row range of a split file. */
 export interface TableTask {
@@ -26,8 +28,8 @@ export interface PlanOptions {
   split: SplitMode;
   /** Servers of the pool, for `auto` (see autoPartSizes). */
   servers: number;
-  header?: boolean;
-  delimiter?: string;
+  /** How the tables are read (--columns names are looked up in a split file's header here). */
+  read?: TableReadOptions;
   /** Files are on the servers: the client cannot cut them, so they go whole. */
   remote?: boolean;
   /** Count each part's rows and lines (weights are sliced by rows); else parts are cut unread. */
@@ -82,10 +84,38 @@ function partSizesOf(
   return auto.map((part, i) => (cuttable(i) ? part : undefined));
 }
 
-function partsOf(file: string, size: number, partBytes: number, options: PlanOptions): Promise<TablePart[]> {
-  const delimiter = options.delimiter === "\t" ? 0x09 : (options.delimiter ?? ";").charCodeAt(0);
-  const read = { partBytes, header: options.header, delimiter };
-  return options.countRows ? planSplit(file, read) : cutAtLines(file, size, partBytes, read);
+/**
+ * A file's parts. Cut unread (cutAtLines) only when its head has no quote: a newline inside
+ * quotes further on would then make a part end inside a quoted cell, which its server refuses
+ * (docs/csv-rules.md); a file that quotes is read once to cut at rows' ends (planSplit). The parts
+ * after the first get --columns as numbers, looked up in the header here.
+ */
+async function partsOf(
+  file: string,
+  size: number,
+  partBytes: number,
+  options: PlanOptions,
+): Promise<TablePart[]> {
+  const read = readOptionsFrom(options.read ?? {});
+  const head = await tableHead(file, read);
+  const parts =
+    options.countRows || head.quoted
+      ? await planSplit(file, { ...read, partBytes })
+      : await cutAtLines(file, size, partBytes, read);
+  const selectors = options.read?.columns ?? [];
+  if (selectors.length > 0 && parts.length > 1) {
+    let numbers: string[];
+    try {
+      numbers = resolveColumns(selectors, read.header ? head.header : undefined).select.map((c) =>
+        String(c + 1),
+      );
+    } catch {
+      // Not resolved here: the whole file goes to one server, which refuses it in words.
+      return [];
+    }
+    for (const part of parts) if (part.start > 0) part.select = numbers;
+  }
+  return parts;
 }
 
 /** The outcome of one file, its parts' outcomes merged. */
@@ -100,9 +130,26 @@ export function byFile<R>(files: string[], tasks: TableTask[], outcomes: Outcome
   return groups;
 }
 
-/** A file's refusal is its earliest part's: parts are in file order. */
-function firstFailure<R>(group: Array<{ outcome: Outcome<R> }>): ClientError | undefined {
-  for (const { outcome } of group) if (!outcome.ok) return outcome.error;
+/**
+ * A file's refusal is its earliest part's: parts are in file order. A part that ends inside a
+ * quoted cell was cut unread (its file's head has no quote, see partsOf): said as such.
+ */
+function firstFailure<R>(group: Array<{ task: TableTask; outcome: Outcome<R> }>): ClientError | undefined {
+  for (const [i, { task, outcome }] of group.entries()) {
+    if (outcome.ok) continue;
+    const error = outcome.error;
+    if (
+      i === group.length - 1 ||
+      !task.part ||
+      !/quote that opens this cell is not closed/.test(error.details)
+    )
+      return error;
+    return new ClientError(
+      error.code,
+      `${error.details}; --split cut ${task.file} at byte ${task.part.end}, inside a quoted cell that holds a newline (its first rows have no quotes, so it was cut without reading it): give --split none`,
+      { server: error.server, trailers: error.trailers, errorDetails: error.errorDetails },
+    );
+  }
   return undefined;
 }
 

@@ -9,6 +9,8 @@ export interface ColumnSumsPart {
   exact: ExactSumWire[];
   lines: number;
   bytes: number;
+  /** The selected columns' names (--columns), when a part has them. */
+  columnNames?: string[];
 }
 
 /** Parts of different widths: column sums of tables of different shapes do not add. */
@@ -28,7 +30,9 @@ export class WidthMismatch extends RefusedInput {
  * added, the sums rounded once. Parts without data rows fit any width. The result does not depend
  * on the order or grouping of the parts: merging merges gives the same bits.
  */
-export function mergeColumnSums(parts: readonly ColumnSumsPart[]): ColumnSumsPart & { sums: number[] } {
+export function mergeColumnSums(
+  parts: readonly ColumnSumsPart[],
+): ColumnSumsPart & { sums: number[]; columnNames: string[] } {
   let width: { index: number; columns: number } | undefined;
   for (const [index, part] of parts.entries()) {
     if (part.rows === 0) continue;
@@ -53,5 +57,6 @@ export function mergeColumnSums(parts: readonly ColumnSumsPart[]): ColumnSumsPar
     sums: roundSums(exact),
     lines: parts.reduce((n, p) => n + p.lines, 0),
     bytes: parts.reduce((n, p) => n + p.bytes, 0),
+    columnNames: parts.find((p) => p.rows > 0 && p.columnNames?.length)?.columnNames ?? [],
   };
 }

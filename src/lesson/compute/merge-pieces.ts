@@ -14,7 +14,10 @@ import type { WeightedPiece } from "./weigh-table-piece.js";
 export class TableMerger {
   rows = 0;
   lines = 0;
-  columns = 0;
+  /** Cells per row of the table (every column, selected or not); 0 until a row is read. */
+  width = 0;
+  /** With --columns: what the result calls the selected columns (header names, or numbers). */
+  selectedNames?: string[];
   #error?: PieceError;
   #sums: ExactSum[] = [];
   #weights = new ExactSum();
@@ -24,7 +27,12 @@ export class TableMerger {
     readonly firstLine = 1,
     expectedColumns = 0,
   ) {
-    this.columns = expectedColumns;
+    this.width = expectedColumns;
+  }
+
+  /** Columns of the result: the table's width, or the selected ones (none before a row is read). */
+  get columns(): number {
+    return this.selectedNames && this.width > 0 ? this.selectedNames.length : this.width;
   }
 
   addSum(piece: SumPiece): void {
@@ -64,12 +72,12 @@ export class TableMerger {
   #addShape(piece: PieceShape): boolean {
     if (this.#error) return false;
     const offset = this.firstLine + this.lines - 1;
-    if (piece.columns > 0 && this.columns > 0 && piece.columns !== this.columns) {
+    if (piece.columns > 0 && this.width > 0 && piece.columns !== this.width) {
       // The piece's first row is the first row of the wrong width: it wins over later refusals.
       this.#error = {
         line: offset + piece.firstRowLine,
-        column: Math.min(piece.columns, this.columns) + 1,
-        message: `row has ${piece.columns} cells, expected ${this.columns}`,
+        column: Math.min(piece.columns, this.width) + 1,
+        message: `row has ${piece.columns} cells, expected ${this.width}`,
       };
       return false;
     }
@@ -77,7 +85,7 @@ export class TableMerger {
       this.#error = { ...piece.error, line: offset + piece.error.line };
       return false;
     }
-    if (this.columns === 0) this.columns = piece.columns;
+    if (this.width === 0) this.width = piece.columns;
     this.rows += piece.rows;
     this.lines += piece.lines;
     return true;

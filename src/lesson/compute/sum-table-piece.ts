@@ -63,9 +63,14 @@ class ColumnSums implements TableSink {
   }
 }
 
-/** Exact column sums of one piece of a table. */
+/** Columns a piece's result has: its width, or the selected ones (none without data rows). */
+export function outputColumns(shape: PieceShape, options: ReadOptions): number {
+  return options.select && shape.columns > 0 ? options.select.length : shape.columns;
+}
+
+/** Exact column sums of one piece of a table (of its selected columns, with ReadOptions.select). */
 export function sumTablePiece(bytes: Uint8Array, options: ReadOptions): SumPiece {
   const sums = new ColumnSums();
   const shape = scanTable(bytes, options, sums);
-  return { ...shape, sums: sums.sums(shape.columns) };
+  return { ...shape, sums: sums.sums(outputColumns(shape, options)) };
 }

@@ -2,6 +2,7 @@ import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
 import { ExactSum } from "../../exact/exact-sum.js";
 import { type ExactSumWire, toWire } from "../../exact/exact-wire.js";
+import { outputColumns } from "./sum-table-piece.js";
 
 /** Weighted sums of a piece, exact and mergeable as a SumPiece is. */
 export interface WeightedPiece extends PieceShape {
@@ -38,7 +39,7 @@ export function weighTablePiece(
     },
   };
   const shape = scanTable(bytes, options, sink);
-  const columns = shape.columns;
+  const columns = outputColumns(shape, options);
   while (sums.length < columns) sums.push(new ExactSum());
   return {
     ...shape,

@@ -84,6 +84,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
+        columnNames: merged.selectedNames ?? [],
       };
     }),
 
@@ -129,6 +130,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         servedBy: servedBy(identity, threadId),
         lines: merged.lines,
         bytes,
+        columnNames: merged.selectedNames ?? [],
       };
     }),
 

@@ -1,4 +1,9 @@
-import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
+import {
+  type ReadOptions,
+  readOptionsFrom,
+  type TableDialect,
+  tableDialect,
+} from "../../csv/read-options.js";
 import type { ExactSumWire } from "../../exact/exact-wire.js";
 import {
   type AddTableRequest,
@@ -32,7 +37,8 @@ export interface AccumulatorOptions {
 export function exactAccumulator({ tools, work, limits }: AccumulatorOptions): SessionClassFactory {
   const { identity } = tools;
   return () => {
-    let read: ReadOptions = readOptionsFrom({});
+    let dialect: TableDialect = tableDialect();
+    let read: ReadOptions = readOptionsFrom(dialect);
     let exact: ExactSumWire[] = [];
     let tables = 0;
     let rows = 0;
@@ -41,11 +47,8 @@ export function exactAccumulator({ tools, work, limits }: AccumulatorOptions): S
     return {
       init: async ({ options }: InitRequest) => {
         try {
-          read = readOptionsFrom({
-            delimiter: options?.delimiter || ";",
-            decimal: options?.decimal || ".",
-            header: options?.header,
-          });
+          dialect = tableDialect(options);
+          read = readOptionsFrom(dialect);
         } catch (error) {
           throw invalidArgument((error as Error).message);
         }
@@ -58,7 +61,14 @@ export function exactAccumulator({ tools, work, limits }: AccumulatorOptions): S
       ): Promise<AddTableResponse> => {
         const name = fileName || "(unnamed)";
         const { merger, bytes, threadId } = await sumTable(
-          { fileName: name, read, firstLine: 1, expectedColumns: 0, chunks: pulled(name, context) },
+          {
+            fileName: name,
+            read,
+            columns: dialect.columns,
+            firstLine: 1,
+            expectedColumns: 0,
+            chunks: pulled(name, context),
+          },
           work,
           context,
           limits,

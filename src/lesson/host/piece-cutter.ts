@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
+import { lastRowBreak } from "../../csv/quoted-rows.js";
 import { ServerError } from "../../rpc/server-error.js";
 import { type BudgetHolder, BufferBudgetSpent } from "./byte-budget.js";
 
@@ -19,14 +20,18 @@ export class LineTooLong extends Error {
 }
 
 /**
- * Regroups a byte stream into pieces that end at a newline (except the last), each at least
- * `target` bytes, so that every piece can be parsed on its own. Only moves bytes.
+ * Regroups a byte stream into pieces that end at a row's end (a newline outside quotes), except
+ * the last, each at least `target` bytes, so that every piece can be parsed on its own. Only moves
+ * bytes. Each chunk is looked at once as it arrives: its last newline, or, when it holds a quote,
+ * every byte for the quotes' parity (src/csv/quoted-rows.ts).
  *
  * Each piece is copied into memory from `allocate`, which may make it wait (by default a fresh
  * Buffer that owns its whole memory, so it can be moved to a worker thread); the bytes after the
- * last newline stay behind as a view of their chunk. Those held bytes are bounded per call
+ * last row's end stay behind as views of their chunks. Those held bytes are bounded per call
  * (`maxLine`: LineTooLong) and, when a budget is given, count against it while held
- * (BufferBudgetSpent when it is spent); they are given back whatever the outcome.
+ * (BufferBudgetSpent when it is spent); they are given back whatever the outcome. Bytes inside
+ * quotes beyond `maxLine` are cut at their last newline all the same: the scanner then refuses the
+ * piece in words (a quote left open, or a stray quote), which says more than "line too long".
  */
 export async function* cutPieces(
   chunks: AsyncIterable<Uint8Array>,
@@ -37,39 +42,48 @@ export async function* cutPieces(
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
-  // Bytes since the last newline seen: the line being received, which must stay within the cap.
+  // The last row's end in held: held[cutAt][cutOffset] is its newline; cutAt -1: none yet.
+  let cutAt = -1;
+  let cutOffset = -1;
+  // Bytes after it: the row being received, which must stay within the cap.
   let tail = 0;
-  // held[0 .. searched) are known to hold no newline: a long line is not searched again and again.
-  let searched = 0;
+  let inQuotes = false;
+  const cut = async (at: number, offset: number) => {
+    const last = held[at]!;
+    const parts = [...held.slice(0, at), last.subarray(0, offset + 1)];
+    const rest = [last.subarray(offset + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
+    const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
+    held = rest;
+    heldBytes -= pieceBytes;
+    budget?.give(pieceBytes);
+    cutAt = -1;
+    return copyInto(await allocate(pieceBytes), parts);
+  };
   try {
     for await (const chunk of budget ? untilEvicted(chunks, budget.signal) : chunks) {
       if (chunk.byteLength === 0) continue;
       if (budget && !budget.take(chunk.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
       held.push(chunk);
       heldBytes += chunk.byteLength;
-      const newline = chunk.lastIndexOf(NEWLINE);
-      tail = newline < 0 ? tail + chunk.byteLength : chunk.byteLength - newline - 1;
-      if (tail > maxLine) throw new LineTooLong(maxLine, countNewlines(held));
-      if (heldBytes < target) continue;
-      // The last newline is nearly always in the last chunk: look there first, then further back.
-      let at = held.length - 1;
-      let cut = -1;
-      for (; at >= searched && cut < 0; at--) cut = held[at]!.lastIndexOf(NEWLINE);
-      if (cut < 0) {
-        searched = held.length;
+      const scan = lastRowBreak(chunk, 0, chunk.byteLength, inQuotes);
+      inQuotes = scan.inQuotes;
+      if (scan.cut >= 0) {
+        cutAt = held.length - 1;
+        cutOffset = scan.cut;
+        tail = chunk.byteLength - scan.cut - 1;
+      } else tail += chunk.byteLength;
+      if (tail > maxLine) {
+        // Past the cap inside quotes: cut at the last newline all the same, so that the scanner
+        // says why (a quote left open, or a stray one). Else the row is too long.
+        const raw = inQuotes ? lastNewline(held) : undefined;
+        if (!raw || raw.at < cutAt || (raw.at === cutAt && raw.offset <= cutOffset))
+          throw new LineTooLong(maxLine, rowsHeld(held, cutAt, cutOffset));
+        yield await cut(raw.at, raw.offset);
+        inQuotes = false;
+        tail = heldBytes;
         continue;
       }
-      at++;
-      const last = held[at]!;
-      const parts = [...held.slice(0, at), last.subarray(0, cut + 1)];
-      const rest = [last.subarray(cut + 1), ...held.slice(at + 1)].filter((part) => part.byteLength > 0);
-      const pieceBytes = parts.reduce((n, part) => n + part.byteLength, 0);
-      held = rest;
-      heldBytes -= pieceBytes;
-      budget?.give(pieceBytes);
-      // What is left came after the last newline.
-      searched = held.length;
-      yield copyInto(await allocate(pieceBytes), parts);
+      if (heldBytes >= target && cutAt >= 0) yield await cut(cutAt, cutOffset);
     }
     if (heldBytes > 0) yield copyInto(await allocate(heldBytes), held);
   } finally {
@@ -107,6 +121,21 @@ async function* untilEvicted(
   }
 }
 
+/** The last newline in the held chunks, quoted or not. */
+function lastNewline(held: Uint8Array[]): { at: number; offset: number } | undefined {
+  for (let at = held.length - 1; at >= 0; at--) {
+    const offset = held[at]!.lastIndexOf(NEWLINE);
+    if (offset >= 0) return { at, offset };
+  }
+  return undefined;
+}
+
+/** Newlines up to the last row's end in held (cutAt -1: none): the lines before the long row. */
+function rowsHeld(held: Uint8Array[], cutAt: number, cutOffset: number): number {
+  if (cutAt < 0) return 0;
+  return countNewlines([...held.slice(0, cutAt), held[cutAt]!.subarray(0, cutOffset + 1)]);
+}
+
 function countNewlines(parts: Uint8Array[]): number {
   let n = 0;
   for (const part of parts) for (let i = part.indexOf(NEWLINE); i >= 0; i = part.indexOf(NEWLINE, i + 1)) n++;
@@ -130,7 +159,8 @@ export interface PieceMemory {
 
 /**
  * Reads bytes [start, end) of an open file straight into pieces (a server's own file: no client,
- * no chunks): each piece's memory is read into by the kernel, cut after its last newline, and the
+ * no chunks): each piece's memory is read into by the kernel, cut after its last row's end (a
+ * newline outside quotes, as cutPieces cuts), and the
  * few bytes after it are carried into the next piece. Nothing is read twice or copied whole, and
  * no buffer is made per read (fresh memory costs page faults and collections). The carried bytes
  * are held outside the slots: they count against the budget, when one is given.
@@ -145,6 +175,8 @@ export async function* readPieces(
   budget?: BudgetHolder,
 ): AsyncGenerator<Uint8Array> {
   let carry: Uint8Array = new Uint8Array(0);
+  // Whether the carried bytes end inside quotes, and how many of them were scanned already.
+  let carryInQuotes = false;
   const hold = (next: Uint8Array) => {
     budget?.give(carry.byteLength);
     carry = new Uint8Array(0);
@@ -161,7 +193,8 @@ export async function* readPieces(
       }
       const piece = await memory.take(carry.byteLength + Math.min(left, target));
       piece.set(carry, 0);
-      let filled = carry.byteLength;
+      const carried = carry.byteLength;
+      let filled = carried;
       try {
         while (filled < piece.byteLength) {
           const { bytesRead } = await handle.read(piece, filled, piece.byteLength - filled, position);
@@ -178,10 +211,18 @@ export async function* readPieces(
         yield piece;
         return;
       }
-      const cut = piece.lastIndexOf(NEWLINE);
+      // The carried bytes were looked at already: they hold no row's end.
+      const scan = lastRowBreak(piece, carried, filled, carryInQuotes);
+      let cut = scan.cut;
+      carryInQuotes = scan.inQuotes;
+      if (cut < 0 && filled > maxLine && scan.inQuotes) {
+        // Past the cap inside quotes: cut at the last newline all the same (see cutPieces).
+        cut = piece.lastIndexOf(NEWLINE, filled - 1);
+        carryInQuotes = false;
+      }
       if (cut < 0) {
         memory.give(piece);
-        // The whole piece is one line (the carry held no newline either).
+        // The whole piece is one row (the carry held no row's end either).
         if (filled > maxLine) throw new LineTooLong(maxLine, 0);
         hold(Uint8Array.prototype.slice.call(piece, 0, filled));
         continue;

@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
-import { type ReadOptions, readOptionsFrom } from "../../csv/read-options.js";
+import { chooseColumns } from "../../csv/column-selection.js";
+import { type ReadOptions, readOptionsFrom, tableDialect } from "../../csv/read-options.js";
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
@@ -72,6 +73,8 @@ async function* capped(chunks: AsyncIterable<Uint8Array>, maxBytes: number, file
 export interface TableCall {
   fileName: string;
   read: ReadOptions;
+  /** --columns as the client sent them (names or numbers), resolved at the first piece; none: all. */
+  columns?: string[];
   firstLine: number;
   /** Width of the whole table, when the client split it and knows it; 0 otherwise. */
   expectedColumns: number;
@@ -128,12 +131,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
   const fileName = options.fileName || "(unnamed)";
   let read: ReadOptions;
   try {
-    read = readOptionsFrom({
-      delimiter: options.delimiter || ";",
-      decimal: options.decimal || ".",
-      header: options.header,
-      startsFile: !options.continuesFile,
-    });
+    read = readOptionsFrom({ ...tableDialect(options), startsFile: !options.continuesFile });
   } catch (error) {
     throw invalidArgument(`${fileName}: ${(error as Error).message}`);
   }
@@ -155,6 +153,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
     call: {
       fileName,
       read,
+      columns: options.columns,
       firstLine: options.firstLine || 1,
       expectedColumns: options.expectedColumns,
       chunks: stored ?? (remote ? noBytes() : chunks()),
@@ -285,6 +284,7 @@ export async function sumTable(
       // The pieces before a refused line are merged first: their own refusal comes first in the file.
       while (pending.length > 0) await mergeOldest();
     })) {
+      if (bytesRead === 0) read = selecting(call, read, bytes, merger, () => work.pieces.give(bytes));
       bytesRead += bytes.byteLength;
       const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
         signal: abort.signal,
@@ -347,6 +347,7 @@ async function weighPieces(
     budget,
   );
   for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
+    if (bytesRead === 0) read = selecting(call, read, bytes, merger, () => work.pieces.give(bytes));
     // A piece of n bytes holds at most n/2 + 1 rows: send only the weights it can use.
     const mine = weights.slice(merger.rows, merger.rows + Math.ceil(bytes.byteLength / 2) + 1);
     // Counted before the piece may be moved to its worker (a moved buffer reads as empty here).
@@ -363,6 +364,32 @@ async function weighPieces(
     read = { ...read, startsFile: false, header: false };
   }
   return { merger, bytes: bytesRead, threadId };
+}
+
+/**
+ * The read options with the call's --columns resolved, at its first piece (which holds the header,
+ * if any, and is still here: pieces move to their worker); the merger learns the columns' names.
+ * A refusal gives the piece's slot back (`giveBack`): no worker will.
+ */
+function selecting(
+  call: TableCall,
+  read: ReadOptions,
+  first: Uint8Array,
+  merger: TableMerger,
+  giveBack: () => void,
+): ReadOptions {
+  if (!call.columns || call.columns.length === 0) return read;
+  try {
+    const choice = chooseColumns(call.columns, read, first);
+    merger.selectedNames = choice.names;
+    return { ...read, select: choice.select };
+  } catch (error) {
+    giveBack();
+    throw invalidArgument(`${call.fileName}: --columns: ${(error as Error).message}`, {
+      reason: "UNKNOWN_COLUMN",
+      fields: { file: call.fileName, columns: call.columns.join(",") },
+    });
+  }
 }
 
 /** The width a part of a split table claims, refused beyond the server's cap. */
