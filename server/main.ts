@@ -7,7 +7,13 @@ import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
-import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
+import {
+  defaultKeepaliveMs,
+  defaultKeepaliveTimeoutMs,
+  defaultMaxCalls,
+  defaultMaxConnectionIdleMs,
+  startServer,
+} from "../src/host/start-server.js";
 import { defaultStoreBytes, defaultStoreIdleMs } from "../src/host/value-store.js";
 import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
@@ -99,6 +105,18 @@ const program = new Command("rpcpool-server")
     defaultMaxConnectionIdleMs,
   )
   .option(
+    "--keepalive-ms <ms>",
+    "ping each client connection after this long; one that does not answer is closed (its sessions end)",
+    integerIn(100, 2 ** 31 - 1),
+    defaultKeepaliveMs,
+  )
+  .option(
+    "--keepalive-timeout-ms <ms>",
+    "how long a client has to answer the server's ping",
+    integerIn(100, 2 ** 31 - 1),
+    defaultKeepaliveTimeoutMs,
+  )
+  .option(
     "--store-bytes <n>",
     "most bytes of broadcast, scattered and kept values held (least recently used go first)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
@@ -158,6 +176,8 @@ const program = new Command("rpcpool-server")
       maxBatchItems: options.maxBatchItems,
       connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
+      keepaliveMs: options.keepaliveMs,
+      keepaliveTimeoutMs: options.keepaliveTimeoutMs,
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {

@@ -45,6 +45,12 @@ export interface ServerOptions {
   connections?: Partial<ConnectionLimits>;
   /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
   maxConnectionIdleMs?: number;
+  /**
+   * The server pings each connection after this long and closes it when no answer comes within
+   * `keepaliveTimeoutMs` (default 60 s and 20 s): a vanished client's calls and sessions end.
+   */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
@@ -55,6 +61,14 @@ export interface ServerOptions {
 
 /** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
 export const defaultMaxConnectionIdleMs = 600_000;
+
+/**
+ * A client that vanished (its process stopped, its link cut) does not answer the server's ping:
+ * its connection is closed, and its calls, sessions and objects end, within 80 s. grpc-js sends
+ * none by default. Clients take server pings at any rate (only servers police pings).
+ */
+export const defaultKeepaliveMs = 60_000;
+export const defaultKeepaliveTimeoutMs = 20_000;
 
 /** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
 export const defaultMaxCalls = 10_000;
@@ -166,6 +180,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
     "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
+    "grpc.keepalive_time_ms": options.keepaliveMs ?? defaultKeepaliveMs,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs,
     interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
