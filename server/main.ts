@@ -7,6 +7,7 @@ import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
+import { defaultSessionLimits } from "../src/host/session-service.js";
 import {
   defaultKeepaliveMs,
   defaultKeepaliveTimeoutMs,
@@ -117,6 +118,18 @@ const program = new Command("rpcpool-server")
     defaultKeepaliveTimeoutMs,
   )
   .option(
+    "--max-session-objects <n>",
+    "most session objects alive on the server, all sessions together",
+    integerIn(1, 2 ** 31 - 1),
+    defaultSessionLimits.maxObjects,
+  )
+  .option(
+    "--max-sessions-per-connection <n>",
+    "most sessions open at once on one client connection",
+    integerIn(1, 2 ** 31 - 1),
+    defaultSessionLimits.maxSessionsPerConnection,
+  )
+  .option(
     "--store-bytes <n>",
     "most bytes of broadcast, scattered and kept values held (least recently used go first)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
@@ -178,6 +191,10 @@ const program = new Command("rpcpool-server")
       maxConnectionIdleMs: options.maxConnectionIdleMs,
       keepaliveMs: options.keepaliveMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+      sessions: {
+        maxObjects: options.maxSessionObjects,
+        maxSessionsPerConnection: options.maxSessionsPerConnection,
+      },
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {

@@ -7,6 +7,7 @@ import type {
   SessionCreate,
   SessionRelease,
 } from "../gen/rpcpool/pool/v1/session.js";
+import { onAbort } from "../rpc/abort-listeners.js";
 import { ClientError } from "../rpc/client-error.js";
 import { type AnyServiceDefinition, serviceNameOf } from "../rpc/method-spec.js";
 import { ServerError } from "../rpc/server-error.js";
@@ -43,12 +44,29 @@ export interface SessionLimits {
   maxObjects: number;
   /** Longest deadline a call may ask for; none when undefined. */
   maxDeadlineMs?: number;
+  /**
+   * Bytes of frames written but not yet taken by the connection (a client that does not read):
+   * beyond them the session reads no more frames from the client until they drain.
+   */
+  maxUnsentBytes: number;
+  /** A callback's deadline when neither its options nor its method's call give one. */
+  callbackTimeoutMs: number;
+  /** Services a client may expose in one session, and the longest name of one. */
+  maxExposed: number;
+  maxServiceNameLength: number;
+}
+
+/** Objects alive in all sessions of a server together, against its cap. */
+export interface ObjectBudget {
+  alive: number;
+  readonly max: number;
 }
 
 export interface SessionDeps extends HandlerDeps {
   identity: ServerIdentity;
   classes: ReadonlyMap<string, HostedClass>;
   limits: SessionLimits;
+  objects: ObjectBudget;
 }
 
 interface LiveObject {
@@ -75,6 +93,9 @@ export class HostSession {
   readonly #fromClient = new WeakSet<object>();
   #draining = false;
   #closed = false;
+  /** Bytes of frames handed to the stream that the connection has not taken yet. */
+  #unsent = 0;
+  #paused = false;
   readonly #onEnd: () => void;
 
   constructor(call: ServerDuplexStream<OpenRequest, OpenResponse>, deps: SessionDeps, onEnd: () => void) {
@@ -82,9 +103,7 @@ export class HostSession {
     this.#deps = deps;
     this.#onEnd = onEnd;
     this.#peer = new SessionPeer<OpenResponse>({
-      send: (frame) => {
-        if (!this.#closed) call.write(frame);
-      },
+      send: (frame) => this.#write(frame),
       remote: call.getPeer(),
       statusOf: (error) => this.#statusOf(error),
       onServedSettled: () => {
@@ -99,7 +118,35 @@ export class HostSession {
     // The client cancelled the stream, or its connection broke (a killed process, a cut link).
     call.on("cancelled", () => this.#finish(clientGone(), "none"));
     call.on("error", () => this.#finish(clientGone(), "none"));
-    call.write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
+    this.#write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
+  }
+
+  /**
+   * Writes a frame, counting its bytes until the connection has taken them. A client that stops
+   * reading leaves them queued here (HTTP/2 flow control holds them): past the session's bound, the
+   * server stops reading the client's frames, so no new calls start and no new replies pile up,
+   * until the client reads again. Its flow control then holds the client's frames back in turn.
+   */
+  #write(frame: OpenResponse): void {
+    if (this.#closed) return;
+    const bytes = frameBytes(frame);
+    this.#unsent += bytes;
+    this.#call.write(frame, () => {
+      this.#unsent -= bytes;
+      if (this.#paused && this.#unsent <= this.#deps.limits.maxUnsentBytes / 2) {
+        this.#paused = false;
+        if (!this.#closed) this.#call.resume();
+      }
+    });
+    if (!this.#paused && this.#unsent > this.#deps.limits.maxUnsentBytes) {
+      this.#paused = true;
+      this.#call.pause();
+    }
+  }
+
+  /** Bytes of frames written and not yet taken by the connection (what a client that stops reading costs). */
+  get unsentBytes(): number {
+    return this.#unsent;
   }
 
   /** Objects alive in this session. */
@@ -115,11 +162,31 @@ export class HostSession {
 
   #onFrame(frame: OpenRequest): void {
     if (this.#closed || this.#peer.receive(frame)) return;
-    if (frame.expose) for (const name of frame.expose.services) this.#exposed.add(name);
+    if (frame.expose) this.#expose(frame.expose.services);
     else if (frame.call) this.#serveCall(frame.call);
     else if (frame.create) this.#serveCreate(frame.create);
     else if (frame.release) this.#serveRelease(frame.release);
     // Anything else is a frame of a newer client that this server does not know: ignored.
+  }
+
+  /** Takes the names of services the client implements, within the session's bounds. */
+  #expose(names: string[]): void {
+    const { maxExposed, maxServiceNameLength } = this.#deps.limits;
+    for (const name of names) {
+      if (this.#exposed.has(name)) continue;
+      const why =
+        name.length > maxServiceNameLength
+          ? `a service name of ${name.length} characters (limit ${maxServiceNameLength})`
+          : this.#exposed.size >= maxExposed
+            ? `more than ${maxExposed} exposed services`
+            : undefined;
+      if (why) {
+        // Exposes have no reply: the session's end says it, names held are bounded either way.
+        this.#finish(new ClientError(status.RESOURCE_EXHAUSTED, `the session exposes ${why}`), "status");
+        return;
+      }
+      this.#exposed.add(name);
+    }
   }
 
   #serveCall(call: SessionCall): void {
@@ -174,6 +241,13 @@ export class HostSession {
           `too many objects in this session (limit ${this.#deps.limits.maxObjects}): release some first`,
         );
       }
+      const budget = this.#deps.objects;
+      if (budget.alive >= budget.max) {
+        throw new ServerError(
+          status.RESOURCE_EXHAUSTED,
+          `too many session objects on this server (limit ${budget.max}, --max-session-objects): release some first`,
+        );
+      }
       const controller = new AbortController();
       const context: ObjectContext = {
         ...this.#sessionContext(controller.signal, Number.POSITIVE_INFINITY),
@@ -183,6 +257,7 @@ export class HostSession {
       // Made before this frame's handling returns: calls pipelined behind the create find it.
       const implementation = hosted.factory(context) as UntypedSessionImplementation<SessionCallContext>;
       this.#objects.set(create.id, { hosted, implementation, controller, context });
+      budget.alive++;
       return empty;
     });
   }
@@ -241,7 +316,10 @@ export class HostSession {
               new ClientError(status.UNIMPLEMENTED, `the client exposes no ${name} in this session`),
             );
           }
-          const timeoutMs = options.timeoutMs ?? deadline - Date.now();
+          // Never without a deadline: a client that never answers must not hold the method for ever.
+          const timeoutMs =
+            options.timeoutMs ??
+            (Number.isFinite(deadline) ? deadline - Date.now() : this.#deps.limits.callbackTimeoutMs);
           try {
             return await this.#peer.call(spec.path, 0, request, {
               signal: options.signal ?? signal,
@@ -283,6 +361,7 @@ export class HostSession {
     const object = this.#objects.get(id);
     if (!object) return false;
     this.#objects.delete(id);
+    this.#deps.objects.alive--;
     object.controller.abort(new DOMException(`object ${id} ${why}`, "AbortError"));
     return true;
   }
@@ -311,20 +390,29 @@ const shuttingDown = () =>
   new ClientError(status.UNAVAILABLE, "the server is shutting down: the session ended");
 const clientGone = () => new ClientError(status.UNAVAILABLE, "the client went away: the session ended");
 
-/** A signal aborted when either is; `dispose` unhooks it from both. */
+/**
+ * A signal aborted when either is; `dispose` unhooks it from both. `b` is an object's signal, which
+ * every call of the object waits on: one shared listener (abort-listeners.ts), not one per call.
+ */
 function linkedSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const onA = () => controller.abort(a.reason);
-  const onB = () => controller.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  a.addEventListener("abort", onA, { once: true });
-  b.addEventListener("abort", onB, { once: true });
+  if (a.aborted) controller.abort(a.reason);
+  else if (b.aborted) controller.abort(b.reason);
+  const offA = onAbort(a, () => controller.abort(a.reason));
+  const offB = onAbort(b, () => controller.abort(b.reason));
   return {
     signal: controller.signal,
     dispose() {
-      a.removeEventListener("abort", onA);
-      b.removeEventListener("abort", onB);
+      offA();
+      offB();
     },
   };
+}
+
+/** A frame's bytes on the wire, near enough for bounding what waits to be sent. */
+function frameBytes(frame: OpenResponse): number {
+  const { reply, call } = frame;
+  if (reply) return 32 + reply.response.length + reply.message.length + reply.statusDetails.length;
+  if (call) return 32 + call.request.length + call.method.length;
+  return 32;
 }

@@ -20,7 +20,7 @@ import { hostInfo, infoHandler } from "./info-service.js";
 import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
-import { SessionHost } from "./session-service.js";
+import { SessionHost, type SessionHostOptions } from "./session-service.js";
 import { storeService } from "./store-service.js";
 import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -55,6 +55,8 @@ export interface ServerOptions {
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+  /** Bounds on sessions: objects on the server, sessions per connection, unsent bytes (docs/sessions.md). */
+  sessions?: SessionHostOptions;
   /** The value store of broadcast, scattered and kept values (docs/collectives.md): its bound and idle time. */
   store?: ValueStoreOptions;
 }
@@ -154,7 +156,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const sessions = new SessionHost(
     { ...deps, identity },
-    { maxCallsPerSession: options.guard?.maxCallsPerConnection, maxDeadlineMs: options.guard?.maxDeadlineMs },
+    {
+      maxCallsPerSession: options.guard?.maxCallsPerConnection,
+      maxDeadlineMs: options.guard?.maxDeadlineMs,
+      ...options.sessions,
+    },
   );
   const tools: ServiceTools = {
     unary: (fn) => unary(deps, fn),
