@@ -167,6 +167,7 @@ export class Session {
     // No id: the session had ended, or the signal had fired; the create says which.
     if (id === 0) await created;
     const object = new RemoteObject(definition, id, service.name, {
+      ended: () => !this.isOpen,
       call: (spec, request, callOptions) => this.#callObject(id, spec, request, callOptions),
       release: (callOptions) =>
         this.#peer
