@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type RunningServer, startServer } from "rpcpool";
-import { lessonServices } from "rpcpool/lesson";
+import { type ClientError, Pool, type RunningServer, startLocalServer, startServer } from "rpcpool";
+import { ExactAccumulatorServiceDefinition, lessonServices } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { clientProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -53,6 +53,55 @@ describe("a client that stops answering mid-session", () => {
       writer.destroy();
       client.kill("SIGKILL");
       await server.close(1000);
+    }
+  });
+});
+
+describe("rpcpool-server's --keepalive-ms and --max-session-objects", () => {
+  it("free a stopped client's object for another client", async () => {
+    // One object on the whole server: another client gets it only once the stopped one's is freed.
+    const server = await startLocalServer({
+      workers: 1,
+      stderr: "ignore",
+      args: ["--keepalive-ms", "300", "--keepalive-timeout-ms", "300", "--max-session-objects", "1"],
+    });
+    const fifo = join(temp.dir, "endless-2.csv");
+    await once(spawn("mkfifo", [fifo]), "exit");
+    const client = spawn(process.execPath, [clientProgram, "accumulate", fifo, "--servers", server.address], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const writer = createWriteStream(fifo);
+    writer.on("error", () => {});
+    const pool = await Pool.connect([server.address]);
+    try {
+      writer.write("1;2\n3;4\n");
+      // The client opens its table once the server pulls it: its object exists by then.
+      await once(writer, "open");
+      const session = await pool.session();
+      const create = () =>
+        session.create(ExactAccumulatorServiceDefinition).then(
+          async (object) => {
+            await object.release();
+            return "created";
+          },
+          (error: ClientError) => `${error.codeName}: ${error.details}`,
+        );
+      let outcome = await create();
+      expect(outcome).toBe(
+        "RESOURCE_EXHAUSTED: too many session objects on this server (limit 1, --max-session-objects): release some first",
+      );
+      client.kill("SIGSTOP");
+      // Hang guard only (15 s).
+      for (let i = 0; i < 150 && outcome !== "created"; i++) {
+        await sleep(100);
+        outcome = await create();
+      }
+      expect(outcome).toBe("created");
+    } finally {
+      writer.destroy();
+      client.kill("SIGKILL");
+      await pool.close();
+      await server.stop();
     }
   });
 });
