@@ -1,14 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Server, ServerCredentials, type ServerDuplexStream } from "@grpc/grpc-js";
 import {
   ClientError,
   type HostedService,
+  InfoResponse,
+  InfoServiceService,
   Pool,
   type RunningServer,
   type ServerOptions,
   type SessionCallContext,
   startServer,
 } from "rpcpool";
+import { TableSourceServiceDefinition } from "rpcpool/lesson";
 import { afterEach, describe, expect, it } from "vitest";
+import { OpenRequest, OpenResponse } from "../src/gen/rpcpool/pool/v1/session.js";
 import { CounterServiceDefinition, SourceServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";
 import { RawSession } from "./support/raw-session.js";
 
@@ -241,4 +246,75 @@ describe("exposed services", () => {
       }
     });
   }
+});
+
+describe("a server that asks for callbacks and does not read the answers", () => {
+  it("gets no more answered on the client than 4 MiB waiting to be sent, until it reads", async () => {
+    // A server of its own (grpc-js, frame by frame): it floods the client with callback calls whose
+    // answers are 200 KB each, and reads nothing until told to.
+    let open!: ServerDuplexStream<OpenRequest, OpenResponse>;
+    const fake = new Server();
+    const opened = new Promise<void>((resolve) => {
+      fake.register(
+        "/rpcpool.pool.v1.SessionService/Open",
+        (call: ServerDuplexStream<OpenRequest, OpenResponse>) => {
+          open = call;
+          call.write({ opened: { server: "fake", classes: [] } });
+          resolve();
+        },
+        (frame: OpenResponse) => Buffer.from(OpenResponse.encode(frame).finish()),
+        (bytes: Buffer) => OpenRequest.decode(bytes),
+        "bidi",
+      );
+    });
+    fake.addService(InfoServiceService, {
+      info: (_call: unknown, reply: (error: null, info: InfoResponse) => void) =>
+        reply(null, InfoResponse.fromPartial({ server: "fake" })),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      fake.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const pool = await Pool.connect([`127.0.0.1:${port}`]);
+    pools.push(pool);
+    try {
+      const session = await pool.session();
+      await opened;
+      let asked = 0;
+      const chunk = Buffer.alloc(200_000, 1);
+      session.expose(TableSourceServiceDefinition, {
+        nextChunk: async () => {
+          asked++;
+          return { chunk };
+        },
+      });
+      const calls = 200;
+      for (let id = 1; id <= calls; id++) {
+        open.write({
+          call: {
+            id,
+            method: "/rpcpool.compute.v1.TableSourceService/NextChunk",
+            objectId: 0,
+            request: Buffer.alloc(0),
+            timeoutMs: 0,
+          },
+        });
+      }
+      await until(() => asked >= 10, "the client answers the first callbacks");
+      await sleep(500); // what the client would answer, given the time
+      // 4 MiB of 200 KB answers, and those that went into the connection's windows.
+      expect(asked).toBeLessThan(40);
+      let replies = 0;
+      open.on("data", (frame: OpenRequest) => {
+        if (frame.reply) replies++;
+      });
+      await until(() => replies === calls, "every callback is answered once the server reads");
+      expect(asked).toBe(calls);
+    } finally {
+      open?.end();
+      await pool.close();
+      fake.forceShutdown();
+    }
+  });
 });

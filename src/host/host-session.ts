@@ -18,7 +18,7 @@ import {
   sessionCaller,
   type UntypedSessionImplementation,
 } from "../rpc/session-methods.js";
-import { type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
+import { frameBytes, type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
 import { encodeStatus, statusDetailsKey } from "../rpc/status-details.js";
 import type { HandlerDeps } from "./handlers.js";
 import type { ServerIdentity } from "./identity.js";
@@ -407,12 +407,4 @@ function linkedSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; di
       offB();
     },
   };
-}
-
-/** A frame's bytes on the wire, near enough for bounding what waits to be sent. */
-function frameBytes(frame: OpenResponse): number {
-  const { reply, call } = frame;
-  if (reply) return 32 + reply.response.length + reply.message.length + reply.statusDetails.length;
-  if (call) return 32 + call.request.length + call.method.length;
-  return 32;
 }

@@ -248,6 +248,14 @@ export class SessionPeer<Out extends CallFrames> {
   }
 }
 
+/** A frame's bytes on the wire, near enough for bounding what waits to be sent (either direction). */
+export function frameBytes(frame: CallFrames): number {
+  const { reply, call } = frame;
+  if (reply) return 32 + reply.response.length + reply.message.length + reply.statusDetails.length;
+  if (call) return 32 + call.request.length + call.method.length;
+  return 32;
+}
+
 /** A reply's failure as the ClientError its caller sees, with its standard details decoded. */
 function replyError(code: number, message: string, statusDetails: Buffer, remote: string): ClientError {
   let errorDetails: ReturnType<typeof decodeStatus>["details"] | undefined;
