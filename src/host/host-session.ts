@@ -7,7 +7,7 @@ import type {
   SessionCreate,
   SessionRelease,
 } from "../gen/rpcpool/pool/v1/session.js";
-import { onAbort } from "../rpc/abort-listeners.js";
+import { linkedSignal } from "../rpc/abort-listeners.js";
 import { ClientError } from "../rpc/client-error.js";
 import { type AnyServiceDefinition, serviceNameOf } from "../rpc/method-spec.js";
 import { ServerError } from "../rpc/server-error.js";
@@ -18,7 +18,7 @@ import {
   sessionCaller,
   type UntypedSessionImplementation,
 } from "../rpc/session-methods.js";
-import { frameBytes, type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
+import { type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
 import { encodeStatus, statusDetailsKey } from "../rpc/status-details.js";
 import type { HandlerDeps } from "./handlers.js";
 import type { ServerIdentity } from "./identity.js";
@@ -28,6 +28,7 @@ import type {
   SessionClassFactory,
   SessionContext,
 } from "./session-context.js";
+import { SessionWriter } from "./session-writer.js";
 import { toStatus } from "./to-status.js";
 
 /** A session class as the host keeps it: its methods by path and its factory. */
@@ -93,17 +94,16 @@ export class HostSession {
   readonly #fromClient = new WeakSet<object>();
   #draining = false;
   #closed = false;
-  /** Bytes of frames handed to the stream that the connection has not taken yet. */
-  #unsent = 0;
-  #paused = false;
+  readonly #writer: SessionWriter;
   readonly #onEnd: () => void;
 
   constructor(call: ServerDuplexStream<OpenRequest, OpenResponse>, deps: SessionDeps, onEnd: () => void) {
     this.#call = call;
     this.#deps = deps;
     this.#onEnd = onEnd;
+    this.#writer = new SessionWriter(call, deps.limits.maxUnsentBytes);
     this.#peer = new SessionPeer<OpenResponse>({
-      send: (frame) => this.#write(frame),
+      send: (frame) => this.#writer.write(frame),
       remote: call.getPeer(),
       statusOf: (error) => this.#statusOf(error),
       onServedSettled: () => {
@@ -118,35 +118,7 @@ export class HostSession {
     // The client cancelled the stream, or its connection broke (a killed process, a cut link).
     call.on("cancelled", () => this.#finish(clientGone(), "none"));
     call.on("error", () => this.#finish(clientGone(), "none"));
-    this.#write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
-  }
-
-  /**
-   * Writes a frame, counting its bytes until the connection has taken them. A client that stops
-   * reading leaves them queued here (HTTP/2 flow control holds them): past the session's bound, the
-   * server stops reading the client's frames, so no new calls start and no new replies pile up,
-   * until the client reads again. Its flow control then holds the client's frames back in turn.
-   */
-  #write(frame: OpenResponse): void {
-    if (this.#closed) return;
-    const bytes = frameBytes(frame);
-    this.#unsent += bytes;
-    this.#call.write(frame, () => {
-      this.#unsent -= bytes;
-      if (this.#paused && this.#unsent <= this.#deps.limits.maxUnsentBytes / 2) {
-        this.#paused = false;
-        if (!this.#closed) this.#call.resume();
-      }
-    });
-    if (!this.#paused && this.#unsent > this.#deps.limits.maxUnsentBytes) {
-      this.#paused = true;
-      this.#call.pause();
-    }
-  }
-
-  /** Bytes of frames written and not yet taken by the connection (what a client that stops reading costs). */
-  get unsentBytes(): number {
-    return this.#unsent;
+    this.#writer.write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
   }
 
   /** Objects alive in this session. */
@@ -178,7 +150,7 @@ export class HostSession {
         name.length > maxServiceNameLength
           ? `a service name of ${name.length} characters (limit ${maxServiceNameLength})`
           : this.#exposed.size >= maxExposed
-            ? `more than ${maxExposed} exposed services`
+            ? `more than ${maxExposed} services`
             : undefined;
       if (why) {
         // Exposes have no reply: the session's end says it, names held are bounded either way.
@@ -375,6 +347,7 @@ export class HostSession {
     if (this.#closed) return;
     this.#peer.end(reason);
     this.#closed = true;
+    this.#writer.close();
     for (const id of [...this.#objects.keys()]) this.#release(id, "was released: the session ended");
     try {
       if (close === "end") this.#call.end();
@@ -389,22 +362,3 @@ export class HostSession {
 const shuttingDown = () =>
   new ClientError(status.UNAVAILABLE, "the server is shutting down: the session ended");
 const clientGone = () => new ClientError(status.UNAVAILABLE, "the client went away: the session ended");
-
-/**
- * A signal aborted when either is; `dispose` unhooks it from both. `b` is an object's signal, which
- * every call of the object waits on: one shared listener (abort-listeners.ts), not one per call.
- */
-function linkedSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  if (a.aborted) controller.abort(a.reason);
-  else if (b.aborted) controller.abort(b.reason);
-  const offA = onAbort(a, () => controller.abort(a.reason));
-  const offB = onAbort(b, () => controller.abort(b.reason));
-  return {
-    signal: controller.signal,
-    dispose() {
-      offA();
-      offB();
-    },
-  };
-}

@@ -36,3 +36,22 @@ export function onAbort(signal: AbortSignal, listener: () => void): () => void {
     signal.removeEventListener("abort", mine.hook);
   };
 }
+
+/**
+ * A signal aborted when either is; `dispose` unhooks it from both. A session's call links its own
+ * signal to its object's, which every call of the object waits on: through `onAbort`, one listener.
+ */
+export function linkedSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  if (a.aborted) controller.abort(a.reason);
+  else if (b.aborted) controller.abort(b.reason);
+  const offA = onAbort(a, () => controller.abort(a.reason));
+  const offB = onAbort(b, () => controller.abort(b.reason));
+  return {
+    signal: controller.signal,
+    dispose() {
+      offA();
+      offB();
+    },
+  };
+}
