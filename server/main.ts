@@ -7,7 +7,14 @@ import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
-import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
+import { defaultSessionLimits } from "../src/host/session-service.js";
+import {
+  defaultKeepaliveMs,
+  defaultKeepaliveTimeoutMs,
+  defaultMaxCalls,
+  defaultMaxConnectionIdleMs,
+  startServer,
+} from "../src/host/start-server.js";
 import {
   defaultKeptShare,
   defaultPutStallMs,
@@ -111,6 +118,30 @@ const program = new Command("rpcpool-server")
     defaultMaxConnectionIdleMs,
   )
   .option(
+    "--keepalive-ms <ms>",
+    "ping each client connection after this long; one that does not answer is closed (its sessions end)",
+    integerIn(100, 2 ** 31 - 1),
+    defaultKeepaliveMs,
+  )
+  .option(
+    "--keepalive-timeout-ms <ms>",
+    "how long a client has to answer the server's ping",
+    integerIn(100, 2 ** 31 - 1),
+    defaultKeepaliveTimeoutMs,
+  )
+  .option(
+    "--max-session-objects <n>",
+    "most session objects alive on the server, all sessions together",
+    integerIn(1, 2 ** 31 - 1),
+    defaultSessionLimits.maxObjects,
+  )
+  .option(
+    "--max-sessions-per-connection <n>",
+    "most sessions open at once on one client connection",
+    integerIn(1, 2 ** 31 - 1),
+    defaultSessionLimits.maxSessionsPerConnection,
+  )
+  .option(
     "--store-bytes <n>",
     "most bytes of broadcast, scattered and kept values held (least recently used go first)",
     integerIn(1, Number.MAX_SAFE_INTEGER),
@@ -188,6 +219,12 @@ const program = new Command("rpcpool-server")
       maxBatchItems: options.maxBatchItems,
       connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
+      keepaliveMs: options.keepaliveMs,
+      keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+      sessions: {
+        maxObjects: options.maxSessionObjects,
+        maxSessionsPerConnection: options.maxSessionsPerConnection,
+      },
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {

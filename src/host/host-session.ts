@@ -7,6 +7,7 @@ import type {
   SessionCreate,
   SessionRelease,
 } from "../gen/rpcpool/pool/v1/session.js";
+import { linkedSignal } from "../rpc/abort-listeners.js";
 import { ClientError } from "../rpc/client-error.js";
 import { type AnyServiceDefinition, serviceNameOf } from "../rpc/method-spec.js";
 import { ServerError } from "../rpc/server-error.js";
@@ -27,6 +28,7 @@ import type {
   SessionClassFactory,
   SessionContext,
 } from "./session-context.js";
+import { SessionWriter } from "./session-writer.js";
 import { toStatus } from "./to-status.js";
 
 /** A session class as the host keeps it: its methods by path and its factory. */
@@ -43,12 +45,29 @@ export interface SessionLimits {
   maxObjects: number;
   /** Longest deadline a call may ask for; none when undefined. */
   maxDeadlineMs?: number;
+  /**
+   * Bytes of frames written but not yet taken by the connection (a client that does not read):
+   * beyond them the session reads no more frames from the client until they drain.
+   */
+  maxUnsentBytes: number;
+  /** A callback's deadline when neither its options nor its method's call give one. */
+  callbackTimeoutMs: number;
+  /** Services a client may expose in one session, and the longest name of one. */
+  maxExposed: number;
+  maxServiceNameLength: number;
+}
+
+/** Objects alive in all sessions of a server together, against its cap. */
+export interface ObjectBudget {
+  alive: number;
+  readonly max: number;
 }
 
 export interface SessionDeps extends HandlerDeps {
   identity: ServerIdentity;
   classes: ReadonlyMap<string, HostedClass>;
   limits: SessionLimits;
+  objects: ObjectBudget;
 }
 
 interface LiveObject {
@@ -75,16 +94,16 @@ export class HostSession {
   readonly #fromClient = new WeakSet<object>();
   #draining = false;
   #closed = false;
+  readonly #writer: SessionWriter;
   readonly #onEnd: () => void;
 
   constructor(call: ServerDuplexStream<OpenRequest, OpenResponse>, deps: SessionDeps, onEnd: () => void) {
     this.#call = call;
     this.#deps = deps;
     this.#onEnd = onEnd;
+    this.#writer = new SessionWriter(call, deps.limits.maxUnsentBytes);
     this.#peer = new SessionPeer<OpenResponse>({
-      send: (frame) => {
-        if (!this.#closed) call.write(frame);
-      },
+      send: (frame) => this.#writer.write(frame),
       remote: call.getPeer(),
       statusOf: (error) => this.#statusOf(error),
       onServedSettled: () => {
@@ -99,7 +118,7 @@ export class HostSession {
     // The client cancelled the stream, or its connection broke (a killed process, a cut link).
     call.on("cancelled", () => this.#finish(clientGone(), "none"));
     call.on("error", () => this.#finish(clientGone(), "none"));
-    call.write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
+    this.#writer.write({ opened: { server: deps.identity.server, classes: [...deps.classes.keys()] } });
   }
 
   /** Objects alive in this session. */
@@ -115,11 +134,31 @@ export class HostSession {
 
   #onFrame(frame: OpenRequest): void {
     if (this.#closed || this.#peer.receive(frame)) return;
-    if (frame.expose) for (const name of frame.expose.services) this.#exposed.add(name);
+    if (frame.expose) this.#expose(frame.expose.services);
     else if (frame.call) this.#serveCall(frame.call);
     else if (frame.create) this.#serveCreate(frame.create);
     else if (frame.release) this.#serveRelease(frame.release);
     // Anything else is a frame of a newer client that this server does not know: ignored.
+  }
+
+  /** Takes the names of services the client implements, within the session's bounds. */
+  #expose(names: string[]): void {
+    const { maxExposed, maxServiceNameLength } = this.#deps.limits;
+    for (const name of names) {
+      if (this.#exposed.has(name)) continue;
+      const why =
+        name.length > maxServiceNameLength
+          ? `a service name of ${name.length} characters (limit ${maxServiceNameLength})`
+          : this.#exposed.size >= maxExposed
+            ? `more than ${maxExposed} services`
+            : undefined;
+      if (why) {
+        // Exposes have no reply: the session's end says it, names held are bounded either way.
+        this.#finish(new ClientError(status.RESOURCE_EXHAUSTED, `the session exposes ${why}`), "status");
+        return;
+      }
+      this.#exposed.add(name);
+    }
   }
 
   #serveCall(call: SessionCall): void {
@@ -174,6 +213,13 @@ export class HostSession {
           `too many objects in this session (limit ${this.#deps.limits.maxObjects}): release some first`,
         );
       }
+      const budget = this.#deps.objects;
+      if (budget.alive >= budget.max) {
+        throw new ServerError(
+          status.RESOURCE_EXHAUSTED,
+          `too many session objects on this server (limit ${budget.max}, --max-session-objects): release some first`,
+        );
+      }
       const controller = new AbortController();
       const context: ObjectContext = {
         ...this.#sessionContext(controller.signal, Number.POSITIVE_INFINITY),
@@ -183,6 +229,7 @@ export class HostSession {
       // Made before this frame's handling returns: calls pipelined behind the create find it.
       const implementation = hosted.factory(context) as UntypedSessionImplementation<SessionCallContext>;
       this.#objects.set(create.id, { hosted, implementation, controller, context });
+      budget.alive++;
       return empty;
     });
   }
@@ -241,7 +288,10 @@ export class HostSession {
               new ClientError(status.UNIMPLEMENTED, `the client exposes no ${name} in this session`),
             );
           }
-          const timeoutMs = options.timeoutMs ?? deadline - Date.now();
+          // Never without a deadline: a client that never answers must not hold the method for ever.
+          const timeoutMs =
+            options.timeoutMs ??
+            (Number.isFinite(deadline) ? deadline - Date.now() : this.#deps.limits.callbackTimeoutMs);
           try {
             return await this.#peer.call(spec.path, 0, request, {
               signal: options.signal ?? signal,
@@ -283,6 +333,7 @@ export class HostSession {
     const object = this.#objects.get(id);
     if (!object) return false;
     this.#objects.delete(id);
+    this.#deps.objects.alive--;
     object.controller.abort(new DOMException(`object ${id} ${why}`, "AbortError"));
     return true;
   }
@@ -296,6 +347,7 @@ export class HostSession {
     if (this.#closed) return;
     this.#peer.end(reason);
     this.#closed = true;
+    this.#writer.close();
     for (const id of [...this.#objects.keys()]) this.#release(id, "was released: the session ended");
     try {
       if (close === "end") this.#call.end();
@@ -310,21 +362,3 @@ export class HostSession {
 const shuttingDown = () =>
   new ClientError(status.UNAVAILABLE, "the server is shutting down: the session ended");
 const clientGone = () => new ClientError(status.UNAVAILABLE, "the client went away: the session ended");
-
-/** A signal aborted when either is; `dispose` unhooks it from both. */
-function linkedSignal(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onA = () => controller.abort(a.reason);
-  const onB = () => controller.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  a.addEventListener("abort", onA, { once: true });
-  b.addEventListener("abort", onB, { once: true });
-  return {
-    signal: controller.signal,
-    dispose() {
-      a.removeEventListener("abort", onA);
-      b.removeEventListener("abort", onB);
-    },
-  };
-}

@@ -20,7 +20,7 @@ import { hostInfo, infoHandler } from "./info-service.js";
 import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
-import { SessionHost } from "./session-service.js";
+import { SessionHost, type SessionHostOptions } from "./session-service.js";
 import { storeService } from "./store-service.js";
 import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -45,16 +45,32 @@ export interface ServerOptions {
   connections?: Partial<ConnectionLimits>;
   /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
   maxConnectionIdleMs?: number;
+  /**
+   * The server pings each connection after this long and closes it when no answer comes within
+   * `keepaliveTimeoutMs` (default 60 s and 20 s): a vanished client's calls and sessions end.
+   */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
   /** Where the server writes what an operator should see (bugs with their stacks); default stderr. */
   log?: (message: string) => void;
+  /** Bounds on sessions: objects on the server, sessions per connection, unsent bytes (docs/sessions.md). */
+  sessions?: SessionHostOptions;
   /** The value store of broadcast, scattered and kept values (docs/collectives.md): its bound and idle time. */
   store?: ValueStoreOptions;
 }
 
 /** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
 export const defaultMaxConnectionIdleMs = 600_000;
+
+/**
+ * A client that vanished (its process stopped, its link cut) does not answer the server's ping:
+ * its connection is closed, and its calls, sessions and objects end, within 80 s. grpc-js sends
+ * none by default. Clients take server pings at any rate (only servers police pings).
+ */
+export const defaultKeepaliveMs = 60_000;
+export const defaultKeepaliveTimeoutMs = 20_000;
 
 /** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
 export const defaultMaxCalls = 10_000;
@@ -140,7 +156,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const sessions = new SessionHost(
     { ...deps, identity },
-    { maxCallsPerSession: options.guard?.maxCallsPerConnection, maxDeadlineMs: options.guard?.maxDeadlineMs },
+    {
+      maxCallsPerSession: options.guard?.maxCallsPerConnection,
+      maxDeadlineMs: options.guard?.maxDeadlineMs,
+      ...options.sessions,
+    },
   );
   const tools: ServiceTools = {
     unary: (fn) => unary(deps, fn),
@@ -166,6 +186,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
     "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
+    "grpc.keepalive_time_ms": options.keepaliveMs ?? defaultKeepaliveMs,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs,
     interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;

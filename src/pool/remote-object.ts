@@ -7,6 +7,8 @@ import { type SessionCaller, type SessionCallOptions, sessionCaller } from "../r
 export interface ObjectLink {
   call(spec: MethodSpec, request: Buffer, options: SessionCallOptions): Promise<Buffer>;
   release(options: SessionCallOptions): Promise<void>;
+  /** Whether the session has ended (its objects are gone with it). */
+  ended(): boolean;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface ObjectLink {
  */
 export class RemoteObject<D extends AnyServiceDefinition> implements SessionCaller<D> {
   #released = false;
+  /** The release in flight: calls are refused meanwhile, but the object is not gone until the server says so. */
+  #releasing: Promise<void> | undefined;
   readonly #link: ObjectLink;
   readonly #caller: SessionCaller<D>;
 
@@ -30,7 +34,7 @@ export class RemoteObject<D extends AnyServiceDefinition> implements SessionCall
   ) {
     this.#link = link;
     this.#caller = sessionCaller(definition, (spec, request, options) => {
-      if (this.#released) {
+      if (this.#released || this.#releasing) {
         return Promise.reject(
           new ClientError(status.FAILED_PRECONDITION, `object ${id} (${className}) was released`),
         );
@@ -39,6 +43,7 @@ export class RemoteObject<D extends AnyServiceDefinition> implements SessionCall
     });
   }
 
+  /** Whether the server has released it (or the session ended): true once `release()` has resolved. */
   get released(): boolean {
     return this.#released;
   }
@@ -46,20 +51,28 @@ export class RemoteObject<D extends AnyServiceDefinition> implements SessionCall
   call: SessionCaller<D>["call"] = (method, request, options) => this.#caller.call(method, request, options);
 
   /**
-   * Releases the object on the server (its calls in flight end with CANCELLED); later calls reject
-   * at once. Releasing again, or after the session ended, does nothing.
+   * Releases the object on the server (its calls in flight end with CANCELLED); calls made from
+   * now on reject at once. Resolves once the server has released it; releasing again meanwhile
+   * waits for the same answer, and after that (or after the session ended) does nothing. A release
+   * that fails while the session lives (its signal, its deadline) rejects and leaves the object
+   * alive on the server, usable again: release it again later.
    */
-  async release(options: SessionCallOptions = {}): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
+  release(options: SessionCallOptions = {}): Promise<void> {
+    if (this.#released) return Promise.resolve();
+    this.#releasing ??= this.#release(options).finally(() => {
+      this.#releasing = undefined;
+    });
+    return this.#releasing;
+  }
+
+  async #release(options: SessionCallOptions): Promise<void> {
     try {
       await this.#link.release(options);
     } catch (error) {
-      // An object whose session has ended is gone already; anything else is worth knowing.
-      const gone =
-        error instanceof ClientError &&
-        (error.code === status.UNAVAILABLE || error.code === status.CANCELLED);
+      // Gone already: with its session, or by an earlier release whose answer was lost.
+      const gone = this.#link.ended() || (error instanceof ClientError && error.code === status.NOT_FOUND);
       if (!gone) throw error;
     }
+    this.#released = true;
   }
 }

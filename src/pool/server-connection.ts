@@ -53,7 +53,7 @@ export interface PoolServer {
     options?: CallOptions,
   ): AsyncGenerator<Res>;
   /** Streams both ways (sessions). */
-  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: CallOptions): DuplexCall<Req, Res>;
+  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: StreamOptions<Req>): DuplexCall<Req, Res>;
   /** Asks the server for its Info again (load, memory, calls in flight). */
   refreshInfo(options?: CallOptions): Promise<ServerInfo>;
 }
@@ -176,7 +176,7 @@ export class ServerConnection implements PoolServer {
     return this.#transport.serverStream(method, request, this.resolve(method, options));
   }
 
-  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: CallOptions): DuplexCall<Req, Res> {
+  duplex<Req, Res>(method: MethodSpec<Req, Res>, options?: StreamOptions<Req>): DuplexCall<Req, Res> {
     return this.#transport.duplex(method, this.resolve(method, options));
   }
 

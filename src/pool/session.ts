@@ -4,6 +4,7 @@ import {
   type SessionCall,
   SessionServiceDefinition,
 } from "../gen/rpcpool/pool/v1/session.js";
+import { onAbort } from "../rpc/abort-listeners.js";
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
@@ -23,7 +24,7 @@ import {
   sessionServiceOf,
   type UntypedSessionImplementation,
 } from "../rpc/session-methods.js";
-import { type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
+import { frameBytes, type ReplyStatus, SessionPeer } from "../rpc/session-peer.js";
 import { encodeStatus } from "../rpc/status-details.js";
 import { RemoteObject } from "./remote-object.js";
 import type { ServerConnection } from "./server-connection.js";
@@ -36,6 +37,12 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** Request metadata sent besides the pool's own (the bearer token). */
   metadata?: CallOptions["metadata"];
+  /**
+   * Bytes of frames written but not yet taken by the connection beyond which the server's new
+   * callbacks wait before they run (default 4 MiB): a server that asks and does not read the
+   * answers cannot make the client pile them up.
+   */
+  maxUnsentBytes?: number;
 }
 
 /** What a callback the client exposes gets besides its request. */
@@ -71,16 +78,25 @@ export class Session {
   readonly #exposed = new Map<string, { service: SessionService; implementation: unknown }>();
   #closing = false;
   #end!: (reason: ClientError) => void;
+  /** Bytes of frames handed to the stream that the connection has not taken yet. */
+  #unsent = 0;
+  readonly #maxUnsent: number;
+  /** Callbacks waiting for the unsent bytes to go down. */
+  readonly #waitingForRoom = new Set<() => void>();
 
   private constructor(connection: ServerConnection, options: SessionOptions) {
     this.#connection = connection;
     this.ended = new Promise((resolve) => {
       this.#end = resolve;
     });
-    this.#stream = connection.duplex(openMethod, { metadata: options.metadata });
+    this.#maxUnsent = options.maxUnsentBytes ?? 4 << 20;
+    this.#stream = connection.duplex(openMethod, {
+      metadata: options.metadata,
+      onWritten: (frame) => this.#written(frame),
+    });
     this.#peer = new SessionPeer<OpenRequest>({
-      // Frames are written in order at once; a full stream only delays what comes after.
-      send: (frame) => void this.#stream.send(frame),
+      // Frames are written in order at once, counted until the connection takes them.
+      send: (frame) => this.#write(frame),
       remote: connection.address,
       statusOf: callbackStatus,
     });
@@ -167,6 +183,7 @@ export class Session {
     // No id: the session had ended, or the signal had fired; the create says which.
     if (id === 0) await created;
     const object = new RemoteObject(definition, id, service.name, {
+      ended: () => !this.isOpen,
       call: (spec, request, callOptions) => this.#callObject(id, spec, request, callOptions),
       release: (callOptions) =>
         this.#peer
@@ -245,8 +262,39 @@ export class Session {
     if (frame.call) this.#serveCallback(frame.call);
   }
 
+  #write(frame: OpenRequest): void {
+    this.#unsent += frameBytes(frame);
+    void this.#stream.send(frame);
+  }
+
+  #written(frame: OpenRequest): void {
+    this.#unsent -= frameBytes(frame);
+    if (this.#unsent <= this.#maxUnsent / 2) for (const wake of [...this.#waitingForRoom]) wake();
+  }
+
+  /**
+   * Resolves once the frames waiting to be sent are within the bound (at once when they are), or
+   * the call is given up or the session ends. The client still reads every frame meanwhile: the
+   * replies to its own calls, and the server's side never waits on the client's reading.
+   */
+  #room(signal: AbortSignal): Promise<void> | undefined {
+    if (this.#unsent <= this.#maxUnsent || signal.aborted) return undefined;
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.#waitingForRoom.delete(wake);
+        off();
+        resolve();
+      };
+      const off = onAbort(signal, wake);
+      this.#waitingForRoom.add(wake);
+    });
+  }
+
   #serveCallback(call: SessionCall): void {
     this.#peer.serve(call.id, call.timeoutMs, async ({ signal, deadline }) => {
+      // A server that asks and does not read the answers gets no more answered until it reads.
+      await this.#room(signal);
+      if (signal.aborted) throw signal.reason;
       const name = call.method.slice(1, call.method.lastIndexOf("/"));
       const exposed = this.#exposed.get(name);
       const spec = exposed?.service.methods.get(call.method);

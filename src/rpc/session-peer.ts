@@ -1,4 +1,5 @@
 import type { SessionCall, SessionCancel, SessionReply } from "../gen/rpcpool/pool/v1/session.js";
+import { onAbort } from "./abort-listeners.js";
 import { ClientError } from "./client-error.js";
 import { Status as status } from "./grpc-status.js";
 import { decodeStatus } from "./status-details.js";
@@ -105,17 +106,18 @@ export class SessionPeer<Out extends CallFrames> {
     const timeoutMs = options.timeoutMs ?? Number.POSITIVE_INFINITY;
     return new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let unhook: (() => void) | undefined;
       const done = () => {
         this.#outgoing.delete(id);
         clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        unhook?.();
       };
       const giveUp = (error: ClientError) => {
         done();
         this.#send({ cancel: { id } } as Out);
         reject(error);
       };
-      const onAbort = () => giveUp(ClientError.fromAbort(signal!, remote));
+      const abort = () => giveUp(ClientError.fromAbort(signal!, remote));
       this.#outgoing.set(id, {
         resolve: (response) => {
           done();
@@ -126,7 +128,7 @@ export class SessionPeer<Out extends CallFrames> {
           reject(error);
         },
       });
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) unhook = onAbort(signal, abort);
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(
           () =>
@@ -167,12 +169,23 @@ export class SessionPeer<Out extends CallFrames> {
       );
     }
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
-    const settle = (response: Buffer | undefined, failure?: ReplyStatus) => {
+    // The call leaves the calls served (and the count of them that limits admission) when it is
+    // answered or when it is given up (a cancel, its deadline, the session's end): its caller has
+    // stopped waiting then, even if its work takes a while to see its signal.
+    let open = true;
+    const close = () => {
+      if (!open) return;
+      open = false;
       clearTimeout(timer);
-      if (this.#served.get(id) !== controller) return;
-      this.#served.delete(id);
-      if (!controller.signal.aborted) this.#reply(id, response, failure);
+      controller.signal.removeEventListener("abort", close);
+      if (this.#served.get(id) === controller) this.#served.delete(id);
       this.options.onServedSettled?.();
+    };
+    controller.signal.addEventListener("abort", close, { once: true });
+    const settle = (response: Buffer | undefined, failure?: ReplyStatus) => {
+      if (!open) return;
+      this.#reply(id, response, failure);
+      close();
     };
     let running: Promise<Buffer>;
     try {
@@ -233,6 +246,14 @@ export class SessionPeer<Out extends CallFrames> {
   #send(frame: Out): void {
     if (!this.#ended) this.options.send(frame);
   }
+}
+
+/** A frame's bytes on the wire, near enough for bounding what waits to be sent (either direction). */
+export function frameBytes(frame: CallFrames): number {
+  const { reply, call } = frame;
+  if (reply) return 32 + reply.response.length + reply.message.length + reply.statusDetails.length;
+  if (call) return 32 + call.request.length + call.method.length;
+  return 32;
 }
 
 /** A reply's failure as the ClientError its caller sees, with its standard details decoded. */
