@@ -86,10 +86,16 @@ export class TaskEngine {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
         if (!best || server.load < best.load) best = server;
       }
-      if (!best) return;
+      if (!best) break;
       const task = this.#take(run, best, eligible, now);
       if (task) this.#start(run, task, best);
       else exhausted.add(best);
+    }
+    // Work left while a server cools: look again when it may take work, whatever else happens.
+    if (run.queued > 0) {
+      let at = Number.POSITIVE_INFINITY;
+      for (const server of eligible) if (server.cooling) at = Math.min(at, server.coolsUntil);
+      if (at < Number.POSITIVE_INFINITY) this.#wakeAt(at);
     }
   }
 
@@ -112,8 +118,11 @@ export class TaskEngine {
     const homeOf = run.settings.homeOf;
     for (let i = 0; i < retrying.length; i++) {
       const task = retrying[i]!;
+      // A home that failed the task is given up: the task (and its data) may go anywhere, or
+      // it would wait for a server that will not take it again while another has not tried it.
       const home = homeOf?.(task.input);
-      if (home !== undefined && home !== server.address && homeAlive(home)) continue;
+      const bound = home !== undefined && !task.attempts.includes(home);
+      if (bound && home !== server.address && homeAlive(home)) continue;
       if (task.attempts.includes(server.address)) {
         if (!eligible.every((s) => task.attempts.includes(s.address))) continue;
         const at = task.failedAt + backoffMs(task.attempts.length);
