@@ -79,6 +79,12 @@ export class Pool implements PoolRuns {
     this.#engine = new TaskEngine(
       () => this.#servers,
       (error, server, signal) => this.#values.recover(error, server, signal),
+      // A definition without options (grpc-js's form) says UNKNOWN: the servers' Info may know more.
+      (call) =>
+        defaults.retries(
+          call.method,
+          call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
+        ),
     );
   }
 
@@ -300,7 +306,7 @@ export class Pool implements PoolRuns {
     const [handle] = await this.map(
       [options.near],
       (_, server, signal) => this.keepOn(server, method, list, { signal }),
-      { signal: options.signal, retries: method.idempotency === "UNKNOWN" ? 0 : undefined },
+      { signal: options.signal, idempotent: method.idempotency !== "UNKNOWN" },
     );
     return handle!;
   }
@@ -353,6 +359,8 @@ export class Pool implements PoolRuns {
     return {
       perServer: options.perServer,
       retries: options.retries ?? this.options.retries ?? 3,
+      // Retries asked for in the call itself allow running any method again.
+      idempotent: options.idempotent ?? (options.retries ? true : undefined),
       servers: options.servers ? new Set(options.servers as ServerConnection[]) : undefined,
       method: options.method,
       signal: options.signal,

@@ -280,15 +280,17 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     });
   }
 
-  /** The run's settings: retries as the proto (or the caller) allows, only servers hosting the method. */
+  /**
+   * The run's settings: a task whose call may have reached its server runs again as the proto (or
+   * the caller: `idempotent`, or `retries` of its own) allows; only servers hosting the method.
+   */
   #settings(method: string, options: ServiceCallOptions) {
     const spec = this.#spec(method);
-    const retryable = options.idempotent ?? this.options.idempotent ?? this.pool.defaults.policy(spec).retry;
-    return this.pool.runSettings({
-      ...options,
-      method: spec.path,
-      retries: options.retries ?? (retryable ? undefined : 0),
-    });
+    const idempotent =
+      options.idempotent ??
+      this.options.idempotent ??
+      (options.retries ? true : this.pool.defaults.policy(spec).retry);
+    return this.pool.runSettings({ ...options, method: spec.path, idempotent });
   }
 
   #spec(method: string): MethodSpec {

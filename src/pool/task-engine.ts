@@ -1,4 +1,4 @@
-import { ClientError } from "../rpc/client-error.js";
+import { ClientError, type FailedCall } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
@@ -40,6 +40,8 @@ export class TaskEngine {
   constructor(
     readonly servers: () => readonly ServerConnection[],
     readonly recover?: (error: unknown, server: ServerConnection, signal: AbortSignal) => Promise<boolean>,
+    /** Whether a call of this method, which may have reached its server, may run again (default: its proto says so). */
+    readonly repeatable: (call: FailedCall) => boolean = (call) => call.idempotency !== "UNKNOWN",
   ) {}
 
   /** A new run of `fn`; inputs go in with `run.add` or `run.feed`, outcomes come out through `onOutcome`. */
@@ -193,14 +195,22 @@ export class TaskEngine {
     if (run.aborted) error = run.aborted;
     else if (blamesServer(error)) {
       if (server.markFailed()) run.emit({ type: "server-lost", server: server.name, error });
-      if (task.attempts.length <= run.settings.retries) {
+      const again = this.#mayRunAgain(run, error);
+      if (again && task.attempts.length <= run.settings.retries) {
         run.emit({ type: "retried", index: task.index, from: server.name, error });
         task.failedAt = Date.now();
         run.retrying.unshift(task);
         return;
       }
-      // A malformed reply keeps its own words: INTERNAL, naming the server that sent it.
-      if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
+      if (!again && !BadReply.is(error)) {
+        const method = error.call?.method ?? "its method";
+        error = new ClientError(
+          error.code,
+          `${error.details} (not run again: it may have run on ${server.address}, and ${method} is not marked idempotent)`,
+          { ...error, server: server.address, cause: error },
+        );
+      } else if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
+        // A malformed reply keeps its own words: INTERNAL, naming the server that sent it.
         const done = `${run.settled} of ${run.added} tasks had finished`;
         error = new ClientError(
           status.UNAVAILABLE,
@@ -214,6 +224,17 @@ export class TaskEngine {
     }
     run.emit({ type: "failed", index: task.index, server: server.name, error });
     run.settle({ ok: false, index: task.index, error, server: server.name, attempts: task.attempts });
+  }
+
+  /**
+   * Whether a failed task may run again: always when its call never left this client (nothing
+   * ran), else as the caller said, else as the failed call's method says. A failure that is no
+   * call's (the task function's own) follows the retry budget alone.
+   */
+  #mayRunAgain(run: Run<unknown, unknown>, error: ClientError): boolean {
+    if (error.call && !error.call.sent) return true;
+    if (run.settings.idempotent !== undefined) return run.settings.idempotent;
+    return error.call ? this.repeatable(error.call) : true;
   }
 
   /** Fails what a run has queued: no server it may use is left. */

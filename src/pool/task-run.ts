@@ -17,6 +17,12 @@ export interface RunSettings {
   /** Without perServer: calls in flight per worker thread of each server (default 1). */
   perWorker?: number;
   retries: number;
+  /**
+   * Whether a task whose call may have reached its server may run again: true (the caller allows
+   * it), false (it may not), or undefined: as the failed call's method says (its proto's
+   * idempotency_level, or the pool's per-method defaults). A call that never left is always moved.
+   */
+  idempotent?: boolean;
   servers?: ReadonlySet<ServerConnection>;
   /** Full path of the method every task calls, when known: only servers hosting it are used. */
   method?: string;
