@@ -6,7 +6,7 @@ import { Status as status } from "../rpc/grpc-status.js";
 import type { TransportOptions } from "../rpc/http2-transport.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency, MessageCodec, MethodSpec } from "../rpc/method-spec.js";
-import type { CallCoalescer } from "./call-coalescer.js";
+import { Coalescers } from "./call-coalescer.js";
 import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } from "./collectives.js";
 import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
@@ -62,7 +62,7 @@ export class Pool implements PoolRuns {
   readonly #engine: TaskEngine;
   readonly #defaults: MethodDefaults;
   #local: StartedServer[] = [];
-  readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
+  readonly coalescers = new Coalescers();
   readonly #sessions = new Set<Session>();
   readonly #values: Collectives;
   #discovery?: { stop(): void };
