@@ -66,6 +66,8 @@ export class Pool implements PoolRuns {
   readonly #sessions = new Set<Session>();
   readonly #values: Collectives;
   #discovery?: { stop(): void };
+  /** Servers discovery dropped whose calls are still running: closed once those settle. */
+  readonly #leaving = new Set<ServerConnection>();
 
   private constructor(
     servers: ServerConnection[],
@@ -86,6 +88,9 @@ export class Pool implements PoolRuns {
           call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
         ),
     );
+    this.#engine.onIdle = (server) => {
+      if (this.#leaving.delete(server)) server.close();
+    };
   }
 
   /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
@@ -394,17 +399,23 @@ export class Pool implements PoolRuns {
     await this.#values.release();
     this.#discovery?.stop();
     this.#engine.close();
-    for (const server of this.#servers) server.close();
+    for (const server of [...this.#servers, ...this.#leaving]) server.close();
+    this.#leaving.clear();
     await Promise.all(this.#local.map((server) => server.stop()));
     this.#local = [];
   }
 
+  /**
+   * Takes a server discovery dropped out of dispatch at once, and closes its connection once the
+   * calls it runs have settled: a pod in a rollout drains them (it answers what it has), and
+   * closing under them would cancel work it is about to finish and run it again elsewhere.
+   */
   #remove(server: ServerConnection): void {
     const i = this.#servers.indexOf(server);
     if (i < 0) return;
     this.#servers.splice(i, 1);
-    // Closing a channel lets the calls already started on it finish.
-    server.close();
+    if (server.inFlight === 0) server.close();
+    else this.#leaving.add(server);
   }
 }
 

@@ -31,6 +31,8 @@ export class TaskEngine {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  /** Told when a server has no call of any run in flight any more (a server leaving the pool closes then). */
+  onIdle: ((server: ServerConnection) => void) | undefined;
 
   /**
    * `recover`: told of a task's failure before the engine judges it; true when it repaired the
@@ -188,6 +190,7 @@ export class TaskEngine {
     server.inFlight--;
     run.busy.set(server, (run.busy.get(server) ?? 1) - 1);
     run.releaseController(controller);
+    if (server.inFlight === 0) this.onIdle?.(server);
   }
 
   #failed(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection, caught: unknown): void {
