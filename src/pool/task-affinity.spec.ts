@@ -139,6 +139,54 @@ describe("a home that failed its task", () => {
   });
 });
 
+describe("a server unable to run a task (unable-here.ts)", () => {
+  const unable = () =>
+    new ClientError(status.FAILED_PRECONDITION, "this server serves no files", {
+      errorDetails: { errorInfo: { reason: "NO_DATA_ROOT", domain: "rpcpool", metadata: {} } },
+    });
+
+  it("moves the task to a server that can, without cooling the one that refused", async () => {
+    const [a, b] = servers(2);
+    const engine = new TaskEngine(() => [a!, b!]);
+    const outcomes = await settledInOrder(
+      engine,
+      [0, 1, 2, 3],
+      async (i, server) => {
+        if (server === a) throw unable();
+        return i;
+      },
+      settings({ perServer: 1, retries: 0 }),
+    );
+    expect(outcomes.map((o) => o.ok && o.server)).toEqual([b, b, b, b].map((s) => s!.address));
+    expect(a!.cooling).toBe(false);
+  });
+
+  it("fails a task every server left has refused, naming them, when the one that could is dropped", async () => {
+    const [a, b] = servers(2);
+    const members = [a!, b!];
+    const engine = new TaskEngine(() => members);
+    const run = settledInOrder(
+      engine,
+      ["long", "file"],
+      async (input, server) => {
+        if (server === a) throw unable();
+        // b leaves the pool while it runs its first task; "file" waits in the queue, refused by a.
+        await sleep(30);
+        members.splice(members.indexOf(b!), 1);
+        return input;
+      },
+      settings({ perServer: 1 }),
+    );
+    const outcomes = await orHang(run);
+    expect(outcomes).not.toBe("hung");
+    if (outcomes === "hung") return;
+    const refused = outcomes.find((o) => !o.ok);
+    expect(!refused?.ok && refused?.error.details).toBe(
+      `this server serves no files (the only server of the pool refused it: ${a!.address})`,
+    );
+  });
+});
+
 describe("repair", () => {
   it("runs a task again on the same server once `recover` repaired it, without an attempt elsewhere", async () => {
     const [a, b] = servers(2);

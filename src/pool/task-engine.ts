@@ -1,5 +1,6 @@
 import { ClientError, type FailedCall } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
@@ -73,12 +74,26 @@ export class TaskEngine {
     }
   }
 
-  #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+  /** The servers a run may use: of the pool, those it was given, and those hosting its method. */
+  #eligible(run: Run<unknown, unknown>, all: readonly ServerConnection[]): ServerConnection[] {
     const { servers: only, method } = run.settings;
-    const eligible = all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+    return all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+  }
+
+  #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+    const eligible = this.#eligible(run, all);
     if (eligible.length === 0) {
-      if (run.inFlight === 0) this.#abandon(run, method);
+      if (run.inFlight === 0) this.#abandon(run, run.settings.method);
       return;
+    }
+    // A task every server left has refused as unable (the one that could was dropped) ends here.
+    for (let i = run.retrying.length - 1; i >= 0; i--) {
+      const task = run.retrying[i]!;
+      if (!task.refusedBy || !this.#refusedEverywhere(task, eligible)) continue;
+      run.retrying.splice(i, 1);
+      const error = refusedError(task);
+      run.emit({ type: "failed", index: task.index, error });
+      run.settle({ ok: false, index: task.index, error, attempts: task.attempts });
     }
     // While some server is healthy, servers that failed recently get nothing new.
     const healthy = eligible.some((s) => !s.cooling);
@@ -122,6 +137,7 @@ export class TaskEngine {
     const homeOf = run.settings.homeOf;
     for (let i = 0; i < retrying.length; i++) {
       const task = retrying[i]!;
+      if (task.refusedBy?.includes(server.address)) continue;
       // A home that failed the task is given up: the task (and its data) may go anywhere, or
       // it would wait for a server that will not take it again while another has not tried it.
       const home = homeOf?.(task.input);
@@ -196,7 +212,19 @@ export class TaskEngine {
   #failed(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection, caught: unknown): void {
     let error = ClientError.from(caught, server.address);
     if (run.aborted) error = run.aborted;
-    else if (blamesServer(error)) {
+    else if (unableHere(error)) {
+      // Not the server's fault, nor the input's: it cannot run this here. Another that has not
+      // said so may; when none is left, the error names every server that refused.
+      const refusedBy = (task.refusedBy ??= []);
+      if (!refusedBy.includes(server.address)) refusedBy.push(server.address);
+      task.refusal = error;
+      if (!this.#refusedEverywhere(task, this.#eligible(run, this.servers()))) {
+        run.emit({ type: "retried", index: task.index, from: server.name, error });
+        run.retrying.unshift(task);
+        return;
+      }
+      error = refusedError(task);
+    } else if (blamesServer(error)) {
       if (server.markFailed()) run.emit({ type: "server-lost", server: server.name, error });
       const again = this.#mayRunAgain(run, error);
       if (again && task.attempts.length <= run.settings.retries) {
@@ -240,6 +268,10 @@ export class TaskEngine {
     return error.call ? this.repeatable(error.call) : true;
   }
 
+  #refusedEverywhere(task: Task<unknown>, eligible: readonly ServerConnection[]): boolean {
+    return eligible.every((s) => task.refusedBy?.includes(s.address));
+  }
+
   /** Fails what a run has queued: no server it may use is left. */
   #abandon(run: Run<unknown, unknown>, method: string | undefined): void {
     const reason = method
@@ -273,6 +305,21 @@ export class TaskEngine {
     clearTimeout(this.#timer);
     for (const run of this.#runs) run.abort(new ClientError(status.CANCELLED, "the pool was closed"));
   }
+}
+
+/** The error of a task every server refused as unable to run it: the last refusal, naming them all. */
+function refusedError(task: Task<unknown>): ClientError {
+  const refusal = task.refusal!;
+  const by = task.refusedBy ?? [];
+  const all = by.length === 1 ? "the only server" : `all ${by.length} servers`;
+  return new ClientError(
+    refusal.code,
+    `${refusal.details} (${all} of the pool refused it: ${by.join(", ")})`,
+    {
+      ...refusal,
+      cause: refusal,
+    },
+  );
 }
 
 export type { PoolEvent };

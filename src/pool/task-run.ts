@@ -9,6 +9,10 @@ export interface Task<I> {
   input: I;
   attempts: string[];
   failedAt: number;
+  /** Servers that said they cannot run it at all (unable-here.ts): it never goes back to them. */
+  refusedBy?: string[];
+  /** The last such refusal, for the error when every server has refused. */
+  refusal?: ClientError;
 }
 
 /** What a run needs to know of its settings, resolved by the engine. */
