@@ -1,6 +1,7 @@
-import { methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
+import { type HostedService, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
 import { DemoServiceService } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
+import { CounterServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";
 import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
@@ -131,6 +132,53 @@ describe("a server that discovery drops", () => {
       });
     } finally {
       release();
+      await pool.close();
+      await Promise.all(running.map((s) => s.close(0)));
+    }
+  });
+});
+
+describe("a server that discovery drops while a session is open on it", () => {
+  it("keeps the session working until it ends, then closes the connection", async () => {
+    const counter: HostedService = {
+      definition: CounterServiceDefinition,
+      sessionClass:
+        ({ identity }) =>
+        () => {
+          let total = 0;
+          return {
+            init: async () => ({}),
+            add: async ({ value }: { value: number }) => {
+              total += value;
+              return { total, server: identity.server };
+            },
+          };
+        },
+    };
+    const running = [
+      await startServer({ port: 0, workers: 1, services: [counter] }),
+      await startServer({ port: 0, workers: 1, services: [counter] }),
+    ];
+    const [leaving, staying] = running as [RunningServer, RunningServer];
+    const portOf = (address: string) => address.split(":")[1]!;
+    const answers: Record<string, string[]> = { leaving: ["127.0.0.1"], staying: ["127.0.0.1"] };
+    const pool = await Pool.connect(
+      [`dns:///leaving:${portOf(leaving.address)}`, `dns:///staying:${portOf(staying.address)}`],
+      { resolveEveryMs: 20, lookup: async (name) => answers[name] ?? [] },
+    );
+    try {
+      const connection = pool.servers.find((s) => s.address === leaving.address)!;
+      const session = await pool.session(connection);
+      const object = await session.create(CounterServiceDefinition);
+      expect((await object.call("add", { value: 2 })).total).toBe(2);
+      answers.leaving = [];
+      await until(() => pool.servers.length === 1);
+      // Dropped from dispatch, but its session goes on: the server still holds the object.
+      expect((await object.call("add", { value: 3 })).total).toBe(5);
+      await session.close();
+      await session.ended;
+      await expect(connection.refreshInfo()).rejects.toMatchObject({ details: "the connection was closed" });
+    } finally {
       await pool.close();
       await Promise.all(running.map((s) => s.close(0)));
     }

@@ -66,8 +66,10 @@ export class Pool implements PoolRuns {
   readonly #sessions = new Set<Session>();
   readonly #values: Collectives;
   #discovery?: { stop(): void };
-  /** Servers discovery dropped whose calls are still running: closed once those settle. */
+  /** Servers discovery dropped whose calls or sessions are still running: closed once those end. */
   readonly #leaving = new Set<ServerConnection>();
+  /** The server of each open session (a dropped server keeps its connection while one is open). */
+  readonly #sessionHosts = new Map<Session, ServerConnection>();
 
   private constructor(
     servers: ServerConnection[],
@@ -88,9 +90,7 @@ export class Pool implements PoolRuns {
           call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
         ),
     );
-    this.#engine.onIdle = (server) => {
-      if (this.#leaving.delete(server)) server.close();
-    };
+    this.#engine.onIdle = (server) => this.#closeIfDrained(server);
   }
 
   /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
@@ -239,7 +239,12 @@ export class Pool implements PoolRuns {
     }
     const session = await Session.open(chosen, options);
     this.#sessions.add(session);
-    session.ended.then(() => this.#sessions.delete(session));
+    this.#sessionHosts.set(session, chosen);
+    session.ended.then(() => {
+      this.#sessions.delete(session);
+      this.#sessionHosts.delete(session);
+      this.#closeIfDrained(chosen);
+    });
     return session;
   }
 
@@ -407,15 +412,24 @@ export class Pool implements PoolRuns {
 
   /**
    * Takes a server discovery dropped out of dispatch at once, and closes its connection once the
-   * calls it runs have settled: a pod in a rollout drains them (it answers what it has), and
-   * closing under them would cancel work it is about to finish and run it again elsewhere.
+   * calls it runs have settled and its sessions ended: a pod in a rollout drains them (it answers
+   * what it has), and closing under them would cancel work it is about to finish and run it again
+   * elsewhere.
    */
   #remove(server: ServerConnection): void {
     const i = this.#servers.indexOf(server);
     if (i < 0) return;
     this.#servers.splice(i, 1);
-    if (server.inFlight === 0) server.close();
-    else this.#leaving.add(server);
+    this.#leaving.add(server);
+    this.#closeIfDrained(server);
+  }
+
+  /** Closes a dropped server's connection once no task call and no session of this pool is on it. */
+  #closeIfDrained(server: ServerConnection): void {
+    if (!this.#leaving.has(server) || server.inFlight > 0) return;
+    for (const host of this.#sessionHosts.values()) if (host === server) return;
+    this.#leaving.delete(server);
+    server.close();
   }
 }
 
