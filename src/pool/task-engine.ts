@@ -235,9 +235,13 @@ export class TaskEngine {
       }
       if (!again && !BadReply.is(error)) {
         const method = error.call?.method ?? "its method";
+        const why =
+          run.settings.idempotent === false
+            ? `${method} may not run twice`
+            : `${method} is not marked idempotent (idempotent: true allows it)`;
         error = new ClientError(
           error.code,
-          `${error.details} (not run again: it may have run on ${server.address}, and ${method} is not marked idempotent)`,
+          `${error.details} (not run again: it may have run on ${server.address}, and ${why})`,
           { ...error, server: server.address, cause: error },
         );
       } else if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
