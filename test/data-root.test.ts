@@ -74,6 +74,26 @@ describe("files the servers already have (--data-root, --remote-paths)", () => {
     expect(run.code).toBe(1);
     expect(run.json().errors[0]).toMatchObject({ code: "FAILED_PRECONDITION" });
     expect(run.json().errors[0].message).toMatch(/--data-root/);
+    // Which server refused: the one there is.
+    expect(run.json().errors[0].message).toContain(plain.list);
+  });
+
+  it("moves a file a server without --data-root refused to one that has it: every file succeeds", async () => {
+    // The server without a data root comes first, so it is offered files and refuses them.
+    const files = ["sub/table.csv", "in-link.csv", "sub/table.csv", "in-link.csv", "sub/table.csv"];
+    const run = await rpcpool([
+      "column-sums",
+      ...files,
+      "--remote-paths",
+      "--servers",
+      `${plain.list},${served.servers[0]!.address}`,
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = run.json();
+    expect(out.errors ?? []).toEqual([]);
+    expect(out.results.map((r: { file: string }) => r.file)).toEqual(files);
+    for (const result of out.results) expect(result.rows).toBe(70);
   });
 
   it("runs weighted means on remote files too", async () => {

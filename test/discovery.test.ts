@@ -1,6 +1,8 @@
-import { Pool } from "rpcpool";
+import { type HostedService, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
 import { DemoServiceService } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
+import { CounterServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";
+import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -66,6 +68,119 @@ describe("discovery in --servers", () => {
       await joined.close();
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe("a server that discovery drops", () => {
+  it("answers the calls it has in flight, once each: only new work goes elsewhere", async () => {
+    // The leaving server holds its call until the test sees it dropped, as a pod drains in a rollout.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const ran: string[] = [];
+    const serve = (hold: boolean) =>
+      startServer({
+        host: "127.0.0.1",
+        port: 0,
+        workers: 1,
+        services: [
+          {
+            definition: FlakyServiceDefinition,
+            implementation: ({ unary, identity }) => ({
+              store: unary(async () => ({ server: identity.server })),
+              append: unary(async () => {
+                ran.push(identity.server);
+                if (hold) await held;
+                return { server: identity.server };
+              }),
+            }),
+          },
+        ],
+      });
+    const running: RunningServer[] = [await serve(true), await serve(false)];
+    const [leaving, staying] = running as [RunningServer, RunningServer];
+    const portOf = (address: string) => address.split(":")[1]!;
+    const answers: Record<string, string[]> = { leaving: ["127.0.0.1"], staying: ["127.0.0.1"] };
+    const pool = await Pool.connect(
+      [`dns:///leaving:${portOf(leaving.address)}`, `dns:///staying:${portOf(staying.address)}`],
+      { resolveEveryMs: 20, lookup: async (name) => answers[name] ?? [] },
+    );
+    try {
+      const { append } = methodsOf(FlakyServiceDefinition);
+      // Allowed to run again: were the call cut, it would run a second time on the other server.
+      const call = pool.apply((server, signal) => server.unary(append!, { value: "x" }, { signal }), {
+        idempotent: true,
+      });
+      await until(() => ran.length === 1);
+      expect(ran).toEqual([leaving.address]);
+      const leavingConnection = pool.servers[0]!;
+      expect(leavingConnection.address).toBe(leaving.address);
+      answers.leaving = [];
+      await until(() => pool.servers.length === 1);
+      // New work goes to the server that stays while the other still has its call.
+      expect(
+        (await pool.apply((server, signal) => server.unary(append!, { value: "y" }, { signal }))).server,
+      ).toBe(staying.address);
+      release();
+      expect((await call).server).toBe(leaving.address);
+      expect(ran).toEqual([leaving.address, staying.address]);
+      // Its calls settled: the pool closed its connection.
+      await expect(leavingConnection.refreshInfo()).rejects.toMatchObject({
+        details: "the connection was closed",
+      });
+    } finally {
+      release();
+      await pool.close();
+      await Promise.all(running.map((s) => s.close(0)));
+    }
+  });
+});
+
+describe("a server that discovery drops while a session is open on it", () => {
+  it("keeps the session working until it ends, then closes the connection", async () => {
+    const counter: HostedService = {
+      definition: CounterServiceDefinition,
+      sessionClass:
+        ({ identity }) =>
+        () => {
+          let total = 0;
+          return {
+            init: async () => ({}),
+            add: async ({ value }: { value: number }) => {
+              total += value;
+              return { total, server: identity.server };
+            },
+          };
+        },
+    };
+    const running = [
+      await startServer({ port: 0, workers: 1, services: [counter] }),
+      await startServer({ port: 0, workers: 1, services: [counter] }),
+    ];
+    const [leaving, staying] = running as [RunningServer, RunningServer];
+    const portOf = (address: string) => address.split(":")[1]!;
+    const answers: Record<string, string[]> = { leaving: ["127.0.0.1"], staying: ["127.0.0.1"] };
+    const pool = await Pool.connect(
+      [`dns:///leaving:${portOf(leaving.address)}`, `dns:///staying:${portOf(staying.address)}`],
+      { resolveEveryMs: 20, lookup: async (name) => answers[name] ?? [] },
+    );
+    try {
+      const connection = pool.servers.find((s) => s.address === leaving.address)!;
+      const session = await pool.session(connection);
+      const object = await session.create(CounterServiceDefinition);
+      expect((await object.call("add", { value: 2 })).total).toBe(2);
+      answers.leaving = [];
+      await until(() => pool.servers.length === 1);
+      // Dropped from dispatch, but its session goes on: the server still holds the object.
+      expect((await object.call("add", { value: 3 })).total).toBe(5);
+      await session.close();
+      await session.ended;
+      await expect(connection.refreshInfo()).rejects.toMatchObject({ details: "the connection was closed" });
+    } finally {
+      await pool.close();
+      await Promise.all(running.map((s) => s.close(0)));
     }
   });
 });

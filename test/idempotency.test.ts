@@ -1,4 +1,4 @@
-import { type HostedService, Pool, type RunningServer, startServer } from "rpcpool";
+import { type HostedService, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
 import { afterEach, describe, expect, it } from "vitest";
 import { FlakyServiceDefinition, FlakyServiceService } from "./gen/rpcpool/test/v1/flaky.js";
 
@@ -11,15 +11,20 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close(0)));
 });
 
-function flaky(onCall: () => Promise<void>): HostedService {
+/** Calls each method's handler began, on every server of a test. */
+type Counts = { store: number; append: number };
+
+function flaky(onCall: () => Promise<void>, counts?: Counts): HostedService {
   return {
     definition: FlakyServiceDefinition,
     implementation: ({ unary, identity }) => ({
       store: unary(async () => {
+        if (counts) counts.store++;
         await onCall();
         return { server: identity.server };
       }),
       append: unary(async () => {
+        if (counts) counts.append++;
         await onCall();
         return { server: identity.server };
       }),
@@ -31,6 +36,7 @@ function flaky(onCall: () => Promise<void>): HostedService {
 async function twoServers<D extends typeof FlakyServiceDefinition | typeof FlakyServiceService>(
   definition: D,
 ) {
+  const counts: Counts = { store: 0, append: 0 };
   let failing!: RunningServer;
   const doomed = await startServer({
     port: 0,
@@ -40,16 +46,16 @@ async function twoServers<D extends typeof FlakyServiceDefinition | typeof Flaky
         // Shut down under the call: its client sees the server go away.
         setTimeout(() => failing.close(1), 20);
         await new Promise(() => {});
-      }),
+      }, counts),
     ],
   });
   failing = doomed;
-  const healthy = await startServer({ port: 0, workers: 1, services: [flaky(async () => {})] });
+  const healthy = await startServer({ port: 0, workers: 1, services: [flaky(async () => {}, counts)] });
   running.push(doomed, healthy);
   const pool = await Pool.connect([doomed.address, healthy.address]);
   pools.push(pool);
   const service = pool.service(definition);
-  return { service, doomed, healthy };
+  return { service, doomed, healthy, pool, counts };
 }
 
 describe("retries follow the proto's idempotency_level", () => {
@@ -81,5 +87,62 @@ describe("retries follow the proto's idempotency_level", () => {
     await expect(again.apply("append", { value: "x" })).rejects.toMatchObject({
       codeName: expect.stringMatching(/^(UNAVAILABLE|CANCELLED)$/),
     });
+  });
+});
+
+describe("a task function's calls (pool.map, pool.apply) follow the proto of the call that failed", () => {
+  const { store, append } = methodsOf(FlakyServiceDefinition);
+
+  it("runs a method whose proto says nothing exactly once when its server fails under it", async () => {
+    const { pool, counts, doomed } = await twoServers(FlakyServiceDefinition);
+    const [outcome] = await pool.mapSettled(["x"], (value, server, signal) =>
+      server.unary(append!, { value }, { signal }),
+    );
+    expect(outcome).toMatchObject({ ok: false, attempts: [doomed.address] });
+    expect(!outcome!.ok && outcome!.error.codeName).toMatch(/^(UNAVAILABLE|CANCELLED)$/);
+    expect(!outcome!.ok && outcome!.error.details).toContain("not run again");
+    expect(counts.append).toBe(1);
+  });
+
+  it("runs it again on another server when the caller allows it (idempotent, or retries of its own)", async () => {
+    for (const allow of [{ idempotent: true }, { retries: 1 }]) {
+      const { pool, counts, healthy } = await twoServers(FlakyServiceDefinition);
+      const reply = await pool.apply(
+        (server, signal) => server.unary(append!, { value: "x" }, { signal }),
+        allow,
+      );
+      expect(reply.server).toBe(healthy.address);
+      expect(counts.append).toBe(2);
+    }
+  });
+
+  it("runs a method marked IDEMPOTENT again on another server, with no flag from the caller", async () => {
+    const { pool, counts, healthy } = await twoServers(FlakyServiceDefinition);
+    const [reply] = await pool.map(["x"], (value, server, signal) =>
+      server.unary(store!, { value }, { signal }),
+    );
+    expect(reply!.server).toBe(healthy.address);
+    expect(counts.store).toBe(2);
+  });
+
+  it("moves any method whose request never left (the connection was refused): it ran nowhere", async () => {
+    const { pool, counts, doomed, healthy } = await twoServers(FlakyServiceDefinition);
+    await doomed.close(0);
+    // Until the pool's connection to it has noticed, a call may still go out on it: wait for that.
+    const first = pool.servers[0]!;
+    for (let i = 0; i < 100; i++) {
+      if (
+        await first.refreshInfo().then(
+          () => false,
+          () => true,
+        )
+      )
+        break;
+    }
+    const [outcome] = await pool.mapSettled(["x"], (value, server, signal) =>
+      server.unary(append!, { value }, { signal }),
+    );
+    expect(outcome).toMatchObject({ ok: true, attempts: [doomed.address, healthy.address] });
+    expect(counts.append).toBe(1);
   });
 });

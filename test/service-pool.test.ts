@@ -117,6 +117,19 @@ describe("coalescing concurrent applies", () => {
     }
   });
 
+  it("never gives a call the result of another client's call whose reply check differs", async () => {
+    const checkedBy: string[] = [];
+    const lenient = pool.service(ComputeServiceDefinition, { checkReply: () => checkedBy.push("lenient") });
+    const strict = pool.service(ComputeServiceDefinition, { checkReply: () => checkedBy.push("strict") });
+    await lenient.apply("means", lists(1)[0]!);
+    expect(checkedBy).toEqual(["lenient"]);
+    checkedBy.length = 0;
+    // Alone and coalesced alike, each of strict's replies passes strict's check, not lenient's.
+    await strict.apply("means", lists(1)[0]!);
+    await Promise.all(lists(40).map((request) => strict.apply("means", request)));
+    expect(checkedBy).toEqual(Array.from({ length: 41 }, () => "strict"));
+  });
+
   it("lets a waiting call leave at once when its signal aborts", async () => {
     const demo = pool.service(DemoServiceService);
     const controller = new AbortController();

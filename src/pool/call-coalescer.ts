@@ -91,3 +91,30 @@ export class CallCoalescer<Req, Res> {
     }
   }
 }
+
+/**
+ * A pool's coalescers, one per method and per everything that changes what a call does: the
+ * options in `key`, and the reply check by identity (a function has no text to put in a key).
+ * Calls of clients whose checks differ never share a coalescer, so never each other's result.
+ */
+export class Coalescers {
+  readonly #byKey = new Map<string, Map<unknown, CallCoalescer<unknown, unknown>>>();
+
+  get(
+    key: string,
+    check: unknown,
+    make: () => CallCoalescer<unknown, unknown>,
+  ): CallCoalescer<unknown, unknown> {
+    let byCheck = this.#byKey.get(key);
+    if (!byCheck) {
+      byCheck = new Map();
+      this.#byKey.set(key, byCheck);
+    }
+    let coalescer = byCheck.get(check);
+    if (!coalescer) {
+      coalescer = make();
+      byCheck.set(check, coalescer);
+    }
+    return coalescer;
+  }
+}

@@ -22,8 +22,17 @@ export type TaskFn<I, R> = (input: I, server: PoolServer, signal: AbortSignal) =
 export interface RunOptions {
   /** Calls in flight per server for this run; default: the server's worker threads. */
   perServer?: number;
-  /** Attempts per task beyond the first, on other servers, for failures that blame the server. */
+  /**
+   * Attempts per task beyond the first, on other servers, for failures that blame the server.
+   * Given here (above 0), it also allows running again a method its proto does not mark idempotent.
+   */
   retries?: number;
+  /**
+   * Whether a task may run again after its call may have reached a server that then failed: by
+   * default, exactly when the failed call's method is marked IDEMPOTENT or NO_SIDE_EFFECTS in its
+   * proto. A call that never left the client (connection refused) moves to another server anyway.
+   */
+  idempotent?: boolean;
   /** Run on these servers only (e.g. `pool.servers.slice(0, 1)` for a sequential baseline). */
   servers?: readonly PoolServer[];
   /** Cancels every task of the run; the server stops the work. */

@@ -5,7 +5,7 @@ import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import { MethodDefaults, type MethodPolicy } from "../rpc/method-defaults.js";
 import type { AnyServiceDefinition, Idempotency, MessageCodec, MethodSpec } from "../rpc/method-spec.js";
-import type { CallCoalescer } from "./call-coalescer.js";
+import { Coalescers } from "./call-coalescer.js";
 import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } from "./collectives.js";
 import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
@@ -62,10 +62,14 @@ export class Pool implements PoolRuns {
   readonly #engine: TaskEngine;
   readonly #defaults: MethodDefaults;
   #local: StartedServer[] = [];
-  readonly coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
+  readonly coalescers = new Coalescers();
   readonly #sessions = new Set<Session>();
   readonly #values: Collectives;
   #discovery?: { stop(): void };
+  /** Servers discovery dropped whose calls or sessions are still running: closed once those end. */
+  readonly #leaving = new Set<ServerConnection>();
+  /** The server of each open session (a dropped server keeps its connection while one is open). */
+  readonly #sessionHosts = new Map<Session, ServerConnection>();
 
   private constructor(
     servers: ServerConnection[],
@@ -79,7 +83,14 @@ export class Pool implements PoolRuns {
     this.#engine = new TaskEngine(
       () => this.#servers,
       (error, server, signal) => this.#values.recover(error, server, signal),
+      // A definition without options (grpc-js's form) says UNKNOWN: the servers' Info may know more.
+      (call) =>
+        defaults.retries(
+          call.method,
+          call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
+        ),
     );
+    this.#engine.onIdle = (server) => this.#closeIfDrained(server);
   }
 
   /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
@@ -228,7 +239,12 @@ export class Pool implements PoolRuns {
     }
     const session = await Session.open(chosen, options);
     this.#sessions.add(session);
-    session.ended.then(() => this.#sessions.delete(session));
+    this.#sessionHosts.set(session, chosen);
+    session.ended.then(() => {
+      this.#sessions.delete(session);
+      this.#sessionHosts.delete(session);
+      this.#closeIfDrained(chosen);
+    });
     return session;
   }
 
@@ -300,7 +316,7 @@ export class Pool implements PoolRuns {
     const [handle] = await this.map(
       [options.near],
       (_, server, signal) => this.keepOn(server, method, list, { signal }),
-      { signal: options.signal, retries: method.idempotency === "UNKNOWN" ? 0 : undefined },
+      { signal: options.signal, idempotent: method.idempotency !== "UNKNOWN" },
     );
     return handle!;
   }
@@ -353,6 +369,8 @@ export class Pool implements PoolRuns {
     return {
       perServer: options.perServer,
       retries: options.retries ?? this.options.retries ?? 3,
+      // Retries asked for in the call itself allow running any method again.
+      idempotent: options.idempotent ?? (options.retries ? true : undefined),
       servers: options.servers ? new Set(options.servers as ServerConnection[]) : undefined,
       method: options.method,
       signal: options.signal,
@@ -386,16 +404,31 @@ export class Pool implements PoolRuns {
     await this.#values.release();
     this.#discovery?.stop();
     this.#engine.close();
-    for (const server of this.#servers) server.close();
+    for (const server of [...this.#servers, ...this.#leaving]) server.close();
+    this.#leaving.clear();
     await Promise.all(this.#local.map((server) => server.stop()));
     this.#local = [];
   }
 
+  /**
+   * Takes a server discovery dropped out of dispatch at once, and closes its connection once the
+   * calls it runs have settled and its sessions ended: a pod in a rollout drains them (it answers
+   * what it has), and closing under them would cancel work it is about to finish and run it again
+   * elsewhere.
+   */
   #remove(server: ServerConnection): void {
     const i = this.#servers.indexOf(server);
     if (i < 0) return;
     this.#servers.splice(i, 1);
-    // Closing a channel lets the calls already started on it finish.
+    this.#leaving.add(server);
+    this.#closeIfDrained(server);
+  }
+
+  /** Closes a dropped server's connection once no task call and no session of this pool is on it. */
+  #closeIfDrained(server: ServerConnection): void {
+    if (!this.#leaving.has(server) || server.inFlight > 0) return;
+    for (const host of this.#sessionHosts.values()) if (host === server) return;
+    this.#leaving.delete(server);
     server.close();
   }
 }

@@ -109,9 +109,13 @@ export class ServerConnection implements PoolServer {
 
   /** Avoided for new work: it failed recently (the cool-down doubles with each failure in a row). */
   get cooling(): boolean {
-    if (this.failures === 0) return false;
-    const cooldown = (this.options.cooldownMs ?? 5_000) * 2 ** Math.min(this.failures - 1, 3.6);
-    return Date.now() - this.failedAt < cooldown;
+    return Date.now() < this.coolsUntil;
+  }
+
+  /** When its cool-down ends (the past when it has none). */
+  get coolsUntil(): number {
+    if (this.failures === 0) return Number.NEGATIVE_INFINITY;
+    return this.failedAt + (this.options.cooldownMs ?? 5_000) * 2 ** Math.min(this.failures - 1, 3.6);
   }
 
   /** Calls in flight per worker thread; a cooling server comes after every healthy one. */

@@ -14,7 +14,7 @@ import {
 } from "../rpc/method-spec.js";
 import { decodeStatus } from "../rpc/status-details.js";
 import { BadReply, type ReplyCheck } from "./bad-reply.js";
-import { CallCoalescer } from "./call-coalescer.js";
+import { CallCoalescer, type Coalescers } from "./call-coalescer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import type { PoolServer } from "./server-connection.js";
@@ -58,7 +58,7 @@ type Inputs<T> = Iterable<T> | AsyncIterable<T>;
 /** What a service client needs of its pool (the Pool provides it). */
 export interface PoolRuns {
   /** The pool's coalescers of concurrent applies, by method and service options. */
-  readonly coalescers: Map<string, CallCoalescer<unknown, unknown>>;
+  readonly coalescers: Coalescers;
   readonly engine: TaskEngine;
   readonly defaults: MethodDefaults;
   runSettings(options: RunOptions & { method?: string }): RunSettings;
@@ -132,30 +132,30 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   }
 
   /**
-   * The pool's coalescer of this method's plain applies (one per method and per service options):
+   * The pool's coalescer of this method's plain applies (one per method, service options and reply check):
    * calls waiting for room travel together in one BatchService round trip.
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
     const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""}`;
-    let coalescer = this.pool.coalescers.get(key);
-    if (!coalescer) {
-      coalescer = new CallCoalescer({
-        direct: (request, signal) => this.#applyOne(method, request, { signal }),
-        batch: async (requests) => {
-          const lengths = new Map([[0, requests.length]]);
-          const [batch] = await settledInOrder(this.pool.engine, [requests], this.#batchFn(method, {}), {
-            ...this.#settings(method, {}),
-            perServer: Number.POSITIVE_INFINITY,
-          });
-          return [...itemOutcomes(batch!, requests.length, lengths)];
-        },
-        // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
-        limit: () => 2 * this.pool.slots(),
-      });
-      this.pool.coalescers.set(key, coalescer);
-    }
-    return coalescer;
+    return this.pool.coalescers.get(
+      key,
+      this.options.checkReply,
+      () =>
+        new CallCoalescer({
+          direct: (request, signal) => this.#applyOne(method, request, { signal }),
+          batch: async (requests) => {
+            const lengths = new Map([[0, requests.length]]);
+            const [batch] = await settledInOrder(this.pool.engine, [requests], this.#batchFn(method, {}), {
+              ...this.#settings(method, {}),
+              perServer: Number.POSITIVE_INFINITY,
+            });
+            return [...itemOutcomes(batch!, requests.length, lengths)];
+          },
+          // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
+          limit: () => 2 * this.pool.slots(),
+        }),
+    );
   }
 
   /**
@@ -280,15 +280,17 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     });
   }
 
-  /** The run's settings: retries as the proto (or the caller) allows, only servers hosting the method. */
+  /**
+   * The run's settings: a task whose call may have reached its server runs again as the proto (or
+   * the caller: `idempotent`, or `retries` of its own) allows; only servers hosting the method.
+   */
   #settings(method: string, options: ServiceCallOptions) {
     const spec = this.#spec(method);
-    const retryable = options.idempotent ?? this.options.idempotent ?? this.pool.defaults.policy(spec).retry;
-    return this.pool.runSettings({
-      ...options,
-      method: spec.path,
-      retries: options.retries ?? (retryable ? undefined : 0),
-    });
+    const idempotent =
+      options.idempotent ??
+      this.options.idempotent ??
+      (options.retries ? true : this.pool.defaults.policy(spec).retry);
+    return this.pool.runSettings({ ...options, method: spec.path, idempotent });
   }
 
   #spec(method: string): MethodSpec {

@@ -9,8 +9,11 @@ import type { RunSettings } from "./task-run.js";
 // Data locality and repair in the engine (docs/collectives.md), with tasks of the test's own: the
 // connections are never called.
 const made: ServerConnection[] = [];
-function servers(n: number): ServerConnection[] {
-  const list = Array.from({ length: n }, (_, i) => new ServerConnection(`127.0.0.1:${2000 + i}`));
+function servers(n: number, cooldownMs?: number): ServerConnection[] {
+  const list = Array.from(
+    { length: n },
+    (_, i) => new ServerConnection(`127.0.0.1:${2000 + i}`, { cooldownMs }),
+  );
   made.push(...list);
   return list;
 }
@@ -20,6 +23,19 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const settings = (over: Partial<RunSettings>): RunSettings => ({ retries: 3, listeners: [], ...over });
+
+/** The run's outcomes, or "hung" when it has not ended within `ms` (a hang guard, not a timing). */
+async function orHang<T>(run: Promise<T>, ms = 5_000): Promise<T | "hung"> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    timer = setTimeout(() => resolve("hung"), ms);
+  });
+  try {
+    return await Promise.race([run, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe("data locality", () => {
   it("runs each task on its input's home, waiting for room there rather than going elsewhere", async () => {
@@ -60,6 +76,114 @@ describe("data locality", () => {
       settings({ homeOf: () => a!.address }),
     );
     expect(outcomes.map((o) => o.ok && o.server)).toEqual([b!.address, b!.address, b!.address]);
+  });
+});
+
+describe("a home that failed its task", () => {
+  it("is given up while the other server stays busy past the home's cool-down: the run ends", async () => {
+    // a is the task's home and fails it once; b is busy with a long task until after a's
+    // cool-down, then free. a must not wait for b to try the task first, nor b for a.
+    const [a, b] = servers(2, 30);
+    const engine = new TaskEngine(() => [a!, b!]);
+    let homeFailed = false;
+    const run = settledInOrder(
+      engine,
+      ["homed", "long"],
+      async (input, server) => {
+        if (input === "long") {
+          await sleep(150);
+          return input;
+        }
+        if (server === a && !homeFailed) {
+          homeFailed = true;
+          throw new ClientError(status.UNAVAILABLE, "gone for a moment");
+        }
+        return input;
+      },
+      settings({ perServer: 1, homeOf: (input) => (input === "homed" ? a!.address : undefined) }),
+    );
+    const outcomes = await orHang(run);
+    expect(outcomes).not.toBe("hung");
+    if (outcomes === "hung") return;
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(outcomes[0]!.attempts).toEqual([a!.address, b!.address]);
+    await run;
+  });
+
+  it("is given up when every server is cooling: the task goes to one that has not failed it", async () => {
+    const [a, b] = servers(2);
+    const engine = new TaskEngine(() => [a!, b!]);
+    const failed = new Set<string>();
+    // Each server fails the first task it gets, so both cool (5 s) with a task each to retry.
+    const outcomes = await orHang(
+      settledInOrder(
+        engine,
+        ["homed", "free"],
+        async (input, server) => {
+          await sleep(input === "homed" ? 10 : 1);
+          if (!failed.has(server.address)) {
+            failed.add(server.address);
+            throw new ClientError(status.UNAVAILABLE, "gone for a moment");
+          }
+          return input;
+        },
+        settings({ perServer: 1, homeOf: (input) => (input === "homed" ? a!.address : undefined) }),
+      ),
+    );
+    expect(outcomes).not.toBe("hung");
+    if (outcomes === "hung") return;
+    expect(outcomes.map((o) => o.ok && o.attempts)).toEqual([
+      [a!.address, b!.address],
+      [b!.address, a!.address],
+    ]);
+  });
+});
+
+describe("a server unable to run a task (unable-here.ts)", () => {
+  const unable = () =>
+    new ClientError(status.FAILED_PRECONDITION, "this server serves no files", {
+      errorDetails: { errorInfo: { reason: "NO_DATA_ROOT", domain: "rpcpool", metadata: {} } },
+    });
+
+  it("moves the task to a server that can, without cooling the one that refused", async () => {
+    const [a, b] = servers(2);
+    const engine = new TaskEngine(() => [a!, b!]);
+    const outcomes = await settledInOrder(
+      engine,
+      [0, 1, 2, 3],
+      async (i, server) => {
+        if (server === a) throw unable();
+        return i;
+      },
+      settings({ perServer: 1, retries: 0 }),
+    );
+    expect(outcomes.map((o) => o.ok && o.server)).toEqual([b, b, b, b].map((s) => s!.address));
+    expect(a!.cooling).toBe(false);
+  });
+
+  it("fails a task every server left has refused, naming them, when the one that could is dropped", async () => {
+    const [a, b] = servers(2);
+    const members = [a!, b!];
+    const engine = new TaskEngine(() => members);
+    const run = settledInOrder(
+      engine,
+      ["long", "file"],
+      async (input, server) => {
+        if (server === a) throw unable();
+        // b leaves the pool while it runs its first task; "file" waits in the queue, refused by a.
+        await sleep(30);
+        members.splice(members.indexOf(b!), 1);
+        return input;
+      },
+      settings({ perServer: 1 }),
+    );
+    const outcomes = await orHang(run);
+    expect(outcomes).not.toBe("hung");
+    if (outcomes === "hung") return;
+    const refused = outcomes.find((o) => !o.ok);
+    expect(!refused?.ok && refused?.error.details).toBe(
+      `this server serves no files (the only server of the pool refused it: ${a!.address})`,
+    );
   });
 });
 

@@ -1,5 +1,6 @@
-import { ClientError } from "../rpc/client-error.js";
+import { ClientError, type FailedCall } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
@@ -31,6 +32,8 @@ export class TaskEngine {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  /** Told when a server has no call of any run in flight any more (a server leaving the pool closes then). */
+  onIdle: ((server: ServerConnection) => void) | undefined;
 
   /**
    * `recover`: told of a task's failure before the engine judges it; true when it repaired the
@@ -40,6 +43,8 @@ export class TaskEngine {
   constructor(
     readonly servers: () => readonly ServerConnection[],
     readonly recover?: (error: unknown, server: ServerConnection, signal: AbortSignal) => Promise<boolean>,
+    /** Whether a call of this method, which may have reached its server, may run again (default: its proto says so). */
+    readonly repeatable: (call: FailedCall) => boolean = (call) => call.idempotency !== "UNKNOWN",
   ) {}
 
   /** A new run of `fn`; inputs go in with `run.add` or `run.feed`, outcomes come out through `onOutcome`. */
@@ -69,12 +74,26 @@ export class TaskEngine {
     }
   }
 
-  #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+  /** The servers a run may use: of the pool, those it was given, and those hosting its method. */
+  #eligible(run: Run<unknown, unknown>, all: readonly ServerConnection[]): ServerConnection[] {
     const { servers: only, method } = run.settings;
-    const eligible = all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+    return all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+  }
+
+  #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+    const eligible = this.#eligible(run, all);
     if (eligible.length === 0) {
-      if (run.inFlight === 0) this.#abandon(run, method);
+      if (run.inFlight === 0) this.#abandon(run, run.settings.method);
       return;
+    }
+    // A task every server left has refused as unable (the one that could was dropped) ends here.
+    for (let i = run.retrying.length - 1; i >= 0; i--) {
+      const task = run.retrying[i]!;
+      if (!task.refusedBy || !this.#refusedEverywhere(task, eligible)) continue;
+      run.retrying.splice(i, 1);
+      const error = refusedError(task);
+      run.emit({ type: "failed", index: task.index, error });
+      run.settle({ ok: false, index: task.index, error, attempts: task.attempts });
     }
     // While some server is healthy, servers that failed recently get nothing new.
     const healthy = eligible.some((s) => !s.cooling);
@@ -86,10 +105,16 @@ export class TaskEngine {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
         if (!best || server.load < best.load) best = server;
       }
-      if (!best) return;
+      if (!best) break;
       const task = this.#take(run, best, eligible, now);
       if (task) this.#start(run, task, best);
       else exhausted.add(best);
+    }
+    // Work left while a server cools: look again when it may take work, whatever else happens.
+    if (run.queued > 0) {
+      let at = Number.POSITIVE_INFINITY;
+      for (const server of eligible) if (server.cooling) at = Math.min(at, server.coolsUntil);
+      if (at < Number.POSITIVE_INFINITY) this.#wakeAt(at);
     }
   }
 
@@ -112,8 +137,12 @@ export class TaskEngine {
     const homeOf = run.settings.homeOf;
     for (let i = 0; i < retrying.length; i++) {
       const task = retrying[i]!;
+      if (task.refusedBy?.includes(server.address)) continue;
+      // A home that failed the task is given up: the task (and its data) may go anywhere, or
+      // it would wait for a server that will not take it again while another has not tried it.
       const home = homeOf?.(task.input);
-      if (home !== undefined && home !== server.address && homeAlive(home)) continue;
+      const bound = home !== undefined && !task.attempts.includes(home);
+      if (bound && home !== server.address && homeAlive(home)) continue;
       if (task.attempts.includes(server.address)) {
         if (!eligible.every((s) => task.attempts.includes(s.address))) continue;
         const at = task.failedAt + backoffMs(task.attempts.length);
@@ -177,21 +206,46 @@ export class TaskEngine {
     server.inFlight--;
     run.busy.set(server, (run.busy.get(server) ?? 1) - 1);
     run.releaseController(controller);
+    if (server.inFlight === 0) this.onIdle?.(server);
   }
 
   #failed(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection, caught: unknown): void {
     let error = ClientError.from(caught, server.address);
     if (run.aborted) error = run.aborted;
-    else if (blamesServer(error)) {
+    else if (unableHere(error)) {
+      // Not the server's fault, nor the input's: it cannot run this here. Another that has not
+      // said so may; when none is left, the error names every server that refused.
+      const refusedBy = (task.refusedBy ??= []);
+      if (!refusedBy.includes(server.address)) refusedBy.push(server.address);
+      task.refusal = error;
+      if (!this.#refusedEverywhere(task, this.#eligible(run, this.servers()))) {
+        run.emit({ type: "retried", index: task.index, from: server.name, error });
+        run.retrying.unshift(task);
+        return;
+      }
+      error = refusedError(task);
+    } else if (blamesServer(error)) {
       if (server.markFailed()) run.emit({ type: "server-lost", server: server.name, error });
-      if (task.attempts.length <= run.settings.retries) {
+      const again = this.#mayRunAgain(run, error);
+      if (again && task.attempts.length <= run.settings.retries) {
         run.emit({ type: "retried", index: task.index, from: server.name, error });
         task.failedAt = Date.now();
         run.retrying.unshift(task);
         return;
       }
-      // A malformed reply keeps its own words: INTERNAL, naming the server that sent it.
-      if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
+      if (!again && !BadReply.is(error)) {
+        const method = error.call?.method ?? "its method";
+        const why =
+          run.settings.idempotent === false
+            ? `${method} may not run twice`
+            : `${method} is not marked idempotent (idempotent: true allows it)`;
+        error = new ClientError(
+          error.code,
+          `${error.details} (not run again: it may have run on ${server.address}, and ${why})`,
+          { ...error, server: server.address, cause: error },
+        );
+      } else if (!BadReply.is(error) && this.servers().every((s) => s.cooling)) {
+        // A malformed reply keeps its own words: INTERNAL, naming the server that sent it.
         const done = `${run.settled} of ${run.added} tasks had finished`;
         error = new ClientError(
           status.UNAVAILABLE,
@@ -205,6 +259,21 @@ export class TaskEngine {
     }
     run.emit({ type: "failed", index: task.index, server: server.name, error });
     run.settle({ ok: false, index: task.index, error, server: server.name, attempts: task.attempts });
+  }
+
+  /**
+   * Whether a failed task may run again: always when its call never left this client (nothing
+   * ran), else as the caller said, else as the failed call's method says. A failure that is no
+   * call's (the task function's own) follows the retry budget alone.
+   */
+  #mayRunAgain(run: Run<unknown, unknown>, error: ClientError): boolean {
+    if (error.call && !error.call.sent) return true;
+    if (run.settings.idempotent !== undefined) return run.settings.idempotent;
+    return error.call ? this.repeatable(error.call) : true;
+  }
+
+  #refusedEverywhere(task: Task<unknown>, eligible: readonly ServerConnection[]): boolean {
+    return eligible.every((s) => task.refusedBy?.includes(s.address));
   }
 
   /** Fails what a run has queued: no server it may use is left. */
@@ -240,6 +309,21 @@ export class TaskEngine {
     clearTimeout(this.#timer);
     for (const run of this.#runs) run.abort(new ClientError(status.CANCELLED, "the pool was closed"));
   }
+}
+
+/** The error of a task every server refused as unable to run it: the last refusal, naming them all. */
+function refusedError(task: Task<unknown>): ClientError {
+  const refusal = task.refusal!;
+  const by = task.refusedBy ?? [];
+  const all = by.length === 1 ? "the only server" : `all ${by.length} servers`;
+  return new ClientError(
+    refusal.code,
+    `${refusal.details} (${all} of the pool refused it: ${by.join(", ")})`,
+    {
+      ...refusal,
+      cause: refusal,
+    },
+  );
 }
 
 export type { PoolEvent };

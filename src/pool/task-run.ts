@@ -9,6 +9,10 @@ export interface Task<I> {
   input: I;
   attempts: string[];
   failedAt: number;
+  /** Servers that said they cannot run it at all (unable-here.ts): it never goes back to them. */
+  refusedBy?: string[];
+  /** The last such refusal, for the error when every server has refused. */
+  refusal?: ClientError;
 }
 
 /** What a run needs to know of its settings, resolved by the engine. */
@@ -17,6 +21,12 @@ export interface RunSettings {
   /** Without perServer: calls in flight per worker thread of each server (default 1). */
   perWorker?: number;
   retries: number;
+  /**
+   * Whether a task whose call may have reached its server may run again: true (the caller allows
+   * it), false (it may not), or undefined: as the failed call's method says (its proto's
+   * idempotency_level, or the pool's per-method defaults). A call that never left is always moved.
+   */
+  idempotent?: boolean;
   servers?: ReadonlySet<ServerConnection>;
   /** Full path of the method every task calls, when known: only servers hosting it are used. */
   method?: string;

@@ -1,4 +1,5 @@
 import { Status, statusName } from "./grpc-status.js";
+import type { Idempotency } from "./method-spec.js";
 import { decodeStatus, type ErrorDetails, statusDetailsKey } from "./status-details.js";
 
 /** The name of a gRPC status code, e.g. "INVALID_ARGUMENT". */
@@ -14,7 +15,20 @@ export interface ClientErrorOptions {
   trailers?: Trailers;
   /** The standard details the server sent (google.rpc.Status in grpc-status-details-bin). */
   errorDetails?: ErrorDetails;
+  /** The call that failed, when the failure is a call's (the transport says). */
+  call?: FailedCall;
   cause?: unknown;
+}
+
+/**
+ * The call a failure ended, as the pool needs it to decide whether running the task again is
+ * safe: its method, what the method's proto says of running twice, and whether the request may
+ * have reached the server (false: it never left this client, e.g. the connection was refused).
+ */
+export interface FailedCall {
+  method: string;
+  idempotency: Idempotency;
+  sent: boolean;
 }
 
 /**
@@ -26,6 +40,7 @@ export class ClientError extends Error {
   readonly server?: string;
   readonly trailers: Trailers;
   readonly errorDetails: ErrorDetails;
+  declare readonly call?: FailedCall;
 
   constructor(
     readonly code: number,
@@ -39,6 +54,7 @@ export class ClientError extends Error {
     this.server = options.server;
     this.trailers = options.trailers ?? {};
     this.errorDetails = options.errorDetails ?? {};
+    if (options.call) (this as { call?: FailedCall }).call = options.call;
   }
 
   get codeName(): string {
@@ -49,6 +65,12 @@ export class ClientError extends Error {
   at(server: string): ClientError {
     if (this.server !== undefined) return this;
     return new ClientError(this.code, this.details, { ...this, server, cause: this.cause });
+  }
+
+  /** This error as the failure of `call`, unless it already is a call's. */
+  of(call: FailedCall): ClientError {
+    if (this.call !== undefined) return this;
+    return new ClientError(this.code, this.details, { ...this, call, cause: this.cause });
   }
 
   /** A status as a reply's trailers carry it, its standard details decoded (HTTP/2 sends -bin values in base64). */

@@ -1,4 +1,4 @@
-import type { MethodSpec } from "./method-spec.js";
+import type { Idempotency, MethodSpec } from "./method-spec.js";
 
 /** What a call of a method does when its caller says nothing. */
 export interface MethodPolicy {
@@ -34,6 +34,14 @@ export class MethodDefaults {
       retry: method.idempotency !== "UNKNOWN",
       ...this.overrides[method.path],
     };
+  }
+
+  /**
+   * Whether a call of `path` that may have reached its server may run again on another: an
+   * override's `retry` if there is one, else what the proto says.
+   */
+  retries(path: string, idempotency: Idempotency): boolean {
+    return this.overrides[path]?.retry ?? idempotency !== "UNKNOWN";
   }
 
   /** A table with more overrides on top of these. */

@@ -4,6 +4,7 @@ import { type ReadOptions, readOptionsFrom, tableDialect } from "../../csv/read-
 import type { TableOptions } from "../../gen/rpcpool/compute/v1/table.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
+import { noDataRoot } from "../../rpc/unable-here.js";
 import { TableMerger } from "../compute/merge-pieces.js";
 import { sameFile, snapshotOf } from "../file-snapshot.js";
 import type { BudgetHolder, ByteBudget } from "./byte-budget.js";
@@ -189,10 +190,7 @@ async function remotePieces<Req>(
   dataRoot: DataRoot | undefined,
 ): Promise<Required<Pick<TableCall, "pieces" | "release">>> {
   if (!dataRoot) {
-    throw new ServerError(
-      status.FAILED_PRECONDITION,
-      "this server serves no files: start it with --data-root DIR",
-    );
+    throw noDataRoot();
   }
   if (options.rangeEnd > 0 && options.rangeEnd < options.rangeStart)
     throw invalidArgument("range_end is before range_start");

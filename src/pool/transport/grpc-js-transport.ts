@@ -35,7 +35,7 @@ export class GrpcJsTransport implements Transport {
   async unary<Req, Res>(method: MethodSpec<Req, Res>, request: Req, call: ResolvedCall): Promise<Res> {
     const { grpc, client } = await this.#open(call);
     const metadata = this.#metadata(grpc, call);
-    return this.#single(call, (done) =>
+    return this.#single(method, call, (done) =>
       client.makeUnaryRequest(
         method.path,
         method.requestSerialize,
@@ -56,7 +56,7 @@ export class GrpcJsTransport implements Transport {
     const { grpc, client } = await this.#open(call);
     const metadata = this.#metadata(grpc, call);
     let stream: ClientWritableStream<Req> | undefined;
-    const reply = this.#single<Res>(call, (done) => {
+    const reply = this.#single<Res>(method, call, (done) => {
       stream = client.makeClientStreamRequest(
         method.path,
         method.requestSerialize,
@@ -207,6 +207,7 @@ export class GrpcJsTransport implements Transport {
 
   /** A call with one reply, its signal and metadata callbacks wired, its failure a ClientError. */
   #single<Res>(
+    method: MethodSpec,
     call: ResolvedCall,
     start: (done: (error: ServiceError | null, reply?: Res) => void) => Call,
   ): Promise<Res> {
@@ -218,7 +219,7 @@ export class GrpcJsTransport implements Transport {
       };
       const started = start((error, reply) => {
         call.signal?.removeEventListener("abort", onAbort);
-        if (error) reject(aborted ?? ClientError.from(error, this.address));
+        if (error) reject(aborted ?? failedCall(method, ClientError.from(error, this.address)));
         else resolve(reply as Res);
       });
       this.#watch(started, call);
@@ -273,5 +274,20 @@ function drained(stream: NodeJS.EventEmitter, ended?: Promise<unknown>): Promise
     stream.on("drain", go);
     stream.on("close", go);
     ended?.then(go, go);
+  });
+}
+
+/**
+ * The failure with the call it ended, as the http2 transport records it (the pool decides on
+ * retries by it): grpc-js does not say whether a request left, so only a connection never made
+ * counts as not sent.
+ */
+function failedCall(method: MethodSpec, error: ClientError): ClientError {
+  const neverConnected =
+    error.code === Status.UNAVAILABLE && /no connection established|ECONNREFUSED/i.test(error.details);
+  return error.of({
+    method: method.path,
+    idempotency: method.idempotency ?? "UNKNOWN",
+    sent: !neverConnected,
   });
 }
