@@ -14,6 +14,14 @@ import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { version } from "../src/version.js";
 
+// The last resort (issue 17): a rejection nobody handled is a bug on one call's path (every
+// handler answers its own errors), not a reason to stop serving every other call: logged, not fatal.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(
+    `internal error (unhandled rejection, still serving): ${(reason as Error)?.stack ?? reason}\n`,
+  );
+});
+
 const program = new Command("rpcpool-server")
   .description("A compute server of rpcpool: the lesson's computations over gRPC, on worker threads.")
   .version(version)
