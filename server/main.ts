@@ -5,6 +5,7 @@ import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
+import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultMaxCalls, defaultMaxConnectionIdleMs, startServer } from "../src/host/start-server.js";
@@ -49,9 +50,15 @@ const program = new Command("rpcpool-server")
   )
   .option(
     "--max-calls <n>",
-    "most calls in flight on the whole server (health watches and batch items count)",
+    "most calls in flight on the whole server (batch items count; health watches have their own cap)",
     integerIn(1, 2 ** 31 - 1),
     defaultMaxCalls,
+  )
+  .option(
+    "--max-health-watches <n>",
+    "most health Watch streams open at once",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxHealthWatches,
   )
   .option(
     "--max-batch-items <n>",
@@ -93,6 +100,12 @@ const program = new Command("rpcpool-server")
     "most client connections open at once",
     integerIn(1, 2 ** 31 - 1),
     defaultConnectionLimits.maxConnections,
+  )
+  .option(
+    "--max-connections-per-address <n>",
+    "most client connections from one IP address",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.maxConnectionsPerAddress,
   )
   .option(
     "--preface-timeout-ms <ms>",
@@ -161,10 +174,15 @@ const program = new Command("rpcpool-server")
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
         maxCalls: options.maxCalls,
+        maxHealthWatches: options.maxHealthWatches,
         maxDeadlineMs: options.maxDeadlineMs,
       },
       maxBatchItems: options.maxBatchItems,
-      connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
+      connections: {
+        maxConnections: options.maxConnections,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+        prefaceTimeoutMs: options.prefaceTimeoutMs,
+      },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
     });
     let queue: RunningQueueWorker | undefined;

@@ -11,6 +11,7 @@ import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guar
 import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
 import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
+import { ConnectionTable } from "./connection-table.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
@@ -41,8 +42,11 @@ export interface ServerOptions {
   guard?: GuardOptions;
   /** Most items one batch may carry (default 10,000). */
   maxBatchItems?: number;
-  /** Connections at once and the time a new one has for its preface (default 1,000 and 5 s). */
-  connections?: Partial<ConnectionLimits>;
+  /**
+   * Connections at once, from one address, and the time a new one has for its preface (default
+   * 1,000, 100 and 5 s); see connection-limits.ts for who makes room for a new one.
+   */
+  connections?: Partial<Omit<ConnectionLimits, "maxIdleMs">>;
   /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
   maxConnectionIdleMs?: number;
   /** Largest message the server accepts (default 64 MiB); larger ones get RESOURCE_EXHAUSTED. */
@@ -56,7 +60,7 @@ export interface ServerOptions {
 /** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
 export const defaultMaxConnectionIdleMs = 600_000;
 
-/** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
+/** Calls in flight on one server, all connections and batch items together (health Watches apart), unless told otherwise. */
 export const defaultMaxCalls = 10_000;
 
 /**
@@ -128,8 +132,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
   });
   const malformedLog = rateLimitedLog(log);
-  const guard = new CallGuard(options.guard ?? {}, limit, (path, details) =>
-    malformedLog(`${path}: refused a malformed request (${details})`),
+  const maxConnectionIdleMs = options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs;
+  const connectionLimits = {
+    ...defaultConnectionLimits,
+    ...options.connections,
+    maxIdleMs: maxConnectionIdleMs,
+  };
+  const connectionTable = new ConnectionTable(connectionLimits);
+  const guard = new CallGuard(
+    options.guard ?? {},
+    limit,
+    (path, details) => malformedLog(`${path}: refused a malformed request (${details})`),
+    connectionTable,
   );
   const batch = batchHandler({
     ...deps,
@@ -165,7 +179,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
-    "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
+    "grpc.max_connection_idle_ms": maxConnectionIdleMs,
     interceptors: [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
@@ -201,7 +215,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   raiseReceiveWindows(server);
-  limitConnections(server, { ...defaultConnectionLimits, ...options.connections });
+  const connections = limitConnections(server, connectionLimits, connectionTable);
   const address = `${bindHost}:${port}`;
   identity.server = options.name ?? address;
 
@@ -212,6 +226,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A Watch never ends by itself: after its NOT_SERVING, end it, or it holds the drain.
       guard.endWatches();
       sessions.drain();
+      // Before grpc-js's GOAWAYs: each connection closes once its calls are done, not when its client says.
+      connections.closeWhenDone();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log(`calls still in flight after ${graceMs} ms: forcing shutdown`);
@@ -223,6 +239,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
+      connections.stop();
       store.close();
       await workers.close();
     })();
