@@ -10,6 +10,7 @@ import {
 } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Issue 17: a refusal naming a file or handle with a non-ASCII character (données.csv) once made
@@ -89,6 +90,14 @@ describe("a refusal naming something in UTF-8", () => {
     expect(error.codeName).toBe("FAILED_PRECONDITION");
     expect(error.errorDetails.errorInfo).toMatchObject({ reason: "VALUE_MISSING", metadata: { handle } });
     expect(error.details).toContain(handle);
+    await expectAlive();
+  });
+
+  it("a session's AddTable (rpcpool accumulate): the same", async () => {
+    const run = await rpcpool(["accumulate", file, "--servers", servers.list, "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.json().errors.map((e: { code: string }) => e.code)).toEqual(["INVALID_ARGUMENT"]);
+    expect(run.stderr).toContain("données.csv: line 2, column 2");
     await expectAlive();
   });
 });
