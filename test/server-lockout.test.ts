@@ -135,6 +135,32 @@ async function silentSockets(address: string, n: number): Promise<Socket[]> {
   );
 }
 
+/**
+ * An attacker that keeps the server full from 10 addresses (127.0.0.2-11, 100 silent connections
+ * each, the cap per address): each connection the server closes is opened again at once.
+ */
+function refillingSilent(address: string) {
+  const port = Number(address.split(":").pop());
+  let stopped = false;
+  let opened = 0;
+  const open = (localAddress: string) => {
+    if (stopped) return;
+    opened++;
+    const socket = connect({ host: "127.0.0.1", port, localAddress });
+    held.push(socket);
+    socket.on("error", () => {});
+    socket.resume();
+    socket.once("close", () => setImmediate(() => open(localAddress)));
+  };
+  for (let a = 2; a < 12; a++) for (let i = 0; i < 100; i++) open(`127.0.0.${a}`);
+  return {
+    opened: () => opened,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
 describe("a new client is served while one client holds connections", () => {
   it("1,000 idle HTTP/2 connections with a Watch each, on default limits", async () => {
     const address = servers.defaults!.address;
@@ -156,6 +182,18 @@ describe("a new client is served while one client holds connections", () => {
       await silentSockets(server.address, 3000);
       expect(await servedWithin1s(server.address)).toBe("OK");
       for (const h of held.splice(0)) h.destroy();
+    }
+  });
+
+  it("an attacker from 10 addresses keeping every slot full, refilling each one closed", async () => {
+    const server = servers.defaults!;
+    const attacker = refillingSilent(server.address);
+    try {
+      // The server holds the flood: 1,000 connections, the default cap.
+      await expect.poll(() => fds(server), { timeout: 20_000 }).toBeGreaterThanOrEqual(1000);
+      expect(await servedWithin1s(server.address)).toBe("OK");
+    } finally {
+      attacker.stop();
     }
   });
 });
