@@ -87,7 +87,7 @@ describe("connections a server holds", () => {
     await closed;
   });
 
-  it("holds at most --max-connections: the ones beyond are closed as they come", async () => {
+  it("holds at most --max-connections: beyond it, the oldest silent ones make room", async () => {
     const address = capped.servers[0]!.address;
     const silent = await silentSockets(address, 30);
     let closed = 0;
