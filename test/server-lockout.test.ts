@@ -82,8 +82,18 @@ async function servedWithin1s(address: string, metadata?: Metadata): Promise<str
 
 const fds = (server: LocalServer) => readdirSync(`/proc/${server.process.pid}/fd`).length;
 
-/** n HTTP/2 connections that send the preface and SETTINGS, maybe one health Watch each, then nothing. */
-async function idleHttp2(address: string, n: number, watch: boolean): Promise<ClientHttp2Session[]> {
+/** Waits until the server has seen the end of the connections an earlier test held. */
+const settled = (server: LocalServer) => expect.poll(() => fds(server), { timeout: 20_000 }).toBeLessThan(200);
+
+/**
+ * n HTTP/2 connections that send the preface and SETTINGS, then one health call each: a Watch, or
+ * a Check whose request message never comes (its headers only), then nothing.
+ */
+async function idleHttp2(
+  address: string,
+  n: number,
+  call: "watch" | "stalled check",
+): Promise<ClientHttp2Session[]> {
   const sessions: ClientHttp2Session[] = [];
   await Promise.all(
     Array.from(
@@ -96,18 +106,16 @@ async function idleHttp2(address: string, n: number, watch: boolean): Promise<Cl
           session.on("error", () => {});
           session.once("close", () => resolve());
           session.once("remoteSettings", () => {
-            if (watch) {
-              const stream = session.request({
-                ":method": "POST",
-                ":path": "/grpc.health.v1.Health/Watch",
-                "content-type": "application/grpc",
-                te: "trailers",
-              });
-              stream.on("error", () => {});
-              stream.resume();
-              // One empty HealthCheckRequest (service ""): a 5-byte gRPC frame.
-              stream.end(Buffer.alloc(5));
-            }
+            const stream = session.request({
+              ":method": "POST",
+              ":path": `/grpc.health.v1.Health/${call === "watch" ? "Watch" : "Check"}`,
+              "content-type": "application/grpc",
+              te: "trailers",
+            });
+            stream.on("error", () => {});
+            stream.resume();
+            // One empty HealthCheckRequest (service ""): a 5-byte gRPC frame.
+            if (call === "watch") stream.end(Buffer.alloc(5));
             resolve();
           });
         }),
@@ -164,16 +172,25 @@ function refillingSilent(address: string) {
 describe("a new client is served while one client holds connections", () => {
   it("1,000 idle HTTP/2 connections with a Watch each, on default limits", async () => {
     const address = servers.defaults!.address;
-    await idleHttp2(address, 1000, true);
+    await idleHttp2(address, 1000, "watch");
     expect(await servedWithin1s(address)).toBe("OK");
   });
 
   it("1,000 idle HTTP/2 connections filling --max-connections: the oldest unproven one makes room", async () => {
     const server = servers.wide!;
-    const sessions = await idleHttp2(server.address, 1000, true);
+    await settled(server);
+    const sessions = await idleHttp2(server.address, 1000, "watch");
     // The server really holds the flood (every slot taken), not fewer.
     expect(sessions.filter((s) => !s.closed && !s.destroyed).length).toBe(1000);
     expect(fds(server)).toBeGreaterThanOrEqual(1000);
+    expect(await servedWithin1s(server.address)).toBe("OK");
+  });
+
+  it("1,000 connections with a health Check each whose request never comes", async () => {
+    const server = servers.wide!;
+    await settled(server);
+    const sessions = await idleHttp2(server.address, 1000, "stalled check");
+    expect(sessions.filter((s) => !s.closed && !s.destroyed).length).toBe(1000);
     expect(await servedWithin1s(server.address)).toBe("OK");
   });
 

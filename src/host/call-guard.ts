@@ -32,7 +32,7 @@ export const defaultMaxHealthWatches = 100;
 
 /** What the guard tells the connection table of each call it lets in (connection-table.ts). */
 export interface CallObserver {
-  callStarted(peer: string, kind: { proven: boolean; watch: boolean }): () => void;
+  callStarted(peer: string, kind: { proven: boolean; health: boolean }): () => void;
 }
 
 /**
@@ -122,7 +122,7 @@ export class CallGuard {
       // A connection proves itself with the token (or, on a server without one, any call but health).
       const proven = options.token ? withToken : !open;
       if (this.connections)
-        releases.push(this.connections.callStarted(connectionKey(call), { proven, watch }));
+        releases.push(this.connections.callStarted(connectionKey(call), { proven, health: open }));
       return true;
     };
     return new ServerInterceptingCall(

@@ -17,8 +17,8 @@ export interface ConnectionLimits {
    */
   prefaceTimeoutMs: number;
   /**
-   * A connection whose only calls are health Watches for this long is closed, as grpc-js closes
-   * one without calls (--max-connection-idle-ms): a Watch is open for ever.
+   * A connection whose only calls are health calls for this long is closed, as grpc-js closes one
+   * without calls (--max-connection-idle-ms): a Watch is open for ever.
    */
   maxIdleMs: number;
 }
@@ -46,7 +46,7 @@ export interface LimitedConnections {
  * Bounds the connections of a grpc-js server, which has no option for them: every socket enters
  * the table as it is accepted (or evicts one, or is refused), a timer per socket closes it if its
  * HTTP/2 preface does not come in time (cleared when its session receives the client's SETTINGS),
- * and a sweep closes connections whose only calls are health Watches once idle. The listeners are
+ * and a sweep closes connections whose only calls are health calls once idle. The listeners are
  * a private field of grpc-js, as for http2-window.ts.
  */
 export function limitConnections(
@@ -103,10 +103,10 @@ export function limitConnections(
       session.once("remoteSettings", () => table.prefaced(key));
     });
   }
-  // A Watch-only connection idle for maxIdleMs is closed; checked a few times per period.
+  // A connection with only health calls, idle for maxIdleMs, is closed; checked a few times per period.
   const sweep = setInterval(
     () => {
-      for (const idle of table.watchOnlyIdleSince(Date.now() - limits.maxIdleMs)) idle.close();
+      for (const idle of table.healthOnlyIdleSince(Date.now() - limits.maxIdleMs)) idle.close();
     },
     Math.max(50, Math.min(limits.maxIdleMs / 4, 60_000)),
   );

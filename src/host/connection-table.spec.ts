@@ -17,8 +17,8 @@ describe("the connections a server holds, and which goes to make room", () => {
     open("proven-b");
     open("unproven");
     open("silent");
-    const endA = t.callStarted("proven-a", { proven: true, watch: false });
-    t.callStarted("proven-b", { proven: true, watch: false })();
+    const endA = t.callStarted("proven-a", { proven: true, health: false });
+    t.callStarted("proven-b", { proven: true, health: false })();
     tick(10);
     endA();
     t.prefaced("unproven");
@@ -32,8 +32,8 @@ describe("the connections a server holds, and which goes to make room", () => {
     // new-3 took the oldest unproven one's place, new-4 the silent new-3's.
     expect(evicted).toEqual(["silent", "new-1", "unproven", "new-3"]);
     t.prefaced("new-4");
-    t.callStarted("new-2", { proven: true, watch: false });
-    t.callStarted("new-4", { proven: true, watch: false });
+    t.callStarted("new-2", { proven: true, health: false });
+    t.callStarted("new-4", { proven: true, health: false });
     open("new-5");
     // All left are proven or busy: the one idle longest goes (b's call ended first).
     expect(evicted.at(-1)).toBe("proven-b");
@@ -44,17 +44,17 @@ describe("the connections a server holds, and which goes to make room", () => {
     const { t, evicted, open } = table(2);
     open("a");
     open("b");
-    t.callStarted("a", { proven: true, watch: false });
-    t.callStarted("b", { proven: false, watch: false });
+    t.callStarted("a", { proven: true, health: false });
+    t.callStarted("b", { proven: false, health: false });
     expect(open("c")).toBeUndefined();
     expect(evicted).toEqual([]);
     expect(t.refused).toBe(1);
   });
 
-  it("does not count a health Watch as work: its connection stays evictable", () => {
+  it("does not count a health call (a Watch, a stalled Check) as work: its connection stays evictable", () => {
     const { t, evicted, open } = table(1);
     open("watcher");
-    t.callStarted("watcher", { proven: false, watch: true });
+    t.callStarted("watcher", { proven: false, health: true });
     expect(open("client")).toBeDefined();
     expect(evicted).toEqual(["watcher"]);
   });
@@ -66,22 +66,22 @@ describe("the connections a server holds, and which goes to make room", () => {
     open("a2", "10.0.0.1");
     open("a3", "10.0.0.1");
     expect(evicted).toEqual(["a1"]);
-    t.callStarted("a2", { proven: true, watch: false });
-    t.callStarted("a3", { proven: true, watch: false });
+    t.callStarted("a2", { proven: true, health: false });
+    t.callStarted("a3", { proven: true, health: false });
     expect(open("a4", "10.0.0.1")).toBeUndefined();
     expect(open("b2", "10.0.0.2")).toBeDefined();
   });
 
-  it("lists the connections whose only calls are Watches, idle past a time", () => {
+  it("lists the connections whose only calls are health calls, idle past a time", () => {
     const { t, open, tick } = table(10);
     open("watch-only");
     open("busy");
-    t.callStarted("watch-only", { proven: false, watch: true });
-    t.callStarted("busy", { proven: true, watch: false });
-    t.callStarted("busy", { proven: false, watch: true });
+    t.callStarted("watch-only", { proven: false, health: true });
+    t.callStarted("busy", { proven: true, health: false });
+    t.callStarted("busy", { proven: false, health: true });
     tick(100);
-    expect(t.watchOnlyIdleSince(50).map((c) => c.key)).toEqual(["watch-only"]);
-    expect(t.watchOnlyIdleSince(-1)).toEqual([]);
+    expect(t.healthOnlyIdleSince(50).map((c) => c.key)).toEqual(["watch-only"]);
+    expect(t.healthOnlyIdleSince(-1)).toEqual([]);
   });
 
   it("forgets a connection once removed, and a removed one's key reused stays counted", () => {

@@ -6,12 +6,13 @@
  *
  * 1. one that has not sent its HTTP/2 preface yet (a silent socket), the oldest first;
  * 2. one that has not proven itself (no call with a valid token, or on a server without a token
- *    no call besides health) and has no call in flight but health Watches, the oldest first;
- * 3. one without calls in flight but health Watches, the one idle longest first.
+ *    no call besides health) and has no call in flight but health calls, the oldest first;
+ * 3. one without calls in flight but health calls, the one idle longest first.
  *
- * A connection with a call in flight (other than a Watch) is never evicted: when every one is
- * busy, the new connection is refused instead. A health Watch never makes a connection busy: it
- * is open for ever, and would make any connection unevictable for the cost of one stream.
+ * A connection with a call in flight (other than health) is never evicted: when every one is
+ * busy, the new connection is refused instead. A health call never makes a connection busy: a
+ * Watch is open for ever, and a Check whose request never comes is too; either would make any
+ * connection unevictable, without a token, for the cost of one stream.
  */
 export interface ConnectionCaps {
   /** Most client connections open at once (--max-connections). */
@@ -24,8 +25,8 @@ export interface ConnectionCaps {
 export interface CallKind {
   /** A call with a valid token (or, on a server without one, a call besides health). */
   proven: boolean;
-  /** A health Watch, which never makes its connection busy. */
-  watch: boolean;
+  /** A health call (Check, Watch, List), which never makes its connection busy. */
+  health: boolean;
 }
 
 interface Entry {
@@ -34,9 +35,9 @@ interface Entry {
   readonly order: number;
   prefaced: boolean;
   proven: boolean;
-  /** Calls in flight, health Watches not counted. */
+  /** Calls in flight, health calls not counted. */
   calls: number;
-  watches: number;
+  health: number;
   /** When its last call ended (or it opened), for the idle ones. */
   idleSince: number;
   readonly close: () => void;
@@ -82,7 +83,7 @@ export class ConnectionTable {
       prefaced: false,
       proven: false,
       calls: 0,
-      watches: 0,
+      health: 0,
       idleSince: this.now(),
       close,
     };
@@ -124,20 +125,20 @@ export class ConnectionTable {
     if (!entry) return () => {};
     entry.prefaced = true;
     if (kind.proven) entry.proven = true;
-    if (kind.watch) entry.watches++;
+    if (kind.health) entry.health++;
     else entry.calls++;
     let open = true;
     return () => {
       if (!open) return;
       open = false;
-      if (kind.watch) entry.watches--;
+      if (kind.health) entry.health--;
       else if (--entry.calls === 0) entry.idleSince = this.now();
     };
   }
 
-  /** Connections whose only calls are health Watches, idle since before `since`: the idle timeout's. */
-  watchOnlyIdleSince(since: number): Array<{ key: string; close: () => void }> {
-    return [...this.#entries.values()].filter((e) => e.calls === 0 && e.watches > 0 && e.idleSince < since);
+  /** Connections whose only calls are health calls, idle since before `since`: the idle timeout's. */
+  healthOnlyIdleSince(since: number): Array<{ key: string; close: () => void }> {
+    return [...this.#entries.values()].filter((e) => e.calls === 0 && e.health > 0 && e.idleSince < since);
   }
 
   #refuse(): undefined {
