@@ -83,7 +83,8 @@ async function servedWithin1s(address: string, metadata?: Metadata): Promise<str
 const fds = (server: LocalServer) => readdirSync(`/proc/${server.process.pid}/fd`).length;
 
 /** Waits until the server has seen the end of the connections an earlier test held. */
-const settled = (server: LocalServer) => expect.poll(() => fds(server), { timeout: 20_000 }).toBeLessThan(200);
+const settled = (server: LocalServer) =>
+  expect.poll(() => fds(server), { timeout: 20_000 }).toBeLessThan(200);
 
 /**
  * n HTTP/2 connections that send the preface and SETTINGS, then one health call each: a Watch, or
@@ -239,6 +240,40 @@ describe("health on a server with a token", () => {
     expect(await servedWithin1s(address, bearer())).toBe("OK");
     expect(await check(address, "")).toBe("SERVING");
   });
+
+  it("250 unauthenticated Checks whose request never comes give their places back after 5 s", async () => {
+    const address = servers.guarded!.address;
+    const session = http2Connect(`http://${address}`);
+    held.push(session);
+    session.on("error", () => {});
+    const statuses = await Promise.all(
+      Array.from({ length: 250 }, () => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/grpc.health.v1.Health/Check",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        stream.on("error", () => {});
+        stream.resume();
+        return new Promise<string>((resolve) => {
+          const take = (headers: Record<string, unknown>) => {
+            if (headers["grpc-status"] !== undefined) {
+              resolve(`${headers["grpc-status"]}: ${decodeURIComponent(String(headers["grpc-message"]))}`);
+            }
+          };
+          stream.on("response", take);
+          stream.on("trailers", take);
+        });
+      }),
+    );
+    // 200 held --max-calls until their time was up; the 50 beyond were refused at once.
+    expect(statuses.filter((s) => s.startsWith(`${status.RESOURCE_EXHAUSTED}:`)).length).toBe(50);
+    expect(statuses.filter((s) => s.startsWith(`${status.CANCELLED}:`))[0]).toBe(
+      `${status.CANCELLED}: the request did not come within 5000 ms of the call's headers`,
+    );
+    expect(await servedWithin1s(address, bearer())).toBe("OK");
+  }, 20_000);
 
   it("answers the server's status to anyone, a named service's only with the token", async () => {
     const address = servers.guarded!.address;

@@ -30,6 +30,13 @@ const listPath = "/grpc.health.v1.Health/List";
 
 export const defaultMaxHealthWatches = 100;
 
+/**
+ * How long a health call may wait for its request message after its headers. Health needs no
+ * token: a Check whose request never comes would otherwise hold its place in --max-calls for ever,
+ * and ten connections of a thousand such Checks would keep every real call out.
+ */
+export const healthRequestTimeoutMs = 5000;
+
 /** What the guard tells the connection table of each call it lets in (connection-table.ts). */
 export interface CallObserver {
   callStarted(peer: string, kind: { proven: boolean; health: boolean }): () => void;
@@ -72,7 +79,9 @@ export class CallGuard {
     let withToken = options.token === undefined;
     const releases: Array<() => void> = [];
     let endWatch: (() => void) | undefined;
+    let requestTimer: NodeJS.Timeout | undefined;
     const settle = () => {
+      clearTimeout(requestTimer);
       for (const release of releases.splice(0)) release();
       if (endWatch) this.#watches.delete(endWatch);
     };
@@ -123,6 +132,16 @@ export class CallGuard {
       const proven = options.token ? withToken : !open;
       if (this.connections)
         releases.push(this.connections.callStarted(connectionKey(call), { proven, health: open }));
+      if (open) {
+        requestTimer = setTimeout(() => {
+          settle();
+          refuse(
+            status.CANCELLED,
+            `the request did not come within ${healthRequestTimeoutMs} ms of the call's headers`,
+          );
+        }, healthRequestTimeoutMs);
+        requestTimer.unref();
+      }
       return true;
     };
     return new ServerInterceptingCall(
@@ -135,6 +154,7 @@ export class CallGuard {
                 if (check(metadata)) nextMetadata(metadata);
               })
               .withOnReceiveMessage((message, nextMessage) => {
+                clearTimeout(requestTimer);
                 if (open && !withToken && namedService(message)) {
                   // SERVING, NOT_FOUND or SERVICE_UNKNOWN would tell which services the server hosts.
                   settle();
