@@ -5,6 +5,7 @@ import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
+import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
 import { defaultSessionLimits } from "../src/host/session-service.js";
@@ -26,6 +27,14 @@ import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { readTokenFile } from "../src/rpc/client-credentials.js";
 import { version } from "../src/version.js";
+
+// The last resort (issue 17): a rejection nobody handled is a bug on one call's path (every
+// handler answers its own errors), not a reason to stop serving every other call: logged, not fatal.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(
+    `internal error (unhandled rejection, still serving): ${(reason as Error)?.stack ?? reason}\n`,
+  );
+});
 
 const program = new Command("rpcpool-server")
   .description("A compute server of rpcpool: the lesson's computations over gRPC, on worker threads.")
@@ -54,9 +63,15 @@ const program = new Command("rpcpool-server")
   )
   .option(
     "--max-calls <n>",
-    "most calls in flight on the whole server (health watches and batch items count)",
+    "most calls in flight on the whole server (batch items count; health watches have their own cap)",
     integerIn(1, 2 ** 31 - 1),
     defaultMaxCalls,
+  )
+  .option(
+    "--max-health-watches <n>",
+    "most health Watch streams open at once",
+    integerIn(1, 2 ** 31 - 1),
+    defaultMaxHealthWatches,
   )
   .option(
     "--max-batch-items <n>",
@@ -104,6 +119,12 @@ const program = new Command("rpcpool-server")
     "most client connections open at once",
     integerIn(1, 2 ** 31 - 1),
     defaultConnectionLimits.maxConnections,
+  )
+  .option(
+    "--max-connections-per-address <n>",
+    "most client connections from one IP address",
+    integerIn(1, 2 ** 31 - 1),
+    defaultConnectionLimits.maxConnectionsPerAddress,
   )
   .option(
     "--preface-timeout-ms <ms>",
@@ -214,10 +235,15 @@ const program = new Command("rpcpool-server")
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
         maxCalls: options.maxCalls,
+        maxHealthWatches: options.maxHealthWatches,
         maxDeadlineMs: options.maxDeadlineMs,
       },
       maxBatchItems: options.maxBatchItems,
-      connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
+      connections: {
+        maxConnections: options.maxConnections,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+        prefaceTimeoutMs: options.prefaceTimeoutMs,
+      },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
       keepaliveMs: options.keepaliveMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { credentials, makeClientConstructor } from "@grpc/grpc-js";
+import { credentials, makeClientConstructor, status } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
 import {
   BatchServiceDefinition,
@@ -15,7 +15,9 @@ import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";
 
 const invoke = methodsOf(BatchServiceDefinition).invoke!;
-const servers = useServers(1, { args: ["--max-calls", "40", "--max-batch-items", "500"] });
+const servers = useServers(1, {
+  args: ["--max-calls", "40", "--max-batch-items", "500", "--max-health-watches", "45"],
+});
 let pool: Pool;
 beforeAll(async () => {
   pool = await Pool.connect([servers.servers[0]!.address], { retries: 0 });
@@ -44,8 +46,9 @@ async function openWatch(address: string) {
   const Health = makeClientConstructor(healthService, "Health");
   const client = new Health(address, credentials.createInsecure()) as any;
   const call = client.watch({ service: "" });
-  call.on("error", () => {});
+  // A refused Watch rejects (once's "error"); later errors (its end on close) are ignored.
   await once(call, "data");
+  call.on("error", () => {});
   return {
     call,
     close: () => {
@@ -74,20 +77,27 @@ describe("calls in flight are bounded server-wide", () => {
     expect(refused[0]!.message).toMatch(/limit 40, --max-calls/);
   });
 
-  it("counts health Watch streams, and refuses the call past the cap naming --max-calls", async () => {
+  it("gives health Watch streams a cap of their own (--max-health-watches): they never fill --max-calls", async () => {
     const address = servers.servers[0]!.address;
-    const watches = await Promise.all(Array.from({ length: 40 }, () => openWatch(address)));
+    const watches = await Promise.all(Array.from({ length: 45 }, () => openWatch(address)));
     try {
-      expect(await outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 }))).toMatch(
-        /^RESOURCE_EXHAUSTED: too many calls in flight on this server \(limit 40, --max-calls\)/,
-      );
+      // 45 Watches open on a --max-calls 40 server, and calls still go through.
+      expect(await outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 }))).toBe("OK");
+      await expect(openWatch(address)).rejects.toMatchObject({
+        code: status.RESOURCE_EXHAUSTED,
+        details: "too many health Watch streams open on this server (limit 45, --max-health-watches)",
+      });
     } finally {
       for (const watch of watches) watch.close();
     }
     // Closed watches give their places back.
     await expect
-      .poll(() => outcome(pool.servers[0]!.unary(demoMethods.sleep, { milliseconds: 1 })))
-      .toBe("OK");
+      .poll(() =>
+        openWatch(address)
+          .then((watch) => watch.close())
+          .then(() => "open", String),
+      )
+      .toBe("open");
   });
 
   it("cancels a batch of spins in the time of the few running, and answers health meanwhile", async () => {

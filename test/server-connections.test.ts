@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
+import { connect as http2Connect } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect as tlsConnect } from "node:tls";
@@ -67,7 +69,25 @@ describe("connections a server holds", () => {
     }
   });
 
-  it("holds at most --max-connections: the ones beyond are closed as they come", async () => {
+  it("closes a connection whose only call is a health Watch once idle: a Watch is open for ever", async () => {
+    const session = http2Connect(`http://${quick.servers[0]!.address}`);
+    session.on("error", () => {});
+    const closed = once(session, "close");
+    const watch = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Watch",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    watch.on("error", () => {});
+    // One empty HealthCheckRequest (service ""), then the stream stays open, its status sent.
+    watch.end(Buffer.alloc(5));
+    await once(watch, "data");
+    // Closed by the server past --max-connection-idle-ms (1.5 s); the test would time out otherwise.
+    await closed;
+  });
+
+  it("holds at most --max-connections: beyond it, the oldest silent ones make room", async () => {
     const address = capped.servers[0]!.address;
     const silent = await silentSockets(address, 30);
     let closed = 0;

@@ -1,14 +1,14 @@
 /** The bounds on calls in flight: server-wide (--max-calls) and per client connection. */
 export interface CallLimits {
-  /** Most calls in flight on the whole server, health Watch streams and batch items included. */
+  /** Most calls in flight on the whole server, batch items included (health Watches have their own cap). */
   maxCalls?: number;
   /** Most calls in flight from one client connection (its batch items included). */
   maxCallsPerConnection?: number;
 }
 
 /**
- * Counts calls in flight, in all and per connection, for the guard (every call, health
- * included) and for the batch (each item it runs is a call). Opening more connections does not
+ * Counts calls in flight, in all and per connection, for the guard (every call but a health
+ * Watch, which the guard caps apart) and for the batch (each item it runs is a call). Opening more connections does not
  * get round the per-connection bound: the server-wide one holds whatever their number.
  */
 export class CallLimit {

@@ -10,7 +10,7 @@ import type {
 } from "@grpc/grpc-js";
 import { type CallContext, callContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
-import { toStatus } from "./to-status.js";
+import { internalError, type StatusReply, toStatus } from "./to-status.js";
 
 /**
  * Turns async functions into grpc-js handlers, with one settle path for every kind of call: what
@@ -68,16 +68,27 @@ export function bidiStream<Req, Res>(
 
 function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () => Promise<Res>): void {
   const done = deps.tracker.enter();
-  run().then(
-    (response) => {
-      done();
-      callback(null, response);
-    },
-    (error: unknown) => {
-      done();
-      callback(toStatus(error, bugLogger(deps)), null);
-    },
-  );
+  // Promise.resolve().then: a function that throws before its first await rejects like the rest.
+  Promise.resolve()
+    .then(run)
+    .then(
+      (response) => {
+        done();
+        lastResort(
+          deps,
+          () => callback(null, response),
+          (status) => callback(status, null),
+        );
+      },
+      (error: unknown) => {
+        done();
+        lastResort(
+          deps,
+          () => callback(toStatus(error, bugLogger(deps)), null),
+          (status) => callback(status, null),
+        );
+      },
+    );
 }
 
 function stream<Res>(
@@ -96,14 +107,38 @@ function stream<Res>(
   })().then(
     () => {
       done();
-      call.end();
+      lastResort(
+        deps,
+        () => call.end(),
+        (status) => call.emit("error", status),
+      );
     },
     (error: unknown) => {
       done();
       // grpc-js sends an 'error' event's status as the call's status.
-      call.emit("error", toStatus(error, bugLogger(deps)));
+      const send = (status: StatusReply) => call.emit("error", status);
+      lastResort(deps, () => send(toStatus(error, bugLogger(deps))), send);
     },
   );
+}
+
+/**
+ * The last resort of the path that answers a call: whatever throws there (a reply grpc-js cannot
+ * serialize, trailers it refuses, a bug of ours) is logged and the call answered INTERNAL, once
+ * more in a try. Nothing thrown here may reach the process: a rejection nobody catches would stop
+ * the server, and a pool would retry the call on the next server and stop that one too.
+ */
+function lastResort(deps: HandlerDeps, answer: () => void, fail: (status: StatusReply) => void): void {
+  try {
+    answer();
+  } catch (error) {
+    bugLogger(deps)(error);
+    try {
+      fail(internalError());
+    } catch (again) {
+      bugLogger(deps)(again);
+    }
+  }
 }
 
 const bugLogger = (deps: HandlerDeps) => (error: unknown) =>

@@ -11,6 +11,7 @@ import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guar
 import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
 import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
+import { ConnectionTable } from "./connection-table.js";
 import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
 import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
@@ -41,8 +42,11 @@ export interface ServerOptions {
   guard?: GuardOptions;
   /** Most items one batch may carry (default 10,000). */
   maxBatchItems?: number;
-  /** Connections at once and the time a new one has for its preface (default 1,000 and 5 s). */
-  connections?: Partial<ConnectionLimits>;
+  /**
+   * Connections at once, from one address, and the time a new one has for its preface (default
+   * 1,000, 100 and 5 s); see connection-limits.ts for who makes room for a new one.
+   */
+  connections?: Partial<Omit<ConnectionLimits, "maxIdleMs">>;
   /** A connection without calls for this long is closed (GOAWAY; clients reconnect); default 10 min. */
   maxConnectionIdleMs?: number;
   /**
@@ -72,7 +76,7 @@ export const defaultMaxConnectionIdleMs = 600_000;
 export const defaultKeepaliveMs = 60_000;
 export const defaultKeepaliveTimeoutMs = 20_000;
 
-/** Calls in flight on one server, all connections and batch items together, unless told otherwise. */
+/** Calls in flight on one server, all connections and batch items together (health Watches apart), unless told otherwise. */
 export const defaultMaxCalls = 10_000;
 
 /**
@@ -144,8 +148,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
   });
   const malformedLog = rateLimitedLog(log);
-  const guard = new CallGuard(options.guard ?? {}, limit, (path, details) =>
-    malformedLog(`${path}: refused a malformed request (${details})`),
+  const maxConnectionIdleMs = options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs;
+  const connectionLimits = {
+    ...defaultConnectionLimits,
+    ...options.connections,
+    maxIdleMs: maxConnectionIdleMs,
+  };
+  const connectionTable = new ConnectionTable(connectionLimits);
+  const guard = new CallGuard(
+    options.guard ?? {},
+    limit,
+    (path, details) => malformedLog(`${path}: refused a malformed request (${details})`),
+    connectionTable,
   );
   const batch = batchHandler({
     ...deps,
@@ -185,7 +199,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
-    "grpc.max_connection_idle_ms": options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs,
+    "grpc.max_connection_idle_ms": maxConnectionIdleMs,
     "grpc.keepalive_time_ms": options.keepaliveMs ?? defaultKeepaliveMs,
     "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs,
     interceptors: [guard.interceptor],
@@ -223,7 +237,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   raiseReceiveWindows(server);
-  limitConnections(server, { ...defaultConnectionLimits, ...options.connections });
+  const connections = limitConnections(server, connectionLimits, connectionTable);
   const address = `${bindHost}:${port}`;
   identity.server = options.name ?? address;
 
@@ -234,6 +248,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A Watch never ends by itself: after its NOT_SERVING, end it, or it holds the drain.
       guard.endWatches();
       sessions.drain();
+      // Before grpc-js's GOAWAYs: each connection closes once its calls are done, not when its client says.
+      connections.closeWhenDone();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log(`calls still in flight after ${graceMs} ms: forcing shutdown`);
@@ -245,6 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
+      connections.stop();
       store.close();
       await workers.close();
     })();

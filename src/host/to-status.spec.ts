@@ -27,6 +27,25 @@ describe("what a handler threw, as a gRPC status", () => {
     expect(mapped(new ServerError(status.NOT_FOUND, "gone")).metadata.get(statusDetailsKey)).toEqual([]);
   });
 
+  it("never throws on a name that is not ASCII: the legacy trailer percent-encoded, the details exact", () => {
+    const reply = mapped(
+      invalidArgument("données.csv: line 2, column 2: bad", {
+        reason: "MALFORMED_TABLE",
+        fields: { file: "données.csv", line: "2", "Bad Key": "x" },
+      }),
+    );
+    expect(reply.code).toBe(status.INVALID_ARGUMENT);
+    expect(reply.details).toBe("données.csv: line 2, column 2: bad");
+    expect(reply.metadata.get("rpcpool-file")).toEqual(["donn%C3%A9es.csv"]);
+    expect(decodeURIComponent(String(reply.metadata.get("rpcpool-file")[0]))).toBe("données.csv");
+    const details = decodeStatus(reply.metadata.get(statusDetailsKey)[0] as Buffer);
+    expect(details.details.errorInfo?.metadata?.file).toBe("données.csv");
+    expect(reply.bugs).toEqual([]);
+    expect(mapped(new ServerError(status.NOT_FOUND, "lone \uD800 surrogate")).details).toBe(
+      "lone \uFFFD surrogate",
+    );
+  });
+
   it("reports an aborted call or task as CANCELLED", async () => {
     const controller = new AbortController();
     controller.abort(new DOMException("call cancelled", "AbortError"));

@@ -17,19 +17,40 @@ export class ServerError extends Error {
 
   /**
    * The trailers the status goes with: the standard details and, for one version, each
-   * ErrorInfo metadata entry as `rpcpool-KEY` (the trailers 0.1 clients read). Plain values, so
-   * that a client (which throws ServerErrors from its session callbacks) needs no grpc-js.
+   * ErrorInfo metadata entry as `rpcpool-KEY` (the trailers 0.1 clients read), percent-encoded
+   * as grpc-message is when not printable ASCII (see legacyTrailerText: HTTP/2 header values are
+   * ASCII, and grpc-js throws on any other). The details trailer carries the exact UTF-8. Plain
+   * values, so that a client (which throws ServerErrors from its session callbacks) needs no grpc-js.
    */
   trailers(): Record<string, string | Buffer> {
     const trailers: Record<string, string | Buffer> = {};
     if (Object.keys(this.errorDetails).length > 0) {
       trailers[statusDetailsKey] = encodeStatus(this.code, this.message, this.errorDetails);
       for (const [key, value] of Object.entries(this.errorDetails.errorInfo?.metadata ?? {})) {
-        trailers[`rpcpool-${key}`] = value;
+        const name = `rpcpool-${key.toLowerCase()}`;
+        // A key HTTP/2 cannot carry is left out: the details trailer has it.
+        if (/^[0-9a-z_.-]+$/.test(name)) trailers[name] = legacyTrailerText(String(value));
       }
     }
     return trailers;
   }
+}
+
+/**
+ * A text as a header value may carry it: kept as is when it is printable ASCII without `%`,
+ * otherwise its UTF-8 bytes outside that range (and `%`) as %XX, the encoding of grpc-message.
+ * A file named `données.csv` travels as `donn%C3%A9es.csv`; decodeURIComponent gives it back.
+ */
+export function legacyTrailerText(text: string): string {
+  if (/^[ -$&-~]*$/.test(text)) return text;
+  let encoded = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    encoded +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return encoded;
 }
 
 /** A refusal of the request's content (INVALID_ARGUMENT), with a machine-readable reason and fields. */
