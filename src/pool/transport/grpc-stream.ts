@@ -174,7 +174,9 @@ export class GrpcStream<Req, Res> {
     // (a stream never opened, or refused, never ran there): the pool decides on retries by it.
     const sent = !this.stream.pending && this.stream.rstCode !== constants.NGHTTP2_REFUSED_STREAM;
     const { path, idempotency = "UNKNOWN" } = this.method;
-    this.#outcome = outcome.error ? { error: outcome.error.of({ method: path, idempotency, sent }) } : outcome;
+    this.#outcome = outcome.error
+      ? { error: outcome.error.of({ method: path, idempotency, sent }) }
+      : outcome;
     this.#cancelTimer();
     if (this.#onAbort) this.options.signal?.removeEventListener("abort", this.#onAbort);
     this.onEnd?.();
