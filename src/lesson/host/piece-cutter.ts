@@ -100,22 +100,27 @@ async function* untilEvicted(
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
-  let onAbort: () => void = () => {};
-  const evicted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  // Rejected only when raced below; never left unhandled.
-  evicted.catch(() => {});
   try {
     for (;;) {
       if (signal.aborted) throw signal.reason;
-      const next = await Promise.race([iterator.next(), evicted]);
+      // A promise of its own for each wait, dropped after it: racing every chunk against one
+      // long-lived promise would leave a reaction per race on it, each holding its chunk.
+      let onAbort: () => void = () => {};
+      const evicted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      evicted.catch(() => {});
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await Promise.race([iterator.next(), evicted]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
       if (next.done) return;
       yield next.value;
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
     // The stream is not awaited: a stalled client may never answer.
     void iterator.return?.()?.catch?.(() => {});
   }
