@@ -72,7 +72,7 @@ describe("long outputs", () => {
     const wide = tmp.file("wide.csv", `${Array(130_000).fill("1").join(";")}\n`);
     const run = await rpcpool(["column-sums", wide, "--servers", servers.list], { timeoutMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain("1 rows x 130000 columns");
+    expect(run.stdout).toContain("1 row x 130000 columns");
     expect(run.stdout).toContain("129991-130000:");
   });
 });

@@ -34,6 +34,11 @@ export function writeText(text: string): Promise<void> {
   );
 }
 
+/** A count and its noun, plural unless it is one: "1 row", "2 rows", "0 rows". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** The largest of many values (Math.max(...values) overflows the stack for long lists). */
 function widest(values: Iterable<string>, least = 0): number {
   let width = least;

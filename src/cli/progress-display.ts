@@ -79,11 +79,12 @@ export function jobProgress(plan: JobPlan, options: { json?: boolean }): JobProg
     process.off("exit", stop);
     bars.stop();
   };
-  // Ctrl-C: give the terminal back, then end as the signal would have ended the program.
+  // Ctrl-C: give the terminal back, then end as the signal would have ended the program, unless
+  // the command handles it (a table job's Ctrl-C prints what finished: src/cli/interrupt.ts).
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     process.stderr.write("\n");
-    process.kill(process.pid, signal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   for (const signal of endingSignals) process.once(signal, onSignal);
   process.once("exit", stop);

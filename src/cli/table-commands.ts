@@ -10,8 +10,10 @@ import {
 import type { Pool } from "../pool/pool.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
+import { interruptedExitCode, onInterrupt } from "./interrupt.js";
 import { readWeights, splitMode, tableReadOptions } from "./option-parsers.js";
 import {
+  counted,
   type ErrorEntry,
   errorEntries,
   numberBlock,
@@ -59,17 +61,21 @@ export function checkStdin(files: string[], options: TableCommandOptions, weight
 async function tableJob<R>(
   options: TableCommandOptions,
   run: (pool: Pool, job: TableJobOptions) => Promise<TableJobResult<R>>,
-): Promise<TableJobResult<R>> {
+): Promise<TableJobResult<R> & { interrupted: boolean }> {
   const read = tableReadOptions(options);
   const split = splitMode(options.split);
   const remote = options.remotePaths ?? false;
-  const pool = await poolFromOptions(options);
+  // Ctrl-C from here on ends the job with what finished, printed, and exit 130.
+  const interrupt = onInterrupt();
+  let pool: Pool | undefined;
   let progress: JobProgress | undefined;
   try {
+    pool = await poolFromOptions(options);
     const result = await run(pool, {
       read,
       split,
       remote,
+      signal: interrupt.signal,
       onPlan: (tasks) => {
         progress = jobProgress(
           {
@@ -85,10 +91,11 @@ async function tableJob<R>(
     });
     progress?.stop();
     reportRetries(result.retried);
-    return result;
+    return { ...result, interrupted: interrupt.signal.aborted };
   } finally {
     progress?.stop();
-    await pool.close();
+    await pool?.close();
+    interrupt.dispose();
   }
 }
 
@@ -96,7 +103,7 @@ async function tableJob<R>(
 function fileLine(r: { file: string; rows: number; columns: number; server: string }): string {
   return r.rows === 0
     ? `${r.file}: no data rows, on ${r.server}`
-    : `${r.file}: ${r.rows} rows x ${r.columns} columns, on ${r.server}`;
+    : `${r.file}: ${counted(r.rows, "row")} x ${counted(r.columns, "column")}, on ${r.server}`;
 }
 
 /** The errors in words on stderr, each refused table followed by what the person may have meant. */
@@ -150,6 +157,7 @@ export async function columnSumsCommand(files: string[], options: ColumnSumsOpti
     return result;
   });
   await printColumnSums(files, job, options, command, total);
+  if (job.interrupted) setExitCode(command, interruptedExitCode);
 }
 
 type TotalOutcome = Awaited<ReturnType<typeof totalOf>>;
@@ -192,7 +200,7 @@ export async function printColumnSums(
       lines.push(
         sum.rows === 0
           ? `total of ${results.length} files: no data rows`
-          : `total of ${results.length} files: ${sum.rows} rows x ${sum.columns} columns\n${numberBlock(sum.sums)}`,
+          : `total of ${results.length} files: ${counted(sum.rows, "row")} x ${counted(sum.columns, "column")}\n${numberBlock(sum.sums)}`,
       );
     }
     await writeText(lines.join("\n") || "no results");
@@ -207,6 +215,7 @@ export async function weightedMeansCommand(files: string[], options: WeightedMea
     weightedMeansJob(pool, files, weights, { ...jobOptions, divisor: options.divisor }),
   );
   await printWeightedMeans(files, job, options, command);
+  if (job.interrupted) setExitCode(command, interruptedExitCode);
 }
 
 /** The weighted-means document (text or --json) and exit code, for a job run now or taken from a queue. */
