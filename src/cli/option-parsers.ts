@@ -3,6 +3,7 @@ import { InvalidArgumentError } from "commander";
 import { readOptionsFrom } from "../csv/read-options.js";
 import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
 import { delimiterCharacter, readStdin, type TableReadOptions } from "../lesson/client/table-input.js";
+import { readFailure } from "./output.js";
 import { UsageError } from "./run-program.js";
 
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
@@ -106,7 +107,7 @@ export async function readWeights(path: string): Promise<number[]> {
   try {
     text = path === "-" ? Buffer.concat(await readStdin()).toString("utf8") : await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--weights: cannot read ${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read --weights ${path}: ${readFailure(error)}`);
   }
   const trimmed = text.trim();
   if (trimmed.startsWith("[")) {

@@ -34,6 +34,15 @@ export function writeText(text: string): Promise<void> {
   );
 }
 
+/** Why a file could not be read, in words: "no such file", not `ENOENT: ..., open '...'`. */
+export function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a folder, not a file";
+  return (error as Error)?.message ?? String(error);
+}
+
 /** A count and its noun, plural unless it is one: "1 row", "2 rows", "0 rows". */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -92,19 +101,28 @@ export interface ErrorEntry {
   message: string;
 }
 
-/** One entry per failed input (outcomes in input order), each also said in words on stderr. */
+/**
+ * One entry per failed input (outcomes in input order), each also said in words on stderr unless
+ * `quiet` (the table commands say each with its hints: src/cli/table-hints.ts).
+ */
 export function errorEntries(
   files: string[],
   outcomes: Array<{ ok: true } | { ok: false; error: ClientError }>,
+  { quiet = false } = {},
 ): ErrorEntry[] {
   const errors: ErrorEntry[] = [];
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.ok) continue;
     const entry = { file: files[index]!, code: outcome.error.codeName, message: outcome.error.details };
     errors.push(entry);
-    say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
+    if (!quiet) sayError(entry);
   }
   return errors;
+}
+
+/** An error entry in words on stderr. */
+export function sayError(entry: ErrorEntry): void {
+  say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
 }
 
 /** Tasks that ran on more than one server (failover), in words on stderr. */

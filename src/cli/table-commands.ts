@@ -25,7 +25,7 @@ import {
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { type JobProgress, jobProgress } from "./progress-display.js";
 import { setExitCode, UsageError } from "./run-program.js";
-import { tableHints } from "./table-hints.js";
+import { sayErrorsWithHints } from "./table-hints.js";
 
 export interface TableCommandOptions extends CommonOptions {
   delimiter?: string;
@@ -65,6 +65,9 @@ async function tableJob<R>(
   const read = tableReadOptions(options);
   const split = splitMode(options.split);
   const remote = options.remotePaths ?? false;
+  if (remote && options.servers === undefined) {
+    throw new UsageError("--remote-paths needs --servers: servers started with --data-root DIR");
+  }
   // Ctrl-C from here on ends the job with what finished, printed, and exit 130.
   const interrupt = onInterrupt();
   let pool: Pool | undefined;
@@ -112,11 +115,8 @@ async function reportErrors(
   outcomes: Parameters<typeof errorEntries>[1],
   options: TableCommandOptions,
 ): Promise<ErrorEntry[]> {
-  const errors = errorEntries(files, outcomes);
-  const read = tableReadOptions(options);
-  for (const error of errors) {
-    for (const hint of await tableHints(error, read, options.remotePaths ?? false)) say(`hint: ${hint}`);
-  }
+  const errors = errorEntries(files, outcomes, { quiet: true });
+  await sayErrorsWithHints(errors, tableReadOptions(options), options.remotePaths ?? false);
   return errors;
 }
 
