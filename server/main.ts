@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
+import { setLogger } from "@grpc/grpc-js";
 import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
+import { dataRootFailure, isBindLogLine, listenFailure } from "../src/cli/server-startup.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
@@ -13,6 +15,17 @@ import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { version } from "../src/version.js";
+
+// grpc-js logs a failed bind before it reports it; listenFailure says it better ("port N is
+// already in use"): that one line is dropped, every other log line stays.
+// (grpc-js's default logger, otherwise: a letter for the severity, then the message, on stderr.)
+setLogger({
+  error: (message?: unknown, ...rest: unknown[]) => {
+    if (!isBindLogLine(message)) console.error(`E ${message}`, ...rest);
+  },
+  info: (message?: unknown, ...rest: unknown[]) => console.error(`I ${message}`, ...rest),
+  debug: (message?: unknown, ...rest: unknown[]) => console.error(`D ${message}`, ...rest),
+});
 
 const program = new Command("rpcpool-server")
   .description("A compute server of rpcpool: the lesson's computations over gRPC, on worker threads.")
@@ -139,6 +152,8 @@ const program = new Command("rpcpool-server")
         maxBufferBytes: options.maxBufferBytes,
         maxColumns: options.maxColumns,
       },
+    }).catch((error) => {
+      throw dataRootFailure(options.dataRoot, error);
     });
     const server = await startServer({
       host: options.host,
@@ -158,6 +173,8 @@ const program = new Command("rpcpool-server")
       maxBatchItems: options.maxBatchItems,
       connections: { maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs },
       maxConnectionIdleMs: options.maxConnectionIdleMs,
+    }).catch((error) => {
+      throw listenFailure(options.host, options.port, error);
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {

@@ -8,6 +8,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A program that could not start for a reason outside its command line (a port another program
+ * holds): exit code 1, the message as it is, without a gRPC code.
+ */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
 /** Commands whose JSON document lists `results` beside `errors` (the others have `errors` alone). */
 const withResults = new Set(["column-sums", "weighted-means", "lesson"]);
 
@@ -43,6 +51,11 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
       say(`(see '${invoked ? commandPath(invoked) : program.name()} --help')`);
       if (json()) await failureDocument(invoked, "INVALID_ARGUMENT", error.message);
       return 2;
+    }
+    if (error instanceof StartupError) {
+      say(`error: ${error.message}`);
+      if (json()) await failureDocument(invoked, "UNAVAILABLE", error.message);
+      return 1;
     }
     const failure =
       error instanceof ClientError
