@@ -1,3 +1,4 @@
+import { connectFailureKind, unreachableFailures } from "../pool/connect-failure.js";
 import type { ClientError } from "../rpc/client-error.js";
 
 /**
@@ -130,4 +131,20 @@ export function reportRetries(retried: Array<{ file: string; attempts: string[] 
   for (const { file, attempts } of retried) {
     say(`retried: ${file}: ${attempts.join(" -> ")}`);
   }
+}
+
+/**
+ * What to do when no server could be reached because nothing listens where --servers points:
+ * start a server there, or let the command start local ones. Other failures (a port that does not
+ * speak gRPC, TLS) say what they are in the error itself.
+ */
+export function unreachableHints(error: ClientError): string[] {
+  const refused = unreachableFailures(error).filter((f) => connectFailureKind(f) === "refused");
+  if (refused.length === 0) return [];
+  const where = refused.map((f) => f.server ?? "?").join(", ");
+  const port = /:(\d+)$/.exec(refused[0]!.server ?? "")?.[1] ?? "PORT";
+  return [
+    `nothing listens on ${where}: start rpcpool-server there (rpcpool-server --port ${port}), ` +
+      "or drop --servers to run on local servers this command starts",
+  ];
 }

@@ -1,7 +1,7 @@
 import { type Command, CommanderError } from "commander";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import { printable, say, writeJson } from "./output.js";
+import { printable, say, unreachableHints, writeJson } from "./output.js";
 
 /** A mistake in how a program was called: exit code 2, message on stderr. */
 export class UsageError extends Error {
@@ -62,6 +62,7 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
         ? error
         : new ClientError(status.UNKNOWN, (error as Error)?.message ?? String(error));
     say(`error: ${failure.codeName}: ${failure.details}`);
+    for (const hint of unreachableHints(failure)) say(`hint: ${hint}`);
     if (json()) await failureDocument(invoked, failure.codeName, failure.details);
     return 1;
   }
