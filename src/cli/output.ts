@@ -127,9 +127,12 @@ export function sayError(entry: ErrorEntry): void {
 }
 
 /** Tasks that ran on more than one server (failover), in words on stderr. */
-export function reportRetries(retried: Array<{ file: string; attempts: string[] }>): void {
-  for (const { file, attempts } of retried) {
-    say(`retried: ${file}: ${attempts.join(" -> ")}`);
+export function reportRetries(
+  retried: Array<{ file: string; part?: { number: number; of: number }; attempts: string[] }>,
+): void {
+  for (const { file, part, attempts } of retried) {
+    const which = part ? `${file} part ${part.number}/${part.of}` : file;
+    say(`retried: ${which}: ${attempts.join(" -> ")}`);
   }
 }
 
