@@ -77,6 +77,9 @@ export function jobProgress(plan: JobPlan, options: { json?: boolean }): JobProg
     stopped = true;
     for (const signal of endingSignals) process.off(signal, onSignal);
     process.off("exit", stop);
+    // cli-progress draws on a timer (every 100 ms): a job done sooner was never drawn. Its bars
+    // are drawn once, finished, before they are cleared, so every job's bars show its counts.
+    bars.update();
     bars.stop();
   };
   // Ctrl-C: give the terminal back, then end as the signal would have ended the program, unless
