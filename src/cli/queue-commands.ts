@@ -3,6 +3,7 @@ import type { DivisorName } from "../lesson/client/table-calls.js";
 import type { JobQueue, JobStatus } from "../queue/job-queue.js";
 import { duration, parseLists, parseRadii, readWeights, tableReadOptions } from "./option-parsers.js";
 import { printable, say, textTable, writeJson, writeText } from "./output.js";
+import { waitNoticingNoWorker } from "./queue-wait-notice.js";
 import { UsageError } from "./run-program.js";
 import { printCircles, printMeans, reportRefusal } from "./small-commands.js";
 import { checkStdin, printColumnSums, printWeightedMeans } from "./table-commands.js";
@@ -208,7 +209,10 @@ export function addQueueCommands(program: Command): void {
       .option("--wait", "wait until every task has settled"),
   ).action(async (id: string, options: QueueOptions & { wait?: boolean }, command: Command) => {
     const queueJobs = await lesson();
-    const result = await withQueue(options, (queue) => queue.result(id, { wait: options.wait }));
+    const result = await withQueue(options, (queue) => {
+      const result = queue.result(id, { wait: options.wait });
+      return options.wait ? waitNoticingNoWorker(queue, id, result) : result;
+    });
     const document = queueJobs.lessonDocument(result);
     const json = { json: options.json };
     switch (document.command) {
