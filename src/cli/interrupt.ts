@@ -7,6 +7,10 @@ export const interruptedExitCode = 130;
 /** The error each input that had not finished gets when Ctrl-C ends a job. */
 export const interruptedError = () => new ClientError(Status.CANCELLED, "interrupted");
 
+/** The error of a Ctrl-C that came before a job had anything to show (the weights' broadcast). */
+export const isInterruptedError = (error: ClientError) =>
+  error.code === Status.CANCELLED && error.details === "interrupted";
+
 /** A job's Ctrl-C: the signal its calls take, whether it came, and the handler to remove after. */
 export interface Interrupt {
   signal: AbortSignal;

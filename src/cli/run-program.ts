@@ -1,6 +1,7 @@
 import { type Command, CommanderError } from "commander";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import { interruptedExitCode, isInterruptedError } from "./interrupt.js";
 import { printable, say, unreachableHints, writeJson } from "./output.js";
 
 /** A mistake in how a program was called: exit code 2, message on stderr. */
@@ -64,7 +65,7 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
     say(`error: ${failure.codeName}: ${failure.details}`);
     for (const hint of unreachableHints(failure)) say(`hint: ${hint}`);
     if (json()) await failureDocument(invoked, failure.codeName, failure.details);
-    return 1;
+    return isInterruptedError(failure) ? interruptedExitCode : 1;
   }
 }
 
