@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LyingServer, startLyingServer } from "./support/lying-server.js";
 import { clientProgram, collectRun, root } from "./support/run-program.js";
@@ -65,5 +66,44 @@ describe("Ctrl-C during column-sums", () => {
     expect(output).toContain(`${files[0]}: 1 row x 2 columns`);
     expect(output).toContain(`error: ${files[1]}: CANCELLED: interrupted`);
     expect(code).toBe(130);
+  });
+
+  it("a second Ctrl-C exits at once, while the first is still being honoured", async ({ skip }) => {
+    // A named pipe whose writer never writes (on a local server the command starts): the job reads it whole before it starts (pipes are
+    // never split), and that read does not end on the first Ctrl-C. The writer's open returns when
+    // the client has opened the pipe for reading, so its "opened" means the job is under way.
+    const fifo = join(tmp.dir, "never.fifo");
+    skip(spawnSync("mkfifo", [fifo]).status !== 0, "mkfifo failed: no named pipes here");
+    const writer = spawn(
+      process.execPath,
+      [
+        "-e",
+        'require("fs").openSync(process.argv[1], "w"); console.log("opened"); setInterval(() => {}, 1e6)',
+        fifo,
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    try {
+      const child = spawn(process.execPath, [clientProgram, "column-sums", fifo, "--local", "1", "--json"], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const run = collectRun(child, "column-sums of a silent pipe, interrupted twice");
+      await new Promise((resolve) => writer.stdout!.once("data", resolve));
+      child.kill("SIGINT");
+      let stderr = "";
+      await new Promise<void>((resolve) => {
+        child.stderr!.on("data", (data) => {
+          stderr += data;
+          if (stderr.includes("Ctrl-C again to quit at once")) resolve();
+        });
+      });
+      child.kill("SIGINT");
+      const { code, stdout } = await run;
+      expect(code).toBe(130);
+      expect(stdout).toBe("");
+    } finally {
+      writer.kill("SIGKILL");
+    }
   });
 });
