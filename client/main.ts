@@ -31,9 +31,12 @@ const program = new Command("rpcpool")
   .description("Fan the lesson's computations out over rpcpool compute servers.")
   .version(version);
 
-/** Options of every command that talks to servers. */
-function common(command: Command): Command {
-  return command
+/**
+ * Options of every command that talks to servers. --retries only where a failed task can run again
+ * on another server: accumulate's session lives on one server and is never retried.
+ */
+function common(command: Command, { retries = true } = {}): Command {
+  command
     .option(
       "--servers <list>",
       "running servers: HOST:PORT,..., dns:///NAME:PORT, or a file of them, one a line (default: local servers)",
@@ -42,8 +45,16 @@ function common(command: Command): Command {
       "--local <n>",
       "local servers to start when --servers is not given (default: one per core)",
       positiveInteger,
-    )
-    .option("--retries <n>", "attempts per task on other servers when a server fails", integerIn(0, 100), 3)
+    );
+  if (retries) {
+    command.option(
+      "--retries <n>",
+      "attempts per task on other servers when a server fails",
+      integerIn(0, 100),
+      3,
+    );
+  }
+  return command
     .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
     .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
@@ -104,6 +115,7 @@ common(
         "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
       ),
   ).option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
+  { retries: false },
 ).action(accumulateCommand);
 
 common(

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { availableParallelism } from "node:os";
+import { setLogger } from "@grpc/grpc-js";
 import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
+import { dataRootFailure, isBindLogLine, listenFailure } from "../src/cli/server-startup.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
@@ -34,6 +36,17 @@ process.on("unhandledRejection", (reason) => {
   process.stderr.write(
     `internal error (unhandled rejection, still serving): ${(reason as Error)?.stack ?? reason}\n`,
   );
+});
+
+// grpc-js logs a failed bind before it reports it; listenFailure says it better ("port N is
+// already in use"): that one line is dropped, every other log line stays.
+// (grpc-js's default logger, otherwise: a letter for the severity, then the message, on stderr.)
+setLogger({
+  error: (message?: unknown, ...rest: unknown[]) => {
+    if (!isBindLogLine(message)) console.error(`E ${message}`, ...rest);
+  },
+  info: (message?: unknown, ...rest: unknown[]) => console.error(`I ${message}`, ...rest),
+  debug: (message?: unknown, ...rest: unknown[]) => console.error(`D ${message}`, ...rest),
 });
 
 const program = new Command("rpcpool-server")
@@ -216,6 +229,8 @@ const program = new Command("rpcpool-server")
         stallTimeoutMs: options.stallTimeoutMs,
         maxColumns: options.maxColumns,
       },
+    }).catch((error) => {
+      throw dataRootFailure(options.dataRoot, error);
     });
     const server = await startServer({
       host: options.host,
@@ -251,6 +266,8 @@ const program = new Command("rpcpool-server")
         maxObjects: options.maxSessionObjects,
         maxSessionsPerConnection: options.maxSessionsPerConnection,
       },
+    }).catch((error) => {
+      throw listenFailure(options.host, options.port, error);
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {

@@ -1,3 +1,4 @@
+import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { type Lie, type LyingServer, startLyingServer } from "./support/lying-server.js";
@@ -38,6 +39,26 @@ describe("a malformed column-sums reply", () => {
     expect(out.errors).toEqual([]);
     expect(out.results[0]).toMatchObject({ rows: 2, columns: 2, sums: [4, 6], server: honest.list });
     expect(run.stderr).toContain(`retried: ${table}: ${liar.address} -> ${honest.list}`);
+  });
+
+  it("of a part of a split file names the part in its retried: line", async () => {
+    liar.lie = "short";
+    const big = tmp.file("split.csv", lessonTableBytes(2000));
+    const run = await rpcpool([
+      "column-sums",
+      big,
+      "--split",
+      "64KB",
+      "--servers",
+      `${liar.address},${honest.list}`,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split("\n").filter((l) => l.startsWith("retried:"));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toMatch(new RegExp(`^retried: ${big} part \\d+/\\d+: ${liar.address} -> ${honest.list}$`));
+    }
+    expect(new Set(lines).size).toBe(lines.length);
   });
 
   it.each(lies)("(%s) from the only server is INTERNAL naming it, exit 1", async (lie) => {

@@ -124,8 +124,21 @@ describe("hints", () => {
 
   it("suggest --delimiter for a cell like 1,2,3", async () => {
     expect(await hintOf("1,2,3\n4,5,6\n")).toContain(
-      'hint: the cells look separated by ",", not ";": try --delimiter ,',
+      `hint: ${join(tmp.dir, "h.csv")}: the cells look separated by ",", not ";": try --delimiter ,`,
     );
+  });
+
+  it("follow each refused file's error and name the file", async () => {
+    const commas = tmp.file("commas.csv", "1,2,3\n");
+    const words = tmp.file("words.csv", "width;height\n1;2\n");
+    const run = await rpcpool(["column-sums", commas, words, "--servers", servers.list]);
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(new RegExp(`^error: ${commas}: INVALID_ARGUMENT: `));
+    expect(lines[1]).toBe(`hint: ${commas}: the cells look separated by ",", not ";": try --delimiter ,`);
+    expect(lines[2]).toMatch(new RegExp(`^error: ${words}: INVALID_ARGUMENT: `));
+    expect(lines[3]).toBe(`hint: ${words}: the first line looks like a header of column names: try --header`);
   });
 
   it("suggest --header for a first line of words", async () => {

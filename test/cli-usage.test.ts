@@ -110,6 +110,29 @@ describe("usage errors", () => {
     ]);
   });
 
+  it("--remote-paths without --servers says it needs servers started with --data-root", async () => {
+    const run = await rpcpool(["column-sums", "t.csv", "--remote-paths", "--json"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--remote-paths needs --servers: servers started with --data-root DIR");
+    expect(run.stderr).not.toMatch(/this server/);
+    expect(run.json().errors[0].code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("a --weights file that is not there is named, without ENOENT", async () => {
+    const missing = join(tmp.dir, "weights.json");
+    const run = await rpcpool(["weighted-means", table, "--weights", missing, "--servers", unreachable]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split("\n")[0]).toBe(`error: cannot read --weights ${missing}: no such file`);
+  });
+
+  it("accumulate --help does not offer --retries, which it has no use for", async () => {
+    const help = await rpcpool(["accumulate", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--servers");
+    expect(help.stdout).not.toContain("--retries");
+    expect((await rpcpool(["column-sums", "--help"])).stdout).toContain("--retries");
+  });
+
   it("--header's help says what the README says: the first non-blank line", async () => {
     const help = await rpcpool(["column-sums", "--help"]);
     expect(help.stdout).toMatch(/--header\s+the first non-blank line of each file is a header/);

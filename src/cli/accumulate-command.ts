@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { type AccumulatedTable, accumulateTables } from "../lesson/client/accumulate.js";
 import type { FileOutcome } from "../lesson/client/table-tasks.js";
 import { type TableFlags, tableReadOptions } from "./option-parsers.js";
-import { errorEntries, numberBlock, writeJson, writeText } from "./output.js";
+import { counted, errorEntries, numberBlock, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 
@@ -42,7 +42,7 @@ export async function accumulateCommand(
 
 function runningText(r: AccumulatedTable): string {
   return (
-    `${r.file}: ${r.rows} rows; running sums of ${r.tables} table${r.tables === 1 ? "" : "s"} ` +
-    `(${r.totalRows} rows x ${r.columns} columns), on ${r.server}\n${numberBlock(r.sums)}`
+    `${r.file}: ${counted(r.rows, "row")}; running sums of ${counted(r.tables, "table")} ` +
+    `(${counted(r.totalRows, "row")} x ${counted(r.columns, "column")}), on ${r.server}\n${numberBlock(r.sums)}`
   );
 }

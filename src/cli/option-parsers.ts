@@ -4,6 +4,7 @@ import { parseColumnList } from "../csv/column-selection.js";
 import { defaultDialect, type TableDialect, tableDialect } from "../csv/read-options.js";
 import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
 import { readStdin } from "../lesson/client/table-input.js";
+import { readFailure } from "./output.js";
 import { UsageError } from "./run-program.js";
 
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
@@ -126,7 +127,7 @@ export async function readWeights(path: string): Promise<number[]> {
   try {
     text = path === "-" ? Buffer.concat(await readStdin()).toString("utf8") : await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--weights: cannot read ${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read --weights ${path}: ${readFailure(error)}`);
   }
   const trimmed = text.trim();
   if (trimmed.startsWith("[")) {

@@ -1,3 +1,4 @@
+import { connectFailureKind, unreachableFailures } from "../pool/connect-failure.js";
 import type { ClientError } from "../rpc/client-error.js";
 
 /**
@@ -32,6 +33,20 @@ export function writeText(text: string): Promise<void> {
   return new Promise((resolve) =>
     process.stdout.write(safe.endsWith("\n") ? safe : `${safe}\n`, () => resolve()),
   );
+}
+
+/** Why a file could not be read, in words: "no such file", not `ENOENT: ..., open '...'`. */
+export function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a folder, not a file";
+  return (error as Error)?.message ?? String(error);
+}
+
+/** A count and its noun, plural unless it is one: "1 row", "2 rows", "0 rows". */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** The largest of many values (Math.max(...values) overflows the stack for long lists). */
@@ -87,24 +102,52 @@ export interface ErrorEntry {
   message: string;
 }
 
-/** One entry per failed input (outcomes in input order), each also said in words on stderr. */
+/**
+ * One entry per failed input (outcomes in input order), each also said in words on stderr unless
+ * `quiet` (the table commands say each with its hints: src/cli/table-hints.ts).
+ */
 export function errorEntries(
   files: string[],
   outcomes: Array<{ ok: true } | { ok: false; error: ClientError }>,
+  { quiet = false } = {},
 ): ErrorEntry[] {
   const errors: ErrorEntry[] = [];
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.ok) continue;
     const entry = { file: files[index]!, code: outcome.error.codeName, message: outcome.error.details };
     errors.push(entry);
-    say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
+    if (!quiet) sayError(entry);
   }
   return errors;
 }
 
+/** An error entry in words on stderr. */
+export function sayError(entry: ErrorEntry): void {
+  say(`error: ${entry.file}: ${entry.code}: ${entry.message}`);
+}
+
 /** Tasks that ran on more than one server (failover), in words on stderr. */
-export function reportRetries(retried: Array<{ file: string; attempts: string[] }>): void {
-  for (const { file, attempts } of retried) {
-    say(`retried: ${file}: ${attempts.join(" -> ")}`);
+export function reportRetries(
+  retried: Array<{ file: string; part?: { number: number; of: number }; attempts: string[] }>,
+): void {
+  for (const { file, part, attempts } of retried) {
+    const which = part ? `${file} part ${part.number}/${part.of}` : file;
+    say(`retried: ${which}: ${attempts.join(" -> ")}`);
   }
+}
+
+/**
+ * What to do when no server could be reached because nothing listens where --servers points:
+ * start a server there, or let the command start local ones. Other failures (a port that does not
+ * speak gRPC, TLS) say what they are in the error itself.
+ */
+export function unreachableHints(error: ClientError): string[] {
+  const refused = unreachableFailures(error).filter((f) => connectFailureKind(f) === "refused");
+  if (refused.length === 0) return [];
+  const where = refused.map((f) => f.server ?? "?").join(", ");
+  const port = /:(\d+)$/.exec(refused[0]!.server ?? "")?.[1] ?? "PORT";
+  return [
+    `nothing listens on ${where}: start rpcpool-server there (rpcpool-server --port ${port}), ` +
+      "or drop --servers to run on local servers this command starts",
+  ];
 }

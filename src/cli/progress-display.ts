@@ -77,13 +77,17 @@ export function jobProgress(plan: JobPlan, options: { json?: boolean }): JobProg
     stopped = true;
     for (const signal of endingSignals) process.off(signal, onSignal);
     process.off("exit", stop);
+    // cli-progress draws on a timer (every 100 ms): a job done sooner was never drawn. Its bars
+    // are drawn once, finished, before they are cleared, so every job's bars show its counts.
+    bars.update();
     bars.stop();
   };
-  // Ctrl-C: give the terminal back, then end as the signal would have ended the program.
+  // Ctrl-C: give the terminal back, then end as the signal would have ended the program, unless
+  // the command handles it (a table job's Ctrl-C prints what finished: src/cli/interrupt.ts).
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     process.stderr.write("\n");
-    process.kill(process.pid, signal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   for (const signal of endingSignals) process.once(signal, onSignal);
   process.once("exit", stop);

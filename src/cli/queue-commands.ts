@@ -13,6 +13,7 @@ import {
   tableReadOptions,
 } from "./option-parsers.js";
 import { printable, say, textTable, writeJson, writeText } from "./output.js";
+import { waitNoticingNoWorker } from "./queue-wait-notice.js";
 import { UsageError } from "./run-program.js";
 import { printCircles, printMeans, reportRefusal } from "./small-commands.js";
 import { checkStdin, printColumnSums, printWeightedMeans } from "./table-commands.js";
@@ -226,7 +227,10 @@ export function addQueueCommands(program: Command): void {
       ),
   ).action(async (id: string, options: QueueOptions & { wait?: boolean }, command: Command) => {
     const queueJobs = await lesson();
-    const result = await withQueue(options, (queue) => queue.result(id, { wait: options.wait }));
+    const result = await withQueue(options, (queue) => {
+      const result = queue.result(id, { wait: options.wait });
+      return options.wait ? waitNoticingNoWorker(queue, id, result) : result;
+    });
     const document = queueJobs.lessonDocument(result);
     const json = { json: options.json };
     switch (document.command) {

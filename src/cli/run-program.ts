@@ -1,11 +1,20 @@
 import { type Command, CommanderError } from "commander";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import { printable, say, writeJson } from "./output.js";
+import { interruptedExitCode, isInterruptedError } from "./interrupt.js";
+import { printable, say, unreachableHints, writeJson } from "./output.js";
 
 /** A mistake in how a program was called: exit code 2, message on stderr. */
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/**
+ * A program that could not start for a reason outside its command line (a port another program
+ * holds): exit code 1, the message as it is, without a gRPC code.
+ */
+export class StartupError extends Error {
+  override name = "StartupError";
 }
 
 /** Commands whose JSON document lists `results` beside `errors` (the others have `errors` alone). */
@@ -44,13 +53,19 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
       if (json()) await failureDocument(invoked, "INVALID_ARGUMENT", error.message);
       return 2;
     }
+    if (error instanceof StartupError) {
+      say(`error: ${error.message}`);
+      if (json()) await failureDocument(invoked, "UNAVAILABLE", error.message);
+      return 1;
+    }
     const failure =
       error instanceof ClientError
         ? error
         : new ClientError(status.UNKNOWN, (error as Error)?.message ?? String(error));
     say(`error: ${failure.codeName}: ${failure.details}`);
+    for (const hint of unreachableHints(failure)) say(`hint: ${hint}`);
     if (json()) await failureDocument(invoked, failure.codeName, failure.details);
-    return 1;
+    return isInterruptedError(failure) ? interruptedExitCode : 1;
   }
 }
 

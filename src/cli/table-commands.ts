@@ -10,8 +10,10 @@ import {
 import type { Pool } from "../pool/pool.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
+import { interruptedExitCode, onInterrupt } from "./interrupt.js";
 import { readWeights, splitMode, type TableFlags, tableReadOptions } from "./option-parsers.js";
 import {
+  counted,
   type ErrorEntry,
   errorEntries,
   numberBlock,
@@ -23,7 +25,7 @@ import {
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { type JobProgress, jobProgress } from "./progress-display.js";
 import { setExitCode, UsageError } from "./run-program.js";
-import { tableHints } from "./table-hints.js";
+import { sayErrorsWithHints } from "./table-hints.js";
 
 export interface TableCommandOptions extends CommonOptions, TableFlags {
   split?: string;
@@ -56,17 +58,24 @@ export function checkStdin(files: string[], options: TableCommandOptions, weight
 async function tableJob<R>(
   options: TableCommandOptions,
   run: (pool: Pool, job: TableJobOptions) => Promise<TableJobResult<R>>,
-): Promise<TableJobResult<R>> {
+): Promise<TableJobResult<R> & { interrupted: boolean }> {
   const read = tableReadOptions(options);
   const split = splitMode(options.split);
   const remote = options.remotePaths ?? false;
-  const pool = await poolFromOptions(options);
+  if (remote && options.servers === undefined) {
+    throw new UsageError("--remote-paths needs --servers: servers started with --data-root DIR");
+  }
+  // Ctrl-C from here on ends the job with what finished, printed, and exit 130.
+  const interrupt = onInterrupt();
+  let pool: Pool | undefined;
   let progress: JobProgress | undefined;
   try {
+    pool = await poolFromOptions(options);
     const result = await run(pool, {
       read,
       split,
       remote,
+      signal: interrupt.signal,
       onPlan: (tasks) => {
         progress = jobProgress(
           {
@@ -82,10 +91,11 @@ async function tableJob<R>(
     });
     progress?.stop();
     reportRetries(result.retried);
-    return result;
+    return { ...result, interrupted: interrupt.signal.aborted };
   } finally {
     progress?.stop();
-    await pool.close();
+    await pool?.close();
+    interrupt.dispose();
   }
 }
 
@@ -100,7 +110,7 @@ function fileLine(r: {
   const which = r.selected ? ` (${r.selected.join(", ")})` : "";
   return r.rows === 0
     ? `${r.file}: no data rows, on ${r.server}`
-    : `${r.file}: ${r.rows} rows x ${r.columns} columns${which}, on ${r.server}`;
+    : `${r.file}: ${counted(r.rows, "row")} x ${counted(r.columns, "column")}${which}, on ${r.server}`;
 }
 
 /**
@@ -122,11 +132,8 @@ async function reportErrors(
   outcomes: Parameters<typeof errorEntries>[1],
   options: TableCommandOptions,
 ): Promise<ErrorEntry[]> {
-  const errors = errorEntries(files, outcomes);
-  const read = tableReadOptions(options);
-  for (const error of errors) {
-    for (const hint of await tableHints(error, read, options.remotePaths ?? false)) say(`hint: ${hint}`);
-  }
+  const errors = errorEntries(files, outcomes, { quiet: true });
+  await sayErrorsWithHints(errors, tableReadOptions(options), options.remotePaths ?? false);
   return errors;
 }
 
@@ -167,6 +174,7 @@ export async function columnSumsCommand(files: string[], options: ColumnSumsOpti
     return result;
   });
   await printColumnSums(files, job, options, command, total);
+  if (job.interrupted) setExitCode(command, interruptedExitCode);
 }
 
 type TotalOutcome = Awaited<ReturnType<typeof totalOf>>;
@@ -210,7 +218,7 @@ export async function printColumnSums(
       lines.push(
         sum.rows === 0
           ? `total of ${results.length} files: no data rows`
-          : `total of ${results.length} files: ${sum.rows} rows x ${sum.columns} columns\n${numberBlock(sum.sums)}`,
+          : `total of ${results.length} files: ${counted(sum.rows, "row")} x ${counted(sum.columns, "column")}\n${numberBlock(sum.sums)}`,
       );
     }
     await writeText(lines.join("\n") || "no results");
@@ -225,6 +233,7 @@ export async function weightedMeansCommand(files: string[], options: WeightedMea
     weightedMeansJob(pool, files, weights, { ...jobOptions, divisor: options.divisor }),
   );
   await printWeightedMeans(files, job, options, command);
+  if (job.interrupted) setExitCode(command, interruptedExitCode);
 }
 
 /** The weighted-means document (text or --json) and exit code, for a job run now or taken from a queue. */

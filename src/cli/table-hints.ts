@@ -1,6 +1,22 @@
 import { open } from "node:fs/promises";
 import { tableDialect } from "../csv/read-options.js";
 import type { TableReadOptions } from "../lesson/client/table-input.js";
+import { say, sayError } from "./output.js";
+
+/**
+ * The errors in words on stderr, each followed by its hints, which name the file: with several
+ * refused tables, a hint said after all the errors could belong to any of them.
+ */
+export async function sayErrorsWithHints(
+  errors: Refusal[],
+  read: TableReadOptions,
+  remote: boolean,
+): Promise<void> {
+  for (const error of errors) {
+    sayError(error);
+    for (const hint of await tableHints(error, read, remote)) say(`hint: ${error.file}: ${hint}`);
+  }
+}
 
 /** A refused table as the hints read it: the file, and the server's words. */
 export interface Refusal {

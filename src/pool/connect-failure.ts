@@ -5,6 +5,43 @@ import { Status as status } from "../rpc/grpc-status.js";
 const tlsWords =
   /certificate|self[- ]signed|altnames|SSL routines|wrong version number|ERR_TLS|ERR_SSL|handshake|unable to (get|verify)/i;
 
+/** Words of a peer that answered, but not in HTTP/2 (an HTTP/1 server, a plain TCP service). */
+const notHttp2Words = /^Protocol error$|ERR_HTTP2_(ERROR|SESSION_ERROR)|NGHTTP2_PROTOCOL_ERROR|Parse Error/i;
+
+/** The error codes of a failure and of its causes. */
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === "string") codes.push(e.code);
+    e = e.cause as typeof e;
+  }
+  return codes;
+}
+
+/**
+ * What kind of failure kept a server out, read from its code, its cause's codes and Node's words
+ * (which any transport on node:http2 and node:net passes on): nothing listening ("refused"), a
+ * peer that is not a gRPC server ("not-grpc"), a TLS refusal, or another.
+ */
+export type ConnectFailureKind = "refused" | "not-grpc" | "tls" | "other";
+
+export function connectFailureKind(error: ClientError): ConnectFailureKind {
+  if (error.code !== status.UNAVAILABLE) return "other";
+  const codes = codesOf(error.cause);
+  const words = error.details;
+  if (codes.includes("ECONNREFUSED") || /\bECONNREFUSED\b/.test(words)) return "refused";
+  if (tlsWords.test(words)) return "tls";
+  const reason = words.replace(/^No connection established\.\s*Last error:\s*(Error:\s*)?/s, "").trim();
+  if (
+    codes.includes("ERR_HTTP2_ERROR") ||
+    codes.includes("ERR_HTTP2_SESSION_ERROR") ||
+    notHttp2Words.test(reason)
+  ) {
+    return "not-grpc";
+  }
+  return "other";
+}
+
 /**
  * Why a server could not be reached, in a person's words. grpc-js says "No connection
  * established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: " with the
@@ -22,7 +59,17 @@ export function connectFailure(error: ClientError): { reason: string; tls: boole
     .trim();
   const tls = error.code === status.UNAVAILABLE && tlsWords.test(reason);
   if (reason === "") reason = error.details.trim() || error.codeName;
+  // "Protocol error" says nothing to a person who gave the port of a web server by mistake.
+  if (!tls && error.server && connectFailureKind(error) === "not-grpc") {
+    reason = `${error.server} does not speak gRPC (is it an rpcpool-server?)`;
+  }
   return { reason, tls };
+}
+
+/** The failures a pool that reached no server met, one per server it tried (noServerError's cause). */
+export function unreachableFailures(error: ClientError): ClientError[] {
+  const cause = error.cause;
+  return Array.isArray(cause) && cause.every((c) => c instanceof ClientError) ? cause : [];
 }
 
 /**
@@ -44,5 +91,8 @@ export function noServerError(targets: string[], failures: ClientError[]): Clien
   }
   const reasons = [...new Set(failures.map((f) => connectFailure(f).reason))];
   const why = reasons.length === 1 ? `: ${reasons[0]}` : "";
-  return new ClientError(status.UNAVAILABLE, `no server could be reached (${targets.join(", ")})${why}`);
+  // The failures travel as the cause: a program says what to do about them (src/cli/output.ts).
+  return new ClientError(status.UNAVAILABLE, `no server could be reached (${targets.join(", ")})${why}`, {
+    cause: failures,
+  });
 }

@@ -49,6 +49,11 @@ export function serverProgramPath(): string {
  * The server exits when our end of its stdin closes, so it cannot outlive this process.
  */
 export function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  // Messages name the program started: a person who gave their own must not be told of ours.
+  const name = options.program ?? "rpcpool-server";
+  if (options.program !== undefined && !existsSync(options.program)) {
+    return Promise.reject(new Error(`the server program ${options.program} does not exist`));
+  }
   const args = [
     options.program ?? serverProgramPath(),
     "--host",
@@ -66,11 +71,11 @@ export function startLocalServer(options: LocalServerOptions = {}): Promise<Loca
     const timeoutMs = options.startTimeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`rpcpool-server did not start within ${timeoutMs} ms`));
+      reject(new Error(`${name} did not start within ${timeoutMs} ms`));
     }, timeoutMs);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`rpcpool-server exited with code ${code} before listening`));
+      reject(new Error(`${name} exited with code ${code} before listening`));
     });
     const lines = createInterface({ input: child.stdout! });
     lines.once("line", (line) => {
@@ -78,7 +83,7 @@ export function startLocalServer(options: LocalServerOptions = {}): Promise<Loca
       const match = /^listening on (.+)$/.exec(line);
       if (!match) {
         child.kill("SIGKILL");
-        reject(new Error(`unexpected first line from rpcpool-server: ${line}`));
+        reject(new Error(`unexpected first line from ${name}: ${line}`));
         return;
       }
       // Keep reading so the server never blocks on a full stdout pipe.

@@ -337,6 +337,15 @@ export class JobQueue {
     });
   }
 
+  /** Workers connected now to the task queues of a job's methods (BullMQ's count, from CLIENT LIST). */
+  workersFor(id: string): Promise<number> {
+    return this.#guard(async (redis) => {
+      const meta = await this.#meta(redis, id);
+      const counts = await Promise.all(meta.methods.map((method) => this.#queue(method).getWorkersCount()));
+      return counts.reduce((n, count) => n + count, 0);
+    });
+  }
+
   /**
    * The job's outcomes once every task has settled. Without `wait`, a job still running is
    * FAILED_PRECONDITION; with it, the call returns when the last task settles (told by pub/sub on

@@ -31,6 +31,8 @@ export interface LyingServer {
   address: string;
   /** What it answers from now on. */
   lie: Lie;
+  /** With lie "hang": columnSums calls answered honestly before it holds the rest (default 0). */
+  answerFirst: number;
   /** Calls it has answered (or held), by method name. */
   calls: Record<string, number>;
   close(): Promise<void>;
@@ -61,7 +63,13 @@ function sumsOf(text: string) {
 
 export async function startLyingServer(name?: string): Promise<LyingServer> {
   const server = new Server();
-  const state: LyingServer = { address: "", lie: "honest", calls: {}, close: async () => {} };
+  const state: LyingServer = {
+    address: "",
+    lie: "honest",
+    answerFirst: 0,
+    calls: {},
+    close: async () => {},
+  };
   const servedBy = () =>
     state.lie === "no-served-by"
       ? undefined
@@ -86,9 +94,10 @@ export async function startLyingServer(name?: string): Promise<LyingServer> {
   server.addService(proto.rpcpool.compute.v1.ComputeService.service, {
     columnSums: async (call: ServerReadableStream<any, unknown>, callback: sendUnaryData<unknown>) => {
       count("columnSums");
+      const honest = state.calls.columnSums! <= state.answerFirst;
       const chunks: Buffer[] = [];
       for await (const message of call) if (message.chunk) chunks.push(message.chunk);
-      if (state.lie === "hang") await hold();
+      if (state.lie === "hang" && !honest) await hold();
       const bytes = chunks.reduce((n, c) => n + c.length, 0);
       const { rows, columns, sums } = sumsOf(Buffer.concat(chunks).toString());
       callback(null, {

@@ -53,7 +53,8 @@ export interface WeightsOptions {
 /** A job's outcome per file (in input order), and the tasks that ran on more than one server. */
 export interface TableJobResult<R> {
   files: FileOutcome<R>[];
-  retried: Array<{ file: string; attempts: string[] }>;
+  /** Tasks that ran on more than one server; `part` for a part of a split file. */
+  retried: Array<{ file: string; part?: { number: number; of: number }; attempts: string[] }>;
 }
 
 type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOptions) => Promise<R>;
@@ -92,9 +93,19 @@ async function runTableJob<R>(
       }),
     { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
   );
+  // A split file's parts are told apart by their place in it: "part 2 of 4".
+  const partOf = (index: number) => {
+    const task = tasks[index]!;
+    const siblings = tasks.filter((t) => t.fileIndex === task.fileIndex);
+    return siblings.length > 1 ? { number: siblings.indexOf(task) + 1, of: siblings.length } : undefined;
+  };
   const retried = outcomes
     .filter((outcome) => outcome.attempts.length > 1)
-    .map((outcome) => ({ file: tasks[outcome.index]!.file, attempts: outcome.attempts }));
+    .map((outcome) => ({
+      file: tasks[outcome.index]!.file,
+      part: partOf(outcome.index),
+      attempts: outcome.attempts,
+    }));
   return { groups: byFile(files, tasks, outcomes), retried };
 }
 

@@ -1,0 +1,37 @@
+import { StartupError, UsageError } from "./run-program.js";
+
+// A server's start-up failures: a folder that is not there is a usage error (exit 2); a port
+// another program holds is the machine's state, not the command line's (exit 1).
+
+/** A --data-root that cannot be served, in words, as a usage error naming the folder. */
+export function dataRootFailure(dir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return new UsageError(`--data-root ${dir}: no such folder`);
+  if (code === "ENOTDIR" || /is not a directory$/.test((error as Error)?.message ?? ""))
+    return new UsageError(`--data-root ${dir}: not a folder`);
+  if (code === "EACCES" || code === "EPERM") return new UsageError(`--data-root ${dir}: permission denied`);
+  return error;
+}
+
+/**
+ * Why the server could not listen, in words. grpc-js says "No address added out of total 1
+ * resolved errors: [listen EADDRINUSE: address already in use 127.0.0.1:50051]": the listen error
+ * inside is what a person needs, with what to do about it.
+ */
+export function listenFailure(host: string, port: number, error: unknown): unknown {
+  const text = (error as Error)?.message ?? "";
+  if (/EADDRINUSE/.test(text)) {
+    return new StartupError(`port ${port} is already in use on ${host} (try --port 0 for a free one)`);
+  }
+  if (/EACCES/.test(text)) {
+    return new StartupError(`port ${port} on ${host} needs privileges (try a port above 1023, or --port 0)`);
+  }
+  if (/EADDRNOTAVAIL/.test(text)) {
+    return new UsageError(`--host ${host} is not an address of this machine`);
+  }
+  return error;
+}
+
+/** grpc-js's own log line for a failed bind, said better by listenFailure: dropped. */
+export const isBindLogLine = (message: unknown) =>
+  typeof message === "string" && /^No address added out of total \d+ resolved/.test(message);
