@@ -136,7 +136,7 @@ describe("--columns", () => {
     });
     run = await rpcpool(["column-sums", file, "--header", "--columns", "2", "--servers", servers.list]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/3 rows x 1 columns \(qty\)/);
+    expect(run.stdout).toMatch(/3 rows x 1 column \(qty\)/);
     const bare = tmp.file("items-bare.csv", table.split("\n").slice(1).join("\n"));
     run = await rpcpool(["column-sums", bare, "--columns", "3,2", "--servers", servers.list, "--json"]);
     expect(run.json().results[0]).toMatchObject({ sums: [1.85, 10], selected: [3, 2] });

@@ -28,7 +28,12 @@ export function onInterrupt(): Interrupt {
   const controller = new AbortController();
   const handler = () => {
     if (controller.signal.aborted) {
-      process.exit(interruptedExitCode);
+      // Not process.exit: it waits for libuv's thread pool, where a read of a pipe nobody writes
+      // to never returns. The signal's own default ends the process at once, and a shell reports
+      // it as 130 (interruptedExitCode), as it does for any program Ctrl-C killed.
+      process.removeAllListeners("SIGINT");
+      process.kill(process.pid, "SIGINT");
+      return;
     }
     controller.abort(interruptedError());
     // After the other SIGINT listeners (the progress bars give the terminal back first).

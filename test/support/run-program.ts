@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:os";
 import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "..", "..");
@@ -46,8 +47,10 @@ export function collectRun(child: ChildProcess, what: string, timeoutMs = 60_000
       reject(new Error(`timed out (${hung}killed): ${what}\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on("error", reject);
-    child.on("close", (code) => {
+    child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
+      // A program a signal ended has the code a shell reports for it: 128 + the signal's number.
+      const code = exitCode ?? (signal ? 128 + constants.signals[signal] : null);
       resolve({
         code,
         stdout,
