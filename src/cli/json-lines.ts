@@ -1,0 +1,63 @@
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { UsageError } from "./run-program.js";
+
+/** One line of input with its number in the file (1-based, blank lines counted). */
+export interface InputLine {
+  number: number;
+  text: string;
+}
+
+/** The stream a FILE argument names: the file, or standard input for `-` (or no FILE). */
+export function inputStream(file: string | undefined): Readable {
+  if (file === undefined || file === "-") return process.stdin;
+  const stream = createReadStream(file, { encoding: "utf8" });
+  return stream;
+}
+
+/**
+ * The non-blank lines of a stream, read as they are asked for: the stream is pulled a chunk at a
+ * time (backpressure), so a file of millions of lines takes the memory of a chunk and one line.
+ */
+export async function* inputLines(stream: Readable, name = "standard input"): AsyncGenerator<InputLine> {
+  stream.setEncoding("utf8");
+  let rest = "";
+  let number = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      rest += chunk;
+      let start = 0;
+      for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n", start)) {
+        const text = rest.slice(start, end);
+        start = end + 1;
+        number++;
+        if (text.trim() !== "") yield { number, text };
+      }
+      rest = rest.slice(start);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EISDIR" || code === "EACCES") {
+      throw new UsageError(`cannot read ${name}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+  number++;
+  if (rest.trim() !== "") yield { number, text: rest };
+}
+
+/** Writes one line on stdout, waiting while the reader is behind (memory stays flat however much is printed). */
+export function writeLine(text: string): Promise<void> | undefined {
+  if (process.stdout.write(`${text}\n`)) return undefined;
+  return new Promise((resolve) => process.stdout.once("drain", resolve));
+}
+
+/**
+ * A reader that stopped reading (`| head`) has what it wanted: the command ends there, quietly and
+ * with exit code 0, before the program's own handler of a closed stdout (exit 141) hears of it.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.prependListener("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+  });
+}
