@@ -33,12 +33,12 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
   try {
     json = JSON.parse(text) as JsonValue;
   } catch (error) {
-    throw new UsageError(`${where} is not JSON: ${(error as Error).message}`);
+    throw new UsageError(`${where}: not JSON: ${(error as Error).message}`);
   }
   try {
     return method.requestFromJson(json);
   } catch (error) {
-    throw new UsageError(`${where} does not fit ${method.desc.input.typeName}: ${(error as Error).message}`);
+    throw new UsageError(`${where}: does not fit ${method.desc.input.typeName}: ${(error as Error).message}`);
   }
 }
 

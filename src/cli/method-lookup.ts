@@ -99,7 +99,11 @@ async function registryOfProtoFiles(files: string[], includeDirs: string[]): Pro
       throw new UsageError(`--proto: no such file: ${file}`);
     }
   }
-  const { loadSync } = await import("@grpc/proto-loader");
+  // A CommonJS module: bundled, its exports may come as the default export only.
+  const loader = (await import("@grpc/proto-loader")) as typeof import("@grpc/proto-loader") & {
+    default?: typeof import("@grpc/proto-loader");
+  };
+  const loadSync = loader.loadSync ?? loader.default!.loadSync;
   let definition: ReturnType<typeof loadSync>;
   try {
     definition = loadSync(files, { includeDirs, keepCase: true });
