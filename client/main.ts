@@ -184,8 +184,16 @@ common(
 /** Options of the commands that call any method by its descriptors (`call`, `map`). */
 function described(command: Command): Command {
   return command
-    .option("--proto <file>", "read the method from this .proto instead of server reflection (repeatable)", collect)
-    .option("-I, --import-path <dir>", "folder the .proto files and their imports are found in (repeatable)", collect)
+    .option(
+      "--proto <file>",
+      "read the method from this .proto instead of server reflection (repeatable)",
+      collect,
+    )
+    .option(
+      "-I, --import-path <dir>",
+      "folder the .proto files and their imports are found in (repeatable)",
+      collect,
+    )
     .option("--emit-defaults", "print fields that hold their default value too")
     .option("--timeout-ms <ms>", "deadline of each call", positiveInteger);
 }
@@ -195,8 +203,13 @@ common(
     program
       .command("call")
       .argument("<method>", "SERVICE/METHOD, e.g. acme.stats.v1.StatsService/Describe")
-      .argument("[json]", "the request in proto3 JSON; - or none reads it (or JSON lines of a stream) from stdin")
-      .description("call any method of a server (described by its reflection or --proto); replies as JSON lines")
+      .argument(
+        "[json]",
+        "the request in proto3 JSON; - or none reads it (or JSON lines of a stream) from stdin",
+      )
+      .description(
+        "call any method of a server (described by its reflection or --proto); replies as JSON lines",
+      )
       .option("--pretty", "indent the JSON replies"),
   ),
 ).action(callCommand);

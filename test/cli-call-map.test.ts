@@ -18,7 +18,10 @@ afterAll(() => tmp.cleanup());
 
 /** Runs the client with `input` on its stdin. */
 function rpcpoolWithInput(args: string[], input: string) {
-  const child = spawn(process.execPath, [clientProgram, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [clientProgram, ...args], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   child.stdin!.on("error", () => {});
   child.stdin!.end(input);
   return collectRun(child, args.join(" "));
@@ -34,9 +37,13 @@ const statsProto = "acme/stats/v1/stats.proto";
 const statsInclude = join(root, "examples", "stats-service", "proto");
 
 beforeAll(async () => {
-  stats = spawn(process.execPath, [join(root, "dist", "examples", "stats-service", "server.js"), "--port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  stats = spawn(
+    process.execPath,
+    [join(root, "dist", "examples", "stats-service", "server.js"), "--port", "0"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const [line] = (await once(createInterface({ input: stats.stdout! }), "line")) as [string];
   statsAddress = line.replace("listening on ", "");
 
@@ -45,7 +52,11 @@ beforeAll(async () => {
   bare.addService(definition.acme.stats.v1.StatsService.service, {
     Describe: (call: any, callback: any) => {
       const values: number[] = call.request.values;
-      callback(null, { count: values.length, mean: values.reduce((a, b) => a + b, 0) / values.length, server: "bare" });
+      callback(null, {
+        count: values.length,
+        mean: values.reduce((a, b) => a + b, 0) / values.length,
+        server: "bare",
+      });
     },
     CountPrimes: (_call: any, callback: any) => callback(null, { count: 0 }),
   });
@@ -62,7 +73,13 @@ afterAll(async () => {
 
 describe("rpcpool call", () => {
   it("calls a unary method of the lesson, described by reflection, in proto3 JSON", async () => {
-    const run = await rpcpool(["call", means, '{"lists":[{"values":[1,2,3]},{"values":[5,2,7]}]}', "--servers", servers.list]);
+    const run = await rpcpool([
+      "call",
+      means,
+      '{"lists":[{"values":[1,2,3]},{"values":[5,2,7]}]}',
+      "--servers",
+      servers.list,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const reply = JSON.parse(run.stdout);
     expect(reply.means).toEqual([2, 14 / 3]);
@@ -71,7 +88,13 @@ describe("rpcpool call", () => {
   });
 
   it("calls a user's own service on its own server", async () => {
-    const run = await rpcpool(["call", "acme.stats.v1.StatsService/Describe", '{"values":[1,2,3,4]}', "--servers", statsAddress]);
+    const run = await rpcpool([
+      "call",
+      "acme.stats.v1.StatsService/Describe",
+      '{"values":[1,2,3,4]}',
+      "--servers",
+      statsAddress,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ count: 4, mean: 2.5, min: 1, max: 4 });
   });
@@ -86,12 +109,26 @@ describe("rpcpool call", () => {
   });
 
   it("names an unknown method or service with exit 2 and lists what the server offers, closest first", async () => {
-    const method = await rpcpool(["call", "rpcpool.compute.v1.ComputeService/Mean", "{}", "--servers", servers.list]);
+    const method = await rpcpool([
+      "call",
+      "rpcpool.compute.v1.ComputeService/Mean",
+      "{}",
+      "--servers",
+      servers.list,
+    ]);
     expect(method.code).toBe(2);
     expect(method.stderr).toMatch(/has no method Mean; did you mean Means\? it offers: Means, /);
-    const service = await rpcpool(["call", "acme.stats.v1.StatService/Describe", "{}", "--servers", statsAddress]);
+    const service = await rpcpool([
+      "call",
+      "acme.stats.v1.StatService/Describe",
+      "{}",
+      "--servers",
+      statsAddress,
+    ]);
     expect(service.code).toBe(2);
-    expect(service.stderr).toMatch(/no service acme\.stats\.v1\.StatService; did you mean acme\.stats\.v1\.StatsService\b/);
+    expect(service.stderr).toMatch(
+      /no service acme\.stats\.v1\.StatService; did you mean acme\.stats\.v1\.StatsService\b/,
+    );
     expect(service.stderr).toMatch(/it offers: .*rpcpool\.pool\.v1\.InfoService/);
   });
 
@@ -107,7 +144,10 @@ describe("rpcpool call", () => {
       JSON.stringify({ chunk: Buffer.from("1;2\n3;").toString("base64") }),
       JSON.stringify({ chunk: Buffer.from("4\n").toString("base64") }),
     ].join("\n");
-    const run = await rpcpoolWithInput(["call", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list], input);
+    const run = await rpcpoolWithInput(
+      ["call", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list],
+      input,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ rows: "2", columns: 2, sums: [4, 6] });
   });
@@ -119,19 +159,52 @@ describe("rpcpool call", () => {
       JSON.stringify({ header: { handle, size: String(value.length), owner: "cli-call-test" } }),
       JSON.stringify({ chunk: value.toString("base64") }),
     ].join("\n");
-    const stored = await rpcpoolWithInput(["call", "rpcpool.pool.v1.StoreService/Put", "-", "--servers", servers.list.split(",")[0]!], put);
+    const stored = await rpcpoolWithInput(
+      ["call", "rpcpool.pool.v1.StoreService/Put", "-", "--servers", servers.list.split(",")[0]!],
+      put,
+    );
     expect(stored.code, stored.stderr).toBe(0);
     expect(JSON.parse(stored.stdout)).toMatchObject({ handle, size: String(value.length) });
-    const got = await rpcpool(["call", "rpcpool.pool.v1.StoreService/Get", JSON.stringify({ handle }), "--servers", servers.list.split(",")[0]!]);
+    const got = await rpcpool([
+      "call",
+      "rpcpool.pool.v1.StoreService/Get",
+      JSON.stringify({ handle }),
+      "--servers",
+      servers.list.split(",")[0]!,
+    ]);
     expect(got.code, got.stderr).toBe(0);
-    const replies = got.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const replies = got.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(replies.length).toBeGreaterThanOrEqual(1);
     const bytes = Buffer.concat(replies.map((r) => Buffer.from(r.chunk ?? "", "base64")));
     expect(bytes.equals(value)).toBe(true);
   });
 
+  it("streams both ways: requests from stdin, replies as they come (a session)", async () => {
+    const input = `${JSON.stringify({ release: { id: "1", objectId: "7" } })}\n`;
+    const run = await rpcpoolWithInput(
+      ["call", "rpcpool.pool.v1.SessionService/Open", "--servers", servers.list.split(",")[0]!],
+      input,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const replies = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(replies[0].opened.server).toMatch(/^127\.0\.0\.1:/);
+    expect(replies[1].reply).toMatchObject({ id: "1", code: 5 });
+  });
+
   it("describes a method from --proto files where the server has no reflection", async () => {
-    const args = ["call", "acme.stats.v1.StatsService/Describe", '{"values":[2,4]}', "--servers", bareAddress];
+    const args = [
+      "call",
+      "acme.stats.v1.StatsService/Describe",
+      '{"values":[2,4]}',
+      "--servers",
+      bareAddress,
+    ];
     const without = await rpcpool(args);
     expect(without.code).toBe(1);
     expect(without.stderr).toMatch(/UNIMPLEMENTED: .*does not serve reflection.*--proto/);
@@ -165,7 +238,10 @@ describe("rpcpool map", () => {
   it("prints one reply per line in input order; a bad line prints its error in its place, exit 1", async () => {
     const run = await rpcpool(["map", means, file, "--servers", servers.list], { timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(1);
-    const out = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const out = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(out).toHaveLength(lines);
     for (let i = 1; i <= lines; i++) {
       const line = out[i - 1];
@@ -173,24 +249,36 @@ describe("rpcpool map", () => {
         expect(line.error.code).toBe("INVALID_ARGUMENT");
         expect(line.error.message).toMatch(new RegExp(`^line ${bad}: not JSON`));
       } else if (i === refused) {
-        expect(line).toEqual({ error: { code: "INVALID_ARGUMENT", message: "list 1 is empty: it has no mean" } });
+        expect(line).toEqual({
+          error: { code: "INVALID_ARGUMENT", message: "list 1 is empty: it has no mean" },
+        });
       } else expect({ means: line.means }).toEqual(expectedLine(i));
     }
     // Both servers took part.
     expect(new Set(out.filter((l) => l.servedBy).map((l) => l.servedBy.server)).size).toBe(2);
     // A line's reply is what `call` gives for it.
     for (const i of [1, 4_999, lines]) {
-      const one = await rpcpool(["call", means, JSON.stringify({ lists: lists(i).map((values) => ({ values })) }), "--servers", servers.list]);
+      const one = await rpcpool([
+        "call",
+        means,
+        JSON.stringify({ lists: lists(i).map((values) => ({ values })) }),
+        "--servers",
+        servers.list,
+      ]);
       expect(JSON.parse(one.stdout).means).toEqual(out[i - 1].means);
     }
   });
 
   it("--unordered prints the same set of lines, from stdin", async () => {
     const ordered = await rpcpool(["map", means, file, "--servers", servers.list]);
-    const child = spawn(process.execPath, [clientProgram, "map", means, "-", "--unordered", "--servers", servers.list], {
-      cwd: root,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [clientProgram, "map", means, "-", "--unordered", "--servers", servers.list],
+      {
+        cwd: root,
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     const { createReadStream } = await import("node:fs");
     createReadStream(file).pipe(child.stdin!);
     const unordered = await collectRun(child, "map --unordered");
@@ -210,7 +298,10 @@ describe("rpcpool map", () => {
   it("ends quietly with exit 0 when its reader stops reading (| head -1)", async () => {
     const child = spawn(
       "bash",
-      ["-c", `set -o pipefail; "${process.execPath}" "${clientProgram}" map ${means} "${file}" --servers ${servers.list} | head -1`],
+      [
+        "-c",
+        `set -o pipefail; "${process.execPath}" "${clientProgram}" map ${means} "${file}" --servers ${servers.list} | head -1`,
+      ],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
     const run = await collectRun(child, "map | head -1");
@@ -220,7 +311,10 @@ describe("rpcpool map", () => {
   });
 
   it("refuses a streaming method with exit 2", async () => {
-    const run = await rpcpoolWithInput(["map", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list], "{}\n");
+    const run = await rpcpoolWithInput(
+      ["map", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list],
+      "{}\n",
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/map calls unary methods; .* is client-streaming/);
   });

@@ -6,7 +6,7 @@ import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
 import { endQuietlyWhenStdoutCloses, inputLines, writeLine } from "./json-lines.js";
 import { lookUpMethod } from "./method-lookup.js";
-import { clientSecurity, type CommonOptions, parseServerList, poolFromOptions } from "./pool-from-options.js";
+import { type CommonOptions, clientSecurity, parseServerList, poolFromOptions } from "./pool-from-options.js";
 import { UsageError } from "./run-program.js";
 
 /** Options of `call` and `map`: where the method's descriptors come from, and how replies print. */
@@ -46,7 +46,9 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
  * The one server `call` talks to: the first of --servers (any gRPC server: no rpcpool Info is
  * asked for), or else one embedded local server, which hosts the lesson's services.
  */
-async function oneServer(options: DescribedCallOptions): Promise<{ server: PoolServer; close(): Promise<void> }> {
+async function oneServer(
+  options: DescribedCallOptions,
+): Promise<{ server: PoolServer; close(): Promise<void> }> {
   if (options.servers === undefined) {
     const pool = await poolFromOptions({ ...options, local: options.local ?? 1 });
     return { server: pool.servers[0]!, close: () => pool.close() };
@@ -70,7 +72,12 @@ async function oneServer(options: DescribedCallOptions): Promise<{ server: PoolS
  * described by the server's reflection (or --proto), requests and replies in proto3 JSON, one
  * reply a line. Streams of requests (client streams, bidi) are read as JSON lines from stdin.
  */
-export async function callCommand(name: string, json: string | undefined, options: DescribedCallOptions, _command: Command) {
+export async function callCommand(
+  name: string,
+  json: string | undefined,
+  options: DescribedCallOptions,
+  _command: Command,
+) {
   endQuietlyWhenStdoutCloses();
   const { server, close } = await oneServer(options);
   try {

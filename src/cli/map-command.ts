@@ -31,7 +31,12 @@ function errorLine(code: string, message: string): string {
  * Memory stays flat however long the input: lines are read as calls are made, and at most
  * `window` lines lie between the oldest one not yet printed and the newest read.
  */
-export async function mapCommand(name: string, file: string | undefined, options: MapOptions, command: Command) {
+export async function mapCommand(
+  name: string,
+  file: string | undefined,
+  options: MapOptions,
+  command: Command,
+) {
   if (file !== undefined && file !== "-" && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
   endQuietlyWhenStdoutCloses();
   const progress = progressLine();
@@ -44,7 +49,9 @@ export async function mapCommand(name: string, file: string | undefined, options
     });
     const { spec } = method;
     if (spec.requestStream || spec.responseStream) {
-      throw new UsageError(`map calls unary methods; ${name} is ${method.desc.methodKind.replace("_", "-")}: use rpcpool call`);
+      throw new UsageError(
+        `map calls unary methods; ${name} is ${method.desc.methodKind.replace("_", "-")}: use rpcpool call`,
+      );
     }
     const chunksize = options.chunksize ?? 64;
     const window = Math.max(options.window ?? Math.max(4096, 8 * chunksize * pool.slots()), chunksize);
@@ -96,7 +103,11 @@ export async function mapCommand(name: string, file: string | undefined, options
       const seq = seqOf.get(outcome.index)!;
       seqOf.delete(outcome.index);
       if (outcome.ok) {
-        await settle(seq, method.replyToJson(outcome.value as Message, { emitDefaults: options.emitDefaults }), false);
+        await settle(
+          seq,
+          method.replyToJson(outcome.value as Message, { emitDefaults: options.emitDefaults }),
+          false,
+        );
       } else {
         const error = outcome.error as ClientError;
         await settle(seq, errorLine(error.codeName, error.details), true);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { FileRegistry } from "@bufbuild/protobuf";
 import { ClientError } from "../rpc/client-error.js";
-import { describedMethod, type DescribedMethod, registryOf, servicesOf } from "../rpc/described-method.js";
+import { type DescribedMethod, describedMethod, registryOf, servicesOf } from "../rpc/described-method.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import { type DuplexCaller, ReflectionClient } from "../rpc/reflection-client.js";
 import { UsageError } from "./run-program.js";
@@ -38,10 +38,13 @@ export async function lookUpMethod(name: string, source: MethodSource): Promise<
   const registry = source.protoFiles?.length
     ? await registryOfProtoFiles(source.protoFiles, source.includeDirs ?? [])
     : await reflectedRegistry(service, source.server);
-  const where = source.protoFiles?.length ? `the .proto files (${source.protoFiles.join(", ")})` : `the server at ${source.server.address}`;
-  const desc = registry && registry.getService(service);
-  if (!desc) {
-    const offered = registry && source.protoFiles?.length ? servicesOf(registry) : await listServices(source.server);
+  const where = source.protoFiles?.length
+    ? `the .proto files (${source.protoFiles.join(", ")})`
+    : `the server at ${source.server.address}`;
+  const desc = registry?.getService(service);
+  if (!registry || !desc) {
+    const offered =
+      registry && source.protoFiles?.length ? servicesOf(registry) : await listServices(source.server);
     throw new UsageError(`${where} has no service ${service}; ${offers(service, offered, "services")}`);
   }
   const found = desc.methods.find((m) => m.name === method);
@@ -53,7 +56,10 @@ export async function lookUpMethod(name: string, source: MethodSource): Promise<
 }
 
 /** The registry of the file that defines `service` and its imports, or undefined when the server does not know it. */
-async function reflectedRegistry(service: string, server: MethodSource["server"]): Promise<FileRegistry | undefined> {
+async function reflectedRegistry(
+  service: string,
+  server: MethodSource["server"],
+): Promise<FileRegistry | undefined> {
   const reflection = new ReflectionClient(server);
   try {
     const files = await reflection.filesFor(service);
@@ -124,7 +130,10 @@ function offers(wanted: string, offered: string[], what: string): string {
   if (offered.length === 0) return `it offers no ${what}`;
   const short = (name: string) => name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   const distance = (name: string) =>
-    Math.min(editDistance(wanted.toLowerCase(), name.toLowerCase()), editDistance(short(wanted), short(name)));
+    Math.min(
+      editDistance(wanted.toLowerCase(), name.toLowerCase()),
+      editDistance(short(wanted), short(name)),
+    );
   const sorted = [...offered].sort((a, b) => distance(a) - distance(b) || a.localeCompare(b));
   const close = sorted.filter((name) => distance(name) <= Math.max(2, Math.floor(short(wanted).length / 3)));
   const mean = close.length > 0 ? `did you mean ${close.slice(0, 3).join(" or ")}? ` : "";
@@ -136,7 +145,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }
