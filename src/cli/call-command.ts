@@ -85,6 +85,10 @@ export async function callCommand(
       server,
       protoFiles: options.proto,
       includeDirs: options.importPath,
+      hint:
+        options.servers === undefined
+          ? "the embedded local servers host the lesson's services: give --servers"
+          : undefined,
     });
     const { spec } = method;
     const print = (reply: Message) =>

@@ -46,6 +46,10 @@ export async function mapCommand(
       server: pool.servers[0]!,
       protoFiles: options.proto,
       includeDirs: options.importPath,
+      hint:
+        options.servers === undefined
+          ? "the embedded local servers host the lesson's services: give --servers"
+          : undefined,
     });
     const { spec } = method;
     if (spec.requestStream || spec.responseStream) {

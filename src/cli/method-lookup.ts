@@ -14,6 +14,8 @@ export interface MethodSource {
   protoFiles?: string[];
   /** -I: folders their imports are found in. */
   includeDirs?: string[];
+  /** Said after an unknown service (e.g. that the embedded local servers host the lesson only). */
+  hint?: string;
 }
 
 /** `pkg.Service/Method` (also `/pkg.Service/Method` and `pkg.Service.Method`, as grpcurl takes). */
@@ -45,7 +47,10 @@ export async function lookUpMethod(name: string, source: MethodSource): Promise<
   if (!registry || !desc) {
     const offered =
       registry && source.protoFiles?.length ? servicesOf(registry) : await listServices(source.server);
-    throw new UsageError(`${where} has no service ${service}; ${offers(service, offered, "services")}`);
+    const hint = source.hint ? ` (${source.hint})` : "";
+    throw new UsageError(
+      `${where} has no service ${service}; ${offers(service, offered, "services")}${hint}`,
+    );
   }
   const found = desc.methods.find((m) => m.name === method);
   if (!found) {
@@ -135,7 +140,7 @@ function offers(wanted: string, offered: string[], what: string): string {
       editDistance(short(wanted), short(name)),
     );
   const sorted = [...offered].sort((a, b) => distance(a) - distance(b) || a.localeCompare(b));
-  const close = sorted.filter((name) => distance(name) <= Math.max(2, Math.floor(short(wanted).length / 3)));
+  const close = sorted.filter((name) => distance(name) <= Math.max(1, Math.floor(short(wanted).length / 5)));
   const mean = close.length > 0 ? `did you mean ${close.slice(0, 3).join(" or ")}? ` : "";
   return `${mean}it offers: ${sorted.join(", ")}`;
 }
