@@ -4,7 +4,7 @@ import { Discovery } from "../pool/discovery.js";
 import { type PoolServer, ServerConnection } from "../pool/server-connection.js";
 import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
-import { endQuietlyWhenStdoutCloses, inputLines, writeLine } from "./json-lines.js";
+import { endQuietlyWhenStdoutCloses, flushLines, inputLines, writeLine } from "./json-lines.js";
 import { lookUpMethod } from "./method-lookup.js";
 import { type CommonOptions, clientSecurity, parseServerList, poolFromOptions } from "./pool-from-options.js";
 import { UsageError } from "./run-program.js";
@@ -139,6 +139,7 @@ export async function callCommand(
     }
     if (bad) throw bad;
   } finally {
+    await flushLines();
     await close();
   }
 }

@@ -5,7 +5,7 @@ import type { PoolEvent } from "../pool/outcome.js";
 import type { ClientError } from "../rpc/client-error.js";
 import type { GrpcServiceDefinition } from "../rpc/method-spec.js";
 import { type DescribedCallOptions, requestOf } from "./call-command.js";
-import { endQuietlyWhenStdoutCloses, inputLines, inputStream, writeLine } from "./json-lines.js";
+import { endQuietlyWhenStdoutCloses, flushLines, inputLines, inputStream, writeLine } from "./json-lines.js";
 import { lookUpMethod } from "./method-lookup.js";
 import { poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
@@ -119,6 +119,7 @@ export async function mapCommand(
     }
     if (failures > 0) setExitCode(command, 1);
   } finally {
+    await flushLines();
     progress.stop();
     await pool.close();
   }
