@@ -103,7 +103,11 @@ export async function mapCommand(
       }
     };
 
-    for await (const outcome of service.asCompleted(spec.name as never, requests(), { chunksize, window })) {
+    for await (const outcome of service.asCompleted(spec.name as never, requests(), {
+      chunksize,
+      window,
+      timeoutMs: options.timeoutMs,
+    })) {
       const seq = seqOf.get(outcome.index)!;
       seqOf.delete(outcome.index);
       if (outcome.ok) {
