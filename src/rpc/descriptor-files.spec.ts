@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { normalizedFiles } from "./descriptor-files.js";
 
-const { TYPE_MESSAGE, TYPE_ENUM, TYPE_DOUBLE } = FieldDescriptorProto_Type;
+const { MESSAGE: TYPE_MESSAGE, ENUM: TYPE_ENUM, DOUBLE: TYPE_DOUBLE } = FieldDescriptorProto_Type;
 const { OPTIONAL, REPEATED } = FieldDescriptorProto_Label;
 
 // Descriptors as protobufjs writes them (what @grpc/reflection serves): one file per package, type
