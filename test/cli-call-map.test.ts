@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { loadPackageDefinition, Server, ServerCredentials } from "@grpc/grpc-js";
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { noTerminal, onTerminal } from "./support/terminal.js";
 
 const servers = useServers(2);
 const means = "rpcpool.compute.v1.ComputeService/Means";
@@ -308,6 +309,25 @@ describe("rpcpool map", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toBe("");
+  });
+
+  it("counts lines done on a terminal's stderr while stdout goes to a file, and clears the count", ({
+    skip,
+  }) => {
+    if (noTerminal) skip(noTerminal);
+    const out = join(tmp.dir, "replies.jsonl");
+    const command = [process.execPath, clientProgram, "map", means, file, "--servers", servers.list]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const shown = spawnSync("script", ["-qec", `${command} > '${out}'`, "/dev/null"], {
+      encoding: "utf8",
+      timeout: 60_000,
+    }).stdout;
+    expect(shown).toMatch(/\d+ lines done, \d+ failed, \d+ lines\/s/);
+    expect(shown.endsWith("\r\x1b[K")).toBe(true);
+    expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(lines);
+    // With the replies on the terminal, no count mixes with them.
+    expect(onTerminal(["map", means, file, "--servers", servers.list])).not.toMatch(/lines done/);
   });
 
   it("refuses a streaming method with exit 2", async () => {

@@ -131,10 +131,11 @@ export async function mapCommand(
 
 /**
  * Lines done (and failed) and the rate, redrawn on one line of stderr at most 5 times a second,
- * when stderr is a terminal: the input's length is not known ahead, so a count, not a bar.
+ * when stderr is a terminal and stdout is not (replies shown on the terminal would mix with it):
+ * the input's length is not known ahead, so a count, not a bar.
  */
 function progressLine(): { onEvent?: (event: PoolEvent) => void; done(failed: boolean): void; stop(): void } {
-  if (!process.stderr.isTTY) return { done() {}, stop() {} };
+  if (!process.stderr.isTTY || process.stdout.isTTY) return { done() {}, stop() {} };
   const started = Date.now();
   let done = 0;
   let failed = 0;
@@ -147,7 +148,8 @@ function progressLine(): { onEvent?: (event: PoolEvent) => void; done(failed: bo
   timer.unref();
   return {
     done(f) {
-      done++;
+      // The first line shows the count at once; the timer redraws it from then on.
+      if (done++ === 0) draw();
       if (f) failed++;
     },
     stop() {
