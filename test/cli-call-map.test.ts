@@ -18,14 +18,14 @@ const tmp = tempDir("rpcpool-call-map-");
 afterAll(() => tmp.cleanup());
 
 /** Runs the client with `input` on its stdin. */
-function rpcpoolWithInput(args: string[], input: string) {
+function rpcpoolWithInput(args: string[], input: string, timeoutMs?: number) {
   const child = spawn(process.execPath, [clientProgram, ...args], {
     cwd: root,
     stdio: ["pipe", "pipe", "pipe"],
   });
   child.stdin!.on("error", () => {});
   child.stdin!.end(input);
-  return collectRun(child, args.join(" "));
+  return collectRun(child, args.join(" "), timeoutMs);
 }
 
 // The example's own server (examples/stats-service): a user's service, served with reflection.
@@ -328,6 +328,22 @@ describe("rpcpool map", () => {
     expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(lines);
     // With the replies on the terminal, no count mixes with them.
     expect(onTerminal(["map", means, file, "--servers", servers.list])).not.toMatch(/lines done/);
+  });
+
+  it("goes on past many bad lines behind a good one whose chunk is not full (no wait on it)", async () => {
+    // A good line, then more bad lines than the window: the good line's chunk goes only when the
+    // input ends, so the reader must not wait for its reply before reading on.
+    const text = ['{"lists":[{"values":[1,3]}]}', ...Array.from({ length: 300 }, () => "{")].join("\n");
+    const run = await rpcpoolWithInput(
+      ["map", means, "--servers", servers.list, "--window", "64", "--chunksize", "64"],
+      text,
+      20_000, // a hang guard
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const out = run.stdout.trim().split("\n");
+    expect(out).toHaveLength(301);
+    expect(JSON.parse(out[0]!).means).toEqual([2]);
+    expect(JSON.parse(out[300]!).error.message).toMatch(/^line 301: not JSON/);
   });
 
   it("refuses a streaming method with exit 2", async () => {

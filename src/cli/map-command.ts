@@ -79,13 +79,18 @@ export async function mapCommand(
     };
 
     let read = 0;
+    // Lines given to the pool: their sequence number by call index, and the reverse.
     const seqOf = new Map<number, number>();
+    const callOf = new Map<number, number>();
     let fed = 0;
+    // Whether the oldest line not yet printed is on its way: the pool sends whole chunks, so the
+    // last `fed % chunksize` lines wait for more; waiting for one of them would never end.
+    const oldestSent = () => (callOf.get(next) ?? fed) < fed - (fed % chunksize);
     const requests = async function* (): AsyncGenerator<Message> {
       for await (const line of inputLines(inputStream(file), file ?? "standard input")) {
         const seq = read++;
         // The window: wait while the oldest line not yet printed is too far behind.
-        while (!options.unordered && seq - next >= window) {
+        while (!options.unordered && seq - next >= window && oldestSent()) {
           await new Promise<void>((resolve) => {
             advanced = resolve;
           });
@@ -98,7 +103,8 @@ export async function mapCommand(
           await settle(seq, errorLine("INVALID_ARGUMENT", (error as Error).message), true);
           continue;
         }
-        seqOf.set(fed++, seq);
+        seqOf.set(fed, seq);
+        callOf.set(seq, fed++);
         yield request;
       }
     };
@@ -110,6 +116,7 @@ export async function mapCommand(
     })) {
       const seq = seqOf.get(outcome.index)!;
       seqOf.delete(outcome.index);
+      callOf.delete(seq);
       if (outcome.ok) {
         await settle(
           seq,
