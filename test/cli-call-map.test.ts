@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { loadPackageDefinition, Server, ServerCredentials } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
@@ -34,6 +35,9 @@ let statsAddress = "";
 // A plain grpc-js server of the example's proto with no reflection: only --proto can describe it.
 let bare: Server;
 let bareAddress = "";
+// One with only the older grpc.reflection.v1alpha, as many servers of other languages have.
+let alpha: Server;
+let alphaAddress = "";
 const statsProto = "acme/stats/v1/stats.proto";
 const statsInclude = join(root, "examples", "stats-service", "proto");
 
@@ -48,9 +52,9 @@ beforeAll(async () => {
   const [line] = (await once(createInterface({ input: stats.stdout! }), "line")) as [string];
   statsAddress = line.replace("listening on ", "");
 
-  const definition = loadPackageDefinition(loadSync(statsProto, { includeDirs: [statsInclude] })) as any;
-  bare = new Server();
-  bare.addService(definition.acme.stats.v1.StatsService.service, {
+  const packageDefinition = loadSync(statsProto, { includeDirs: [statsInclude] });
+  const definition = loadPackageDefinition(packageDefinition) as any;
+  const implementation = {
     Describe: (call: any, callback: any) => {
       const values: number[] = call.request.values;
       callback(null, {
@@ -60,16 +64,31 @@ beforeAll(async () => {
       });
     },
     CountPrimes: (_call: any, callback: any) => callback(null, { count: 0 }),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    bare.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  bareAddress = `127.0.0.1:${port}`;
+  };
+  const listen = (server: Server) =>
+    new Promise<string>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, port) =>
+        e ? reject(e) : resolve(`127.0.0.1:${port}`),
+      ),
+    );
+  bare = new Server();
+  bare.addService(definition.acme.stats.v1.StatsService.service, implementation);
+  bareAddress = await listen(bare);
+  alpha = new Server();
+  alpha.addService(definition.acme.stats.v1.StatsService.service, implementation);
+  new ReflectionService(packageDefinition).addToServer({
+    addService: (service: Record<string, { path: string }>, handlers: any) => {
+      if (Object.values(service)[0]!.path.startsWith("/grpc.reflection.v1alpha."))
+        alpha.addService(service as any, handlers);
+    },
+  } as any);
+  alphaAddress = await listen(alpha);
 });
 afterAll(async () => {
   stats?.kill("SIGTERM");
   if (stats && stats.exitCode === null) await once(stats, "exit");
   bare?.forceShutdown();
+  alpha?.forceShutdown();
 });
 
 describe("rpcpool call", () => {
@@ -196,6 +215,18 @@ describe("rpcpool call", () => {
       .map((line) => JSON.parse(line));
     expect(replies[0].opened.server).toMatch(/^127\.0\.0\.1:/);
     expect(replies[1].reply).toMatchObject({ id: "1", code: 5 });
+  });
+
+  it("asks grpc.reflection.v1alpha where a server has no v1", async () => {
+    const run = await rpcpool([
+      "call",
+      "acme.stats.v1.StatsService/Describe",
+      '{"values":[1,5]}',
+      "--servers",
+      alphaAddress,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ count: 2, mean: 3, server: "bare" });
   });
 
   it("describes a method from --proto files where the server has no reflection", async () => {

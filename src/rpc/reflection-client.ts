@@ -5,7 +5,8 @@ import type { DuplexCall } from "./http2-transport.js";
 import type { MethodSpec } from "./method-spec.js";
 
 /**
- * A client of gRPC server reflection (grpc.reflection.v1.ServerReflection/ServerReflectionInfo):
+ * A client of gRPC server reflection (grpc.reflection.v1.ServerReflection/ServerReflectionInfo, or
+ * v1alpha where a server has only that):
  * the services a server offers, and the .proto files (as serialized FileDescriptorProtos) that
  * describe a symbol, with every file they import. What grpcurl does to call a method it has no
  * .proto for; `rpcpool call` and `rpcpool map` do the same.
@@ -114,18 +115,46 @@ function reflectionMethod(version: "v1" | "v1alpha"): MethodSpec<ReflectionReque
  * protocol answers in order). Close it when done.
  */
 export class ReflectionClient {
-  readonly #call: DuplexCall<ReflectionRequest, ReflectionReply>;
-  readonly #replies: AsyncIterator<ReflectionReply>;
+  readonly #server: DuplexCaller;
+  readonly #timeoutMs: number;
+  #version: "v1" | "v1alpha" = "v1";
+  #answered = false;
+  #call: DuplexCall<ReflectionRequest, ReflectionReply>;
+  #replies: AsyncIterator<ReflectionReply>;
 
   constructor(server: DuplexCaller, options: { timeoutMs?: number } = {}) {
-    this.#call = server.duplex(reflectionMethod("v1"), { timeoutMs: options.timeoutMs ?? 10_000 });
-    this.#replies = this.#call.replies[Symbol.asyncIterator]();
+    this.#server = server;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    [this.#call, this.#replies] = this.#open();
   }
 
+  #open(): [DuplexCall<ReflectionRequest, ReflectionReply>, AsyncIterator<ReflectionReply>] {
+    const call = this.#server.duplex(reflectionMethod(this.#version), { timeoutMs: this.#timeoutMs });
+    return [call, call.replies[Symbol.asyncIterator]()];
+  }
+
+  /**
+   * One question and its answer. A server that has only the older grpc.reflection.v1alpha (the
+   * same messages; many servers of other languages still) is asked that way instead.
+   */
   async ask(request: ReflectionRequest): Promise<ReflectionReply> {
+    try {
+      return await this.#ask(request);
+    } catch (error) {
+      if (this.#answered || this.#version !== "v1") throw error;
+      if (!(error instanceof ClientError) || error.code !== Status.UNIMPLEMENTED) throw error;
+      this.#call.cancel();
+      this.#version = "v1alpha";
+      [this.#call, this.#replies] = this.#open();
+      return this.#ask(request);
+    }
+  }
+
+  async #ask(request: ReflectionRequest): Promise<ReflectionReply> {
     await this.#call.send(request);
     const next = await this.#replies.next();
     if (next.done) throw new ClientError(Status.UNAVAILABLE, "the server ended its reflection stream");
+    this.#answered = true;
     return next.value;
   }
 
