@@ -170,6 +170,13 @@ describe("rpcpool call", () => {
     );
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ rows: "2", columns: 2, sums: [4, 6] });
+    // A line of the stream that is no request ends the call: exit 2 naming the line.
+    const bad = await rpcpoolWithInput(
+      ["call", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list],
+      `${input}\n{"chunk":1}\n`,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/line 4: does not fit rpcpool\.compute\.v1\.ColumnSumsRequest/);
   });
 
   it("prints one line per message of a server stream (a value put, then read back)", async () => {
