@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { loadPackageDefinition, Server, ServerCredentials } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import { startLocalServers } from "rpcpool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
@@ -382,6 +383,35 @@ describe("rpcpool map", () => {
     expect(out).toHaveLength(301);
     expect(JSON.parse(out[0]!).means).toEqual([2]);
     expect(JSON.parse(out[300]!).error.message).toMatch(/^line 301: not JSON/);
+  });
+
+  it("moves a lost server's lines to the other (Means is NO_SIDE_EFFECTS in its proto): every reply, exit 0", async () => {
+    const own = await startLocalServers(2, { workers: 1, stderr: "ignore" });
+    try {
+      const count = 50_000;
+      const text = Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ lists: [{ values: [i, i + 2] }] }),
+      ).join("\n");
+      const child = spawn(
+        process.execPath,
+        [clientProgram, "map", means, "--chunksize", "16", "--servers", own.map((s) => s.address).join(",")],
+        { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
+      );
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(text);
+      // Once replies flow, one server dies without a word.
+      child.stdout!.once("data", () => own[0]!.process.kill("SIGKILL"));
+      const run = await collectRun(child, "map with a server lost");
+      expect(run.code, run.stderr).toBe(0);
+      const out = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(out).toHaveLength(count);
+      out.forEach((line, i) => expect(line.means).toEqual([i + 1]));
+    } finally {
+      await Promise.all(own.map((s) => s.stop().catch(() => {})));
+    }
   });
 
   it("refuses a streaming method with exit 2", async () => {
