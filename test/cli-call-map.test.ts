@@ -408,7 +408,7 @@ describe("rpcpool map", () => {
         .split("\n")
         .map((line) => JSON.parse(line));
       expect(out).toHaveLength(count);
-      out.forEach((line, i) => expect(line.means).toEqual([i + 1]));
+      expect(out.map((line) => line.means)).toEqual(Array.from({ length: count }, (_, i) => [i + 1]));
     } finally {
       await Promise.all(own.map((s) => s.stop().catch(() => {})));
     }
