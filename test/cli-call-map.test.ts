@@ -414,6 +414,28 @@ describe("rpcpool map", () => {
     }
   });
 
+  it("runs on the embedded default local servers without --servers (they host the lesson)", async () => {
+    const run = await rpcpoolWithInput(
+      ["map", means, "--local", "2"],
+      '{"lists":[{"values":[1,2]}]}\n\n{"lists":[{"values":[4]}]}\n',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(
+      run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).means),
+    ).toEqual([[1.5], [4]]);
+    const user = await rpcpoolWithInput(
+      ["map", "acme.stats.v1.StatsService/Describe", "--local", "1"],
+      "{}\n",
+    );
+    expect(user.code).toBe(2);
+    expect(user.stderr).toMatch(
+      /no service acme\.stats\.v1\.StatsService.*embedded local servers host the lesson's services: give --servers/,
+    );
+  });
+
   it("refuses a streaming method with exit 2", async () => {
     const run = await rpcpoolWithInput(
       ["map", "rpcpool.compute.v1.ComputeService/ColumnSums", "--servers", servers.list],
