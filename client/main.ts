@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
+import { callCommand, collect } from "../src/cli/call-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
+import { mapCommand } from "../src/cli/map-command.js";
 import { finiteNumber, integerIn, positiveInteger, tableFlags } from "../src/cli/option-parsers.js";
 import { addQueueCommands } from "../src/cli/queue-commands.js";
 import { runProgram } from "../src/cli/run-program.js";
@@ -185,6 +187,52 @@ common(
     .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
     .option("--report <file.html>", "also write a self-contained HTML page with the charts (checked first)"),
 ).action(scaleCommand);
+
+/** Options of the commands that call any method by its descriptors (`call`, `map`). */
+function described(command: Command): Command {
+  return command
+    .option(
+      "--proto <file>",
+      "read the method from this .proto instead of server reflection (repeatable)",
+      collect,
+    )
+    .option(
+      "-I, --import-path <dir>",
+      "folder the .proto files and their imports are found in (repeatable)",
+      collect,
+    )
+    .option("--emit-defaults", "print fields that hold their default value too")
+    .option("--timeout-ms <ms>", "deadline of each call", positiveInteger);
+}
+
+common(
+  described(
+    program
+      .command("call")
+      .argument("<method>", "SERVICE/METHOD, e.g. acme.stats.v1.StatsService/Describe")
+      .argument(
+        "[json]",
+        "the request in proto3 JSON; - or none reads it (or JSON lines of a stream) from stdin",
+      )
+      .description(
+        "call any method of a server (described by its reflection or --proto); replies as JSON lines",
+      )
+      .option("--pretty", "indent the JSON replies"),
+  ),
+).action(callCommand);
+
+common(
+  described(
+    program
+      .command("map")
+      .argument("<method>", "SERVICE/METHOD of a unary method")
+      .argument("[file]", "JSON lines, one request each; - or none is stdin")
+      .description("one call per JSON line fanned out over the servers; one reply a line, in input order")
+      .option("--unordered", "print replies as they finish, not in input order")
+      .option("--chunksize <n>", "requests per round trip (BatchService)", positiveInteger, 64)
+      .option("--window <n>", "lines read ahead of the oldest reply not yet printed", positiveInteger),
+  ),
+).action(mapCommand);
 
 addQueueCommands(program);
 

@@ -1,0 +1,152 @@
+import type { JsonValue, Message } from "@bufbuild/protobuf";
+import type { Command } from "commander";
+import { Discovery } from "../pool/discovery.js";
+import { type PoolServer, ServerConnection } from "../pool/server-connection.js";
+import { callMetadata, transportTls } from "../rpc/client-credentials.js";
+import type { DescribedMethod } from "../rpc/described-method.js";
+import { flushLines, inputLines, writeLine } from "./json-lines.js";
+import { lookUpMethod } from "./method-lookup.js";
+import { type CommonOptions, clientSecurity, parseServerList, poolFromOptions } from "./pool-from-options.js";
+import { UsageError } from "./run-program.js";
+
+/** Options of `call` and `map`: where the method's descriptors come from, and how replies print. */
+export interface DescribedCallOptions extends CommonOptions {
+  proto?: string[];
+  importPath?: string[];
+  pretty?: boolean;
+  emitDefaults?: boolean;
+  timeoutMs?: number;
+}
+
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/**
+ * A request from one JSON text through the proto3 JSON mapping. Text that is not JSON, or JSON
+ * that does not fit the message (an unknown field, a string for a number), is a UsageError
+ * naming the problem; `where` says which input it was ("line 12").
+ */
+export function requestOf(method: DescribedMethod, text: string, where = "the request"): Message {
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw new UsageError(`${where}: not JSON: ${(error as Error).message}`);
+  }
+  try {
+    return method.requestFromJson(json);
+  } catch (error) {
+    throw new UsageError(`${where}: does not fit ${method.desc.input.typeName}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The one server `call` talks to: the first of --servers (any gRPC server: no rpcpool Info is
+ * asked for), or else one embedded local server, which hosts the lesson's services.
+ */
+async function oneServer(
+  options: DescribedCallOptions,
+): Promise<{ server: PoolServer; close(): Promise<void> }> {
+  if (options.servers === undefined) {
+    const pool = await poolFromOptions({ ...options, local: options.local ?? 1 });
+    return { server: pool.servers[0]!, close: () => pool.close() };
+  }
+  const [target] = parseServerList(options.servers);
+  const [address] = await new Discovery([target!]).resolve();
+  if (!address) throw new UsageError(`--servers: ${target} names no address`);
+  const security = clientSecurity(options);
+  let tls: ReturnType<typeof transportTls>;
+  try {
+    tls = transportTls(security);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const connection = new ServerConnection(address, { tls, metadata: callMetadata(security) });
+  return { server: connection, close: async () => connection.close() };
+}
+
+/**
+ * `rpcpool call SERVICE/METHOD [JSON|-]`: one call of any method of a server, its messages
+ * described by the server's reflection (or --proto), requests and replies in proto3 JSON, one
+ * reply a line. Streams of requests (client streams, bidi) are read as JSON lines from stdin.
+ */
+export async function callCommand(
+  name: string,
+  json: string | undefined,
+  options: DescribedCallOptions,
+  _command: Command,
+) {
+  const { server, close } = await oneServer(options);
+  try {
+    const method = await lookUpMethod(name, {
+      server,
+      protoFiles: options.proto,
+      includeDirs: options.importPath,
+      hint:
+        options.servers === undefined
+          ? "the embedded local servers host the lesson's services: give --servers"
+          : undefined,
+    });
+    const { spec } = method;
+    const print = (reply: Message) =>
+      writeLine(method.replyToJson(reply, { pretty: options.pretty, emitDefaults: options.emitDefaults }));
+    const callOptions = { timeoutMs: options.timeoutMs };
+    if (!spec.requestStream) {
+      const request = requestOf(method, json === undefined || json === "-" ? await wholeStdin() : json);
+      if (!spec.responseStream) {
+        await print(await server.unary(spec, request, callOptions));
+        return;
+      }
+      for await (const reply of server.serverStream(spec, request, callOptions)) await print(reply);
+      return;
+    }
+    // A stream of requests: the JSON argument as the only one, or JSON lines from stdin.
+    const abort = new AbortController();
+    let bad: unknown;
+    const requests = async function* () {
+      if (json !== undefined && json !== "-") {
+        yield requestOf(method, json);
+        return;
+      }
+      for await (const line of inputLines(process.stdin)) {
+        try {
+          yield requestOf(method, line.text, `line ${line.number}`);
+        } catch (error) {
+          bad = error;
+          abort.abort();
+          return;
+        }
+      }
+    };
+    try {
+      if (!spec.responseStream) {
+        await print(await server.clientStream(spec, requests(), { ...callOptions, signal: abort.signal }));
+        return;
+      }
+      const call = server.duplex(spec, { ...callOptions, signal: abort.signal });
+      const sending = (async () => {
+        for await (const request of requests()) await call.send(request);
+        call.end();
+      })();
+      sending.catch(() => call.cancel());
+      for await (const reply of call.replies) await print(reply);
+      await sending;
+    } catch (error) {
+      throw bad ?? error;
+    }
+    if (bad) throw bad;
+  } finally {
+    await flushLines();
+    await close();
+  }
+}
+
+/** All of standard input, for a single request given as `-` (or not given). */
+async function wholeStdin(): Promise<string> {
+  let text = "";
+  process.stdin.setEncoding("utf8");
+  for await (const chunk of process.stdin as AsyncIterable<string>) text += chunk;
+  return text;
+}
