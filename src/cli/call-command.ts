@@ -5,7 +5,7 @@ import { type PoolServer, ServerConnection } from "../pool/server-connection.js"
 import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
 import { flushLines, inputLines, writeLine } from "./json-lines.js";
-import { lookUpMethod } from "./method-lookup.js";
+import { commandMethod } from "./method-lookup.js";
 import { type CommonOptions, clientSecurity, parseServerList, poolFromOptions } from "./pool-from-options.js";
 import { UsageError } from "./run-program.js";
 
@@ -80,15 +80,7 @@ export async function callCommand(
 ) {
   const { server, close } = await oneServer(options);
   try {
-    const method = await lookUpMethod(name, {
-      server,
-      protoFiles: options.proto,
-      includeDirs: options.importPath,
-      hint:
-        options.servers === undefined
-          ? "the embedded local servers host the lesson's services: give --servers"
-          : undefined,
-    });
+    const method = await commandMethod(name, server, options);
     const { spec } = method;
     const print = (reply: Message) =>
       writeLine(method.replyToJson(reply, { pretty: options.pretty, emitDefaults: options.emitDefaults }));

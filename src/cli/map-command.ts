@@ -6,7 +6,7 @@ import type { ClientError } from "../rpc/client-error.js";
 import type { GrpcServiceDefinition } from "../rpc/method-spec.js";
 import { type DescribedCallOptions, requestOf } from "./call-command.js";
 import { flushLines, inputLines, inputStream, writeLine } from "./json-lines.js";
-import { lookUpMethod } from "./method-lookup.js";
+import { commandMethod } from "./method-lookup.js";
 import { poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
 
@@ -41,15 +41,7 @@ export async function mapCommand(
   const progress = progressLine();
   const pool = await poolFromOptions(options, progress.onEvent);
   try {
-    const method = await lookUpMethod(name, {
-      server: pool.servers[0]!,
-      protoFiles: options.proto,
-      includeDirs: options.importPath,
-      hint:
-        options.servers === undefined
-          ? "the embedded local servers host the lesson's services: give --servers"
-          : undefined,
-    });
+    const method = await commandMethod(name, pool.servers[0]!, options);
     const { spec } = method;
     if (spec.requestStream || spec.responseStream) {
       throw new UsageError(

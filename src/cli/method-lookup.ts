@@ -160,3 +160,20 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length]!;
 }
+
+/** The method a `call` or `map` command names, looked up on `server` as its options say. */
+export function commandMethod(
+  name: string,
+  server: MethodSource["server"],
+  options: { proto?: string[]; importPath?: string[]; servers?: unknown },
+): Promise<DescribedMethod> {
+  return lookUpMethod(name, {
+    server,
+    protoFiles: options.proto,
+    includeDirs: options.importPath,
+    hint:
+      options.servers === undefined
+        ? "the embedded local servers host the lesson's services: give --servers"
+        : undefined,
+  });
+}
