@@ -25,6 +25,32 @@ interface QueueOptions {
 interface SubmitOptions extends QueueOptions {
   keep: number;
   attempts: number;
+  /** The job controls (docs/queue.md): a submission key, a delay, a priority. */
+  key?: string;
+  delay?: number;
+  priority?: number;
+  every?: number;
+}
+
+/** The controls every submit passes to JobQueue.submit. */
+function controls(options: SubmitOptions) {
+  return {
+    keepMs: options.keep,
+    attempts: options.attempts,
+    key: options.key,
+    delayMs: options.delay,
+    priority: options.priority,
+  };
+}
+
+/** A --delay: milliseconds (2000), or a time with its unit (2s, 5m, 1h); 0 for none. */
+export function delay(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match?.[2] ?? "ms"]!;
+  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(ms))
+    throw new UsageError(`expected milliseconds or a time like 2s or 5m, not "${value}"`);
+  return ms;
 }
 
 interface TableSubmitOptions extends SubmitOptions {
@@ -68,6 +94,9 @@ async function withQueue<T>(options: QueueOptions, work: (queue: JobQueue) => Pr
 
 const lesson = () => import("../lesson/client/queue-jobs.js");
 
+/** The lesson's reduce step for column sums (what `--total` runs). */
+const mergeColumnSums = "rpcpool.compute.v1.ComputeService/MergeColumnSums";
+
 async function printSubmitted(id: string, options: QueueOptions): Promise<void> {
   if (options.json) await writeJson({ job: id });
   else await writeText(id);
@@ -94,6 +123,14 @@ function submitOptions(command: Command): Command {
       },
       5,
     )
+    .option("--key <key>", "a submission key: the same key while its job is kept gives that job, run once")
+    .option("--delay <time>", "take its tasks no sooner than this: milliseconds, or 2s, 5m, 1h", delay)
+    .option("--priority <n>", "higher first, -1000 to 1000 (default 0)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || Math.abs(n) > 1000)
+        throw new UsageError(`--priority: -1000 to 1000, not "${v}"`);
+      return n;
+    })
     .option("--json", 'print {"job":"ID"}');
 }
 
@@ -105,6 +142,9 @@ function tableSubmitOptions(command: Command): Command {
     .option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
 }
 
+/** The path --then names (SERVICE/METHOD, with or without its leading slash). */
+const methodPath = (name: string) => (name.startsWith("/") ? name : `/${name}`);
+
 /** `rpcpool submit ...`, `status`, `result` and `jobs`, added to the program. */
 export function addQueueCommands(program: Command): void {
   const submit = program
@@ -115,17 +155,21 @@ export function addQueueCommands(program: Command): void {
     submit
       .command("column-sums")
       .argument("<files...>", "CSV tables; - is standard input")
-      .description("column sums of CSV tables, as a job"),
-  ).action(async (files: string[], options: TableSubmitOptions) => {
+      .description("column sums of CSV tables, as a job")
+      .option("--total", "also their exact total, reduced by a server once every file is done")
+      .option("--then <method>", `the reduce step, by name: ${mergeColumnSums} (what --total is)`),
+  ).action(async (files: string[], options: TableSubmitOptions & { total?: boolean; then?: string }) => {
     checkStdin(files, options);
+    if (options.then !== undefined && methodPath(options.then) !== `/${mergeColumnSums}`)
+      throw new UsageError(`--then: column-sums is reduced by ${mergeColumnSums}, not "${options.then}"`);
     const read = tableReadOptions(options);
     const { submitColumnSums } = await lesson();
     const job = await withQueue(options, (queue) =>
       submitColumnSums(queue, files, {
         read,
         remote: options.remotePaths,
-        keepMs: options.keep,
-        attempts: options.attempts,
+        total: options.total || options.then !== undefined,
+        ...controls(options),
       }),
     );
     await printSubmitted(job.id, options);
@@ -153,8 +197,7 @@ export function addQueueCommands(program: Command): void {
           read,
           remote: options.remotePaths,
           divisor: options.divisor,
-          keepMs: options.keep,
-          attempts: options.attempts,
+          ...controls(options),
         }),
       );
       await printSubmitted(job.id, options);
@@ -171,7 +214,7 @@ export function addQueueCommands(program: Command): void {
     const radii = parseRadii(options.radii);
     const { submitCircles } = await lesson();
     const job = await withQueue(options, (queue) =>
-      submitCircles(queue, radii, options.pi, { keepMs: options.keep, attempts: options.attempts }),
+      submitCircles(queue, radii, options.pi, controls(options)),
     );
     await printSubmitted(job.id, options);
   });
@@ -184,9 +227,7 @@ export function addQueueCommands(program: Command): void {
   ).action(async (options: SubmitOptions & { lists: string }) => {
     const lists = parseLists(options.lists);
     const { submitMeans } = await lesson();
-    const job = await withQueue(options, (queue) =>
-      submitMeans(queue, lists, { keepMs: options.keep, attempts: options.attempts }),
-    );
+    const job = await withQueue(options, (queue) => submitMeans(queue, lists, controls(options)));
     await printSubmitted(job.id, options);
   });
 
@@ -225,13 +266,16 @@ export function addQueueCommands(program: Command): void {
     const document = queueJobs.lessonDocument(result);
     const json = { json: options.json };
     switch (document.command) {
-      case "column-sums":
+      case "column-sums": {
+        const files = queueJobs.columnSumsOutcome(result);
         return printColumnSums(
           document.files,
-          queueJobs.columnSumsOutcome(result),
+          files,
           { ...json, ...tableFlags(document) },
           command,
+          queueJobs.columnSumsTotalOutcome(result, files),
         );
+      }
       case "weighted-means":
         return printWeightedMeans(
           document.files,
@@ -252,6 +296,17 @@ export function addQueueCommands(program: Command): void {
           return reportRefusal(error, json, command);
         }
     }
+  });
+
+  queueOption(
+    program
+      .command("cancel")
+      .argument("<id>", "the job's id, as submit printed it")
+      .description("cancel a job: its waiting tasks are removed, its running ones aborted"),
+  ).action(async (id: string, options: QueueOptions) => {
+    const stopped = await withQueue(options, (queue) => queue.cancel(id));
+    if (options.json) await writeJson({ job: id, cancelled: stopped });
+    else await writeText(stopped === 0 ? `${id}: cancelled before` : `${id}: cancelled ${stopped} tasks`);
   });
 
   queueOption(program.command("jobs").description("the jobs on a queue whose results are still kept")).action(
@@ -292,17 +347,20 @@ function statusDocument(status: JobStatus) {
     job: status.id,
     kind: status.kind,
     submitted: new Date(status.created).toISOString(),
+    state: status.state,
     tasks: status.tasks,
     waiting: status.waiting,
+    delayed: status.delayed,
     running: status.running,
     done: status.done,
     failed: status.failed,
+    cancelled: status.cancelled,
     finished: status.finished,
   };
 }
 
 function statusLine(status: JobStatus): string {
   return printable(
-    `${status.id} (${status.kind}): ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.finished ? " (finished)" : ""}`,
+    `${status.id} (${status.kind}): ${status.state}: ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.finished ? " (finished)" : ""}`,
   );
 }
