@@ -50,8 +50,8 @@ export interface TaskData {
   job: string;
   method: string;
   tasks: Array<{ index: number; inline?: string[] }>;
-  /** The job's reduce step (JobMeta.then): its input is the other tasks' replies. */
-  then?: boolean;
+  /** The job's reduce step (JobMeta.reduce): its input is the other tasks' replies. */
+  reduce?: boolean;
 }
 
 /** The job's `meta` field. */
@@ -74,7 +74,7 @@ export interface JobMeta {
    * `{ repeated V parts = 1; }` of their replies in task order; it is the job's last task
    * (`index`, = tasks - 1), a BullMQ flow's parent of the others.
    */
-  then?: { method: string; index: number };
+  reduce?: { method: string; index: number };
   /** The submission key it was submitted with (`--key`), kept as long as the job. */
   key?: string;
 }

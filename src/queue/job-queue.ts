@@ -3,7 +3,6 @@ import { FlowProducer, type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
-import { repeatedField } from "../wire/repeated-field.js";
 import {
   bullPrefix,
   cancelChannel,
@@ -105,10 +104,10 @@ export interface JobResult {
   kind: string;
   created: number;
   document: unknown;
-  /** One per task, in submission order (the reduce step's apart, in `then`). */
+  /** One per task, in submission order (the reduce step's apart, in `reduce`). */
   outcomes: TaskOutcome[];
   /** The reduce step's outcome, for a job submitted with `then`. */
-  then?: TaskOutcome;
+  reduce?: TaskOutcome;
 }
 
 /** The most and least --priority; BullMQ's priorities are lower-first, from 1. */
@@ -234,7 +233,7 @@ export class JobQueue {
       taskMethod:
         methods.length > 1 ? all.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
       document: options.document,
-      then: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
+      reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
       key: options.key,
     };
     // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
@@ -284,16 +283,16 @@ export class JobQueue {
         priority,
         ...(delayMs > 0 ? { delay: delayMs } : {}),
       });
-      if (meta.then) {
+      if (meta.reduce) {
         // A BullMQ flow: the reduce step is the parent of the job's tasks, taken once they all
         // completed or failed (a failed one does not hold it back: its outcome says why).
-        const { method, index } = meta.then;
+        const { method, index } = meta.reduce;
         this.#flows ??= new FlowProducer({ connection: redis, prefix: bullPrefix });
         this.#flows.on("error", () => {});
         await this.#flows.add({
           name: "then",
           queueName: taskQueueName(method),
-          data: { job: id, method, tasks: [{ index }], then: true } satisfies TaskData,
+          data: { job: id, method, tasks: [{ index }], reduce: true } satisfies TaskData,
           opts: { ...options_(index), delay: undefined },
           children: chunks.map(({ first, data }) => ({
             name: "task",
@@ -571,8 +570,8 @@ export class JobQueue {
       if (signature) this.#checkSigned(meta, index, errorField(index), bytes, signature);
       outcomes.push(failureOutcome(meta.id, index, bytes));
     }
-    const then = meta.then ? outcomes.pop() : undefined;
-    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes, then };
+    const reduce = meta.reduce ? outcomes.pop() : undefined;
+    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes, reduce };
   }
 
   /** Refuses an outcome not signed with the servers' token, when this client was given it. */
@@ -611,7 +610,7 @@ export class JobQueue {
       // Taken off the queue (a flow's parent first, with its children); a task a worker holds
       // (locked) stays, and its worker aborts it.
       const bullJobs = new Map<string, string>();
-      if (meta.then) bullJobs.set(taskJobId(id, meta.then.index), meta.then.method);
+      if (meta.reduce) bullJobs.set(taskJobId(id, meta.reduce.index), meta.reduce.method);
       for (let index = 0; index < meta.tasks; index++) {
         const method = meta.methods[meta.taskMethod?.[index] ?? 0];
         if (method) bullJobs.set(taskJobId(id, meta.chunk?.[index] ?? index), method);

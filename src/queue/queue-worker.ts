@@ -198,7 +198,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     task: TaskData["tasks"][number],
     signal: AbortSignal,
   ): Promise<LocalReply> => {
-    if (data.then) return runThen(data, method, task.index, signal);
+    if (data.reduce) return runThen(data, method, task.index, signal);
     if (!task.inline) {
       // Counted in Redis first: an input over the limit is never read (its inline peers were
       // counted by checkedTaskData by their base64 length).
@@ -222,7 +222,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
 
   /**
-   * A job's reduce step (JobMeta.then): `method` on `{ repeated V parts = 1; }` of the other tasks'
+   * A job's reduce step (JobMeta.reduce): `method` on `{ repeated V parts = 1; }` of the other tasks'
    * replies, in task order, read from the job's record once they have all settled (BullMQ takes a
    * flow's parent once its children are done; an outcome recorded late is waited for by a retry).
    * Refused when a task failed: a reduce without it would be wrong.
@@ -237,7 +237,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     try {
       meta = JSON.parse((await redis.hget(jobKey(data.job), "meta")) ?? "null") as JobMeta;
     } catch {}
-    if (meta?.then?.index !== index || meta.then.method !== method || index !== meta.tasks - 1)
+    if (meta?.reduce?.index !== index || meta.reduce.method !== method || index !== meta.tasks - 1)
       return refusal(Status.PERMISSION_DENIED, "the task is not its job's reduce step; refused");
     const fields = await redis.hmgetBuffer(
       jobKey(data.job),

@@ -214,7 +214,7 @@ export function columnSumsTotalOutcome(
   result: JobResult,
   files: TableJobResult<ColumnSumsResult>,
 ): { ok: true; value: ColumnSumsTotal } | { ok: false; error: ClientError } | undefined {
-  if (!result.then) return undefined;
+  if (!result.reduce) return undefined;
   const failed = files.files.filter((o) => !o.ok).length;
   if (failed > 0) {
     const message = `no total: ${failed} of ${files.files.length} files have no column sums`;
@@ -230,7 +230,7 @@ export function columnSumsTotalOutcome(
   if (!first) return { ok: true, value: { rows: 0, columns: 0, sums: [] } };
   try {
     const method = computeMethods.mergeColumnSums!;
-    const reply = decoded(result.then, method, (r: ReturnType<typeof method.responseDeserialize>) =>
+    const reply = decoded(result.reduce, method, (r: ReturnType<typeof method.responseDeserialize>) =>
       checkColumnSums(served, r, { exactOnly: false }),
     );
     return { ok: true, value: { rows: reply.rows, columns: reply.columns, sums: reply.sums } };
