@@ -149,6 +149,44 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
     expect(done).toMatchObject({ state: "done", done: 1, delayed: 0 });
   });
 
+  it("takes waiting tasks highest --priority first", async () => {
+    const held = await queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(60_000)] }]);
+    await untilState(held.id, (s) => s.running === 1);
+    // 30 ms each, one at a time: their start times (BullMQ's, in ms) differ.
+    const sleep = (priority?: number) =>
+      queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(30)] }], { priority });
+    const low = await sleep(-5);
+    const plain = await sleep();
+    const high = await sleep(5);
+    expect(await held.cancel()).toBe(1);
+    for (const job of [low, plain, high]) await job.result();
+    const { Queue } = await import("bullmq");
+    const tasks = new Queue("task.rpcpool.compute.v1.DemoService.Sleep", {
+      connection: { host: "127.0.0.1", port: redis.port },
+      prefix: "rpcpool",
+    });
+    try {
+      const order = [];
+      for (const [name, job] of Object.entries({ low, plain, high })) {
+        const task = await tasks.getJob(`${job.id}-0`);
+        order.push({ name, at: task?.processedOn ?? 0 });
+      }
+      expect(order.sort((x, y) => x.at - y.at).map((o) => o.name)).toEqual(["high", "plain", "low"]);
+      // The CLI's flag, as BullMQ's lower-first priority.
+      const submitted = await cli(["submit", "circles", "--radii", "1", "--priority", "7", "--json"]);
+      const circles = new Queue("task.rpcpool.compute.v1.ComputeService.Circles", {
+        connection: { host: "127.0.0.1", port: redis.port },
+        prefix: "rpcpool",
+      });
+      expect((await circles.getJob(`${submitted.json().job}-0`))?.opts.priority).toBe(1001 - 7);
+      await circles.close();
+      const wrong = await cli(["submit", "circles", "--radii", "1", "--priority", "1001"]);
+      expect(wrong.code).toBe(2);
+    } finally {
+      await tasks.close();
+    }
+  });
+
   it("reduces a column-sums job with --total to the synchronous command's exact total", async () => {
     const a = tmp.file("a.csv", "0.1;1e16\n0.2;1\n0.3;-1e16\n");
     const b = tmp.file("b.csv", "1e-10;2\n0.7;3.5\n");
