@@ -187,6 +187,43 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
     }
   });
 
+  it("repeats a job --every 2s until its schedule is cancelled", async () => {
+    const submitted = await cli(["submit", "circles", "--radii", "2", "--every", "2s", "--json"]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const schedule = submitted.json().schedule;
+    expect(schedule).toMatch(/^schedule-/);
+    // Polled until it has run twice (the test's timeout is the hang guard).
+    let listed: any;
+    for (;;) {
+      const run = await cli(["jobs", "--schedules", "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      listed = run.json().schedules.find((s: any) => s.schedule === schedule);
+      if (listed?.runs >= 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(listed).toMatchObject({ kind: "circles", every: 2000 });
+    // Each run is a job of its own, with the command's result.
+    const result = await cli(["result", listed.last, "--wait", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json().radii).toEqual([2]);
+    const cancelled = await cli(["cancel", schedule, "--json"]);
+    expect(cancelled.json()).toEqual({ schedule, cancelled: true });
+    const after = await cli(["jobs", "--schedules", "--json"]);
+    expect(after.json().schedules).toEqual([]);
+    // No tick is left planned on BullMQ's schedules queue.
+    const { Queue } = await import("bullmq");
+    const ticks = new Queue("schedules", {
+      connection: { host: "127.0.0.1", port: redis.port },
+      prefix: "rpcpool",
+    });
+    try {
+      expect(await ticks.getDelayedCount()).toBe(0);
+      expect(await ticks.getJobSchedulersCount()).toBe(0);
+    } finally {
+      await ticks.close();
+    }
+  });
+
   it("reduces a column-sums job with --total to the synchronous command's exact total", async () => {
     const a = tmp.file("a.csv", "0.1;1e16\n0.2;1\n0.3;-1e16\n");
     const b = tmp.file("b.csv", "1e-10;2\n0.7;3.5\n");

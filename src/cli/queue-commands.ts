@@ -40,6 +40,7 @@ function controls(options: SubmitOptions) {
     key: options.key,
     delayMs: options.delay,
     priority: options.priority,
+    every: options.every,
   };
 }
 
@@ -97,8 +98,8 @@ const lesson = () => import("../lesson/client/queue-jobs.js");
 /** The lesson's reduce step for column sums (what `--total` runs). */
 const mergeColumnSums = "rpcpool.compute.v1.ComputeService/MergeColumnSums";
 
-async function printSubmitted(id: string, options: QueueOptions): Promise<void> {
-  if (options.json) await writeJson({ job: id });
+async function printSubmitted(id: string, options: QueueOptions, schedule = false): Promise<void> {
+  if (options.json) await writeJson(schedule ? { schedule: id } : { job: id });
   else await writeText(id);
 }
 
@@ -131,7 +132,12 @@ function submitOptions(command: Command): Command {
         throw new UsageError(`--priority: -1000 to 1000, not "${v}"`);
       return n;
     })
-    .option("--json", 'print {"job":"ID"}');
+    .option(
+      "--every <time>",
+      "repeat: submit the job again every 2s, 10m, 1h (prints the schedule's id; cancel it to stop)",
+      delay,
+    )
+    .option("--json", 'print {"job":"ID"} ({"schedule":"ID"} with --every)');
 }
 
 function tableSubmitOptions(command: Command): Command {
@@ -172,7 +178,7 @@ export function addQueueCommands(program: Command): void {
         ...controls(options),
       }),
     );
-    await printSubmitted(job.id, options);
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   tableSubmitOptions(
@@ -200,7 +206,7 @@ export function addQueueCommands(program: Command): void {
           ...controls(options),
         }),
       );
-      await printSubmitted(job.id, options);
+      await printSubmitted(job.id, options, job.schedule);
     },
   );
 
@@ -216,7 +222,7 @@ export function addQueueCommands(program: Command): void {
     const job = await withQueue(options, (queue) =>
       submitCircles(queue, radii, options.pi, controls(options)),
     );
-    await printSubmitted(job.id, options);
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   submitOptions(
@@ -228,7 +234,7 @@ export function addQueueCommands(program: Command): void {
     const lists = parseLists(options.lists);
     const { submitMeans } = await lesson();
     const job = await withQueue(options, (queue) => submitMeans(queue, lists, controls(options)));
-    await printSubmitted(job.id, options);
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   const queueOption = (command: Command) =>
@@ -301,37 +307,72 @@ export function addQueueCommands(program: Command): void {
   queueOption(
     program
       .command("cancel")
-      .argument("<id>", "the job's id, as submit printed it")
-      .description("cancel a job: its waiting tasks are removed, its running ones aborted"),
+      .argument("<id>", "the job's id, or a schedule's (submit --every), as submit printed it")
+      .description("cancel a job (its waiting tasks removed, its running ones aborted), or stop a schedule"),
   ).action(async (id: string, options: QueueOptions) => {
-    const stopped = await withQueue(options, (queue) => queue.cancel(id));
-    if (options.json) await writeJson({ job: id, cancelled: stopped });
-    else await writeText(stopped === 0 ? `${id}: cancelled before` : `${id}: cancelled ${stopped} tasks`);
+    const cancelled = await withQueue(options, async (queue) =>
+      (await queue.cancelSchedule(id)) ? ("schedule" as const) : queue.cancel(id),
+    );
+    if (cancelled === "schedule") {
+      if (options.json) await writeJson({ schedule: id, cancelled: true });
+      else await writeText(`${id}: schedule removed (its runs submitted so far go on)`);
+    } else if (options.json) await writeJson({ job: id, cancelled });
+    else await writeText(cancelled === 0 ? `${id}: cancelled before` : `${id}: cancelled ${cancelled} tasks`);
   });
 
-  queueOption(program.command("jobs").description("the jobs on a queue whose results are still kept")).action(
-    async (options: QueueOptions) => {
-      const jobs = await withQueue(options, (queue) => queue.jobs());
-      if (options.json) await writeJson({ jobs: jobs.map(statusDocument) });
-      else if (jobs.length === 0) say("no jobs");
-      else
-        await writeText(
-          textTable(
-            ["job", "kind", "submitted", "tasks", "waiting", "running", "done", "failed"],
-            jobs.map((j) => [
-              j.id,
-              j.kind,
-              new Date(j.created).toISOString(),
-              j.tasks,
-              j.waiting,
-              j.running,
-              j.done,
-              j.failed,
-            ]),
-          ),
-        );
-    },
-  );
+  queueOption(
+    program
+      .command("jobs")
+      .description("the jobs on a queue whose results are still kept")
+      .option("--schedules", "the repeating jobs (submit --every) instead, with their runs"),
+  ).action(async (options: QueueOptions & { schedules?: boolean }) => {
+    if (options.schedules) return printSchedules(options);
+    const jobs = await withQueue(options, (queue) => queue.jobs());
+    if (options.json) await writeJson({ jobs: jobs.map(statusDocument) });
+    else if (jobs.length === 0) say("no jobs");
+    else
+      await writeText(
+        textTable(
+          ["job", "kind", "submitted", "tasks", "waiting", "running", "done", "failed"],
+          jobs.map((j) => [
+            j.id,
+            j.kind,
+            new Date(j.created).toISOString(),
+            j.tasks,
+            j.waiting,
+            j.running,
+            j.done,
+            j.failed,
+          ]),
+        ),
+      );
+  });
+}
+
+/** `jobs --schedules`: each schedule, how often, its next run, and the runs it has submitted. */
+async function printSchedules(options: QueueOptions): Promise<void> {
+  const schedules = await withQueue(options, (queue) => queue.schedules());
+  const at = (ms?: number) => (ms === undefined ? "" : new Date(ms).toISOString());
+  if (options.json) {
+    await writeJson({
+      schedules: schedules.map((s) => ({
+        schedule: s.id,
+        kind: s.kind,
+        every: s.every,
+        created: at(s.created),
+        next: s.next === undefined ? null : at(s.next),
+        runs: s.runs,
+        last: s.last ?? null,
+      })),
+    });
+  } else if (schedules.length === 0) say("no schedules");
+  else
+    await writeText(
+      textTable(
+        ["schedule", "kind", "every (ms)", "next", "runs", "last run"],
+        schedules.map((s) => [s.id, s.kind, s.every, at(s.next), s.runs, s.last ?? ""]),
+      ),
+    );
 }
 
 /** The read options a table job was submitted with, as the table commands' flags. */

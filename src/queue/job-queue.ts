@@ -23,6 +23,14 @@ import {
   taskJobId,
   taskQueueName,
 } from "./job-keys.js";
+import {
+  listSchedules,
+  removeSchedule,
+  type ScheduleStatus,
+  type ScheduleTemplate,
+  scheduleQueue,
+  upsertSchedule,
+} from "./job-schedules.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
@@ -71,6 +79,13 @@ export interface SubmitOptions {
    * the job's last task; refused (FAILED_PRECONDITION) when a task failed.
    */
   then?: string;
+  /**
+   * Repeats: a schedule (BullMQ's job scheduler) submits the job again every this many ms, each
+   * run a job of its own (src/queue/job-schedules.ts); the returned handle is the schedule's
+   * (`schedule: true`, `cancel()` stops it). With `key`, the key names the schedule, and a second
+   * submit with it updates the schedule instead of adding one.
+   */
+  every?: number;
 }
 
 /** What `status` calls a job as a whole. */
@@ -138,6 +153,7 @@ export class JobQueue {
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
   #flows?: FlowProducer;
+  #schedules?: Queue;
   readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
   #listener?: Redis;
   #connected?: Promise<void>;
@@ -193,6 +209,7 @@ export class JobQueue {
    * later. Inputs are checked against the limits before anything is stored.
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
     const keepMs = options.keepMs ?? defaultKeepMs;
     if (!(keepMs >= 1000))
       throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
@@ -327,6 +344,46 @@ export class JobQueue {
       throw error;
     }
     return new JobHandle(this, id, meta, listening && adoptable(listening));
+  }
+
+  /** A repeating job: its template stored, its scheduler made (or updated, for a key given again). */
+  async #schedule(tasks: TaskInput[], options: SubmitOptions, every: number): Promise<JobHandle> {
+    if (!(Number.isSafeInteger(every) && every >= 1000))
+      throw new ClientError(Status.INVALID_ARGUMENT, "a job repeats at most once a second");
+    const { every: _, key, ...rest } = options;
+    let bytes = 0;
+    const template: ScheduleTemplate = {
+      tasks: tasks.map((task) => {
+        if ("failed" in task) return task;
+        bytes += task.requests.reduce((n, b) => n + b.byteLength, 0);
+        return { method: task.method, requests: task.requests.map((b) => b.toString("base64")) };
+      }),
+      options: rest,
+    };
+    // The template lives in Redis as long as the schedule: one task's worth at most.
+    if (bytes > this.limits.maxTaskBytes) throw tooLarge("a repeating job", bytes, this.limits.maxTaskBytes);
+    const id = key ?? `schedule-${randomUUID()}`;
+    await this.#guard(async (redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      await upsertSchedule(redis, this.#schedules, id, options.kind ?? "tasks", every, template);
+    });
+    return new JobHandle(this, id, undefined, undefined, true);
+  }
+
+  /** The repeating jobs (`submit --every`), with how many runs each has submitted. */
+  schedules(): Promise<ScheduleStatus[]> {
+    return this.#guard((redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      return listSchedules(redis, this.#schedules);
+    });
+  }
+
+  /** Stops a repeating job (its runs already submitted go on); false if there is no such schedule. */
+  cancelSchedule(id: string): Promise<boolean> {
+    return this.#guard((redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      return removeSchedule(redis, this.#schedules, id);
+    });
   }
 
   /**
@@ -595,6 +652,8 @@ export class JobQueue {
    */
   cancel(id: string): Promise<number> {
     return this.#guard(async (redis) => {
+      // A schedule's id (submit --every): the schedule stops.
+      if ((await redis.exists(jobKey(id))) === 0 && (await this.cancelSchedule(id))) return 0;
       const meta = await this.#meta(redis, id);
       const stopped = await (redis as CollectingRedis).rpcpoolCancel(
         jobKey(id),
@@ -646,6 +705,7 @@ export class JobQueue {
   async close(): Promise<void> {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
     await this.#flows?.close().catch(() => {});
+    await this.#schedules?.close().catch(() => {});
     this.#listener?.disconnect();
     this.#redis.disconnect();
   }
@@ -660,6 +720,8 @@ export class JobHandle {
     readonly meta?: JobMeta,
     /** Listening to its tasks since submission; released unless result() adopts it soon. */
     private listening?: Listening,
+    /** A repeating job's schedule (submit with `every`): only cancel() applies; its runs are jobs. */
+    readonly schedule = false,
   ) {}
 
   status(): Promise<JobStatus> {

@@ -20,6 +20,8 @@ import {
   type TaskData,
   taskQueueName,
 } from "./job-keys.js";
+import { JobQueue, type TaskInput } from "./job-queue.js";
+import { startScheduleWorker } from "./job-schedules.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, redact } from "./queue-url.js";
 import { workerRedisOptions } from "./redis-client.js";
@@ -390,6 +392,25 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     worker.run().catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
     return worker;
   });
+  // The repeating jobs' ticks (submit --every): each submits a run, as a client's submit would.
+  let submitter: JobQueue | undefined;
+  const schedules = startScheduleWorker(
+    redis,
+    async (template) => {
+      submitter ??= new JobQueue(options.url, { limits: options.limits });
+      const tasks: TaskInput[] = template.tasks.map((task) =>
+        "failed" in task
+          ? task
+          : { method: task.method, requests: task.requests.map((b) => Buffer.from(b, "base64")) },
+      );
+      return (await submitter.submit(tasks, { ...template.options, every: undefined })).id;
+    },
+    (message) => {
+      if (message !== lastError) say(`queue ${address.shown}: ${message}`);
+      lastError = message;
+    },
+  );
+  workers.push(schedules as unknown as Worker<TaskData>);
   return {
     shown: address.shown,
     methods,
@@ -406,6 +427,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         void Promise.all(workers.map((w) => w.close(true))).catch(() => {});
       }
       clearTimeout(timer);
+      await submitter?.close();
       listener.disconnect();
       redis.disconnect();
     },
