@@ -104,6 +104,24 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
     const waiting = await queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(0)] }]);
     expect((await waiting.status()).state).toBe("waiting");
     expect(await waiting.cancel()).toBe(1);
+    // A flow (a reduce step, the parent of its tasks in BullMQ) leaves the queue whole.
+    const flow = await queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(0)] }], {
+      // biome-ignore lint/suspicious/noThenProperty: the API's name for the reduce step (a method's path, not a function)
+      then: `${demo}/Sleep`,
+    });
+    expect(await flow.status()).toMatchObject({ state: "waiting", tasks: 2 });
+    expect(await flow.cancel()).toBe(2);
+    const { Queue } = await import("bullmq");
+    const tasks = new Queue("task.rpcpool.compute.v1.DemoService.Sleep", {
+      connection: { host: "127.0.0.1", port: redis.port },
+      prefix: "rpcpool",
+    });
+    try {
+      for (const bullId of [`${waiting.id}-0`, `${flow.id}-0`, `${flow.id}-1`])
+        expect(await tasks.getJob(bullId), bullId).toBeUndefined();
+    } finally {
+      await tasks.close();
+    }
     expect(await held.cancel()).toBe(1);
     await expect(waiting.result()).rejects.toMatchObject({ codeName: "CANCELLED" });
     const finished = await cli(["cancel", (await queue.submit([{ failed: { code: 5, message: "x" } }])).id]);
