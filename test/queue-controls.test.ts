@@ -69,11 +69,14 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
       kind: "sleep",
     });
     await untilState(job.id, (s) => s.running === 1);
+    // A client waiting for the result hears of the cancel at once.
+    const waiting = job.result().catch((error: unknown) => error);
     const cancelled = await cli(["cancel", job.id, "--json"]);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.json()).toEqual({ job: job.id, cancelled: 1 });
+    expect(await waiting).toMatchObject({ codeName: "CANCELLED" });
     const status = await cli(["status", job.id, "--json"]);
-    expect(status.json()).toMatchObject({ state: "cancelled", cancelled: 1, finished: true });
+    expect(status.json()).toMatchObject({ state: "cancelled", cancelled: 1, failed: 0, finished: true });
     const result = await cli(["result", job.id, "--wait"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/CANCELLED: job .* was cancelled/);

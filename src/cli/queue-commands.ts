@@ -333,10 +333,11 @@ export function addQueueCommands(program: Command): void {
     else
       await writeText(
         textTable(
-          ["job", "kind", "submitted", "tasks", "waiting", "running", "done", "failed"],
+          ["job", "kind", "state", "submitted", "tasks", "waiting", "running", "done", "failed"],
           jobs.map((j) => [
             j.id,
             j.kind,
+            j.state,
             new Date(j.created).toISOString(),
             j.tasks,
             j.waiting,
@@ -402,6 +403,6 @@ function statusDocument(status: JobStatus) {
 
 function statusLine(status: JobStatus): string {
   return printable(
-    `${status.id} (${status.kind}): ${status.state}: ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.finished ? " (finished)" : ""}`,
+    `${status.id} (${status.kind}): ${status.state}: ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.cancelled > 0 ? `, ${status.cancelled} cancelled` : ""}${status.finished ? " (finished)" : ""}`,
   );
 }

@@ -725,6 +725,7 @@ export class JobHandle {
   ) {}
 
   status(): Promise<JobStatus> {
+    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
     return this.queue.status(this.id);
   }
 
@@ -734,6 +735,7 @@ export class JobHandle {
   }
 
   result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
+    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
     const listening = options.wait === false || this.listening?.released ? undefined : this.listening;
     this.listening = undefined;
     return this.queue.result(this.id, { wait: true, meta: this.meta, listening, ...options });
@@ -767,6 +769,14 @@ function failureOutcome(id: string, index: number, bytes: Buffer): TaskOutcome {
       return { ok: false, code: failure.code as number, message: failure.message };
   } catch {}
   throw new ClientError(Status.DATA_LOSS, `job ${id}: the outcome of task ${index + 1} is malformed`);
+}
+
+/** What a schedule's handle answers to status() and result(): its runs are the jobs. */
+function scheduleNotJob(id: string): ClientError {
+  return new ClientError(
+    Status.FAILED_PRECONDITION,
+    `${id} is a schedule, not a job: its runs are jobs (queue.schedules() gives the last one's id)`,
+  );
 }
 
 function notFound(id: string): ClientError {

@@ -110,7 +110,7 @@ export function startScheduleWorker(
       let template: ScheduleTemplate;
       try {
         template = JSON.parse(text) as ScheduleTemplate;
-        if (!Array.isArray(template.tasks)) throw new Error("no tasks");
+        if (!wellFormed(template)) throw new Error("not a template");
       } catch {
         throw new Error(`schedule ${id}: its template in Redis is malformed`);
       }
@@ -122,4 +122,21 @@ export function startScheduleWorker(
   worker.on("error", (error) => say(error.message));
   worker.run().catch((error: Error) => say(error.message));
   return worker;
+}
+
+/** A template as upsertSchedule writes it (whatever is in Redis may have been written by anyone). */
+function wellFormed(template: ScheduleTemplate): boolean {
+  const strings = (list: unknown) => Array.isArray(list) && list.every((x) => typeof x === "string");
+  return (
+    typeof template === "object" &&
+    template !== null &&
+    typeof template.options === "object" &&
+    template.options !== null &&
+    Array.isArray(template.tasks) &&
+    template.tasks.every((task) =>
+      "failed" in task
+        ? Number.isInteger(task.failed?.code) && typeof task.failed.message === "string"
+        : typeof task.method === "string" && strings(task.requests),
+    )
+  );
 }
