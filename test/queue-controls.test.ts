@@ -132,6 +132,32 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
     expect(finished.stderr).toMatch(/FAILED_PRECONDITION: job .* has finished/);
   });
 
+  it("aborts a task of a cancelled job that a worker takes after the cancel was published (the job's mark)", async () => {
+    const { Queue } = await import("bullmq");
+    const tasks = new Queue("task.rpcpool.compute.v1.DemoService.Sleep", {
+      connection: { host: "127.0.0.1", port: redis.port },
+      prefix: "rpcpool",
+    });
+    try {
+      // Delayed, so that no worker takes it before the cancel.
+      const job = await queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(600_000)] }], {
+        delayMs: 60_000,
+      });
+      const record = await tasks.getJob(`${job.id}-0`);
+      expect(await job.cancel()).toBe(1);
+      expect(await tasks.getJob(`${job.id}-0`)).toBeUndefined();
+      // As if a worker had taken it between the cancel's message and its removal from the queue.
+      await tasks.add("task", record!.data, { jobId: `${job.id}-0` });
+      // Taken first (no priority), it finds the job's mark and stops: the slot is free again.
+      const next = await queue.submit([{ method: `${demo}/Sleep`, requests: [varintField(0)] }]);
+      expect((await next.result()).outcomes[0]?.ok).toBe(true);
+      expect(await tasks.getJobState(`${job.id}-0`)).toBe("completed");
+      await expect(job.result()).rejects.toMatchObject({ codeName: "CANCELLED" });
+    } finally {
+      await tasks.close();
+    }
+  });
+
   it("gives the same job for the same --key, and runs it once", async () => {
     const args = ["submit", "circles", "--radii", "3", "--key", "nightly-circles", "--json"];
     const first = await cli(args);
