@@ -341,6 +341,9 @@ export class JobQueue {
       await stored;
     } catch (error) {
       listening?.release();
+      // The key is free again for a submit that stores its job (unless another has taken it).
+      if (options.key !== undefined)
+        await this.#redis.eval(releaseKeyScript, 1, submissionKey(options.key), id).catch(() => {});
       throw error;
     }
     return new JobHandle(this, id, meta, listening && adoptable(listening));
@@ -770,6 +773,12 @@ function failureOutcome(id: string, index: number, bytes: Buffer): TaskOutcome {
   } catch {}
   throw new ClientError(Status.DATA_LOSS, `job ${id}: the outcome of task ${index + 1} is malformed`);
 }
+
+/** Deletes a submission key if it still names this job. KEYS: the key. ARGV: the job's id. */
+const releaseKeyScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 /** What a schedule's handle answers to status() and result(): its runs are the jobs. */
 function scheduleNotJob(id: string): ClientError {

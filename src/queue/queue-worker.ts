@@ -200,7 +200,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     task: TaskData["tasks"][number],
     signal: AbortSignal,
   ): Promise<LocalReply> => {
-    if (data.reduce) return runThen(data, method, task.index, signal);
+    if (data.reduce) return runReduce(data, method, task.index, signal);
     if (!task.inline) {
       // Counted in Redis first: an input over the limit is never read (its inline peers were
       // counted by checkedTaskData by their base64 length).
@@ -229,7 +229,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
    * flow's parent once its children are done; an outcome recorded late is waited for by a retry).
    * Refused when a task failed: a reduce without it would be wrong.
    */
-  const runThen = async (data: TaskData, method: string, index: number, signal: AbortSignal) => {
+  const runReduce = async (data: TaskData, method: string, index: number, signal: AbortSignal) => {
     const refusal = (code: number, message: string): LocalReply => ({
       code,
       message,
