@@ -88,6 +88,42 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
     expect(await job.cancel()).toBe(0);
   });
 
+  it("reaches every server: tasks of one job running on two servers are both aborted", async () => {
+    const other = await startQueueServer(redis.url);
+    try {
+      // Two tasks, one BullMQ job each: one on each server (each runs one Sleep at a time).
+      const job = await queue.submit(
+        [0, 1].map(() => ({ method: `${demo}/Sleep`, requests: [varintField(60_000)] })),
+        { chunkTasks: 1 },
+      );
+      await untilState(job.id, (s) => s.running === 2);
+      expect(await job.cancel()).toBe(2);
+      // Each server stopped its sleep: BullMQ sees both tasks completed (polled; the test's
+      // timeout is the hang guard), long before their 60 s.
+      const { Queue } = await import("bullmq");
+      const tasks = new Queue("task.rpcpool.compute.v1.DemoService.Sleep", {
+        connection: { host: "127.0.0.1", port: redis.port },
+        prefix: "rpcpool",
+      });
+      try {
+        for (const bullId of [`${job.id}-0`, `${job.id}-1`]) {
+          while ((await tasks.getJobState(bullId)) !== "completed")
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        await tasks.close();
+      }
+      // Both slots free: two sleeps at once finish.
+      const next = await queue.submit(
+        [0, 1].map(() => ({ method: `${demo}/Sleep`, requests: [varintField(0)] })),
+        { chunkTasks: 1 },
+      );
+      expect((await next.result()).outcomes.map((o) => o.ok)).toEqual([true, true]);
+    } finally {
+      await other.kill("SIGKILL");
+    }
+  });
+
   it("cancels a task running on the server's worker thread: the thread is free for the next job", async () => {
     // Spin runs on a worker thread (the server has one): 10^12 iterations would hold it for hours.
     const job = await queue.submit([{ method: `${demo}/Spin`, requests: [varintField(1e12)] }]);
