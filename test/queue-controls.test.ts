@@ -98,8 +98,8 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
       );
       await untilState(job.id, (s) => s.running === 2);
       expect(await job.cancel()).toBe(2);
-      // Each server stopped its sleep: BullMQ sees both tasks completed (polled; the test's
-      // timeout is the hang guard), long before their 60 s.
+      // Each server stopped its sleep: neither task is active any more (completed, or removed by
+      // the cancel once completed; polled, the test's timeout is the hang guard), long before 60 s.
       const { Queue } = await import("bullmq");
       const tasks = new Queue("task.rpcpool.compute.v1.DemoService.Sleep", {
         connection: { host: "127.0.0.1", port: redis.port },
@@ -107,7 +107,7 @@ describe.skipIf(noRedis)(`job controls${noRedis ? `: skipped, ${noRedis}` : ""}`
       });
       try {
         for (const bullId of [`${job.id}-0`, `${job.id}-1`]) {
-          while ((await tasks.getJobState(bullId)) !== "completed")
+          while ((await tasks.getJobState(bullId)) === "active")
             await new Promise((resolve) => setTimeout(resolve, 20));
         }
       } finally {
