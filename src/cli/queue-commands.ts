@@ -35,6 +35,33 @@ interface QueueOptions {
 interface SubmitOptions extends QueueOptions {
   keep: number;
   attempts: number;
+  /** The job controls (docs/queue.md): a submission key, a delay, a priority. */
+  key?: string;
+  delay?: number;
+  priority?: number;
+  every?: number;
+}
+
+/** The controls every submit passes to JobQueue.submit. */
+function controls(options: SubmitOptions) {
+  return {
+    keepMs: options.keep,
+    attempts: options.attempts,
+    key: options.key,
+    delayMs: options.delay,
+    priority: options.priority,
+    every: options.every,
+  };
+}
+
+/** A --delay: milliseconds (2000), or a time with its unit (2s, 5m, 1h); 0 for none. */
+export function delay(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match?.[2] ?? "ms"]!;
+  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(ms))
+    throw new UsageError(`expected milliseconds or a time like 2s or 5m, not "${value}"`);
+  return ms;
 }
 
 interface TableSubmitOptions extends SubmitOptions, TableFlags {
@@ -75,8 +102,11 @@ async function withQueue<T>(options: QueueOptions, work: (queue: JobQueue) => Pr
 
 const lesson = () => import("../lesson/client/queue-jobs.js");
 
-async function printSubmitted(id: string, options: QueueOptions): Promise<void> {
-  if (options.json) await writeJson({ job: id });
+/** The lesson's reduce step for column sums (what `--total` runs). */
+const mergeColumnSums = "rpcpool.compute.v1.ComputeService/MergeColumnSums";
+
+async function printSubmitted(id: string, options: QueueOptions, schedule = false): Promise<void> {
+  if (options.json) await writeJson(schedule ? { schedule: id } : { job: id });
   else await writeText(id);
 }
 
@@ -101,7 +131,20 @@ function submitOptions(command: Command): Command {
       },
       5,
     )
-    .option("--json", 'print {"job":"ID"}');
+    .option("--key <key>", "a submission key: the same key while its job is kept gives that job, run once")
+    .option("--delay <time>", "take its tasks no sooner than this: milliseconds, or 2s, 5m, 1h", delay)
+    .option("--priority <n>", "higher first, -1000 to 1000 (default 0)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || Math.abs(n) > 1000)
+        throw new UsageError(`--priority: -1000 to 1000, not "${v}"`);
+      return n;
+    })
+    .option(
+      "--every <time>",
+      "repeat: submit the job again every 2s, 10m, 1h (prints the schedule's id; cancel it to stop)",
+      delay,
+    )
+    .option("--json", 'print {"job":"ID"} ({"schedule":"ID"} with --every)');
 }
 
 function tableSubmitOptions(command: Command): Command {
@@ -110,6 +153,9 @@ function tableSubmitOptions(command: Command): Command {
     "FILEs are paths under each server's --data-root: only paths travel",
   );
 }
+
+/** The path --then names (SERVICE/METHOD, with or without its leading slash). */
+const methodPath = (name: string) => (name.startsWith("/") ? name : `/${name}`);
 
 /** `rpcpool submit ...`, `status`, `result` and `jobs`, added to the program. */
 export function addQueueCommands(program: Command): void {
@@ -121,20 +167,24 @@ export function addQueueCommands(program: Command): void {
     submit
       .command("column-sums")
       .argument("<files...>", "CSV tables; - is standard input")
-      .description("column sums of CSV tables, as a job"),
-  ).action(async (files: string[], options: TableSubmitOptions) => {
+      .description("column sums of CSV tables, as a job")
+      .option("--total", "also their exact total, reduced by a server once every file is done")
+      .option("--then <method>", `the reduce step, by name: ${mergeColumnSums} (what --total is)`),
+  ).action(async (files: string[], options: TableSubmitOptions & { total?: boolean; then?: string }) => {
     checkStdin(files, options);
+    if (options.then !== undefined && methodPath(options.then) !== `/${mergeColumnSums}`)
+      throw new UsageError(`--then: column-sums is reduced by ${mergeColumnSums}, not "${options.then}"`);
     const read = tableReadOptions(options);
     const { submitColumnSums } = await lesson();
     const job = await withQueue(options, (queue) =>
       submitColumnSums(queue, files, {
         read,
         remote: options.remotePaths,
-        keepMs: options.keep,
-        attempts: options.attempts,
+        total: options.total || options.then !== undefined,
+        ...controls(options),
       }),
     );
-    await printSubmitted(job.id, options);
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   tableSubmitOptions(
@@ -159,11 +209,10 @@ export function addQueueCommands(program: Command): void {
           read,
           remote: options.remotePaths,
           divisor: options.divisor,
-          keepMs: options.keep,
-          attempts: options.attempts,
+          ...controls(options),
         }),
       );
-      await printSubmitted(job.id, options);
+      await printSubmitted(job.id, options, job.schedule);
     },
   );
 
@@ -177,9 +226,9 @@ export function addQueueCommands(program: Command): void {
     const radii = parseRadii(options.radii);
     const { submitCircles } = await lesson();
     const job = await withQueue(options, (queue) =>
-      submitCircles(queue, radii, options.pi, { keepMs: options.keep, attempts: options.attempts }),
+      submitCircles(queue, radii, options.pi, controls(options)),
     );
-    await printSubmitted(job.id, options);
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   submitOptions(
@@ -190,10 +239,8 @@ export function addQueueCommands(program: Command): void {
   ).action(async (options: SubmitOptions & { lists: string }) => {
     const lists = parseLists(options.lists);
     const { submitMeans } = await lesson();
-    const job = await withQueue(options, (queue) =>
-      submitMeans(queue, lists, { keepMs: options.keep, attempts: options.attempts }),
-    );
-    await printSubmitted(job.id, options);
+    const job = await withQueue(options, (queue) => submitMeans(queue, lists, controls(options)));
+    await printSubmitted(job.id, options, job.schedule);
   });
 
   const queueOption = (command: Command) =>
@@ -234,13 +281,16 @@ export function addQueueCommands(program: Command): void {
     const document = queueJobs.lessonDocument(result);
     const json = { json: options.json };
     switch (document.command) {
-      case "column-sums":
+      case "column-sums": {
+        const files = queueJobs.columnSumsOutcome(result);
         return printColumnSums(
           document.files,
-          queueJobs.columnSumsOutcome(result),
+          files,
           { ...json, ...submittedFlags(document) },
           command,
+          queueJobs.columnSumsTotalOutcome(result, files),
         );
+      }
       case "weighted-means":
         return printWeightedMeans(
           document.files,
@@ -263,29 +313,76 @@ export function addQueueCommands(program: Command): void {
     }
   });
 
-  queueOption(program.command("jobs").description("the jobs on a queue whose results are still kept")).action(
-    async (options: QueueOptions) => {
-      const jobs = await withQueue(options, (queue) => queue.jobs());
-      if (options.json) await writeJson({ jobs: jobs.map(statusDocument) });
-      else if (jobs.length === 0) say("no jobs");
-      else
-        await writeText(
-          textTable(
-            ["job", "kind", "submitted", "tasks", "waiting", "running", "done", "failed"],
-            jobs.map((j) => [
-              j.id,
-              j.kind,
-              new Date(j.created).toISOString(),
-              j.tasks,
-              j.waiting,
-              j.running,
-              j.done,
-              j.failed,
-            ]),
-          ),
-        );
-    },
-  );
+  queueOption(
+    program
+      .command("cancel")
+      .argument("<id>", "the job's id, or a schedule's (submit --every), as submit printed it")
+      .description("cancel a job (its waiting tasks removed, its running ones aborted), or stop a schedule"),
+  ).action(async (id: string, options: QueueOptions) => {
+    const cancelled = await withQueue(options, async (queue) =>
+      (await queue.cancelSchedule(id)) ? ("schedule" as const) : queue.cancel(id),
+    );
+    if (cancelled === "schedule") {
+      if (options.json) await writeJson({ schedule: id, cancelled: true });
+      else await writeText(`${id}: schedule removed (its runs submitted so far go on)`);
+    } else if (options.json) await writeJson({ job: id, cancelled });
+    else await writeText(cancelled === 0 ? `${id}: cancelled before` : `${id}: cancelled ${cancelled} tasks`);
+  });
+
+  queueOption(
+    program
+      .command("jobs")
+      .description("the jobs on a queue whose results are still kept")
+      .option("--schedules", "the repeating jobs (submit --every) instead, with their runs"),
+  ).action(async (options: QueueOptions & { schedules?: boolean }) => {
+    if (options.schedules) return printSchedules(options);
+    const jobs = await withQueue(options, (queue) => queue.jobs());
+    if (options.json) await writeJson({ jobs: jobs.map(statusDocument) });
+    else if (jobs.length === 0) say("no jobs");
+    else
+      await writeText(
+        textTable(
+          ["job", "kind", "state", "submitted", "tasks", "waiting", "running", "done", "failed"],
+          jobs.map((j) => [
+            j.id,
+            j.kind,
+            j.state,
+            new Date(j.created).toISOString(),
+            j.tasks,
+            j.waiting,
+            j.running,
+            j.done,
+            j.failed,
+          ]),
+        ),
+      );
+  });
+}
+
+/** `jobs --schedules`: each schedule, how often, its next run, and the runs it has submitted. */
+async function printSchedules(options: QueueOptions): Promise<void> {
+  const schedules = await withQueue(options, (queue) => queue.schedules());
+  const at = (ms?: number) => (ms === undefined ? "" : new Date(ms).toISOString());
+  if (options.json) {
+    await writeJson({
+      schedules: schedules.map((s) => ({
+        schedule: s.id,
+        kind: s.kind,
+        every: s.every,
+        created: at(s.created),
+        next: s.next === undefined ? null : at(s.next),
+        runs: s.runs,
+        last: s.last ?? null,
+      })),
+    });
+  } else if (schedules.length === 0) say("no schedules");
+  else
+    await writeText(
+      textTable(
+        ["schedule", "kind", "every (ms)", "next", "runs", "last run"],
+        schedules.map((s) => [s.id, s.kind, s.every, at(s.next), s.runs, s.last ?? ""]),
+      ),
+    );
 }
 
 /** The read options a table job was submitted with, as the table commands' flags. */
@@ -299,17 +396,20 @@ function statusDocument(status: JobStatus) {
     job: status.id,
     kind: status.kind,
     submitted: new Date(status.created).toISOString(),
+    state: status.state,
     tasks: status.tasks,
     waiting: status.waiting,
+    delayed: status.delayed,
     running: status.running,
     done: status.done,
     failed: status.failed,
+    cancelled: status.cancelled,
     finished: status.finished,
   };
 }
 
 function statusLine(status: JobStatus): string {
   return printable(
-    `${status.id} (${status.kind}): ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.finished ? " (finished)" : ""}`,
+    `${status.id} (${status.kind}): ${status.state}: ${status.tasks} tasks: ${status.waiting} waiting, ${status.running} running, ${status.done} done, ${status.failed} failed${status.cancelled > 0 ? `, ${status.cancelled} cancelled` : ""}${status.finished ? " (finished)" : ""}`,
   );
 }

@@ -39,6 +39,7 @@ export { computeMethods, demoMethods, lessonMethodDefaults } from "./client/less
 export {
   circlesOutcome,
   columnSumsOutcome,
+  columnSumsTotalOutcome,
   type LessonJobDocument,
   lessonDocument,
   meansOutcome,

@@ -8,10 +8,12 @@ export {
   JobHandle,
   JobQueue,
   type JobResult,
+  type JobState,
   type JobStatus,
   type SubmitOptions,
   type TaskInput,
 } from "./job-queue.js";
+export type { ScheduleStatus } from "./job-schedules.js";
 export { defaultQueueLimits, type QueueLimits } from "./queue-limits.js";
 export { parseQueueUrl, type QueueAddress, QueueUrlError, redact } from "./queue-url.js";
 export {

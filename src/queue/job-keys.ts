@@ -10,6 +10,21 @@ export const jobKey = (id: string) => `rpcpool:job:{${id}}`;
 export const inputKey = (id: string, index: number) => `rpcpool:job:{${id}}:in:${index}`;
 /** Pub/sub channel told the index of each task as it settles: what `result --wait` listens to. */
 export const settledChannel = (id: string) => `rpcpool:job:{${id}}:settled`;
+/**
+ * Pub/sub channel told the id of each job cancelled (`rpcpool cancel`): every worker listens to
+ * it, on whatever machine, and aborts the tasks of that job it is running. A worker that takes a
+ * task also looks at the job's `cancelled` field once, for a message it may have missed.
+ */
+export const cancelChannel = "rpcpool:cancel";
+/** A submission key (`submit --key`): the id of the job submitted with it, while that job is kept. */
+export const submissionKey = (key: string) => `rpcpool:key:${key}`;
+/** A repeating job's template (`submit --every`), by its scheduler's name. */
+export const scheduleKey = (name: string) => `rpcpool:schedule:${name}`;
+/** The ids of a schedule's runs (the jobs it submitted), oldest first. */
+export const scheduleRunsKey = (name: string) => `rpcpool:schedule:${name}:runs`;
+/** The BullMQ queue whose repeating jobs submit the schedules' runs. */
+export const scheduleQueueName = "schedules";
+
 /** Sorted set of job ids by submission time, for `jobs` (ids of expired jobs are dropped lazily). */
 export const jobIndexKey = "rpcpool:jobs";
 
@@ -35,6 +50,8 @@ export interface TaskData {
   job: string;
   method: string;
   tasks: Array<{ index: number; inline?: string[] }>;
+  /** The job's reduce step (JobMeta.reduce): its input is the other tasks' replies. */
+  reduce?: boolean;
 }
 
 /** The job's `meta` field. */
@@ -52,6 +69,14 @@ export interface JobMeta {
   chunk?: number[];
   /** What the submitter wants back with the results (the command's arguments, for the CLI). */
   document?: unknown;
+  /**
+   * A reduce step (`--then`): `method` runs once every other task has settled, on
+   * `{ repeated V parts = 1; }` of their replies in task order; it is the job's last task
+   * (`index`, = tasks - 1), a BullMQ flow's parent of the others.
+   */
+  reduce?: { method: string; index: number };
+  /** The submission key it was submitted with (`--key`), kept as long as the job. */
+  key?: string;
 }
 
 /** A settled task: its reply's bytes, or its status. */
@@ -80,8 +105,48 @@ for i = 2, #ARGV, 4 do
 end
 for k = 2, #KEYS do redis.call('DEL', KEYS[k]) end
 redis.call('PEXPIRE', KEYS[1], keep)
+local key = redis.call('HGET', KEYS[1], 'key')
+if key then redis.call('PEXPIRE', key, keep) end
 redis.call('PUBLISH', ARGV[1], recorded)
 return recorded
+`;
+
+/**
+ * Cancels a job: marks it (`cancelled`, how many tasks it stopped), records CANCELLED as the
+ * outcome of each task without one (so that `result` returns at once, and a worker's later
+ * outcome is not kept), drops their inputs, tells the job's waiting clients and every worker.
+ * Returns -1 when the job has expired, -2 when it had finished already, else the tasks cancelled
+ * (0: cancelled before). KEYS: job hash. ARGV: settled channel, tasks, failure, job id, cancel channel.
+ */
+export const cancelScript = `
+local keep = redis.call('HGET', KEYS[1], 'keep')
+if not keep then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'cancelled') == 1 then return 0 end
+local cancelled = 0
+for index = 0, tonumber(ARGV[2]) - 1 do
+  if redis.call('HEXISTS', KEYS[1], 'r:' .. index) == 0 and redis.call('HEXISTS', KEYS[1], 'e:' .. index) == 0 then
+    redis.call('HSET', KEYS[1], 'e:' .. index, ARGV[3])
+    redis.call('DEL', KEYS[1] .. ':in:' .. index)
+    cancelled = cancelled + 1
+  end
+end
+if cancelled == 0 then return -2 end
+redis.call('HSET', KEYS[1], 'cancelled', cancelled)
+redis.call('PEXPIRE', KEYS[1], keep)
+redis.call('PUBLISH', ARGV[1], cancelled)
+redis.call('PUBLISH', ARGV[5], ARGV[4])
+return cancelled
+`;
+
+/**
+ * Claims a submission key for a new job, or finds the job submitted with it: returns the id to use
+ * (the new one, or the earlier job's). The key expires with its job (settleScript pushes both on),
+ * so an id found is a job still kept; two submits at once with one key get one id.
+ * KEYS: the submission key. ARGV: the new id, its expiry (ms).
+ */
+export const claimKeyScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
+return redis.call('GET', KEYS[1])
 `;
 
 /**

@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
+import { FlowProducer, type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
 import {
   bullPrefix,
+  cancelChannel,
+  cancelScript,
+  claimKeyScript,
   collectScript,
   errorField,
   inputKey,
@@ -14,17 +17,30 @@ import {
   replyField,
   settledChannel,
   signatureField,
+  submissionKey,
   type TaskData,
   type TaskOutcome,
   taskJobId,
   taskQueueName,
 } from "./job-keys.js";
+import {
+  listSchedules,
+  removeSchedule,
+  type ScheduleStatus,
+  type ScheduleTemplate,
+  scheduleQueue,
+  upsertSchedule,
+} from "./job-schedules.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
 import { outcomeSigned } from "./result-signature.js";
 
-type CollectingRedis = Redis & { rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown> };
+type CollectingRedis = Redis & {
+  rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown>;
+  rpcpoolCancel(key: string, ...args: string[]): Promise<number>;
+  rpcpoolClaimKey(key: string, id: string, ttl: string): Promise<string>;
+};
 
 /** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
 export type TaskInput =
@@ -48,13 +64,48 @@ export interface SubmitOptions {
    * the tasks, between 1 and 64, so that a job still spreads over up to 64 worker slots.
    */
   chunkTasks?: number;
+  /**
+   * A submission key (`--key`): a second submit with the same key, while the job submitted with it
+   * is kept, returns that job (same id) and stores and runs nothing.
+   */
+  key?: string;
+  /** Its tasks are not taken before this many milliseconds (state `delayed` meanwhile). */
+  delayMs?: number;
+  /** Higher first (-1000 to 1000, default 0): among waiting tasks, a worker takes the highest. */
+  priority?: number;
+  /**
+   * A reduce step (Celery's chord, a BullMQ flow): this hosted method (its full path) runs once
+   * every task has settled, on `{ repeated V parts = 1; }` of their replies in task order, as
+   * the job's last task; refused (FAILED_PRECONDITION) when a task failed.
+   */
+  then?: string;
+  /**
+   * Repeats: a schedule (BullMQ's job scheduler) submits the job again every this many ms, each
+   * run a job of its own (src/queue/job-schedules.ts); the returned handle is the schedule's
+   * (`schedule: true`, `cancel()` stops it). With `key`, the key names the schedule, and a second
+   * submit with it updates the schedule instead of adding one.
+   */
+  every?: number;
 }
+
+/** What `status` calls a job as a whole. */
+export type JobState = "waiting" | "delayed" | "running" | "done" | "failed" | "cancelled";
 
 export interface JobStatus {
   id: string;
   kind: string;
   created: number;
+  /**
+   * cancelled; done (every task settled, none failed); failed (every task settled, some failed);
+   * running (some task running or settled); delayed (its tasks wait for their --delay); waiting.
+   */
+  state: JobState;
+  /** Tasks, the reduce step (`then`) included. */
   tasks: number;
+  /** Of `waiting`, those whose --delay has not passed. */
+  delayed: number;
+  /** Of `failed`, those stopped by `cancel`. */
+  cancelled: number;
   waiting: number;
   running: number;
   done: number;
@@ -68,8 +119,23 @@ export interface JobResult {
   kind: string;
   created: number;
   document: unknown;
-  /** One per task, in submission order. */
+  /** One per task, in submission order (the reduce step's apart, in `reduce`). */
   outcomes: TaskOutcome[];
+  /** The reduce step's outcome, for a job submitted with `then`. */
+  reduce?: TaskOutcome;
+}
+
+/** The most and least --priority; BullMQ's priorities are lower-first, from 1. */
+export const maxPriority = 1000;
+
+/** A JobQueue's priority (higher first) as BullMQ's (lower first, 1 the highest). */
+export function bullPriority(priority = 0): number {
+  if (!Number.isInteger(priority) || Math.abs(priority) > maxPriority)
+    throw new ClientError(
+      Status.INVALID_ARGUMENT,
+      `the priority is an integer from -${maxPriority} to ${maxPriority}, not ${priority}`,
+    );
+  return maxPriority + 1 - priority;
 }
 
 export const defaultKeepMs = 24 * 3_600_000;
@@ -86,6 +152,8 @@ export class JobQueue {
   readonly #signingKey?: string;
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
+  #flows?: FlowProducer;
+  #schedules?: Queue;
   readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
   #listener?: Redis;
   #connected?: Promise<void>;
@@ -100,6 +168,8 @@ export class JobQueue {
     this.#signingKey = options.signingKey;
     this.#redis = clientRedis(this.address);
     this.#redis.defineCommand("rpcpoolCollect", { numberOfKeys: 1, lua: collectScript });
+    this.#redis.defineCommand("rpcpoolCancel", { numberOfKeys: 1, lua: cancelScript });
+    this.#redis.defineCommand("rpcpoolClaimKey", { numberOfKeys: 1, lua: claimKeyScript });
   }
 
   /** The URL with its password hidden: safe to show. */
@@ -139,6 +209,7 @@ export class JobQueue {
    * later. Inputs are checked against the limits before anything is stored.
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
     const keepMs = options.keepMs ?? defaultKeepMs;
     if (!(keepMs >= 1000))
       throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
@@ -151,18 +222,36 @@ export class JobQueue {
       jobBytes += bytes;
     }
     if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
-    const id = randomUUID();
+    const delayMs = options.delayMs ?? 0;
+    if (!(Number.isSafeInteger(delayMs) && delayMs >= 0))
+      throw new ClientError(Status.INVALID_ARGUMENT, `the delay is a number of milliseconds, not ${delayMs}`);
+    const priority = bullPriority(options.priority);
+    // Inputs and the job's record outlive the delay by --keep.
+    const expiryMs = keepMs + delayMs;
+    let id: string = randomUUID();
+    if (options.key !== undefined) {
+      const claimed = await this.#guard((redis) =>
+        (redis as CollectingRedis).rpcpoolClaimKey(submissionKey(options.key!), id, String(expiryMs)),
+      );
+      // Submitted before with this key, and kept: that job, stored and run once.
+      if (claimed !== id) return this.job(claimed);
+      id = claimed;
+    }
     const created = Date.now();
     const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
+    if (options.then !== undefined && !methods.includes(options.then)) methods.push(options.then);
+    const all = options.then === undefined ? tasks : [...tasks, { method: options.then, requests: [] }];
     const meta: JobMeta = {
       id,
       kind: options.kind ?? "tasks",
       created,
-      tasks: tasks.length,
+      tasks: all.length,
       methods,
       taskMethod:
-        methods.length > 1 ? tasks.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
+        methods.length > 1 ? all.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
       document: options.document,
+      reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
+      key: options.key,
     };
     // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
     // still spreads over every server; up to 64 tasks in each for the many tiny ones.
@@ -180,17 +269,19 @@ export class JobQueue {
       listening.ready.catch(() => {});
       // The job's record first: a worker that takes a task finds where to put its outcome.
       const record = redis.multi().hset(jobKey(id), "meta", JSON.stringify(meta), "keep", String(keepMs));
+      // The key expires with the job (the settling script pushes both on).
+      if (options.key !== undefined) record.hset(jobKey(id), "key", submissionKey(options.key));
       for (const [index, task] of tasks.entries()) {
         if ("failed" in task) record.hset(jobKey(id), errorField(index), JSON.stringify(task.failed));
       }
-      record.pexpire(jobKey(id), keepMs).zadd(jobIndexKey, created, id);
+      record.pexpire(jobKey(id), expiryMs).zadd(jobIndexKey, created, id);
       // Sent now, awaited last: the tasks below go on the same connection, so Redis has the
       // record before any of them (a round trip saved on every submit).
       const recorded = record.exec();
       for (const chunk of chunks) {
         for (const { index } of chunk.data.tasks) {
           const task = tasks[index] as { requests: Buffer[] };
-          if (!chunk.inline) await this.#storeInput(redis, inputKey(id, index), task.requests, keepMs);
+          if (!chunk.inline) await this.#storeInput(redis, inputKey(id, index), task.requests, expiryMs);
         }
       }
       const keepS = Math.ceil(keepMs / 1000);
@@ -200,13 +291,36 @@ export class JobQueue {
         group.push(chunk);
         byMethod.set(chunk.data.method, group);
       }
-      const options_ = (first: number) => ({
+      const options_ = (first: number): JobsOptions => ({
         jobId: taskJobId(id, first),
         attempts: options.attempts ?? 5,
         backoff: { type: "exponential" as const, delay: options.backoffMs ?? 1000 },
         removeOnComplete: { age: keepS },
         removeOnFail: { age: keepS },
+        priority,
+        ...(delayMs > 0 ? { delay: delayMs } : {}),
       });
+      if (meta.reduce) {
+        // A BullMQ flow: the reduce step is the parent of the job's tasks, taken once they all
+        // completed or failed (a failed one does not hold it back: its outcome says why).
+        const { method, index } = meta.reduce;
+        this.#flows ??= new FlowProducer({ connection: redis, prefix: bullPrefix });
+        this.#flows.on("error", () => {});
+        await this.#flows.add({
+          name: "then",
+          queueName: taskQueueName(method),
+          data: { job: id, method, tasks: [{ index }], reduce: true } satisfies TaskData,
+          opts: { ...options_(index), delay: undefined },
+          children: chunks.map(({ first, data }) => ({
+            name: "task",
+            queueName: taskQueueName(data.method),
+            data,
+            opts: { ...options_(first), ignoreDependencyOnFailure: true },
+          })),
+        });
+        await recorded;
+        return;
+      }
       for (const [method, entries] of byMethod) {
         // One BullMQ job is cheaper to add alone than in a bulk (the one-task job's latency).
         if (entries.length === 1) {
@@ -227,9 +341,52 @@ export class JobQueue {
       await stored;
     } catch (error) {
       listening?.release();
+      // The key is free again for a submit that stores its job (unless another has taken it).
+      if (options.key !== undefined)
+        await this.#redis.eval(releaseKeyScript, 1, submissionKey(options.key), id).catch(() => {});
       throw error;
     }
     return new JobHandle(this, id, meta, listening && adoptable(listening));
+  }
+
+  /** A repeating job: its template stored, its scheduler made (or updated, for a key given again). */
+  async #schedule(tasks: TaskInput[], options: SubmitOptions, every: number): Promise<JobHandle> {
+    if (!(Number.isSafeInteger(every) && every >= 1000))
+      throw new ClientError(Status.INVALID_ARGUMENT, "a job repeats at most once a second");
+    const { every: _, key, ...rest } = options;
+    let bytes = 0;
+    const template: ScheduleTemplate = {
+      tasks: tasks.map((task) => {
+        if ("failed" in task) return task;
+        bytes += task.requests.reduce((n, b) => n + b.byteLength, 0);
+        return { method: task.method, requests: task.requests.map((b) => b.toString("base64")) };
+      }),
+      options: rest,
+    };
+    // The template lives in Redis as long as the schedule: one task's worth at most.
+    if (bytes > this.limits.maxTaskBytes) throw tooLarge("a repeating job", bytes, this.limits.maxTaskBytes);
+    const id = key ?? `schedule-${randomUUID()}`;
+    await this.#guard(async (redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      await upsertSchedule(redis, this.#schedules, id, options.kind ?? "tasks", every, template);
+    });
+    return new JobHandle(this, id, undefined, undefined, true);
+  }
+
+  /** The repeating jobs (`submit --every`), with how many runs each has submitted. */
+  schedules(): Promise<ScheduleStatus[]> {
+    return this.#guard((redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      return listSchedules(redis, this.#schedules);
+    });
+  }
+
+  /** Stops a repeating job (its runs already submitted go on); false if there is no such schedule. */
+  cancelSchedule(id: string): Promise<boolean> {
+    return this.#guard((redis) => {
+      this.#schedules ??= scheduleQueue(redis);
+      return removeSchedule(redis, this.#schedules, id);
+    });
   }
 
   /**
@@ -297,6 +454,7 @@ export class JobQueue {
       const settled = new Set<number>();
       let done = 0;
       let failed = 0;
+      const cancelled = fields.includes("cancelled") ? Number(await redis.hget(jobKey(id), "cancelled")) : 0;
       for (const field of fields) {
         const kind = field.slice(0, 2);
         if (kind !== "r:" && kind !== "e:") continue;
@@ -305,6 +463,7 @@ export class JobQueue {
         else failed++;
       }
       let running = 0;
+      let delayed = 0;
       // Tasks that ride together share their BullMQ job's state: ask once per job.
       const chunkStates = new Map<number, Promise<string>>();
       const pending = [...Array(meta.tasks).keys()].filter((i) => !settled.has(i));
@@ -322,17 +481,34 @@ export class JobQueue {
           }),
         );
         running += states.filter((state) => state === "active").length;
+        delayed += states.filter((state) => state === "delayed").length;
       }
+      const finished = pending.length === 0;
+      const state: JobState =
+        cancelled > 0
+          ? "cancelled"
+          : finished
+            ? failed > 0
+              ? "failed"
+              : "done"
+            : running > 0 || settled.size > 0
+              ? "running"
+              : delayed > 0
+                ? "delayed"
+                : "waiting";
       return {
         id,
         kind: meta.kind,
         created: meta.created,
+        state,
         tasks: meta.tasks,
         waiting: pending.length - running,
+        delayed,
         running,
         done,
-        failed,
-        finished: pending.length === 0,
+        failed: failed - cancelled,
+        cancelled,
+        finished,
       };
     });
   }
@@ -441,6 +617,12 @@ export class JobQueue {
     if (typeof reply === "number") return undefined;
     const all = new Map<string, Buffer>();
     for (let i = 0; i + 1 < reply.length; i += 2) all.set(reply[i]!.toString(), reply[i + 1]!);
+    if (all.has("cancelled")) {
+      throw new ClientError(
+        Status.CANCELLED,
+        `job ${meta.id} was cancelled: ${all.get("cancelled")} of its ${meta.tasks} tasks did not run to the end`,
+      );
+    }
     const outcomes: TaskOutcome[] = [];
     for (let index = 0; index < meta.tasks; index++) {
       const response = all.get(replyField(index));
@@ -457,7 +639,8 @@ export class JobQueue {
       if (signature) this.#checkSigned(meta, index, errorField(index), bytes, signature);
       outcomes.push(failureOutcome(meta.id, index, bytes));
     }
-    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes };
+    const reduce = meta.reduce ? outcomes.pop() : undefined;
+    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes, reduce };
   }
 
   /** Refuses an outcome not signed with the servers' token, when this client was given it. */
@@ -470,6 +653,46 @@ export class JobQueue {
       Status.DATA_LOSS,
       `job ${meta.id}: the outcome of task ${index + 1} is not signed with the servers' token: it was written into Redis by someone else (or by a server without that --token-file); refused`,
     );
+  }
+
+  /**
+   * Cancels a job: its tasks that wait (or are delayed) are removed from the queue, those running
+   * are aborted by their workers, wherever they are (told on a pub/sub channel; a worker that takes
+   * one later sees the job's mark), and each task without an outcome gets CANCELLED. `status`
+   * then says `cancelled`, and `result` is CANCELLED. Cancelling it again does nothing; a job that
+   * had finished is FAILED_PRECONDITION. Returns how many tasks it stopped.
+   */
+  cancel(id: string): Promise<number> {
+    return this.#guard(async (redis) => {
+      // A schedule's id (submit --every): the schedule stops.
+      if ((await redis.exists(jobKey(id))) === 0 && (await this.cancelSchedule(id))) return 0;
+      const meta = await this.#meta(redis, id);
+      const stopped = await (redis as CollectingRedis).rpcpoolCancel(
+        jobKey(id),
+        settledChannel(id),
+        String(meta.tasks),
+        JSON.stringify({ code: Status.CANCELLED, message: `job ${id} was cancelled` }),
+        id,
+        cancelChannel,
+      );
+      if (stopped === -1) throw notFound(id);
+      if (stopped === -2)
+        throw new ClientError(Status.FAILED_PRECONDITION, `job ${id} has finished: nothing to cancel`);
+      // Taken off the queue (a flow's parent first, with its children); a task a worker holds
+      // (locked) stays, and its worker aborts it.
+      const bullJobs = new Map<string, string>();
+      if (meta.reduce) bullJobs.set(taskJobId(id, meta.reduce.index), meta.reduce.method);
+      for (let index = 0; index < meta.tasks; index++) {
+        const method = meta.methods[meta.taskMethod?.[index] ?? 0];
+        if (method) bullJobs.set(taskJobId(id, meta.chunk?.[index] ?? index), method);
+      }
+      for (const [bullId, method] of bullJobs) {
+        await this.#queue(method)
+          .remove(bullId)
+          .catch(() => {});
+      }
+      return stopped;
+    });
   }
 
   /** The jobs whose results are still kept, oldest first, with their status. */
@@ -493,6 +716,8 @@ export class JobQueue {
 
   async close(): Promise<void> {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    await this.#flows?.close().catch(() => {});
+    await this.#schedules?.close().catch(() => {});
     this.#listener?.disconnect();
     this.#redis.disconnect();
   }
@@ -507,13 +732,22 @@ export class JobHandle {
     readonly meta?: JobMeta,
     /** Listening to its tasks since submission; released unless result() adopts it soon. */
     private listening?: Listening,
+    /** A repeating job's schedule (submit with `every`): only cancel() applies; its runs are jobs. */
+    readonly schedule = false,
   ) {}
 
   status(): Promise<JobStatus> {
+    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
     return this.queue.status(this.id);
   }
 
+  /** Cancels the job (JobQueue.cancel): how many tasks it stopped. */
+  cancel(): Promise<number> {
+    return this.queue.cancel(this.id);
+  }
+
   result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
+    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
     const listening = options.wait === false || this.listening?.released ? undefined : this.listening;
     this.listening = undefined;
     return this.queue.result(this.id, { wait: true, meta: this.meta, listening, ...options });
@@ -547,6 +781,20 @@ function failureOutcome(id: string, index: number, bytes: Buffer): TaskOutcome {
       return { ok: false, code: failure.code as number, message: failure.message };
   } catch {}
   throw new ClientError(Status.DATA_LOSS, `job ${id}: the outcome of task ${index + 1} is malformed`);
+}
+
+/** Deletes a submission key if it still names this job. KEYS: the key. ARGV: the job's id. */
+const releaseKeyScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** What a schedule's handle answers to status() and result(): its runs are the jobs. */
+function scheduleNotJob(id: string): ClientError {
+  return new ClientError(
+    Status.FAILED_PRECONDITION,
+    `${id} is a schedule, not a job: its runs are jobs (queue.schedules() gives the last one's id)`,
+  );
 }
 
 function notFound(id: string): ClientError {

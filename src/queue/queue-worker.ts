@@ -5,8 +5,10 @@ import { blamesServer } from "../pool/task-engine.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status, statusName } from "../rpc/grpc-status.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
+import { repeatedField } from "../wire/repeated-field.js";
 import {
   bullPrefix,
+  cancelChannel,
   errorField,
   inputBytesScript,
   inputKey,
@@ -18,7 +20,9 @@ import {
   type TaskData,
   taskQueueName,
 } from "./job-keys.js";
-import { type QueueLimits, queueLimits } from "./queue-limits.js";
+import { JobQueue, type TaskInput } from "./job-queue.js";
+import { startScheduleWorker } from "./job-schedules.js";
+import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, redact } from "./queue-url.js";
 import { workerRedisOptions } from "./redis-client.js";
 import { signOutcome } from "./result-signature.js";
@@ -108,6 +112,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   };
   const limits = queueLimits(options.limits);
   /**
+   * The running BullMQ jobs' cancellers, by rpcpool job id: `rpcpool cancel` publishes the job's id
+   * on cancelChannel, to every worker of the queue, on whatever machine; this one aborts its tasks
+   * of that job (the hosted handlers' context.signal, a worker thread's run).
+   */
+  const running = new Map<string, Set<AbortController>>();
+  const cancelled = (job: string) => new ClientError(Status.CANCELLED, `job ${job} was cancelled`);
+  const listener = redis.duplicate();
+  listener.on("error", () => {});
+  listener.on("message", (_channel: string, job: string) => {
+    for (const controller of running.get(job) ?? []) controller.abort(cancelled(job));
+  });
+  listener.subscribe(cancelChannel).catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
+  /**
    * Records outcomes of a job's tasks in one call (one round trip, however many tasks), each
    * signed when the server has a token: over the job, the task, the method that ran and the bytes.
    */
@@ -183,6 +200,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     task: TaskData["tasks"][number],
     signal: AbortSignal,
   ): Promise<LocalReply> => {
+    if (data.reduce) return runReduce(data, method, task.index, signal);
     if (!task.inline) {
       // Counted in Redis first: an input over the limit is never read (its inline peers were
       // counted by checkedTaskData by their base64 length).
@@ -203,6 +221,46 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     }
     // The queue's own method, never one the data names (checkedTaskData refused any other).
     return options.server.invoke(method, requests, { peer: `queue ${address.shown}`, signal });
+  };
+
+  /**
+   * A job's reduce step (JobMeta.reduce): `method` on `{ repeated V parts = 1; }` of the other tasks'
+   * replies, in task order, read from the job's record once they have all settled (BullMQ takes a
+   * flow's parent once its children are done; an outcome recorded late is waited for by a retry).
+   * Refused when a task failed: a reduce without it would be wrong.
+   */
+  const runReduce = async (data: TaskData, method: string, index: number, signal: AbortSignal) => {
+    const refusal = (code: number, message: string): LocalReply => ({
+      code,
+      message,
+      response: Buffer.alloc(0),
+    });
+    let meta: JobMeta | undefined;
+    try {
+      meta = JSON.parse((await redis.hget(jobKey(data.job), "meta")) ?? "null") as JobMeta;
+    } catch {}
+    if (meta?.reduce?.index !== index || meta.reduce.method !== method || index !== meta.tasks - 1)
+      return refusal(Status.PERMISSION_DENIED, "the task is not its job's reduce step; refused");
+    const fields = await redis.hmgetBuffer(
+      jobKey(data.job),
+      ...[...Array(index).keys()].flatMap((i) => [replyField(i), errorField(i)]),
+    );
+    const replies: Buffer[] = [];
+    let failed = 0;
+    for (let i = 0; i < index; i++) {
+      const reply = fields[2 * i];
+      if (reply) replies.push(reply);
+      else if (fields[2 * i + 1]) failed++;
+      else return refusal(Status.UNAVAILABLE, `task ${i + 1} of the job has not settled yet`);
+    }
+    if (failed > 0)
+      return refusal(Status.FAILED_PRECONDITION, `no reduce: ${failed} of ${index} tasks have no result`);
+    const request = repeatedField(replies);
+    if (request.byteLength > limits.maxTaskBytes) {
+      const refused = tooLarge("the reduce step's input", request.byteLength, limits.maxTaskBytes);
+      return refusal(refused.code, refused.details);
+    }
+    return options.server.invoke(method, [request], { peer: `queue ${address.shown}`, signal });
   };
 
   /**
@@ -231,12 +289,23 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       if (!answers[0]) return;
       tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);
     }
-    // Cancelled when BullMQ cancels the job (a forced close) or past the server's longest deadline.
+    // Cancelled when BullMQ cancels the job (a forced close), past the server's longest deadline,
+    // or by `rpcpool cancel` (cancelChannel, or the job's mark, looked at once while it starts).
     const cancel = new AbortController();
     setMaxListeners(0, cancel.signal); // every task of the job listens to it
     const stop = () => cancel.abort(signal?.reason ?? new Error("the task took too long"));
     const timer = setTimeout(stop, options.maxTaskMs ?? 24 * 3_600_000);
     signal?.addEventListener("abort", stop, { once: true });
+    const mine = running.get(data.job) ?? new Set();
+    mine.add(cancel);
+    running.set(data.job, mine);
+    const byCancel = () => cancel.signal.aborted && cancel.signal.reason instanceof ClientError;
+    redis.hexists(jobKey(data.job), "cancelled").then(
+      (marked) => {
+        if (marked === 1) cancel.abort(cancelled(data.job));
+      },
+      () => {},
+    );
     const record = recorder(data.job, method);
     let retry: ClientError | undefined;
     let refused: ClientError | undefined;
@@ -246,6 +315,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         tasks.map(async (task) => {
           const reply = await runOne(data, method, task, cancel.signal);
           const index = task.index;
+          // Its outcome, CANCELLED, was recorded by the cancel; nothing to retry.
+          if (byCancel()) return;
           if (reply.code === Status.OK) {
             succeeded = true;
             await record({ index, field: replyField(index), value: reply.response });
@@ -263,7 +334,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", stop);
+      mine.delete(cancel);
+      if (mine.size === 0 && running.get(data.job) === mine) running.delete(data.job);
     }
+    if (byCancel()) return;
     const retried = retry as ClientError | undefined;
     if (retried) throw new Error(`${retried.codeName}: ${retried.details}`);
     // A job all of whose tasks were refused failed for good: BullMQ shows it failed, not retried.
@@ -318,6 +392,25 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     worker.run().catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
     return worker;
   });
+  // The repeating jobs' ticks (submit --every): each submits a run, as a client's submit would.
+  let submitter: JobQueue | undefined;
+  const schedules = startScheduleWorker(
+    redis,
+    async (template) => {
+      submitter ??= new JobQueue(options.url, { limits: options.limits });
+      const tasks: TaskInput[] = template.tasks.map((task) =>
+        "failed" in task
+          ? task
+          : { method: task.method, requests: task.requests.map((b) => Buffer.from(b, "base64")) },
+      );
+      return (await submitter.submit(tasks, { ...template.options, every: undefined })).id;
+    },
+    (message) => {
+      if (message !== lastError) say(`queue ${address.shown}: ${message}`);
+      lastError = message;
+    },
+  );
+  workers.push(schedules as unknown as Worker<TaskData>);
   return {
     shown: address.shown,
     methods,
@@ -334,6 +427,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
         void Promise.all(workers.map((w) => w.close(true))).catch(() => {});
       }
       clearTimeout(timer);
+      await submitter?.close();
+      listener.disconnect();
       redis.disconnect();
     },
   };

@@ -74,6 +74,8 @@ export function checkedTaskData(
     if (task.inline !== undefined && !(Array.isArray(task.inline) && task.inline.every(isString)))
       throw malformed("a task's input is not a list of base64 strings");
   }
+  if (record.reduce !== undefined && (record.reduce !== true || tasks.length !== 1))
+    throw malformed("a reduce step of more than one task");
   if (bullId !== `${job}-${tasks[0]!.index}`) throw malformed(`its id ${bullId} is not its job's`);
   if (record.method !== method) {
     throw new TaskRefusal(

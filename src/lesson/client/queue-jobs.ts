@@ -6,6 +6,7 @@ import { tooLarge } from "../../queue/queue-limits.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
+import type { ColumnSumsTotal } from "./column-sums-total.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans, lessonReplyCheck } from "./lesson-replies.js";
 import {
@@ -27,7 +28,7 @@ import type { TableJobResult } from "./table-job.js";
 
 /** What a lesson job was asked: kept with the job, so that `result` can print the command's document. */
 export type LessonJobDocument =
-  | { command: "column-sums"; files: string[]; read: TableReadOptions; remote: boolean }
+  | { command: "column-sums"; files: string[]; read: TableReadOptions; remote: boolean; total?: boolean }
   | {
       command: "weighted-means";
       files: string[];
@@ -77,11 +78,14 @@ async function tableTask(
   return { method: method.path, requests };
 }
 
-/** Submits the column sums of `files`: one task per file. */
+/**
+ * Submits the column sums of `files`: one task per file; with `total`, their exact total too, by
+ * MergeColumnSums as the job's reduce step once every file is done (a BullMQ flow).
+ */
 export async function submitColumnSums(
   queue: JobQueue,
   files: string[],
-  options: TableSubmitOptions = {},
+  options: TableSubmitOptions & { total?: boolean } = {},
 ): Promise<JobHandle> {
   const read = options.read ?? {};
   const remote = options.remote ?? false;
@@ -92,8 +96,10 @@ export async function submitColumnSums(
       await tableTask(queue, method, file, { options: tableOptions(file, { read, remote }) }, remote),
     );
   }
-  const document: LessonJobDocument = { command: "column-sums", files, read, remote };
-  return queue.submit(tasks, { ...options, kind: document.command, document });
+  const total = options.total ?? false;
+  const document: LessonJobDocument = { command: "column-sums", files, read, remote, total };
+  const then = total ? computeMethods.mergeColumnSums!.path : undefined;
+  return queue.submit(tasks, { ...options, kind: document.command, document, then });
 }
 
 /** Submits the weighted means of `files`, each with all the weights (one per data row). */
@@ -197,6 +203,40 @@ export function columnSumsOutcome(result: JobResult): TableJobResult<ColumnSumsR
     );
     return columnSumsResult(file, reply);
   });
+}
+
+/**
+ * A column-sums job's total (`total`), as the synchronous `column-sums --total` gives it: refused
+ * the same way when a file failed or two files' widths differ, else the reduce step's exact merge.
+ * Undefined for a job submitted without it.
+ */
+export function columnSumsTotalOutcome(
+  result: JobResult,
+  files: TableJobResult<ColumnSumsResult>,
+): { ok: true; value: ColumnSumsTotal } | { ok: false; error: ClientError } | undefined {
+  if (!result.reduce) return undefined;
+  const failed = files.files.filter((o) => !o.ok).length;
+  if (failed > 0) {
+    const message = `no total: ${failed} of ${files.files.length} files have no column sums`;
+    return { ok: false, error: new ClientError(Status.FAILED_PRECONDITION, message) };
+  }
+  const withRows = files.files.flatMap((o) => (o.ok && o.value.rows > 0 ? [o.value] : []));
+  const first = withRows[0];
+  const other = withRows.find((r) => r.columns !== first?.columns);
+  if (first && other) {
+    const message = `no total: ${first.file} has ${first.columns} columns and ${other.file} has ${other.columns}`;
+    return { ok: false, error: new ClientError(Status.INVALID_ARGUMENT, message) };
+  }
+  if (!first) return { ok: true, value: { rows: 0, columns: 0, sums: [] } };
+  try {
+    const method = computeMethods.mergeColumnSums!;
+    const reply = decoded(result.reduce, method, (r: ReturnType<typeof method.responseDeserialize>) =>
+      checkColumnSums(served, r, { exactOnly: false }),
+    );
+    return { ok: true, value: { rows: reply.rows, columns: reply.columns, sums: reply.sums } };
+  } catch (error) {
+    return { ok: false, error: ClientError.from(error) };
+  }
 }
 
 /** A weighted-means job's outcomes as the synchronous job gives them. */
