@@ -64,7 +64,7 @@ export async function tableHints(
       );
     } else if (/[A-Za-z]/.test(cell) && !looksNumeric(cell, decimal)) {
       hints.push(
-        `column ${match[2]} holds text ("${cell}"): to sum only the numeric columns, name them with --columns (1-based numbers${read.header ? ", or header names" : ""}, e.g. --columns 1,3)`,
+        `column ${match[2]} holds text ("${cell}"): to sum only the numeric columns, name them with --columns (1-based numbers${read.header ? ", or header names" : ""}, e.g. --columns ${otherColumns(Number(match[2]))})`,
       );
     }
   } else if (!remote) {
@@ -112,4 +112,12 @@ async function lineOf(path: string, n: number): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Two column numbers other than the text one, for the --columns example of a hint. */
+function otherColumns(text: number): string {
+  return [1, 2, 3]
+    .filter((c) => c !== text)
+    .slice(0, 2)
+    .join(",");
 }
