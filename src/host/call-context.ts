@@ -12,16 +12,28 @@ export interface CallContext {
 /** A server call of any of the four kinds: each has metadata, a peer, and a "cancelled" event. */
 export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> & EventEmitter;
 
+/** A call's context as the host holds it: `end` says its reply is on its way. */
+export interface HostCallContext extends CallContext {
+  /**
+   * The reply (or the status) is being sent: a "cancelled" grpc-js reports after this is the
+   * stream closing, not the client cancelling, and leaves the signal alone.
+   */
+  end(): void;
+}
+
 /**
  * The context of a call. Its signal is made on first use: most small calls never look at it,
  * and grpc-js reports "cancelled" even after a call has ended, so an eager controller would cost
  * an AbortController and a DOMException (with its stack) on every call.
  */
-export function callContext(call: AnyServerCall): CallContext {
+export function callContext(call: AnyServerCall): HostCallContext {
   let controller: AbortController | undefined;
   let cancelled = false;
-  // grpc-js reports client cancellation and deadline expiry both as "cancelled".
+  let ended = false;
+  // grpc-js reports client cancellation and deadline expiry both as "cancelled", and the close of
+  // a call that ended well too: only one before the reply counts.
   call.once("cancelled", () => {
+    if (ended) return;
     cancelled = true;
     controller?.abort(new DOMException("call cancelled", "AbortError"));
   });
@@ -35,5 +47,8 @@ export function callContext(call: AnyServerCall): CallContext {
     },
     metadata: call.metadata,
     peer: call.getPeer(),
+    end: () => {
+      ended = true;
+    },
   };
 }

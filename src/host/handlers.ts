@@ -8,7 +8,7 @@ import type {
   ServerWritableStream,
   sendUnaryData,
 } from "@grpc/grpc-js";
-import { type CallContext, callContext } from "./call-context.js";
+import { type CallContext, callContext, type HostCallContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
 import { internalError, type StatusReply, toStatus } from "./to-status.js";
 
@@ -28,7 +28,8 @@ export function unary<Req, Res>(
   fn: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    settle(deps, callback, () => fn(call.request, callContext(call)));
+    const context = callContext(call);
+    settle(deps, callback, context, () => fn(call.request, context));
   };
 }
 
@@ -38,7 +39,8 @@ export function clientStream<Req, Res>(
   fn: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
-    settle(deps, callback, () => fn(call, callContext(call)));
+    const context = callContext(call);
+    settle(deps, callback, context, () => fn(call, context));
   };
 }
 
@@ -66,7 +68,12 @@ export function bidiStream<Req, Res>(
   };
 }
 
-function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () => Promise<Res>): void {
+function settle<Res>(
+  deps: HandlerDeps,
+  callback: sendUnaryData<Res>,
+  context: HostCallContext,
+  run: () => Promise<Res>,
+): void {
   const done = deps.tracker.enter();
   // Promise.resolve().then: a function that throws before its first await rejects like the rest.
   Promise.resolve()
@@ -74,6 +81,7 @@ function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () =>
     .then(
       (response) => {
         done();
+        context.end();
         lastResort(
           deps,
           () => callback(null, response),
@@ -82,6 +90,7 @@ function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () =>
       },
       (error: unknown) => {
         done();
+        context.end();
         lastResort(
           deps,
           () => callback(toStatus(error, bugLogger(deps)), null),
@@ -94,7 +103,7 @@ function settle<Res>(deps: HandlerDeps, callback: sendUnaryData<Res>, run: () =>
 function stream<Res>(
   deps: HandlerDeps,
   call: ServerWritableStream<unknown, Res> | ServerDuplexStream<unknown, Res>,
-  context: CallContext,
+  context: HostCallContext,
   run: () => AsyncIterable<Res>,
 ): void {
   const done = deps.tracker.enter();
@@ -107,6 +116,7 @@ function stream<Res>(
   })().then(
     () => {
       done();
+      context.end();
       lastResort(
         deps,
         () => call.end(),
@@ -115,6 +125,7 @@ function stream<Res>(
     },
     (error: unknown) => {
       done();
+      context.end();
       // grpc-js sends an 'error' event's status as the call's status.
       const send = (status: StatusReply) => call.emit("error", status);
       lastResort(deps, () => send(toStatus(error, bugLogger(deps))), send);
