@@ -1,7 +1,8 @@
-import { type ClientError, Pool, type PoolServer } from "rpcpool";
+import { Pool, type PoolServer } from "rpcpool";
 import { computeMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { codeOf } from "./support/waits.js";
 
 // The issue's attack, small: one client's stalled streams hold --max-buffer-bytes of unfinished
 // lines. Another client (another connection) must still be served, and a stalled holder times out.
@@ -49,12 +50,6 @@ async function stall(server: PoolServer, n: number, lineBytes: number, held: Pro
   await Promise.all(sent);
   return outcomes;
 }
-
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => "OK",
-    (error: ClientError) => `${error.codeName}: ${error.details}`,
-  );
 
 function gate() {
   let release!: () => void;

@@ -1,8 +1,9 @@
-import { type ClientError, Pool, type PoolServer } from "rpcpool";
+import { Pool, type PoolServer } from "rpcpool";
 import { ColumnSumsResponse, computeMethods, MeansRequest, MeansResponse } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";
+import { codeOf } from "./support/waits.js";
 
 // The issue's big but legal unary requests, small enough to run in seconds: their decoding and
 // computing must not stall the server's other calls, nor take memory beyond docs/limits.md's.
@@ -49,12 +50,6 @@ async function healthDuring<T>(
     await probing;
   }
 }
-
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => "OK",
-    (error: ClientError) => `${error.codeName}: ${error.details}`,
-  );
 
 describe("large unary requests run on the worker threads", () => {
   it("answers four 22 MB Means requests while health checks are answered, within the memory budget", async () => {

@@ -1,7 +1,8 @@
-import { type ClientError, Pool, type PoolServer } from "rpcpool";
+import { Pool, type PoolServer } from "rpcpool";
 import { computeMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { codeOf } from "./support/waits.js";
 
 // Small caps, so that the test moves kilobytes where a real abuse would move gigabytes.
 const servers = useServers(1, {
@@ -24,12 +25,6 @@ function sumChunks(chunks: Uint8Array[], hold?: Promise<unknown>, options: Parti
   }
   return server.clientStream(computeMethods.columnSums, requests(), { timeoutMs: 30_000 });
 }
-
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => "OK",
-    (error: ClientError) => `${error.codeName}: ${error.details}`,
-  );
 
 describe("a table call's memory is bounded whatever its bytes", () => {
   it("refuses a line longer than --max-line-bytes with INVALID_ARGUMENT naming the line and the cap", async () => {

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { OpenRequest, OpenResponse } from "../src/gen/rpcpool/pool/v1/session.js";
 import { CounterServiceDefinition, SourceServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";
 import { RawSession } from "./support/raw-session.js";
+import { rejection, until } from "./support/waits.js";
 
 // A session's bounds (issues 16 and 17), over a real server on a real socket: calls in flight,
 // calls given up, objects on the whole server, sessions per connection, exposed names, callbacks
@@ -81,20 +82,6 @@ async function setUp(options: Partial<ServerOptions> = {}) {
   const pool = await Pool.connect([server.address]);
   pools.push(pool);
   return { server, pool };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await sleep(10);
-  if (!check()) throw new Error(`timed out waiting until ${what}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
 }
 
 describe("calls in flight in a session", () => {

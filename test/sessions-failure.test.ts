@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ClientError, Pool, type RunningServer, startLocalServer, startServer } from "rpcpool";
 import {
   accumulateTables,
@@ -16,17 +15,13 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { clientProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { until } from "./support/waits.js";
 
 // Sessions when a side dies, over real processes: the lesson's server (rpcpool-server) killed under
 // its client's calls, and the lesson's client (rpcpool accumulate) killed under its server's.
 
 const temp = tempDir();
 afterAll(() => temp.cleanup());
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await sleep(10);
-  if (!check()) throw new Error(`timed out waiting until ${what}`);
-}
 
 describe("the lesson's exact accumulator, a session class", () => {
   it("gives running sums equal, bit for bit, to the column sums of the tables put together", async () => {

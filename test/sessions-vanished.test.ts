@@ -8,6 +8,7 @@ import { ExactAccumulatorServiceDefinition, lessonServices } from "rpcpool/lesso
 import { afterAll, describe, expect, it } from "vitest";
 import { clientProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { until } from "./support/waits.js";
 
 // A client that vanishes without closing its connection (a stopped process, a cut link) answers
 // nothing, not even the server's HTTP/2 ping: the server's keepalive notices, closes the
@@ -16,11 +17,6 @@ import { tempDir } from "./support/temp-dir.js";
 
 const temp = tempDir();
 afterAll(() => temp.cleanup());
-
-async function until(check: () => boolean, what: string, tries = 1500): Promise<void> {
-  for (let i = 0; i < tries && !check(); i++) await sleep(10);
-  if (!check()) throw new Error(`timed out waiting until ${what}`);
-}
 
 describe("a client that stops answering mid-session", () => {
   it("has its session ended and its objects released by the server's keepalive", async () => {
@@ -41,13 +37,13 @@ describe("a client that stops answering mid-session", () => {
     writer.on("error", () => {});
     try {
       writer.write("1;2\n3;4\n");
-      await until(() => server.sessions().objects === 1, "the client's accumulator is made");
+      await until(() => server.sessions().objects === 1, "the client's accumulator is made", 1500);
       // Several keepalive periods pass while the client answers: its session lives on.
       await sleep(1000);
       expect(server.sessions()).toEqual({ sessions: 1, objects: 1 });
       client.kill("SIGSTOP");
       // Hang guard only (15 s); the keepalive's time and timeout are 0.3 s each.
-      await until(() => server.sessions().sessions === 0, "the server ends the session");
+      await until(() => server.sessions().sessions === 0, "the server ends the session", 1500);
       expect(server.sessions()).toEqual({ sessions: 0, objects: 0 });
     } finally {
       writer.destroy();

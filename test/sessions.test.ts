@@ -20,6 +20,7 @@ import {
   SourceServiceDefinition,
   SourceServiceService,
 } from "./gen/rpcpool/test/session/v1/counter.js";
+import { rejection, until } from "./support/waits.js";
 
 // Sessions over a real server on a real socket: the server in-process (so the test sees its side),
 // the client a Pool as any user's. Server deaths and client crashes: sessions-failure.test.ts.
@@ -119,21 +120,6 @@ async function setUp() {
   return { seen, server, pool };
 }
 
-/** Waits until `check` holds (the server's side of a session settles a moment after the client's). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
-  if (!check()) throw new Error(`timed out waiting until ${what}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
-}
-
 describe("remote objects", () => {
   it("keep their state on the server between calls, each object its own", async () => {
     const { server, pool } = await setUp();
@@ -161,7 +147,7 @@ describe("remote objects", () => {
     const late = await rejection(a.call("add", { value: 1 }));
     expect(late.codeName).toBe("FAILED_PRECONDITION");
     await session.close();
-    await until(() => server.sessions().sessions === 0, "the session is gone");
+    await until(() => server.sessions().sessions === 0, "the session is gone", 500);
     expect(server.sessions()).toEqual({ sessions: 0, objects: 0 });
     expect(seen.released).toHaveLength(3);
   });
@@ -182,7 +168,7 @@ describe("remote objects", () => {
     const refused = await rejection(session.create(CounterServiceDefinition, { start: -1 }));
     expect(refused.codeName).toBe("INVALID_ARGUMENT");
     expect(refused.details).toBe("start -1 is negative");
-    await until(() => server.sessions().objects === 0, "the failed object is released");
+    await until(() => server.sessions().objects === 0, "the failed object is released", 500);
     expect(seen.made).toBe(1);
     const unknown = await rejection(session.create(ProgressServiceDefinition));
     expect(unknown.codeName).toBe("NOT_FOUND");
@@ -285,10 +271,10 @@ describe("errors, cancellation and deadlines", () => {
     const counter = await session.create(CounterServiceDefinition);
     const controller = new AbortController();
     const held = counter.call("hold", {}, { signal: controller.signal });
-    await until(() => seen.holding === 1, "the server holds the call");
+    await until(() => seen.holding === 1, "the server holds the call", 500);
     controller.abort();
     expect((await rejection(held)).codeName).toBe("CANCELLED");
-    await until(() => seen.aborted.length === 1, "the server's signal aborts");
+    await until(() => seen.aborted.length === 1, "the server's signal aborts", 500);
     expect(seen.aborted).toEqual(["cancelled by the caller"]);
     await session.close();
   });
@@ -301,7 +287,7 @@ describe("errors, cancellation and deadlines", () => {
       "DEADLINE_EXCEEDED",
     );
     // (Both ends time the call: the server's own timer or the client's cancel aborts it first.)
-    await until(() => seen.aborted.length === 1, "the server's signal aborts");
+    await until(() => seen.aborted.length === 1, "the server's signal aborts", 500);
     expect(["deadline exceeded", "cancelled by the caller"]).toContain(seen.aborted[0]);
     await session.close();
   });
@@ -323,7 +309,7 @@ describe("errors, cancellation and deadlines", () => {
     expect(await counter.call("ask", { timeoutMs: 0, cancelAfterMs: 50 })).toEqual({ code: 1, value: 0 });
     expect(await counter.call("ask", { timeoutMs: 50, cancelAfterMs: 0 })).toEqual({ code: 4, value: 0 });
     // (At a deadline both ends give up on their own: whichever comes first aborts the callback.)
-    await until(() => callbackAborts.length === 2, "both callbacks see their signals abort");
+    await until(() => callbackAborts.length === 2, "both callbacks see their signals abort", 500);
     expect(callbackAborts[0]).toBe("cancelled by the caller");
     await session.close();
   });
@@ -333,7 +319,7 @@ describe("errors, cancellation and deadlines", () => {
     const session = await pool.session();
     const counter = await session.create(CounterServiceDefinition);
     const held = counter.call("hold", {});
-    await until(() => seen.holding === 1, "the server holds the call");
+    await until(() => seen.holding === 1, "the server holds the call", 500);
     await counter.release();
     expect((await rejection(held)).codeName).toBe("CANCELLED");
     expect(server.sessions().objects).toBe(0);
@@ -360,7 +346,7 @@ describe("limits", () => {
     expect(tooLong.details).toBe("the requested deadline (120000 ms) exceeds this server's cap of 60000 ms");
     const held = [counter.call("hold", {}), counter.call("hold", {}), counter.call("hold", {})];
     for (const call of held) call.catch(() => {});
-    await until(() => seen.holding === 3, "the server holds three calls");
+    await until(() => seen.holding === 3, "the server holds three calls", 500);
     const refused = await rejection(counter.call("add", { value: 1 }));
     expect(refused.codeName).toBe("RESOURCE_EXHAUSTED");
     expect(refused.details).toBe("too many concurrent calls in this session (limit 3)");
@@ -374,12 +360,12 @@ describe("a session's end", () => {
     const session = await pool.session();
     const counter = await session.create(CounterServiceDefinition);
     const held = counter.call("hold", {});
-    await until(() => seen.holding === 1, "the server holds the call");
+    await until(() => seen.holding === 1, "the server holds the call", 500);
     const error = rejection(held);
     await session.close();
     expect((await error).codeName).toBe("CANCELLED");
     expect((await session.ended).codeName).toBe("CANCELLED");
-    await until(() => server.sessions().sessions === 0, "the session is gone");
+    await until(() => server.sessions().sessions === 0, "the session is gone", 500);
     expect(seen.aborted).toHaveLength(1);
     expect(server.sessions().objects).toBe(0);
   });
@@ -396,7 +382,7 @@ describe("a session's end", () => {
     });
     const counter = await session.create(CounterServiceDefinition);
     const pulling = counter.call("pull", {});
-    await until(() => answer !== undefined, "the server asks for input");
+    await until(() => answer !== undefined, "the server asks for input", 500);
     const closed = server.close(10_000);
     await sleep(50);
     const refused = await rejection(counter.call("add", { value: 1 }));
