@@ -5,11 +5,12 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
-import { dataRootFailure, isBindLogLine, listenFailure } from "../src/cli/server-startup.js";
+import { dataRootFailure, isBindLogLine, listenFailure, serviceFailure } from "../src/cli/server-startup.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
+import type { HostedService } from "../src/host/hosted-service.js";
 import { defaultSessionLimits } from "../src/host/session-service.js";
 import {
   defaultKeepaliveMs,
@@ -28,6 +29,7 @@ import { lessonServices } from "../src/lesson/host/lesson-services.js";
 import { defaultTableLimits } from "../src/lesson/host/table-stream.js";
 import type { RunningQueueWorker } from "../src/queue/queue-worker.js";
 import { readTokenFile } from "../src/rpc/client-credentials.js";
+import { serviceNameOf } from "../src/rpc/method-spec.js";
 import { version } from "../src/version.js";
 
 // The last resort (issue 17): a rejection nobody handled is a bug on one call's path (every
@@ -49,8 +51,13 @@ setLogger({
   debug: (message?: unknown, ...rest: unknown[]) => console.error(`D ${message}`, ...rest),
 });
 
+/** Collects a repeatable option's values. */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
 const program = new Command("rpcpool-server")
-  .description("A compute server of rpcpool: the lesson's computations over gRPC, on worker threads.")
+  .description(
+    "A compute server of rpcpool: your services (--service) or the lesson's computations over gRPC, on worker threads.",
+  )
   .version(version)
   .option("--host <host>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
   .option("--port <port>", "port; 0 picks a free one", port, 50051)
@@ -62,6 +69,12 @@ const program = new Command("rpcpool-server")
     integerIn(1, 2 ** 31 - 1),
     30_000,
   )
+  .option(
+    "--service <module>",
+    "host MODULE's default export, one service { definition, implementation } or an array (a .js file, or an installed package; repeatable)",
+    collect,
+  )
+  .option("--lesson", "with --service: host the lesson's services too (without --service they always are)")
   .option("--data-root <dir>", "serve the files under DIR to clients that name them (--remote-paths)")
   .option("--tls-cert <file>", "PEM certificate chain: serve TLS")
   .option("--tls-key <file>", "PEM private key of --tls-cert")
@@ -218,20 +231,7 @@ const program = new Command("rpcpool-server")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
     const security = serverSecurity(options);
-    // The lesson's services first: a bad --data-root fails before any worker thread starts.
-    const services = await lessonServices({
-      dataRoot: options.dataRoot,
-      tableLimits: {
-        ...defaultTableLimits,
-        maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
-        maxLineBytes: options.maxLineBytes,
-        maxBufferBytes: options.maxBufferBytes,
-        stallTimeoutMs: options.stallTimeoutMs,
-        maxColumns: options.maxColumns,
-      },
-    }).catch((error) => {
-      throw dataRootFailure(options.dataRoot, error);
-    });
+    const services = await hostedServices(options);
     const server = await startServer({
       host: options.host,
       port: options.port,
@@ -267,7 +267,9 @@ const program = new Command("rpcpool-server")
         maxSessionsPerConnection: options.maxSessionsPerConnection,
       },
     }).catch((error) => {
-      throw listenFailure(options.host, options.port, error);
+      throw options.service
+        ? serviceFailure(listenFailure(options.host, options.port, error))
+        : listenFailure(options.host, options.port, error);
     });
     let queue: RunningQueueWorker | undefined;
     if (options.queue) {
@@ -317,6 +319,50 @@ const program = new Command("rpcpool-server")
     process.stdout.write(`listening on ${server.address}\n`);
     await stopped;
   });
+
+/**
+ * What this server hosts: the lesson's services (with no --service, or with --lesson), then each
+ * --service module's. The lesson's come first: a bad --data-root fails before any module loads.
+ */
+async function hostedServices(options: {
+  service?: string[];
+  lesson?: boolean;
+  dataRoot?: string;
+  maxTableBytes?: number;
+  maxLineBytes: number;
+  maxBufferBytes: number;
+  stallTimeoutMs: number;
+  maxColumns: number;
+}): Promise<HostedService[]> {
+  const own = options.service ?? [];
+  const withLesson = own.length === 0 || options.lesson === true;
+  if (!withLesson && options.dataRoot !== undefined) {
+    throw new UsageError(
+      "--data-root serves files to the lesson's table methods: with --service, add --lesson",
+    );
+  }
+  const lesson = withLesson
+    ? await lessonServices({
+        dataRoot: options.dataRoot,
+        tableLimits: {
+          ...defaultTableLimits,
+          maxTableBytes: options.maxTableBytes ?? Number.POSITIVE_INFINITY,
+          maxLineBytes: options.maxLineBytes,
+          maxBufferBytes: options.maxBufferBytes,
+          stallTimeoutMs: options.stallTimeoutMs,
+          maxColumns: options.maxColumns,
+        },
+      }).catch((error) => {
+        throw dataRootFailure(options.dataRoot!, error);
+      })
+    : [];
+  if (own.length === 0) return lesson;
+  // Loaded only here: a lesson server never reads a module.
+  const { loadServiceModules } = await import("../src/cli/service-modules.js");
+  const taken = lesson.map((s) => s.name ?? serviceNameOf(s.definition));
+  const modules = await loadServiceModules(own, { taken });
+  return [...lesson, ...modules.flatMap((m) => m.services)];
+}
 
 // Exit explicitly: a half-closed client connection must not keep a stopped server alive.
 process.exit(await runProgram(program, process.argv));

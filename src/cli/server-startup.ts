@@ -35,3 +35,12 @@ export function listenFailure(host: string, port: number, error: unknown): unkno
 /** grpc-js's own log line for a failed bind, said better by listenFailure: dropped. */
 export const isBindLogLine = (message: unknown) =>
   typeof message === "string" && /^No address added out of total \d+ resolved/.test(message);
+
+/**
+ * A hosted service that startServer refused (a method without a handler, a definition it cannot
+ * host), with --service: the module's fault, said as it is (exit 1), not as an UNKNOWN error.
+ */
+export function serviceFailure(error: unknown): unknown {
+  if (error instanceof TypeError) return new StartupError(error.message);
+  return error;
+}

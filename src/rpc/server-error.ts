@@ -1,12 +1,30 @@
 import { Status as status } from "./grpc-status.js";
 import { type ErrorDetails, encodeStatus, statusDetailsKey } from "./status-details.js";
 
+const serverErrorBrand = Symbol.for("rpcpool.ServerError");
+
 /**
  * An error a handler throws on purpose: it reaches the client with its gRPC status code, its
  * message, and its standard details (google.rpc.Status in grpc-status-details-bin).
  */
 export class ServerError extends Error {
   override name = "ServerError";
+
+  /**
+   * One class for every copy of rpcpool in a process: `rpcpool-server` is a bundle with its own
+   * copy, and a --service module throws the ServerError of the package it imports. Recognised by
+   * a registered symbol, so that copy's errors keep their code (not INTERNAL). Subclasses keep
+   * the ordinary check.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass asked about, not always ServerError
+    if (this !== ServerError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { [serverErrorBrand]?: true })[serverErrorBrand] === true
+    );
+  }
   constructor(
     readonly code: number,
     message: string,
@@ -35,6 +53,8 @@ export class ServerError extends Error {
     return trailers;
   }
 }
+
+Object.defineProperty(ServerError.prototype, serverErrorBrand, { value: true });
 
 /**
  * A text as a header value may carry it: kept as is when it is printable ASCII without `%`,
