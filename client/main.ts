@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { callCommand, collect } from "../src/cli/call-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
+import { initCommand } from "../src/cli/init-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { mapCommand } from "../src/cli/map-command.js";
 import { finiteNumber, integerIn, positiveInteger, tableFlags } from "../src/cli/option-parsers.js";
@@ -233,6 +234,14 @@ common(
       .option("--window <n>", "lines read ahead of the oldest reply not yet printed", positiveInteger),
   ),
 ).action(mapCommand);
+
+program
+  .command("init")
+  .argument("<dir>", "a new or empty folder")
+  .description(
+    "write a small service project into DIR: a proto, typed handlers, a client, a test (then: cd DIR && npm install && npm test)",
+  )
+  .action(initCommand);
 
 addQueueCommands(program);
 
