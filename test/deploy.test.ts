@@ -165,6 +165,70 @@ describe("Kubernetes manifests", () => {
   });
 });
 
+describe("a user's service: the own-service overlay, deploy/Dockerfile.service, the systemd unit", () => {
+  const overlay = join(deploy, "kubernetes-own-service");
+  const serviceDockerfile = () =>
+    readFileSync(join(deploy, "Dockerfile.service"), "utf8")
+      .split("\n")
+      .filter((line) => line.trim() && !line.trim().startsWith("#"))
+      .map((line) => /^\s*(\S+)\s+(.*)$/.exec(line)!.slice(1));
+
+  it("the image is the rpcpool image plus the module's dist/ and proto/, and its CMD names the module", () => {
+    const instructions = serviceDockerfile();
+    expect(instructions.find(([i]) => i === "FROM")?.[1]).toBe("$" + "{RPCPOOL_IMAGE}"); // the ARG
+    const copies = instructions.filter(([i]) => i === "COPY").map(([, args]) => args);
+    expect(copies).toEqual(["dist /app/service/dist", "proto /app/service/proto"]);
+    const cmd: string[] = JSON.parse(instructions.find(([i]) => i === "CMD")![1]!);
+    // Relative to the base image's WORKDIR (/app), inside the copied dist/.
+    expect(flag(cmd, "--service")).toBe("service/dist/service.js");
+    expect(flag(cmd, "--port")).toBe(flag(execForm("CMD"), "--port"));
+    expect(existsSync(join(deploy, "Dockerfile.service.dockerignore"))).toBe(true);
+  });
+
+  it("the overlay builds on the base manifests and adds the image's --service to the Deployment's args", () => {
+    const kustomization = parseAllDocuments(
+      readFileSync(join(overlay, "kustomization.yaml"), "utf8"),
+    )[0]!.toJS();
+    expect(kustomization.resources).toEqual(["../kubernetes"]);
+    const [patch] = kustomization.patches;
+    expect(patch.target).toEqual({ kind: "Deployment", name: ofKind("Deployment").metadata.name });
+    const ops = parseAllDocuments(patch.patch)[0]!.toJS();
+    expect(ops).toEqual([
+      {
+        op: "add",
+        path: "/spec/template/spec/containers/0/args/-",
+        value: "--service=service/dist/service.js",
+      },
+    ]);
+    const cmd: string[] = JSON.parse(serviceDockerfile().find(([i]) => i === "CMD")![1]!);
+    expect(ops[0].value).toBe(`--service=${flag(cmd, "--service")}`);
+  });
+
+  it("the overlay renders with kustomize (kubectl kustomize), when kubectl is installed", ({ skip }) => {
+    skip(spawnSync("kubectl", ["version", "--client"]).status !== 0, "kubectl is not installed");
+    const run = spawnSync("kubectl", ["kustomize", overlay], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const deployment = parseAllDocuments(run.stdout)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "Deployment");
+    expect(containerOf(deployment).args).toContain("--service=service/dist/service.js");
+    expect(containerOf(deployment).image).toBe("words:0.1.0");
+  });
+
+  it("the systemd unit starts the project's own rpcpool-server by path with --service, from its folder", () => {
+    const unit = readFileSync(join(deploy, "systemd", "rpcpool-service.service"), "utf8");
+    const value = (key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(unit)?.[1];
+    const folder = value("WorkingDirectory")!;
+    const execStart = value("ExecStart")!.split(" ");
+    expect(execStart.slice(0, 2)).toEqual([
+      "/usr/bin/node",
+      `${folder}/node_modules/rpcpool/dist/server/main.js`,
+    ]);
+    expect(flag(execStart, "--service")).toBe("dist/service.js");
+    expect(value("KillSignal")).toBe("SIGTERM");
+  });
+});
+
 describe("container image", () => {
   const children: ChildProcess[] = [];
   afterAll(() => {
