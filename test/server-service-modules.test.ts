@@ -3,8 +3,11 @@ import { once } from "node:events";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DescribeRequest, DescribeResponse } from "../examples/stats-service/gen/acme/stats/v1/stats.js";
 import { healthCheck, reflectionList } from "./support/grpc-clients.js";
+import { noRedis, startRedis } from "./support/redis-server.js";
 import { root, rpcpool, runProgram, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -143,6 +146,25 @@ describe("rpcpool-server --service", () => {
     const means = await rpcpool(["means", "--lists", "[[1,2,3]]", "--json", ...servers, ...token]);
     expect(means.code, means.stderr).toBe(0);
     await server.stop();
+  });
+
+  it("with --queue takes the module's tasks from the queue", async ({ skip }) => {
+    skip(noRedis !== undefined, noRedis);
+    const redis = await startRedis();
+    const queue = new JobQueue(redis.url);
+    try {
+      const server = await serve(["--service", "./stats.mjs", "--queue", redis.url]);
+      const request = Buffer.from(DescribeRequest.encode({ values: [2, 4] }).finish());
+      const job = await queue.submit([
+        { method: "/acme.stats.v1.StatsService/Describe", requests: [request] },
+      ]);
+      const [outcome] = (await job.result({ wait: true })).outcomes;
+      expect(outcome!.ok && DescribeResponse.decode(outcome!.response)).toMatchObject({ count: 2, mean: 3 });
+      await server.stop();
+    } finally {
+      await queue.close();
+      await redis.stop();
+    }
   });
 
   it("takes an array, and an installed package that exports only to import", async () => {
