@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { tempDir } from "../../test/support/temp-dir.js";
 import { initProject, packageName, projectManifest } from "./init-command.js";
 
-const folder = tempDir("rpcpool-init-spec-");
-afterAll(() => folder.cleanup());
+const folder = { dir: mkdtempSync(join(tmpdir(), "rpcpool-init-spec-")) };
+afterAll(() => rmSync(folder.dir, { recursive: true, force: true }));
 
 /** A fake rpcpool package at `dir`, with a lockfile or without (as the registry's has none). */
 function fakeRpcpool(dir: string, lockfile: boolean) {
@@ -70,7 +70,8 @@ describe("initProject", () => {
       expect.arrayContaining([".gitignore", "package.json", "proto/words/v1/words.proto", "src/service.ts"]),
     );
     await expect(initProject(dir)).rejects.toThrow(/is not empty .*new or empty folder/);
-    const file = folder.file("a-file", "x");
+    const file = join(folder.dir, "a-file");
+    writeFileSync(file, "x");
     await expect(initProject(file)).rejects.toThrow(/is a file/);
   });
 });
