@@ -225,6 +225,26 @@ describe("a service project made by rpcpool init, outside the repository", () =>
       for (const reply of replies) expect(addresses).toContain(reply.server);
     });
 
+    it("is called by the project's own client script on the three servers, in input order", () => {
+      const run = spawnSync(process.execPath, [join(project, "dist", "client.js"), addresses.join(",")], {
+        cwd: project,
+        input: "a bb\n\nto be or not\n",
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const lines = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t"));
+      expect(lines.map(([words, longest]) => [words, longest])).toEqual([
+        ["2", "bb"],
+        ["0", ""],
+        ["4", "not"],
+      ]);
+      for (const [, , server] of lines) expect(addresses).toContain(server);
+    });
+
     it("ships as deploy/Dockerfile.service's layer: under the rpcpool image's /app, without node_modules of its own", async () => {
       // The image's /app, here: rpcpool's package.json, and its dist/, proto/ and node_modules/.
       const app = join(folder.dir, "app");
