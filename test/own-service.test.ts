@@ -48,6 +48,8 @@ async function serve(
   return address;
 }
 
+afterAll(() => folder.cleanup());
+
 // Typed handlers (ServiceImplementation, Status) are built by branch `handlers`: a project made by
 // `rpcpool init` compiles only against an rpcpool that exports them.
 const typedHandlers = /\bServiceImplementation\b/.test(
@@ -84,7 +86,6 @@ describe.skipIf(skipReason)(
           return exit;
         }),
       );
-      folder.cleanup();
     });
 
     it("links this rpcpool, and refuses a folder that is not empty", async () => {
