@@ -7,7 +7,14 @@
 // ---- For users: the pool, the server, errors -----------------------------------------------
 
 export type { CallContext } from "./host/call-context.js";
-export type { HostedService, ServiceHandlers, ServiceTools } from "./host/hosted-service.js";
+export { defineService, type HostedService, type ServiceTools } from "./host/hosted-service.js";
+export type {
+  ContextTools,
+  DeepPartial,
+  MethodImplementation,
+  ServerCallContext,
+  ServiceImplementation,
+} from "./host/service-implementation.js";
 export type {
   ObjectContext,
   SessionCallContext,
@@ -41,6 +48,7 @@ export type {
   SessionCallOptions,
   SessionImplementation,
 } from "./rpc/session-methods.js";
+export { Status, type StatusCode } from "./rpc/status.js";
 export type { ErrorDetails } from "./rpc/status-details.js";
 
 // ---- For libraries: method specs, defaults, status details, local server processes -----------

@@ -88,13 +88,13 @@ describe("a server that discovery drops", () => {
         services: [
           {
             definition: FlakyServiceDefinition,
-            implementation: ({ unary, identity }) => ({
-              store: unary(async () => ({ server: identity.server })),
-              append: unary(async () => {
+            implementation: ({ identity }) => ({
+              store: async () => ({ server: identity.server }),
+              append: async () => {
                 ran.push(identity.server);
                 if (hold) await held;
                 return { server: identity.server };
-              }),
+              },
             }),
           },
         ],

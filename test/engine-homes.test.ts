@@ -29,8 +29,8 @@ describe("a task whose home failed it", () => {
         services: [
           {
             definition: FlakyServiceDefinition,
-            implementation: ({ unary, identity }) => ({
-              store: unary(async ({ value }) => {
+            implementation: ({ identity }) => ({
+              store: async ({ value }) => {
                 if (value === "long") await gate;
                 else if (!failed) {
                   failed = true;
@@ -38,8 +38,8 @@ describe("a task whose home failed it", () => {
                   throw new ServerError(14, "going away for a moment");
                 }
                 return { server: identity.server };
-              }),
-              append: unary(async () => ({ server: identity.server })),
+              },
+              append: async () => ({ server: identity.server }),
             }),
           },
         ],

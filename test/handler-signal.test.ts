@@ -29,21 +29,21 @@ const probe = { quick: method("Quick"), slow: method("Slow"), stream: method("St
 const signals = new Map<string, AbortSignal>();
 const service: HostedService = {
   definition: probe,
-  implementation: ({ unary, serverStream }) => ({
-    quick: unary(async (request: { id: string }, { signal }) => {
+  implementation: () => ({
+    quick: async (request: { id: string }, { signal }) => {
       signals.set(request.id, signal);
       return { ok: true };
-    }),
-    slow: unary(async (request: { id: string }, { signal }) => {
+    },
+    slow: async (request: { id: string }, { signal }) => {
       signals.set(request.id, signal);
       await sleep(30_000, undefined, { signal }).catch(() => {});
       return { ok: !signal.aborted };
-    }),
-    stream: serverStream(async function* (request: { id: string }, { signal }) {
+    },
+    stream: async function* (request: { id: string }, { signal }) {
       signals.set(request.id, signal);
       yield { i: 1 };
       yield { i: 2 };
-    }),
+    },
   }),
 };
 

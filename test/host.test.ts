@@ -79,9 +79,9 @@ let generatorsClosed = 0;
 
 const probeService: HostedService = {
   definition: probe,
-  implementation: ({ unary, clientStream, serverStream, bidiStream, runOnWorker, identity }) => ({
-    echo: unary(async (request: { text: string }) => ({ text: request.text, server: identity.server })),
-    refuse: unary(async (request: { how: string }) => {
+  implementation: ({ runOnWorker, identity }) => ({
+    echo: async (request: { text: string }) => ({ text: request.text, server: identity.server }),
+    refuse: async (request: { how: string }) => {
       if (request.how === "invalid") {
         throw invalidArgument("t.csv: line 2, column 3: bad", {
           reason: "MALFORMED_TABLE",
@@ -91,18 +91,17 @@ const probeService: HostedService = {
       if (request.how === "not-found") throw new ServerError(status.NOT_FOUND, "no such thing");
       // A bug, not a refusal: whatever its class, it must not reach the client in its own words.
       throw new RangeError("Invalid array length (a secret internal detail)");
-    }),
-    work: unary(async (request: { x?: number; run?: string }, { signal }) =>
+    },
+    work: async (request: { x?: number; run?: string }, { signal }) =>
       request.run
         ? runOnWorker(workerModule, request.run, [], { signal })
         : runOnWorker(workerModule, "square", [request.x], signal),
-    ),
-    sum: clientStream(async (requests: AsyncIterable<{ n: number }>) => {
+    sum: async (requests: AsyncIterable<{ n: number }>) => {
       let total = 0;
       for await (const request of requests) total += request.n;
       return { total };
-    }),
-    count: serverStream(async function* (request: { to: number }) {
+    },
+    count: async function* (request: { to: number }) {
       try {
         for (let i = 1; i <= request.to; i++) {
           yield { i };
@@ -111,10 +110,10 @@ const probeService: HostedService = {
       } finally {
         generatorsClosed++;
       }
-    }),
-    chat: bidiStream(async function* (requests: AsyncIterable<{ text: string }>) {
+    },
+    chat: async function* (requests: AsyncIterable<{ text: string }>) {
       for await (const request of requests) yield { text: request.text.toUpperCase() };
-    }),
+    },
   }),
 };
 

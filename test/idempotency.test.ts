@@ -17,17 +17,17 @@ type Counts = { store: number; append: number };
 function flaky(onCall: () => Promise<void>, counts?: Counts): HostedService {
   return {
     definition: FlakyServiceDefinition,
-    implementation: ({ unary, identity }) => ({
-      store: unary(async () => {
+    implementation: ({ identity }) => ({
+      store: async () => {
         if (counts) counts.store++;
         await onCall();
         return { server: identity.server };
-      }),
-      append: unary(async () => {
+      },
+      append: async () => {
         if (counts) counts.append++;
         await onCall();
         return { server: identity.server };
-      }),
+      },
     }),
   };
 }

@@ -9,9 +9,9 @@ import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
 
 const store: HostedService = {
   definition: FlakyServiceDefinition,
-  implementation: ({ unary, identity }) => ({
-    store: unary(async () => ({ server: identity.server })),
-    append: unary(async () => ({ server: identity.server })),
+  implementation: ({ identity }) => ({
+    store: async () => ({ server: identity.server }),
+    append: async () => ({ server: identity.server }),
   }),
 };
 

@@ -1,22 +1,20 @@
 import { sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type HostedService, ServerError } from "rpcpool";
-import {
-  type CountPrimesRequest,
-  type DescribeRequest,
-  StatsServiceDefinition,
-} from "./gen/acme/stats/v1/stats.js";
+import { type HostedService, ServerError, Status } from "rpcpool";
+import { StatsServiceDefinition } from "./gen/acme/stats/v1/stats.js";
 
-/** The user's service: two methods, written as plain async functions. */
-export const statsService: HostedService = {
-  name: "acme.stats.v1.StatsService",
+/**
+ * The user's service: two methods, written as plain async functions typed from the definition
+ * (a misspelled method or field does not compile). Its name comes from the definition.
+ */
+export const statsService = {
   definition: StatsServiceDefinition,
   protoFiles: ["acme/stats/v1/stats.proto"],
   // The .proto files stay in the source tree; compiled code runs from dist/examples/.
   includeDirs: [fileURLToPath(new URL("./proto", import.meta.url)).replace(`${sep}dist${sep}`, sep)],
-  implementation: ({ unary, runOnWorker, identity }) => ({
-    describe: unary(async ({ values }: DescribeRequest) => {
-      if (values.length === 0) throw new ServerError(3, "no values to describe");
+  implementation: {
+    async describe({ values }, { identity }) {
+      if (values.length === 0) throw new ServerError(Status.INVALID_ARGUMENT, "no values to describe");
       const mean = values.reduce((a, b) => a + b, 0) / values.length;
       const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
       return {
@@ -28,15 +26,17 @@ export const statsService: HostedService = {
         stddev: Math.sqrt(variance),
         server: identity.server,
       };
-    }),
-    countPrimes: unary(async ({ below }: CountPrimesRequest, { signal }) => ({
-      count: await runOnWorker<number>(
-        new URL("./primes.js", import.meta.url),
-        "countPrimes",
-        [below],
-        signal,
-      ),
-      server: identity.server,
-    })),
-  }),
-};
+    },
+    async countPrimes({ below }, { signal, runOnWorker, identity }) {
+      return {
+        count: await runOnWorker<number>(
+          new URL("./primes.js", import.meta.url),
+          "countPrimes",
+          [below],
+          signal,
+        ),
+        server: identity.server,
+      };
+    },
+  },
+} satisfies HostedService<typeof StatsServiceDefinition>;

@@ -2,6 +2,7 @@ import { setImmediate } from "node:timers/promises";
 import { type handleUnaryCall, status } from "@grpc/grpc-js";
 import type { InvokeRequest, InvokeResponse, InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { ServerError } from "../rpc/server-error.js";
+import type { CallContext } from "./call-context.js";
 import type { CallLimit } from "./call-limit.js";
 import { type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./identity.js";
@@ -35,8 +36,15 @@ const empty = Buffer.alloc(0);
  * standard details (the serialized google.rpc.Status) when it failed with some.
  */
 export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, InvokeResponse> {
+  return unary(deps, batchInvoke(deps));
+}
+
+/** The same as a plain function, for a service that serves it under another name too. */
+export function batchInvoke(
+  deps: BatchDeps,
+): (request: InvokeRequest, context: CallContext) => Promise<InvokeResponse> {
   const maxItems = deps.maxItems ?? defaultMaxBatchItems;
-  return unary(deps, async (request: InvokeRequest, context) => {
+  return async (request, context) => {
     const method = deps.registry.unary(request.method);
     if (!method)
       throw new ServerError(status.UNIMPLEMENTED, `no unary method ${request.method} on this server`);
@@ -92,5 +100,5 @@ export function batchHandler(deps: BatchDeps): handleUnaryCall<InvokeRequest, In
     }
     signal.throwIfAborted();
     return { results, servedBy: servedBy(deps.identity) };
-  });
+  };
 }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Metadata, ServerUnaryCall } from "@grpc/grpc-js";
+import type { ContextTools, ServerCallContext } from "./service-implementation.js";
 
 /** What a handler knows of its call besides the request. */
 export interface CallContext {
@@ -10,10 +11,12 @@ export interface CallContext {
 }
 
 /** A server call of any of the four kinds: each has metadata, a peer, and a "cancelled" event. */
-export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> & EventEmitter;
+export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> &
+  Partial<Pick<ServerUnaryCall<unknown, unknown>, "getDeadline">> &
+  EventEmitter;
 
 /** A call's context as the host holds it: `end` says its reply is on its way. */
-export interface HostCallContext extends CallContext {
+export interface HostCallContext extends ServerCallContext {
   /**
    * The reply (or the status) is being sent: a "cancelled" grpc-js reports after this is the
    * stream closing, not the client cancelling, and leaves the signal alone.
@@ -26,7 +29,7 @@ export interface HostCallContext extends CallContext {
  * and grpc-js reports "cancelled" even after a call has ended, so an eager controller would cost
  * an AbortController and a DOMException (with its stack) on every call.
  */
-export function callContext(call: AnyServerCall): HostCallContext {
+export function callContext(call: AnyServerCall, tools: ContextTools = noTools): HostCallContext {
   let controller: AbortController | undefined;
   let cancelled = false;
   let ended = false;
@@ -47,8 +50,28 @@ export function callContext(call: AnyServerCall): HostCallContext {
     },
     metadata: call.metadata,
     peer: call.getPeer(),
+    // Read when asked: most handlers never look.
+    get deadline() {
+      const deadline = call.getDeadline?.();
+      if (deadline === undefined || deadline === Number.POSITIVE_INFINITY) return undefined;
+      return deadline instanceof Date ? deadline : new Date(deadline);
+    },
+    runOnWorker: tools.runOnWorker,
+    store: tools.store,
+    identity: tools.identity,
+    log: tools.log,
+    workers: tools.workers,
     end: () => {
       ended = true;
     },
   };
 }
+
+/** For the framework's own handlers, which take their tools from elsewhere: using them is a bug. */
+const noTools: ContextTools = {
+  runOnWorker: () => Promise.reject(new Error("no worker threads here")),
+  store: undefined as unknown as ContextTools["store"],
+  identity: { server: "", host: "", pid: process.pid },
+  log: (message) => process.stderr.write(`${message}\n`),
+  workers: 0,
+};

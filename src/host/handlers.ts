@@ -7,9 +7,12 @@ import type {
   ServerDuplexStream,
   ServerWritableStream,
   sendUnaryData,
+  UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { type CallContext, callContext, type HostCallContext } from "./call-context.js";
+import type { MethodSpec } from "../rpc/method-spec.js";
+import { callContext, type HostCallContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
+import type { AnyMethodImplementation, ContextTools, ServerCallContext } from "./service-implementation.js";
 import { internalError, type StatusReply, toStatus } from "./to-status.js";
 
 /**
@@ -20,15 +23,17 @@ import { internalError, type StatusReply, toStatus } from "./to-status.js";
 export interface HandlerDeps {
   tracker: CallTracker;
   log: (message: string) => void;
+  /** The server's tools, on every call's context (the framework's own handlers go without). */
+  tools?: ContextTools;
 }
 
 /** One request, one response. */
 export function unary<Req, Res>(
   deps: HandlerDeps,
-  fn: (request: Req, context: CallContext) => Promise<Res>,
+  fn: (request: Req, context: ServerCallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const context = callContext(call);
+    const context = callContext(call, deps.tools);
     settle(deps, callback, context, () => fn(call.request, context));
   };
 }
@@ -36,10 +41,10 @@ export function unary<Req, Res>(
 /** A stream of requests (read them with `for await`), one response. */
 export function clientStream<Req, Res>(
   deps: HandlerDeps,
-  fn: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
+  fn: (requests: AsyncIterable<Req>, context: ServerCallContext) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
-    const context = callContext(call);
+    const context = callContext(call, deps.tools);
     settle(deps, callback, context, () => fn(call, context));
   };
 }
@@ -47,10 +52,10 @@ export function clientStream<Req, Res>(
 /** One request, a stream of responses: whatever the function yields, with backpressure. */
 export function serverStream<Req, Res>(
   deps: HandlerDeps,
-  fn: (request: Req, context: CallContext) => AsyncIterable<Res>,
+  fn: (request: Req, context: ServerCallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const context = callContext(call);
+    const context = callContext(call, deps.tools);
     stream(deps, call, context, () => fn(call.request, context));
   };
 }
@@ -58,10 +63,10 @@ export function serverStream<Req, Res>(
 /** Streams both ways: the function reads the requests and yields the responses. */
 export function bidiStream<Req, Res>(
   deps: HandlerDeps,
-  fn: (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>,
+  fn: (requests: AsyncIterable<Req>, context: ServerCallContext) => AsyncIterable<Res>,
 ): handleBidiStreamingCall<Req, Res> {
   return (call) => {
-    const context = callContext(call);
+    const context = callContext(call, deps.tools);
     // Not the stream's own iterator: reading the requests to their end would destroy the stream,
     // and with it the way back for the responses and the status.
     stream(deps, call, context, () => fn(call.iterator({ destroyOnReturn: false }), context));
@@ -154,3 +159,20 @@ function lastResort(deps: HandlerDeps, answer: () => void, fail: (status: Status
 
 const bugLogger = (deps: HandlerDeps) => (error: unknown) =>
   deps.log(`internal error: ${(error as Error)?.stack ?? error}`);
+
+/** A service's plain function as the grpc-js handler of its method's kind (the spec says which). */
+export function hostedHandler(
+  deps: HandlerDeps,
+  spec: MethodSpec,
+  fn: AnyMethodImplementation,
+): UntypedServiceImplementation[string] {
+  const call = fn;
+  if (spec.requestStream) {
+    return spec.responseStream
+      ? bidiStream(deps, (requests, context) => call(requests, context) as AsyncIterable<unknown>)
+      : clientStream(deps, (requests, context) => call(requests, context) as Promise<unknown>);
+  }
+  return spec.responseStream
+    ? serverStream(deps, (request, context) => call(request, context) as AsyncIterable<unknown>)
+    : unary(deps, (request, context) => call(request, context) as Promise<unknown>);
+}

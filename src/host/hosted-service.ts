@@ -16,38 +16,40 @@ import {
   type ResponseOf,
   serviceNameOf,
 } from "../rpc/method-spec.js";
-import type { CallContext } from "./call-context.js";
-import type { ServerIdentity } from "./identity.js";
+import { type HandlerDeps, hostedHandler } from "./handlers.js";
+import { checkedReplies } from "./reply-encoding.js";
+import type {
+  AnyMethodImplementation,
+  ContextTools,
+  ServerCallContext,
+  ServiceImplementation,
+} from "./service-implementation.js";
 import type { SessionClassFactory } from "./session-context.js";
-import type { ValueStore } from "./value-store.js";
-import type { RunOptions } from "./worker-pool.js";
 
 /**
- * Handlers for every method of a generic definition, typed by its messages: what ts-proto's
- * grpc-js output calls `XxxServiceServer`.
+ * The handlers a definition takes: typed from a generic one; untyped for a record of MethodSpecs,
+ * or where the definition's type is not known (a list of services of any definitions).
  */
-export type ServiceHandlers<D extends GenericServiceDefinition> = {
-  [K in keyof D["methods"] & string]: D["methods"][K]["requestStream"] extends true
-    ? D["methods"][K]["responseStream"] extends true
-      ? handleBidiStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
-      : handleClientStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
-    : D["methods"][K]["responseStream"] extends true
-      ? handleServerStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
-      : handleUnaryCall<RequestOf<D, K>, ResponseOf<D, K>>;
-};
+export type ImplementationOf<D extends AnyServiceDefinition> = 0 extends 1 & D
+  ? Record<string, AnyMethodImplementation>
+  : D extends GenericServiceDefinition
+    ? ServiceImplementation<D>
+    : Record<string, AnyMethodImplementation>;
 
-/** A service a server hosts: the framework's own, the lesson's, and any user's are all this. */
-export interface HostedService {
+/** A service a server hosts: the lesson's and any user's are all this. */
+// biome-ignore lint/suspicious/noExplicitAny: a list of services of different definitions
+export interface HostedService<D extends AnyServiceDefinition = any> {
   /**
-   * Its methods, as ts-proto generates them (the grpc-js form `XxxServiceService`, or the generic
-   * `XxxServiceDefinition`, which also says which methods are idempotent), or as a record of
+   * Its methods: ts-proto's generic definition (`XxxServiceDefinition`; it says each method's kind
+   * and whether it is idempotent, and names the service for health and reflection), or a record of
    * MethodSpecs (e.g. with a faster codec swapped in).
    */
-  definition: AnyServiceDefinition;
-  /** Full name, e.g. "acme.stats.v1.StatsService", for health; default: the definition's. */
-  name?: string;
-  /** Handlers by method key; or a function of the server's tools that returns them. */
-  implementation?: UntypedServiceImplementation | ((tools: ServiceTools) => UntypedServiceImplementation);
+  definition: D;
+  /**
+   * A handler for every method, as plain functions (ServiceImplementation); or a function of the
+   * server's tools that returns them. A method without one refuses to start the server.
+   */
+  implementation?: ImplementationOf<D> | ((tools: ServiceTools) => ImplementationOf<D>);
   /**
    * Hosts the service as a session class (docs/sessions.md): clients create its objects in a
    * session and call their methods, whose state lives on the server between calls until the
@@ -60,52 +62,38 @@ export interface HostedService {
   includeDirs?: string[];
 }
 
-/** What a hosted service gets from the server it runs in. */
-export interface ServiceTools {
-  /**
-   * Wraps an async function as a unary handler. A thrown ServerError keeps its code and details,
-   * an abort is CANCELLED, anything else is INTERNAL (a bug, logged); the call counts as in flight
-   * until it settles (draining waits for it); `context.signal` aborts when the client cancels.
-   */
-  unary<Req, Res>(fn: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res>;
-  /** The same for a stream of requests and one response. */
-  clientStream<Req, Res>(
-    fn: (requests: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
-  ): handleClientStreamingCall<Req, Res>;
-  /** The same for one request and a stream of responses (what the function yields). */
-  serverStream<Req, Res>(
-    fn: (request: Req, context: CallContext) => AsyncIterable<Res>,
-  ): handleServerStreamingCall<Req, Res>;
-  /** The same for streams both ways. */
-  bidiStream<Req, Res>(
-    fn: (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>,
-  ): handleBidiStreamingCall<Req, Res>;
-  /**
-   * Calls `exportName(...args)` of a module (a URL, e.g. `new URL("./work.js", import.meta.url)`,
-   * or a path) on the server's worker threads; aborting the signal stops the worker running it.
-   */
-  runOnWorker<T>(
-    module: string | URL,
-    exportName: string,
-    args?: unknown[],
-    options?: AbortSignal | RunOptions,
-  ): Promise<T>;
-  /** Who this server is, for replies that say which server computed them (`server` is set once bound). */
-  identity: ServerIdentity;
-  /** Worker threads of the server: how much CPU work it runs at once. */
-  workers: number;
-  /** The server's log (stderr unless the server was given another). */
-  log(message: string): void;
+/** A hosted service with its definition's type inferred: `defineService(XDefinition, { ... })`. */
+export function defineService<D extends AnyServiceDefinition>(
+  definition: D,
+  implementation: ImplementationOf<D> | ((tools: ServiceTools) => ImplementationOf<D>),
+  reflection: { protoFiles?: string[]; includeDirs?: string[] } = {},
+): HostedService<D> {
+  return { definition, implementation, ...reflection };
+}
+
+/** What a hosted service gets from the server it runs in (its handlers find most of it on their context too). */
+export interface ServiceTools extends ContextTools {
   /** What rpcpool.pool.v1.InfoService/Info answers now (the calling call is not counted in flight). */
   info(): InfoResponse;
-  /** The handler of rpcpool.pool.v1.BatchService/Invoke, to serve it under another name too. */
-  batch: handleUnaryCall<InvokeRequest, InvokeResponse>;
-  /**
-   * The server's value store (docs/collectives.md): `store.get(handle)` is the bytes a pool
-   * broadcast, scattered or kept under that handle. A handle it does not hold throws
-   * FAILED_PRECONDITION (VALUE_MISSING): let it propagate, and the pool puts the value and retries.
-   */
-  store: ValueStore;
+  /** rpcpool.pool.v1.BatchService/Invoke, to serve it under another name too. */
+  batch(request: InvokeRequest, context: ServerCallContext): Promise<InvokeResponse>;
+}
+
+/** grpc-js handlers for every method of a generic definition: what the framework's own services are. */
+export type ServiceHandlers<D extends GenericServiceDefinition> = {
+  [K in keyof D["methods"] & string]: D["methods"][K]["requestStream"] extends true
+    ? D["methods"][K]["responseStream"] extends true
+      ? handleBidiStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+      : handleClientStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+    : D["methods"][K]["responseStream"] extends true
+      ? handleServerStreamingCall<RequestOf<D, K>, ResponseOf<D, K>>
+      : handleUnaryCall<RequestOf<D, K>, ResponseOf<D, K>>;
+};
+
+/** One of the framework's own services: grpc-js handlers as they are, no implementation to check. */
+export interface FrameworkService {
+  definition: AnyServiceDefinition;
+  handlers: UntypedServiceImplementation;
 }
 
 /** A hosted service ready to add to a grpc-js server. */
@@ -115,15 +103,49 @@ export interface ResolvedService {
   implementation: UntypedServiceImplementation;
 }
 
-export function resolveService(service: HostedService, tools: ServiceTools): ResolvedService {
-  if (!service.implementation) {
-    throw new TypeError(`${serviceNameOf(service.definition)}: a hosted service needs an implementation`);
-  }
-  const implementation =
-    typeof service.implementation === "function" ? service.implementation(tools) : service.implementation;
+export function resolveFramework(service: FrameworkService): ResolvedService {
   return {
-    name: service.name ?? serviceNameOf(service.definition),
+    name: serviceNameOf(service.definition),
     methods: methodsOf(service.definition),
-    implementation,
+    implementation: service.handlers,
   };
+}
+
+/**
+ * A service's plain functions as grpc-js handlers, each by its method's kind; its replies filled
+ * with proto defaults, and one that cannot be encoded logged with the method and the field.
+ * Throws (the server does not start) when a method has no handler or a handler no method.
+ */
+export function resolveService(
+  service: HostedService,
+  tools: ServiceTools,
+  deps: HandlerDeps,
+): ResolvedService {
+  const name = serviceNameOf(service.definition);
+  if (!service.implementation) throw new TypeError(`${name}: a hosted service needs an implementation`);
+  const implementation: Record<string, unknown> =
+    typeof service.implementation === "function" ? service.implementation(tools) : service.implementation;
+  const methods = checkedReplies(methodsOf(service.definition) as Record<string, MethodSpec>, deps.log);
+  const handlerOf = (key: string, spec: MethodSpec) =>
+    implementation[key] ?? (spec.originalName ? implementation[spec.originalName] : undefined);
+  const missing = Object.entries(methods)
+    .filter(([key, spec]) => typeof handlerOf(key, spec) !== "function")
+    .map(([, spec]) => spec.path.slice(1));
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${name}: no handler for ${missing.join(", ")} (every method of the definition needs one)`,
+    );
+  }
+  const known = new Set(Object.values(methods).flatMap((spec) => [spec.name, spec.originalName]));
+  const unknown = Object.keys(implementation).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new TypeError(`${name}: handlers for methods the definition does not have: ${unknown.join(", ")}`);
+  }
+  const handlers: UntypedServiceImplementation = {};
+  for (const [key, spec] of Object.entries(methods)) {
+    // Bound: a handler written as a method of an object (or class) keeps its `this`.
+    const handler = (handlerOf(key, spec) as AnyMethodImplementation).bind(implementation);
+    handlers[key] = hostedHandler(deps, spec, handler);
+  }
+  return { name, methods, implementation: handlers };
 }

@@ -72,7 +72,7 @@ export class SessionHost {
 
   /** Hosts a service's `sessionClass`; a streaming method or a name hosted twice is a TypeError. */
   addClass(service: HostedService, tools: ServiceTools): void {
-    const name = service.name ?? serviceNameOf(service.definition);
+    const name = serviceNameOf(service.definition);
     if (this.#classes.has(name)) throw new TypeError(`session class ${name} is hosted twice`);
     const sessionService = { ...sessionServiceOf(service.definition, "session class"), name };
     this.#classes.set(name, { service: sessionService, factory: service.sessionClass!(tools) });

@@ -6,15 +6,20 @@ import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
-import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
+import { batchHandler, batchInvoke, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
 import { CallTracker } from "./call-tracker.js";
 import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
 import { ConnectionTable } from "./connection-table.js";
-import { bidiStream, clientStream, serverStream, unary } from "./handlers.js";
 import { Health } from "./health.js";
-import { type HostedService, resolveService, type ServiceTools } from "./hosted-service.js";
+import {
+  type FrameworkService,
+  type HostedService,
+  resolveFramework,
+  resolveService,
+  type ServiceTools,
+} from "./hosted-service.js";
 import { raiseReceiveWindows } from "./http2-window.js";
 import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
@@ -161,13 +166,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     (path, details) => malformedLog(`${path}: refused a malformed request (${details})`),
     connectionTable,
   );
-  const batch = batchHandler({
+  const batchDeps = {
     ...deps,
     registry,
     identity,
     limit,
     maxItems: options.maxBatchItems ?? defaultMaxBatchItems,
-  });
+  };
+  const batch = batchHandler(batchDeps);
   const sessions = new SessionHost(
     { ...deps, identity },
     {
@@ -177,25 +183,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     },
   );
   const tools: ServiceTools = {
-    unary: (fn) => unary(deps, fn),
-    clientStream: (fn) => clientStream(deps, fn),
-    serverStream: (fn) => serverStream(deps, fn),
-    bidiStream: (fn) => bidiStream(deps, fn),
     runOnWorker: (module, exportName, args, runOptions) => workers.run(module, exportName, args, runOptions),
     identity,
     workers: workers.threads,
     log,
     info,
-    batch,
+    batch: batchInvoke(batchDeps),
     store,
   };
-  const framework: HostedService[] = [
-    { definition: InfoServiceDefinition, implementation: { info: infoHandler(deps, info) } },
-    { definition: BatchServiceDefinition, implementation: { invoke: batch } },
-    { definition: SessionServiceDefinition, implementation: { open: sessions.open } },
-    { definition: StoreServiceDefinition, implementation: storeService({ ...deps, store, registry }) },
+  const framework: FrameworkService[] = [
+    { definition: InfoServiceDefinition, handlers: { info: infoHandler(deps, info) } },
+    { definition: BatchServiceDefinition, handlers: { invoke: batch } },
+    { definition: SessionServiceDefinition, handlers: { open: sessions.open } },
+    { definition: StoreServiceDefinition, handlers: storeService({ ...deps, store, registry }) },
   ];
-  const hosted = [...framework, ...(options.services ?? [])];
+  const hosted: HostedService[] = options.services ?? [];
   const server = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 << 20,
@@ -209,9 +211,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let port: number;
   try {
     for (const service of hosted) if (service.sessionClass) sessions.addClass(service, tools);
-    const services = hosted
-      .filter((service) => service.implementation || !service.sessionClass)
-      .map((service) => resolveService(service, tools));
+    const handlerDeps = { ...deps, tools };
+    const services = [
+      ...framework.map(resolveFramework),
+      ...hosted
+        .filter((service) => service.implementation || !service.sessionClass)
+        .map((service) => resolveService(service, tools, handlerDeps)),
+    ];
     for (const service of services) {
       server.addService(tolerantDeserializers(service.methods), service.implementation);
       registry.add(service.methods, service.implementation);

@@ -10,6 +10,9 @@ export type Idempotency = "IDEMPOTENT" | "NO_SIDE_EFFECTS" | "UNKNOWN";
 export interface MessageCodec<T> {
   encode(message: T): { finish(): Uint8Array };
   decode(input: Uint8Array): T;
+  /** The whole message from a partial one, proto defaults for what is left out (ts-proto's). */
+  // biome-ignore lint/suspicious/noExplicitAny: each generated file has its own DeepPartial type
+  fromPartial?(object: any): T;
 }
 
 /** One method of a ts-proto generic definition (`outputServices=generic-definitions`). */
@@ -48,6 +51,13 @@ export interface MethodSpec<Req = any, Res = any> extends MethodDefinition<Req, 
    * when the method can say so without copying the bulk into one buffer (see src/wire).
    */
   requestSerializeParts?(value: Req): Buffer[];
+  /**
+   * The whole reply from one with fields left out (proto defaults for them): what a host applies to
+   * a handler's reply before encoding it, so that a missing field never goes out as NaN or
+   * "undefined". ts-proto's `fromPartial` for a generic definition.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a reply of any depth of partiality
+  responseFromPartial?(value: any): Res;
 }
 
 export function isGenericDefinition(
@@ -90,6 +100,7 @@ export function methodsOf<D extends AnyServiceDefinition>(
         responseSerialize: (value) => asBuffer(m.responseType.encode(value).finish()),
         responseDeserialize: (bytes) => m.responseType.decode(bytes),
         idempotency: idempotencyOf(m.options?.idempotencyLevel),
+        ...(m.responseType.fromPartial && { responseFromPartial: m.responseType.fromPartial }),
       };
     }
     return methods as MethodSpecs<D>;
@@ -132,7 +143,13 @@ export function grpcServiceOf<D extends GenericServiceDefinition>(definition: D)
   const form: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const [key, spec] of Object.entries(methodsOf(definition) as Record<string, MethodSpec>)) {
     // grpc-js copies a method's fields onto a client function: only its own fields may be there.
-    const { name: _name, idempotency: _idempotency, requestSerializeParts: _parts, ...grpc } = spec;
+    const {
+      name: _name,
+      idempotency: _idempotency,
+      requestSerializeParts: _parts,
+      responseFromPartial: _fromPartial,
+      ...grpc
+    } = spec;
     form[key] = grpc;
   }
   return form as GrpcFormOf<D>;

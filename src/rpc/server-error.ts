@@ -1,11 +1,12 @@
-import { Status as status } from "./grpc-status.js";
+import { type StatusCode, Status as status } from "./grpc-status.js";
 import { type ErrorDetails, encodeStatus, statusDetailsKey } from "./status-details.js";
 
 const serverErrorBrand = Symbol.for("rpcpool.ServerError");
 
 /**
  * An error a handler throws on purpose: it reaches the client with its gRPC status code, its
- * message, and its standard details (google.rpc.Status in grpc-status-details-bin).
+ * message, and its standard details (google.rpc.Status in grpc-status-details-bin). Name the code
+ * with `Status` (src/rpc/status.ts): `throw new ServerError(Status.INVALID_ARGUMENT, "no words")`.
  */
 export class ServerError extends Error {
   override name = "ServerError";
@@ -26,7 +27,8 @@ export class ServerError extends Error {
     );
   }
   constructor(
-    readonly code: number,
+    // A number too: codes travel as numbers, and a handler may pass one on from a client error.
+    readonly code: StatusCode | number,
     message: string,
     readonly errorDetails: ErrorDetails = {},
   ) {

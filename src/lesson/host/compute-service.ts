@@ -66,7 +66,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
   const { identity } = tools;
   const work = options.work ?? tableWork(tools, options.limits);
   return {
-    columnSums: tools.clientStream(async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
+    columnSums: async (requests: AsyncIterable<ColumnSumsRequest>, context) => {
       const { call, first } = await openTableCall(
         requests,
         (message) => message.options,
@@ -86,9 +86,9 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         bytes,
         columnNames: merged.selectedNames ?? [],
       };
-    }),
+    },
 
-    weightedMeans: tools.clientStream(async (requests: AsyncIterable<WeightedMeansRequest>, context) => {
+    weightedMeans: async (requests: AsyncIterable<WeightedMeansRequest>, context) => {
       // The weights are checked before a remote file is opened: a refusal leaves nothing open.
       const { call, first } = await openTableCall(
         requests,
@@ -132,25 +132,22 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         bytes,
         columnNames: merged.selectedNames ?? [],
       };
-    }),
+    },
 
-    mergeColumnSums: tools.unary(async (request: MergeColumnSumsRequest | EncodedRequest, context) =>
+    mergeColumnSums: async (request: MergeColumnSumsRequest | EncodedRequest, context) =>
       request instanceof EncodedRequest
         ? onWorker("mergeColumnSums", request, context)
         : mergeReply(request, servedBy(identity)),
-    ),
 
-    circles: tools.unary(async (request: CirclesRequest | EncodedRequest, context) =>
+    circles: async (request: CirclesRequest | EncodedRequest, context) =>
       request instanceof EncodedRequest
         ? onWorker("circles", request, context)
         : circlesReply(request, servedBy(identity)),
-    ),
 
-    means: tools.unary(async (request: MeansRequest | EncodedRequest, context) =>
+    means: async (request: MeansRequest | EncodedRequest, context) =>
       request instanceof EncodedRequest
         ? onWorker("means", request, context)
         : meansReply(request, servedBy(identity)),
-    ),
   };
 
   /** A large request, decoded and answered on a worker thread (see large-requests.ts). */

@@ -6,8 +6,9 @@ import type {
   SleepRequest,
   SpinRequest,
 } from "../../gen/rpcpool/compute/v1/demo.js";
-import type { ServiceHandlers, ServiceTools } from "../../host/hosted-service.js";
+import type { ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
+import type { ServiceImplementation } from "../../host/service-implementation.js";
 import { invalidArgument } from "../../rpc/server-error.js";
 import { type spin, tableWorker } from "./table-worker.js";
 
@@ -19,17 +20,17 @@ const maxSpin = 1e12;
 export function demoService(
   tools: ServiceTools,
   options: { dataRoot: boolean },
-): ServiceHandlers<typeof DemoServiceDefinition> {
+): ServiceImplementation<typeof DemoServiceDefinition> {
   return {
-    sleep: tools.unary(async (request: SleepRequest, context) => {
+    sleep: async (request: SleepRequest, context) => {
       if (request.milliseconds > maxSleepMs) throw invalidArgument(`sleep is capped at ${maxSleepMs} ms`);
       const start = performance.now();
       // The lesson's sleep holds no CPU: it waits on a timer, so it needs no worker thread.
       await sleep(request.milliseconds, undefined, { signal: context.signal });
       return { servedBy: servedBy(tools.identity), elapsedMs: performance.now() - start };
-    }),
+    },
 
-    spin: tools.unary(async (request: SpinRequest, context) => {
+    spin: async (request: SpinRequest, context) => {
       if (request.iterations > maxSpin) throw invalidArgument(`spin is capped at ${maxSpin} iterations`);
       const result = await tools.runOnWorker<ReturnType<typeof spin>>(
         tableWorker,
@@ -42,12 +43,12 @@ export function demoService(
         servedBy: servedBy(tools.identity, result.threadId),
         elapsedMs: result.elapsedMs,
       };
-    }),
+    },
 
     /** Deprecated: rpcpool.pool.v1.InfoService/Info replaces it; served for one version. */
-    info: tools.unary(async (): Promise<InfoResponse> => {
+    info: async (): Promise<InfoResponse> => {
       const { methods: _, ...info } = tools.info();
       return { ...info, dataRoot: options.dataRoot };
-    }),
+    },
   };
 }

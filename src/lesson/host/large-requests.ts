@@ -1,6 +1,5 @@
-import type { handleUnaryCall } from "@grpc/grpc-js";
 import type { ComputeServiceDefinition } from "../../gen/rpcpool/compute/v1/compute.js";
-import type { ServiceHandlers } from "../../host/hosted-service.js";
+import type { ServiceImplementation } from "../../host/service-implementation.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeServiceDefinition } from "../compute-definition.js";
 
@@ -36,6 +35,11 @@ function decodedOnWorker<Req, Res>(
       value instanceof EncodedReply
         ? Buffer.from(value.bytes.buffer, value.bytes.byteOffset, value.bytes.byteLength)
         : method.responseSerialize(value),
+    // An encoded reply is whole already: only a partial message gets the proto's defaults.
+    responseFromPartial: (value: unknown) =>
+      value instanceof EncodedReply || !method.responseFromPartial
+        ? value
+        : method.responseFromPartial(value),
   } as MethodSpec<Req | EncodedRequest, Res | EncodedReply>;
 }
 
@@ -54,11 +58,11 @@ export const hostedComputeDefinition = {
 /** The methods whose large requests are answered on a worker thread. */
 export type LargeMethod = "circles" | "means" | "mergeColumnSums";
 
-type Handlers = ServiceHandlers<typeof ComputeServiceDefinition>;
+type Implementation = ServiceImplementation<typeof ComputeServiceDefinition>;
 
 /** ComputeService's handlers as the host serves them: the large methods take and give bytes too. */
-export type HostedComputeHandlers = Omit<Handlers, LargeMethod> & {
-  [K in LargeMethod]: Handlers[K] extends handleUnaryCall<infer Req, infer Res>
-    ? handleUnaryCall<Req | EncodedRequest, Res | EncodedReply>
+export type HostedComputeHandlers = Omit<Implementation, LargeMethod> & {
+  [K in LargeMethod]: Implementation[K] extends (request: infer Req, context: infer C) => Promise<infer Res>
+    ? (request: Req | EncodedRequest, context: C) => Promise<Res | EncodedReply>
     : never;
 };

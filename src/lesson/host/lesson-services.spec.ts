@@ -9,7 +9,7 @@ import { lessonServices } from "./lesson-services.js";
 describe("the lesson's services", () => {
   it("are the compute and demo services, the deprecated batch under its 0.1 name, and the accumulator", async () => {
     const services = await lessonServices();
-    expect(services.map((service) => service.name ?? serviceNameOf(service.definition))).toEqual([
+    expect(services.map((service) => serviceNameOf(service.definition))).toEqual([
       "rpcpool.compute.v1.ComputeService",
       "rpcpool.compute.v1.DemoService",
       "rpcpool.compute.v1.BatchService",

@@ -54,7 +54,6 @@ export async function lessonServices(options: LessonOptions = {}): Promise<Hoste
   return [
     {
       definition: hostedComputeDefinition,
-      name: "rpcpool.compute.v1.ComputeService",
       implementation: (tools) => computeService(tools, { limits, dataRoot, work: workOf(tools) }),
       ...reflection,
     },
