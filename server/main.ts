@@ -359,7 +359,7 @@ async function hostedServices(options: {
   if (own.length === 0) return lesson;
   // Loaded only here: a lesson server never reads a module.
   const { loadServiceModules } = await import("../src/cli/service-modules.js");
-  const taken = lesson.map((s) => s.name ?? serviceNameOf(s.definition));
+  const taken = lesson.map((s) => serviceNameOf(s.definition));
   const modules = await loadServiceModules(own, { taken });
   return [...lesson, ...modules.flatMap((m) => m.services)];
 }

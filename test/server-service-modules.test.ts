@@ -52,6 +52,11 @@ beforeAll(() => {
     `import { ComputeServiceDefinition } from "rpcpool/lesson";\n` +
       "export default { definition: ComputeServiceDefinition, implementation: {} };\n",
   );
+  file(
+    "missing-handler.mjs",
+    `import { StatsServiceDefinition } from ${JSON.stringify(definitionFile)};\n` +
+      "export default { definition: StatsServiceDefinition, implementation: { async describe() { return {}; } } };\n",
+  );
   file("throws.mjs", 'throw new Error("the module refuses to load");\n');
   file("token", "s3cret-token\n");
   // An installed package that exports only to `import` (require's resolution refuses it).
@@ -207,6 +212,11 @@ describe("rpcpool-server --service", () => {
       ["./stats.mjs", "--data-root", "."],
       2,
       "--data-root serves files to the lesson's table methods: with --service, add --lesson",
+    ],
+    [
+      ["./missing-handler.mjs"],
+      1,
+      "acme.stats.v1.StatsService: no handler for acme.stats.v1.StatsService/CountPrimes",
     ],
     [["./throws.mjs"], 1, "--service ./throws.mjs: loading it failed: Error: the module refuses to load"],
   ])("refuses --service %j (exit %i): %s", async (args, code, message) => {

@@ -43,7 +43,7 @@ export async function loadServiceModules(
         ? `--service ${spec}: default export [${index}]`
         : `--service ${spec}`;
       const service = checkedService(value, where);
-      const name = service.name ?? serviceNameOf(service.definition);
+      const name = serviceNameOf(service.definition);
       const owner = owners.get(name);
       if (owner) throw new UsageError(`${where}: ${name} is hosted already, by ${owner}`);
       owners.set(name, `--service ${spec}`);
