@@ -62,7 +62,41 @@ export interface HostedService<D extends AnyServiceDefinition = any> {
   includeDirs?: string[];
 }
 
-/** A hosted service with its definition's type inferred: `defineService(XDefinition, { ... })`. */
+/** What a handler replies: what its promise resolves to, or what it yields. */
+type ReplyOf<F> = F extends (...args: never[]) => Promise<infer R>
+  ? R
+  : F extends (...args: never[]) => AsyncIterable<infer R>
+    ? R
+    : never;
+
+/**
+ * The handlers `I` as they are, each whose reply has a field its message lacks turned into a type
+ * that names those fields. TypeScript checks no excess property in what a contextually typed
+ * function returns, so `{ words: 3, longets: "x" }` would compile against ServiceImplementation
+ * alone; defineService infers the handlers' own types and checks them with this (top-level fields).
+ */
+export type ExactReplies<I, S> = {
+  [K in keyof I]: K extends keyof S
+    ? [Exclude<keyof ReplyOf<I[K]>, keyof ReplyOf<S[K]>>] extends [never]
+      ? I[K]
+      : { "reply fields its message does not have": Exclude<keyof ReplyOf<I[K]>, keyof ReplyOf<S[K]>> }
+    : I[K];
+};
+
+/**
+ * A hosted service with its definition's type inferred: `defineService(XDefinition, { ... })`. A
+ * reply field its message does not have, beside valid ones, is a compile error here too.
+ */
+export function defineService<D extends AnyServiceDefinition, I extends ImplementationOf<D>>(
+  definition: D,
+  implementation: I & ExactReplies<I, ImplementationOf<D>>,
+  reflection?: { protoFiles?: string[]; includeDirs?: string[] },
+): HostedService<D>;
+export function defineService<D extends AnyServiceDefinition>(
+  definition: D,
+  implementation: (tools: ServiceTools) => ImplementationOf<D>,
+  reflection?: { protoFiles?: string[]; includeDirs?: string[] },
+): HostedService<D>;
 export function defineService<D extends AnyServiceDefinition>(
   definition: D,
   implementation: ImplementationOf<D> | ((tools: ServiceTools) => ImplementationOf<D>),
