@@ -185,7 +185,7 @@ describe("a service project made by rpcpool init, outside the repository", () =>
         const run = spawnSync(
           python!,
           [
-            join(root, "test", "python", "words_client.py"),
+            join(root, "test", "python", "own_service_client.py"),
             "--stubs",
             stubs,
             "--address",

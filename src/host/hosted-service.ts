@@ -21,6 +21,7 @@ import { checkedReplies } from "./reply-encoding.js";
 import type {
   AnyMethodImplementation,
   ContextTools,
+  ExtraReplyFields,
   ServerCallContext,
   ServiceImplementation,
 } from "./service-implementation.js";
@@ -62,47 +63,30 @@ export interface HostedService<D extends AnyServiceDefinition = any> {
   includeDirs?: string[];
 }
 
-/** What a handler replies: what its promise resolves to, or what it yields. */
-type ReplyOf<F> = F extends (...args: never[]) => Promise<infer R>
-  ? R
-  : F extends (...args: never[]) => AsyncIterable<infer R>
-    ? R
-    : never;
+/** The handlers of an implementation given as they are or by a factory of the server's tools. */
+type HandlersOf<I> = I extends (tools: ServiceTools) => infer R ? R : I;
 
 /**
- * The handlers `I` as they are, each whose reply has a field its message lacks turned into a type
- * that names those fields. TypeScript checks no excess property in what a contextually typed
- * function returns, so `{ words: 3, longets: "x" }` would compile against ServiceImplementation
- * alone; defineService infers the handlers' own types and checks them with this (top-level fields).
+ * A hosted service, its handlers typed by the definition, and checked more strictly than a
+ * `ServiceImplementation` annotation can be: a reply with a field its message does not have
+ * (`{ count, cuont }`) does not compile either.
+ *
+ *     export default defineService(WordsServiceDefinition, { async count(request) { ... } },
+ *       { protoFiles: ["acme/words/v1/words.proto"], includeDirs: ["proto"] });
  */
-export type ExactReplies<I, S> = {
-  [K in keyof I]: K extends keyof S
-    ? [Exclude<keyof ReplyOf<I[K]>, keyof ReplyOf<S[K]>>] extends [never]
-      ? I[K]
-      : { "reply fields its message does not have": Exclude<keyof ReplyOf<I[K]>, keyof ReplyOf<S[K]>> }
-    : I[K];
-};
-
-/**
- * A hosted service with its definition's type inferred: `defineService(XDefinition, { ... })`. A
- * reply field its message does not have, beside valid ones, is a compile error here too.
- */
-export function defineService<D extends AnyServiceDefinition, I extends ImplementationOf<D>>(
+export function defineService<
+  D extends GenericServiceDefinition,
+  I extends ServiceImplementation<D> | ((tools: ServiceTools) => ServiceImplementation<D>),
+>(
   definition: D,
-  implementation: I & ExactReplies<I, ImplementationOf<D>>,
-  reflection?: { protoFiles?: string[]; includeDirs?: string[] },
-): HostedService<D>;
-export function defineService<D extends AnyServiceDefinition>(
-  definition: D,
-  implementation: (tools: ServiceTools) => ImplementationOf<D>,
-  reflection?: { protoFiles?: string[]; includeDirs?: string[] },
-): HostedService<D>;
-export function defineService<D extends AnyServiceDefinition>(
-  definition: D,
-  implementation: ImplementationOf<D> | ((tools: ServiceTools) => ImplementationOf<D>),
+  implementation: I,
   reflection: { protoFiles?: string[]; includeDirs?: string[] } = {},
+  // Empty unless a reply has fields its message does not: then the call lacks this argument.
+  ..._exact: [ExtraReplyFields<D, HandlersOf<I>>] extends [never]
+    ? []
+    : [replyFieldsNotInTheMessage: `in ${ExtraReplyFields<D, HandlersOf<I>> & string}`]
 ): HostedService<D> {
-  return { definition, implementation, ...reflection };
+  return { definition, implementation: implementation as unknown as ImplementationOf<D>, ...reflection };
 }
 
 /** What a hosted service gets from the server it runs in (its handlers find most of it on their context too). */

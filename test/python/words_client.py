@@ -1,27 +1,34 @@
-"""A grpcio client of the WordsService of `rpcpool init`, from stubs generated at test time.
+#!/usr/bin/env python3
+"""Calls rpcpool.test.v1.WordsService/Count with grpcio, from stubs generated out of test/proto.
 
-Prints one JSON document: the Count reply's fields as Python reads them (proto defaults for
-fields the server left out) and the Split stream's messages.
+Run by test/service-implementation.test.ts: a handler's partial reply must reach a client of
+another language with the proto's defaults for the fields it left out.
+
+Usage: words_client.py STUBS HOST:PORT TEXT
+Prints one JSON document: the reply's fields as Python reads them.
 """
 
-import argparse
 import json
 import sys
 
-import grpc
+sys.path.insert(0, sys.argv[1])
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--stubs", required=True)
-parser.add_argument("--address", required=True)
-parser.add_argument("--text", required=True)
-args = parser.parse_args()
-sys.path.insert(0, args.stubs)
+import grpc  # noqa: E402
+from rpcpool.test.v1 import words_pb2, words_pb2_grpc  # noqa: E402
 
-from words.v1 import words_pb2, words_pb2_grpc  # noqa: E402
-
-with grpc.insecure_channel(args.address) as channel:
+with grpc.insecure_channel(sys.argv[2]) as channel:
     stub = words_pb2_grpc.WordsServiceStub(channel)
-    count = stub.Count(words_pb2.CountRequest(text=args.text), timeout=10)
-    split = [[m.index, m.word] for m in stub.Split(words_pb2.SplitRequest(text=args.text), timeout=10)]
-
-print(json.dumps({"words": count.words, "longest": count.longest, "server": count.server, "split": split}))
+    reply = stub.Count(words_pb2.CountRequest(text=sys.argv[3]), timeout=10)
+    print(
+        json.dumps(
+            {
+                "count": reply.count,
+                "mean": reply.mean,
+                "max": reply.max,
+                "server": reply.server,
+                "words": list(reply.words),
+                "hasLongest": reply.HasField("longest"),
+                "longest": {"word": reply.longest.word, "length": reply.longest.length},
+            }
+        )
+    )
