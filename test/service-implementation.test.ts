@@ -20,7 +20,12 @@ import {
   startServer,
 } from "rpcpool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CountReply, type Word, WordsServiceDefinition } from "./gen/rpcpool/test/v1/words.js";
+import {
+  type CountResponse,
+  type EchoResponse,
+  type SplitResponse,
+  WordsServiceDefinition,
+} from "./gen/rpcpool/test/v1/words.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -80,9 +85,12 @@ afterAll(async () => {
 });
 
 const count = (text: string, deadline = Date.now() + 10_000) =>
-  new Promise<CountReply>((resolve, reject) =>
-    client.count({ text }, new Metadata(), { deadline }, (error: ServiceError | null, reply: CountReply) =>
-      error ? reject(error) : resolve(reply),
+  new Promise<CountResponse>((resolve, reject) =>
+    client.count(
+      { text },
+      new Metadata(),
+      { deadline },
+      (error: ServiceError | null, reply: CountResponse) => (error ? reject(error) : resolve(reply)),
     ),
   );
 
@@ -112,12 +120,12 @@ describe("a service written as ServiceImplementation", () => {
   });
 
   it("serves every call kind from plain functions", async () => {
-    expect(await collect<Word>(client.split({ text: "a bb" }))).toEqual([
+    expect(await collect<SplitResponse>(client.split({ text: "a bb" }))).toEqual([
       { word: "a", length: 1 },
       { word: "bb", length: 2 },
     ]);
-    const total = new Promise<CountReply>((resolve, reject) => {
-      const call = client.total((error: ServiceError | null, reply: CountReply) =>
+    const total = new Promise<CountResponse>((resolve, reject) => {
+      const call = client.total((error: ServiceError | null, reply: CountResponse) =>
         error ? reject(error) : resolve(reply),
       );
       call.write({ text: "a b" });
@@ -126,7 +134,7 @@ describe("a service written as ServiceImplementation", () => {
     });
     expect((await total).count).toBe(3);
     const echo = client.echo();
-    const echoed = collect<Word>(echo);
+    const echoed = collect<EchoResponse>(echo);
     echo.write({ word: "hi", length: 2 });
     echo.end();
     expect(await echoed).toEqual([{ word: "HI", length: 0 }]);
