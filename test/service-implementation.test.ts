@@ -65,6 +65,7 @@ let client: WordsClient;
 
 beforeAll(async () => {
   server = await startServer({
+    address: "127.0.0.1:0",
     workers: 1,
     name: "words-1",
     log: (line) => logged.push(line),
@@ -106,6 +107,8 @@ function collect<T>(stream: NodeJS.ReadableStream): Promise<T[]> {
 describe("a service written as ServiceImplementation", () => {
   it("is named from its definition (health and reflection need no hand-written name)", () => {
     expect(server.services).toContain("rpcpool.test.v1.WordsService");
+    // Listening where `address` said, on the port it picked.
+    expect(server.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
   });
 
   it("answers a partial reply with the proto's defaults, never NaN or 'undefined'", async () => {
@@ -169,8 +172,12 @@ describe("a service written as ServiceImplementation", () => {
   });
 });
 
-describe("startServer with a service missing a handler", () => {
-  it("refuses to start, naming the method", async () => {
+describe("startServer refuses", () => {
+  it("an address that is not HOST:PORT", async () => {
+    await expect(startServer({ address: "localhost", services: [] })).rejects.toThrow(/not HOST:PORT/);
+  });
+
+  it("a service missing a handler, naming the method", async () => {
     const { echo: _, ...partial } = implementation;
     await expect(
       startServer({
@@ -180,7 +187,7 @@ describe("startServer with a service missing a handler", () => {
     ).rejects.toThrow(/no handler for rpcpool\.test\.v1\.WordsService\/Echo/);
   });
 
-  it("refuses a handler for a method the definition does not have", async () => {
+  it("a handler for a method the definition does not have", async () => {
     await expect(
       startServer({
         workers: 1,
