@@ -20,7 +20,12 @@ import {
   startServer,
 } from "rpcpool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CountReply, type Word, WordsServiceDefinition } from "./gen/rpcpool/test/v1/words.js";
+import {
+  type CountResponse,
+  type EchoResponse,
+  type SplitResponse,
+  WordsServiceDefinition,
+} from "./gen/rpcpool/test/v1/words.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -60,6 +65,7 @@ let client: WordsClient;
 
 beforeAll(async () => {
   server = await startServer({
+    address: "127.0.0.1:0",
     workers: 1,
     name: "words-1",
     log: (line) => logged.push(line),
@@ -80,9 +86,12 @@ afterAll(async () => {
 });
 
 const count = (text: string, deadline = Date.now() + 10_000) =>
-  new Promise<CountReply>((resolve, reject) =>
-    client.count({ text }, new Metadata(), { deadline }, (error: ServiceError | null, reply: CountReply) =>
-      error ? reject(error) : resolve(reply),
+  new Promise<CountResponse>((resolve, reject) =>
+    client.count(
+      { text },
+      new Metadata(),
+      { deadline },
+      (error: ServiceError | null, reply: CountResponse) => (error ? reject(error) : resolve(reply)),
     ),
   );
 
@@ -98,6 +107,8 @@ function collect<T>(stream: NodeJS.ReadableStream): Promise<T[]> {
 describe("a service written as ServiceImplementation", () => {
   it("is named from its definition (health and reflection need no hand-written name)", () => {
     expect(server.services).toContain("rpcpool.test.v1.WordsService");
+    // Listening where `address` said, on the port it picked.
+    expect(server.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
   });
 
   it("answers a partial reply with the proto's defaults, never NaN or 'undefined'", async () => {
@@ -112,12 +123,12 @@ describe("a service written as ServiceImplementation", () => {
   });
 
   it("serves every call kind from plain functions", async () => {
-    expect(await collect<Word>(client.split({ text: "a bb" }))).toEqual([
+    expect(await collect<SplitResponse>(client.split({ text: "a bb" }))).toEqual([
       { word: "a", length: 1 },
       { word: "bb", length: 2 },
     ]);
-    const total = new Promise<CountReply>((resolve, reject) => {
-      const call = client.total((error: ServiceError | null, reply: CountReply) =>
+    const total = new Promise<CountResponse>((resolve, reject) => {
+      const call = client.total((error: ServiceError | null, reply: CountResponse) =>
         error ? reject(error) : resolve(reply),
       );
       call.write({ text: "a b" });
@@ -126,7 +137,7 @@ describe("a service written as ServiceImplementation", () => {
     });
     expect((await total).count).toBe(3);
     const echo = client.echo();
-    const echoed = collect<Word>(echo);
+    const echoed = collect<EchoResponse>(echo);
     echo.write({ word: "hi", length: 2 });
     echo.end();
     expect(await echoed).toEqual([{ word: "HI", length: 0 }]);
@@ -161,8 +172,12 @@ describe("a service written as ServiceImplementation", () => {
   });
 });
 
-describe("startServer with a service missing a handler", () => {
-  it("refuses to start, naming the method", async () => {
+describe("startServer refuses", () => {
+  it("an address that is not HOST:PORT", async () => {
+    await expect(startServer({ address: "localhost", services: [] })).rejects.toThrow(/not HOST:PORT/);
+  });
+
+  it("a service missing a handler, naming the method", async () => {
     const { echo: _, ...partial } = implementation;
     await expect(
       startServer({
@@ -172,7 +187,7 @@ describe("startServer with a service missing a handler", () => {
     ).rejects.toThrow(/no handler for rpcpool\.test\.v1\.WordsService\/Echo/);
   });
 
-  it("refuses a handler for a method the definition does not have", async () => {
+  it("a handler for a method the definition does not have", async () => {
     await expect(
       startServer({
         workers: 1,

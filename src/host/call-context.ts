@@ -1,14 +1,9 @@
 import type { EventEmitter } from "node:events";
-import type { Metadata, ServerUnaryCall } from "@grpc/grpc-js";
+import type { ServerUnaryCall } from "@grpc/grpc-js";
 import type { ContextTools, ServerCallContext } from "./service-implementation.js";
 
-/** What a handler knows of its call besides the request. */
-export interface CallContext {
-  /** Aborted when the client cancels, the deadline passes or the server is forced down. */
-  readonly signal: AbortSignal;
-  metadata: Metadata;
-  peer: string;
-}
+// What a handler knows of its call: defined beside the handlers' types, which build on it.
+export type { CallContext } from "./service-implementation.js";
 
 /** A server call of any of the four kinds: each has metadata, a peer, and a "cancelled" event. */
 export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> &

@@ -1,5 +1,5 @@
+import type { Metadata } from "@grpc/grpc-js";
 import type { GenericMethodDefinition, GenericServiceDefinition } from "../rpc/method-spec.js";
-import type { CallContext } from "./call-context.js";
 import type { ServerIdentity } from "./identity.js";
 import type { ValueStore } from "./value-store.js";
 import type { RunOptions } from "./worker-pool.js";
@@ -60,6 +60,14 @@ export type DeepPartial<T> = T extends Builtin
       : T extends object
         ? { [K in keyof T]?: DeepPartial<T[K]> }
         : Partial<T>;
+
+/** What a handler knows of its call besides the request. */
+export interface CallContext {
+  /** Aborted when the client cancels, the deadline passes or the server is forced down. */
+  readonly signal: AbortSignal;
+  metadata: Metadata;
+  peer: string;
+}
 
 /** The server's tools a handler finds on its context (and a service's factory in ServiceTools). */
 export interface ContextTools {

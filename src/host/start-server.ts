@@ -35,6 +35,8 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** HOST:PORT (`[::1]:0` for IPv6) instead of host and port: `startServer({ address: "127.0.0.1:0" })`. */
+  address?: string;
   /** Worker threads; default one per core. */
   workers?: number;
   /** Name stamped on replies; default HOST:PORT. */
@@ -107,6 +109,14 @@ function rateLimitedLog(log: (message: string) => void, perWindow = 10, windowMs
   };
 }
 
+/** HOST:PORT as host and port; a TypeError names what is wrong with it. */
+function splitAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new TypeError(`address ${JSON.stringify(address)} is not HOST:PORT`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
 export interface RunningServer {
   /** HOST:PORT it listens on, with the port it was given. */
   address: string;
@@ -136,7 +146,10 @@ export interface RunningServer {
  * SessionService, StoreService (values by handle: docs/collectives.md), health and reflection. Every call passes the guard; CPU work runs on one pool of worker threads.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const host = options.host ?? "127.0.0.1";
+  const listen: { host?: string; port?: number } =
+    options.address === undefined ? {} : splitAddress(options.address);
+  const host = listen.host ?? options.host ?? "127.0.0.1";
+  const listenPort = listen.port ?? options.port ?? 0;
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const workers = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
@@ -231,7 +244,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
-        `${bindHost}:${options.port ?? 0}`,
+        `${bindHost}:${listenPort}`,
         options.credentials ?? ServerCredentials.createInsecure(),
         (error, bound) => (error ? reject(error) : resolve(bound)),
       ),

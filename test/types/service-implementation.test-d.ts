@@ -48,7 +48,7 @@ export const misspelledRequestField: Words = {
 
 export const misspelledReplyField: Words = {
   ...good,
-  // @ts-expect-error: CountReply has no field "cuont"
+  // @ts-expect-error: CountResponse has no field "cuont"
   async count() {
     return { cuont: 1 };
   },
@@ -101,7 +101,7 @@ export const definedByFactory = defineService(WordsServiceDefinition, (tools) =>
 
 // A field beside the right ones: TypeScript checks no excess fields of a returned literal against
 // a function type's reply, so only defineService (which infers the handlers' own replies) sees it.
-// @ts-expect-error: "cuont" is not a field of CountReply
+// @ts-expect-error: "cuont" is not a field of CountResponse
 export const extraReplyField = defineService(WordsServiceDefinition, {
   ...good,
   async count() {
@@ -109,7 +109,7 @@ export const extraReplyField = defineService(WordsServiceDefinition, {
   },
 });
 
-// @ts-expect-error: "lenght" is not a field of Word (nested in CountReply.longest)
+// @ts-expect-error: "lenght" is not a field of Word (CountResponse.longest)
 export const extraNestedReplyField = defineService(WordsServiceDefinition, {
   ...good,
   async count() {
