@@ -21,6 +21,7 @@ import { checkedReplies } from "./reply-encoding.js";
 import type {
   AnyMethodImplementation,
   ContextTools,
+  ExtraReplyFields,
   ServerCallContext,
   ServiceImplementation,
 } from "./service-implementation.js";
@@ -62,13 +63,30 @@ export interface HostedService<D extends AnyServiceDefinition = any> {
   includeDirs?: string[];
 }
 
-/** A hosted service with its definition's type inferred: `defineService(XDefinition, { ... })`. */
-export function defineService<D extends AnyServiceDefinition>(
+/** The handlers of an implementation given as they are or by a factory of the server's tools. */
+type HandlersOf<I> = I extends (tools: ServiceTools) => infer R ? R : I;
+
+/**
+ * A hosted service, its handlers typed by the definition, and checked more strictly than a
+ * `ServiceImplementation` annotation can be: a reply with a field its message does not have
+ * (`{ count, cuont }`) does not compile either.
+ *
+ *     export default defineService(WordsServiceDefinition, { async count(request) { ... } },
+ *       { protoFiles: ["acme/words/v1/words.proto"], includeDirs: ["proto"] });
+ */
+export function defineService<
+  D extends GenericServiceDefinition,
+  I extends ServiceImplementation<D> | ((tools: ServiceTools) => ServiceImplementation<D>),
+>(
   definition: D,
-  implementation: ImplementationOf<D> | ((tools: ServiceTools) => ImplementationOf<D>),
+  implementation: I,
   reflection: { protoFiles?: string[]; includeDirs?: string[] } = {},
+  // Empty unless a reply has fields its message does not: then the call lacks this argument.
+  ..._exact: [ExtraReplyFields<D, HandlersOf<I>>] extends [never]
+    ? []
+    : [replyFieldsNotInTheMessage: `in ${ExtraReplyFields<D, HandlersOf<I>> & string}`]
 ): HostedService<D> {
-  return { definition, implementation, ...reflection };
+  return { definition, implementation: implementation as unknown as ImplementationOf<D>, ...reflection };
 }
 
 /** What a hosted service gets from the server it runs in (its handlers find most of it on their context too). */

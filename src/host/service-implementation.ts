@@ -96,3 +96,39 @@ export interface ServerCallContext extends CallContext, ContextTools {
   /** When the client's deadline passes; undefined when it set none. */
   readonly deadline: Date | undefined;
 }
+
+type Scalar = string | number | boolean | bigint | undefined | null | Uint8Array | Date;
+
+/** `I` with every field the message `P` does not have (at any depth) typed `never`. */
+type NoExtraFields<P, I> = P extends Scalar
+  ? I
+  : I extends ReadonlyArray<infer U>
+    ? P extends ReadonlyArray<infer PU>
+      ? ReadonlyArray<NoExtraFields<PU, U>>
+      : I
+    : I extends object
+      ? { [K in keyof I]: K extends keyof P ? NoExtraFields<NonNullable<P[K]>, I[K]> : never }
+      : I;
+
+/** What a handler gives: the reply its promise resolves to, or what its stream yields. */
+type ReplyOf<F> = F extends (...args: never[]) => Promise<infer R>
+  ? R
+  : F extends (...args: never[]) => AsyncIterable<infer R>
+    ? R
+    : never;
+
+/**
+ * The methods of an implementation whose replies have a field their message does not have. An
+ * object literal returned from a function is not checked for excess fields by TypeScript (a
+ * misspelled optional field would compile); defineService infers the handlers' own reply types
+ * and refuses them with this.
+ */
+export type ExtraReplyFields<D extends GenericServiceDefinition, I> = {
+  [K in keyof I]: K extends keyof D["methods"]
+    ? D["methods"][K] extends GenericMethodDefinition<unknown, infer Res>
+      ? ReplyOf<I[K]> extends NoExtraFields<Res, ReplyOf<I[K]>>
+        ? never
+        : K
+      : never
+    : K;
+}[keyof I];
