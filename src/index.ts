@@ -33,7 +33,7 @@ export type { RemoteObject } from "./pool/remote-object.js";
 export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
 export type { ServiceCallOptions, ServiceClient, ServiceOptions } from "./pool/service-client.js";
 export type { CallbackContext, InitRequest, Session, SessionOptions } from "./pool/session.js";
-export type { TransportKind, TransportOptions } from "./pool/transport/transport.js";
+export type { TransportOptions } from "./pool/transport/transport.js";
 export { ValueHandle } from "./pool/value-handle.js";
 export type { CallOptions } from "./rpc/call-options.js";
 export { ClientError } from "./rpc/client-error.js";

@@ -8,7 +8,13 @@
 
 export type { StoreCounters, ValueStoreOptions } from "./host/value-store.js";
 export type { ValueTraffic } from "./pool/collectives.js";
-export type { DuplexCall, ReceivedMetadata, ResolvedCall, Transport } from "./pool/transport/transport.js";
+export type {
+  DuplexCall,
+  ReceivedMetadata,
+  ResolvedCall,
+  Transport,
+  TransportKind,
+} from "./pool/transport/transport.js";
 export { invalidArgument } from "./rpc/server-error.js";
 
 import { BatchServiceDefinition as Batch } from "./gen/rpcpool/pool/v1/batch.js";
