@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata, makeGenericClientConstructor } from "@grpc/grpc-js";
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { ComputeServiceService, computeMethods, MeansRequest } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import { echoService } from "./bare-echo-server.js";
 import { type Figure, percentile } from "./figures.js";
 

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { ColumnSumsRequest, computeMethods, reduceColumnSums, weightedMeansJob } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
-import { Pool, type PoolServer, startLocalServers } from "rpcpool";
+import { Pool, type PoolServer } from "rpcpool";
 import { demoMethods, sleepTimeoutMs } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import { timed } from "../src/cli/speedup-summary.js";
 import { type ScalingReport, scalingReport } from "../src/metrics/scaling-fit.js";
 import type { Figure } from "./figures.js";

@@ -2,8 +2,9 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { columnSumsJob, computeMethods, TableOptions } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import type { Figure } from "./figures.js";
 
 /** Streams a table held in memory to one server, in 256 KiB messages; returns MB/s. */

@@ -3,8 +3,9 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { lessonTableBytes } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import { percentile } from "./figures.js";
 import type { LoadClientArgs, LoadClientReport } from "./load-client.js";
 

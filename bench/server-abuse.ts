@@ -2,8 +2,9 @@ import { readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BatchServiceDefinition, methodsOf, Pool, type PoolServer, startLocalServers } from "rpcpool";
+import { Pool, type PoolServer } from "rpcpool";
 import { computeMethods } from "rpcpool/lesson";
+import { BatchServiceDefinition, methodsOf, startLocalServers } from "rpcpool/protocol";
 import { CirclesRequest } from "../src/gen/rpcpool/compute/v1/compute.js";
 import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 

@@ -1,5 +1,6 @@
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { computeMethods, lessonTableBytes } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import { TableOptions } from "../src/gen/rpcpool/compute/v1/table.js";
 import { uploadChunkBytes } from "../src/lesson/client/table-input.js";
 import type { Figure } from "./figures.js";

@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { ComputeServiceService, MeansRequest } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import type { Figure } from "./figures.js";
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startLocalServers } from "rpcpool";
+import { startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";

@@ -1,12 +1,5 @@
 import { spawnSync } from "node:child_process";
-import {
-  type LocalServer,
-  Pool,
-  type PoolEvent,
-  startLocalServer,
-  startLocalServers,
-  type ValueHandle,
-} from "rpcpool";
+import { Pool, type PoolEvent, type ValueHandle } from "rpcpool";
 import {
   ColumnSumsRequest,
   type ColumnSumsResponse,
@@ -18,6 +11,7 @@ import {
   weightedMeansCall,
   weightsBytes,
 } from "rpcpool/lesson";
+import { type LocalServer, startLocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromScaled, toScaled } from "../src/exact/bigint-reference.js";
 import { tempDir } from "./support/temp-dir.js";

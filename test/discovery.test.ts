@@ -1,5 +1,6 @@
-import { type HostedService, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
+import { type HostedService, Pool, type RunningServer, startServer } from "rpcpool";
 import { DemoServiceService } from "rpcpool/lesson";
+import { methodsOf } from "rpcpool/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { CounterServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";
 import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";

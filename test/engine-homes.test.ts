@@ -1,4 +1,5 @@
-import { methodsOf, Pool, type RunningServer, ServerError, startServer, ValueHandle } from "rpcpool";
+import { Pool, type RunningServer, ServerError, startServer, ValueHandle } from "rpcpool";
+import { methodsOf } from "rpcpool/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
 

@@ -1,5 +1,6 @@
-import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { columnSumsCall, lessonTableBytes } from "rpcpool/lesson";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

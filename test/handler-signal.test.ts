@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
-import { type HostedService, type MethodSpec, type RunningServer, startServer } from "rpcpool";
+import { type HostedService, type RunningServer, startServer } from "rpcpool";
+import type { MethodSpec } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // A handler's `context.signal` aborts when its client cancels or its deadline passes (docs/api.md),

@@ -11,9 +11,9 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import { type HostedService, type RunningServer, ServerError, startServer } from "rpcpool";
 import {
   decodeStatus,
-  type HostedService,
   IdempotencyLevel as Idempotency,
   InfoRequest,
   InfoResponse,
@@ -21,11 +21,8 @@ import {
   InvokeResponse,
   invalidArgument,
   type MethodSpec,
-  type RunningServer,
-  ServerError,
-  startServer,
   statusDetailsKey,
-} from "rpcpool";
+} from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthCheck, reflectionList } from "./support/grpc-clients.js";
 import { root } from "./support/run-program.js";

@@ -1,4 +1,5 @@
-import { type HostedService, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
+import { type HostedService, Pool, type RunningServer, startServer } from "rpcpool";
+import { methodsOf } from "rpcpool/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { FlakyServiceDefinition, FlakyServiceService } from "./gen/rpcpool/test/v1/flaky.js";
 

@@ -1,5 +1,6 @@
-import { ClientError, Pool, startLocalServers } from "rpcpool";
+import { ClientError, Pool } from "rpcpool";
 import { columnSumsCall, computeMethods, LessonClient, lessonTableBytes } from "rpcpool/lesson";
+import { startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { tempDir } from "./support/temp-dir.js";

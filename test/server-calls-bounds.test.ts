@@ -1,15 +1,9 @@
 import { once } from "node:events";
 import { credentials, makeClientConstructor, status } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import {
-  BatchServiceDefinition,
-  type ClientError,
-  methodsOf,
-  Pool,
-  startLocalServer,
-  startServer,
-} from "rpcpool";
+import { type ClientError, Pool, startServer } from "rpcpool";
 import { demoMethods, lessonServices } from "rpcpool/lesson";
+import { BatchServiceDefinition, methodsOf, startLocalServer } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";

@@ -1,5 +1,6 @@
-import { BatchServiceDefinition, methodsOf, Pool } from "rpcpool";
+import { Pool } from "rpcpool";
 import { computeMethods, demoMethods, TableOptions } from "rpcpool/lesson";
+import { BatchServiceDefinition, methodsOf } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthCheck } from "./support/grpc-clients.js";
 import { useServers } from "./support/local-servers.js";

@@ -11,7 +11,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
-import { InfoServiceDefinition, type LocalServer, methodsOf, startLocalServer } from "rpcpool";
+import { InfoServiceDefinition, type LocalServer, methodsOf, startLocalServer } from "rpcpool/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "./support/temp-dir.js";
 

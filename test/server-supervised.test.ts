@@ -4,8 +4,9 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool, startLocalServer } from "rpcpool";
+import { Pool } from "rpcpool";
 import { LessonClient } from "rpcpool/lesson";
+import { startLocalServer } from "rpcpool/protocol";
 import { describe, expect, it } from "vitest";
 import { root } from "./support/run-program.js";
 

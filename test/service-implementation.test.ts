@@ -11,7 +11,6 @@ import {
 } from "@grpc/grpc-js";
 import {
   defineService,
-  grpcServiceOf,
   type RunningServer,
   type ServerCallContext,
   ServerError,
@@ -19,6 +18,7 @@ import {
   Status,
   startServer,
 } from "rpcpool";
+import { grpcServiceOf } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CountResponse,

@@ -3,8 +3,6 @@ import { Server, ServerCredentials, type ServerDuplexStream } from "@grpc/grpc-j
 import {
   ClientError,
   type HostedService,
-  InfoResponse,
-  InfoServiceService,
   Pool,
   type RunningServer,
   type ServerOptions,
@@ -12,6 +10,7 @@ import {
   startServer,
 } from "rpcpool";
 import { TableSourceServiceDefinition } from "rpcpool/lesson";
+import { InfoResponse, InfoServiceService } from "rpcpool/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { OpenRequest, OpenResponse } from "../src/gen/rpcpool/pool/v1/session.js";
 import { CounterServiceDefinition, SourceServiceDefinition } from "./gen/rpcpool/test/session/v1/counter.js";

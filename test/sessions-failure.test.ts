@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { ClientError, Pool, type RunningServer, startLocalServer, startServer } from "rpcpool";
+import { ClientError, Pool, type RunningServer, startServer } from "rpcpool";
 import {
   accumulateTables,
   ExactAccumulatorServiceDefinition,
@@ -12,6 +12,7 @@ import {
   lessonTableBytes,
   TableSourceServiceDefinition,
 } from "rpcpool/lesson";
+import { startLocalServer } from "rpcpool/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { clientProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type LocalServer, startLocalServer } from "rpcpool";
+import { type LocalServer, startLocalServer } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AddTableRequest, NextChunkResponse } from "../src/gen/rpcpool/compute/v1/accumulator.js";
 import { healthCheck } from "./support/grpc-clients.js";

@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { credentials, loadPackageDefinition, type ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { computeMethods, MeansRequest } from "rpcpool/lesson";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { root } from "./support/run-program.js";
 

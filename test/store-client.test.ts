@@ -1,5 +1,6 @@
-import { ClientError, type LocalServer, Pool, startLocalServers, ValueHandle } from "rpcpool";
+import { ClientError, Pool, ValueHandle } from "rpcpool";
 import { computeMethods, MeansRequest } from "rpcpool/lesson";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { Collectives } from "../dist/src/pool/collectives.js";
 import { type HostileStore, type StoreLie, startHostileStore } from "./support/hostile-store.js";

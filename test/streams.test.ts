@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StatsServiceDefinition } from "../examples/stats-service/gen/acme/stats/v1/stats.js";
 import { root } from "./support/run-program.js";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { type LocalServer, startLocalServers } from "rpcpool";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";

@@ -25,7 +25,8 @@ export {
   type SpinResponse,
 } from "../gen/rpcpool/compute/v1/demo.js";
 export { ExactSum as ExactSumMessage, ServedBy, TableOptions } from "../gen/rpcpool/compute/v1/table.js";
-
+// ---- The lesson's performance vocabulary: speed-up, efficiency, Karp-Flatt, Amdahl, Gustafson ----
+export * from "../metrics/speedup.js";
 // ---- The client side ----------------------------------------------------------------------------
 export { type AccumulatedTable, type AccumulateOptions, accumulateTables } from "./client/accumulate.js";
 export {

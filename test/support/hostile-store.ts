@@ -11,7 +11,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { encodeStatus, statusDetailsKey } from "rpcpool";
+import { encodeStatus, statusDetailsKey } from "rpcpool/protocol";
 import { root } from "./run-program.js";
 
 /**

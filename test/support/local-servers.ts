@@ -1,4 +1,4 @@
-import { type LocalServer, startLocalServers } from "rpcpool";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll } from "vitest";
 
 /** Starts n real server processes on 127.0.0.1:0 for a test file, stopped after it. */
