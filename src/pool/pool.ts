@@ -446,7 +446,7 @@ function valuesOf<R>(outcomes: Outcome<R>[]): R[] {
   });
 }
 
-/** Connects to each address (Info within 5 s); unreachable ones are skipped with a warning. */
+/** Connects to each address (Info within 5 s, or a plain gRPC server); unreachable ones are skipped with a warning. */
 async function connectAll(
   addresses: string[],
   options: ConnectOptions,
@@ -466,7 +466,7 @@ async function connectAll(
         cooldownMs: options.cooldownMs,
       }),
   );
-  const hellos = await Promise.allSettled(connections.map((connection) => connection.refreshInfo()));
+  const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
   hellos.forEach((hello, i) => {
     if (hello.status === "rejected") {
       connections[i]!.close();

@@ -5,6 +5,7 @@ import { Status as status } from "../rpc/grpc-status.js";
 import type { MethodDefaults } from "../rpc/method-defaults.js";
 import {
   type AnyServiceDefinition,
+  type ClientStreamMethodName,
   type Idempotency,
   type MethodSpec,
   methodsOf,
@@ -18,7 +19,16 @@ import { CallCoalescer, type Coalescers } from "./call-coalescer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import type { PoolServer } from "./server-connection.js";
-import type { TaskEngine } from "./task-engine.js";
+import {
+  clientStreamCall,
+  type DuplexMethodName,
+  duplexCall,
+  type PoolDuplexCall,
+  type ServerStreamMethodName,
+  type StreamCallContext,
+  serverStreamCall,
+} from "./stream-calls.js";
+import { blamesServer, type TaskEngine } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
 import type { ValueHandle } from "./value-handle.js";
 
@@ -73,6 +83,12 @@ export interface PoolRuns {
     options?: { signal?: AbortSignal },
   ): Promise<ValueHandle<Res>>;
 }
+
+/** Options of a streaming call through the pool: the call's own, and where and how often it may run. */
+export type StreamCallOptions = Pick<
+  ServiceCallOptions,
+  "signal" | "timeoutMs" | "metadata" | "idempotent" | "retries" | "servers" | "onEvent"
+>;
 
 /** Options of a call whose result stays on its server: the reply is the result's handle. */
 export type KeepOptions = ServiceCallOptions & { keep: true };
@@ -265,6 +281,64 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     }
   }
 
+  /**
+   * A server-streaming call on the least busy server: its replies as they come. A failure before
+   * the first reply moves it to another server where the method may be retried; after one, it
+   * throws. Leaving the loop early cancels the call.
+   */
+  serverStream<K extends ServerStreamMethodName<D>>(
+    method: K,
+    request: RequestOf<D, K>,
+    options: StreamCallOptions = {},
+  ): AsyncGenerator<ResponseOf<D, K>> {
+    return serverStreamCall(this.#streamContext(method, options), this.#streamSpec(method, false, true), request);
+  }
+
+  /**
+   * A client-streaming call on the least busy server. The requests read are kept until the reply,
+   * so that a call that fails may be sent again to another server (`retries: 0` keeps none).
+   */
+  clientStream<K extends ClientStreamMethodName<D>>(
+    method: K,
+    requests: Inputs<RequestOf<D, K>>,
+    options: StreamCallOptions = {},
+  ): Promise<ResponseOf<D, K>> {
+    return clientStreamCall(this.#streamContext(method, options), this.#streamSpec(method, true, false), requests);
+  }
+
+  /** A bidirectional call on the least busy server; it moves as a server-streaming call does. */
+  duplex<K extends DuplexMethodName<D>>(
+    method: K,
+    options: StreamCallOptions = {},
+  ): PoolDuplexCall<RequestOf<D, K>, ResponseOf<D, K>> {
+    return duplexCall(this.#streamContext(method, options), this.#streamSpec(method, true, true));
+  }
+
+  /** The method's spec, refused when it is not of the kind called. */
+  #streamSpec(method: string, requestStream: boolean, responseStream: boolean): MethodSpec {
+    const spec = this.#spec(method);
+    if (spec.requestStream !== requestStream || spec.responseStream !== responseStream) {
+      const kind = spec.requestStream
+        ? spec.responseStream
+          ? "a duplex"
+          : "a client-streaming"
+        : spec.responseStream
+          ? "a server-streaming"
+          : "a unary";
+      throw new ClientError(status.INVALID_ARGUMENT, `${method} is ${kind} method`);
+    }
+    return spec;
+  }
+
+  #streamContext(method: string, options: StreamCallOptions): StreamCallContext {
+    return {
+      engine: this.pool.engine,
+      // A stream may be long: it does not wait for a worker thread of its server.
+      settings: { ...this.#settings(method, options), perServer: Number.POSITIVE_INFINITY },
+      callOptions: (signal) => this.#callOptions(options, signal),
+    };
+  }
+
   /** Calls whose results stay on their servers (StoreService/Keep), one a task, in input order. */
   async #kept(method: string, inputs: Inputs<unknown>, options: ServiceCallOptions): Promise<unknown[]> {
     const spec = this.#spec(method);
@@ -330,6 +404,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     const spec = this.#spec(method);
     const check = this.options.checkReply;
     return async (requests, server, signal) => {
+      if (!server.hosts(batchInvoke.path)) return this.#oneByOne(spec, requests, server, options, signal);
       const reply = await server.unary(
         batchInvoke,
         { method: spec.path, requests: requests.map((r) => spec.requestSerialize(r)) },
@@ -356,6 +431,33 @@ export class ServiceClient<D extends AnyServiceDefinition> {
         return { item, value };
       });
     };
+  }
+
+  /**
+   * A batch on a server without BatchService (a plain gRPC server): its calls one by one, at
+   * once. A failure that blames the server fails the batch (it runs again elsewhere); any other
+   * is its item's own.
+   */
+  async #oneByOne(
+    spec: MethodSpec,
+    requests: unknown[],
+    server: PoolServer,
+    options: ServiceCallOptions,
+    signal: AbortSignal,
+  ): Promise<BatchItem[]> {
+    const check = this.options.checkReply;
+    const settled = await Promise.allSettled(
+      requests.map((request) => server.unary(spec, request, this.#callOptions(options, signal))),
+    );
+    return settled.map((result, j) => {
+      if (result.status === "fulfilled") {
+        check?.(spec.name, requests[j], result.value, server.address);
+        return { item: okItem, value: result.value };
+      }
+      const error = ClientError.from(result.reason, server.address);
+      if (blamesServer(error)) throw error;
+      return { item: { code: error.code, message: error.details, response: empty, statusDetails: empty }, error };
+    });
   }
 }
 
@@ -401,11 +503,15 @@ async function* chunked<T>(
   }
 }
 
-/** One result of a batch, its reply decoded (and checked) when it succeeded. */
+/** One result of a batch, its reply decoded (and checked) when it succeeded; a call's own error when it had one. */
 interface BatchItem {
   item: InvokeResult;
   value?: unknown;
+  error?: ClientError;
 }
+
+const empty = Buffer.alloc(0);
+const okItem: InvokeResult = { code: status.OK, message: "", response: empty, statusDetails: empty };
 
 /** One outcome per item of a batch: a failed batch fails each item; an item keeps its own status. */
 function* itemOutcomes(
@@ -420,9 +526,10 @@ function* itemOutcomes(
     for (let j = 0; j < length; j++) yield { ...batch, index: first + j };
     return;
   }
-  for (const [j, { item, value }] of batch.value.entries()) {
+  for (const [j, { item, value, error }] of batch.value.entries()) {
     const index = first + j;
-    if (item.code === status.OK) {
+    if (error) yield { ok: false, index, error, server: batch.server, attempts: batch.attempts };
+    else if (item.code === status.OK) {
       yield {
         ok: true,
         index,
