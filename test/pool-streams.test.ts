@@ -73,7 +73,7 @@ for (const kind of kinds) {
     });
     afterAll(async () => {
       await pool?.close();
-      await server?.stop();
+      await server?.kill();
     });
 
     it("streams replies, takes a stream of requests, and talks both ways", async () => {
