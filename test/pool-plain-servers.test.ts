@@ -31,7 +31,11 @@ beforeAll(async () => {
           unaryCall: tools.unary(async (request: SimpleRequest): Promise<SimpleResponse> => {
             const echo = request.responseStatus;
             if (echo && echo.code !== 0) throw new ServerError(echo.code, echo.message);
-            return { payload: { type: 0, body: Buffer.alloc(request.responseSize) }, username: "", oauthScope: "" };
+            return {
+              payload: { type: 0, body: Buffer.alloc(request.responseSize) },
+              username: "",
+              oauthScope: "",
+            };
           }),
         }),
       },
@@ -83,13 +87,21 @@ describe("plain gRPC servers in a pool", () => {
     };
     const test = pool.service(TestServiceDefinition);
     const sizes = Array.from({ length: 60 }, (_, i) => i);
-    const replies = await test.map("unaryCall", sizes.map((size) => sized(size)), { onEvent });
+    const replies = await test.map(
+      "unaryCall",
+      sizes.map((size) => sized(size)),
+      { onEvent },
+    );
     expect(replies.map((r) => r.payload!.body.length)).toEqual(sizes);
     expect(served).toEqual(new Set([...plain.map((s) => s.address), rpcpool.name]));
 
     // In chunks: the rpcpool server takes each as one BatchService call, the plain ones call by call.
     served.clear();
-    const chunked = await test.map("unaryCall", sizes.map((size) => sized(size)), { chunksize: 4, onEvent });
+    const chunked = await test.map(
+      "unaryCall",
+      sizes.map((size) => sized(size)),
+      { chunksize: 4, onEvent },
+    );
     expect(chunked.map((r) => r.payload!.body.length)).toEqual(sizes);
     expect(served.size).toBe(plain.length + 1);
   });

@@ -91,7 +91,7 @@ export async function clientStreamCall<Req, Res>(
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
   const replay = new ReplayableRequests(requests, context.settings.retries > 0);
-  const { run, replies } = startStream<Res>(context, async (server, signal, channel) => {
+  const { replies } = startStream<Res>(context, async (server, signal, channel) => {
     await channel.push(await server.clientStream(method, replay.attempt(), context.callOptions(signal)));
   });
   try {

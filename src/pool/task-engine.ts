@@ -214,7 +214,8 @@ export class TaskEngine {
     if (run.aborted) error = run.aborted;
     else if (run.settings.mayRetry?.(task.input) === false) {
       // Replies of it reached the caller: it ends here, with its own error.
-      if (blamesServer(error) && server.markFailed()) run.emit({ type: "server-lost", server: server.name, error });
+      if (blamesServer(error) && server.markFailed())
+        run.emit({ type: "server-lost", server: server.name, error });
     } else if (unableHere(error)) {
       // Not the server's fault, nor the input's: it cannot run this here. Another that has not
       // said so may; when none is left, the error names every server that refused.
