@@ -130,6 +130,22 @@ for (const kind of kinds) {
 
       const duplex = test.duplex("fullDuplexCall", { signal: AbortSignal.abort() });
       expect((await errorOf(() => sizesOf(duplex.replies))).codeName).toBe("CANCELLED");
+
+      // A client stream whose source waits, cancelled while it is on the server.
+      const stop = new AbortController();
+      const waiting = test.clientStream("streamingInputCall", never(), { signal: stop.signal });
+      await until(() => busy() === 1, "the client stream is on the server");
+      stop.abort();
+      expect((await errorOf(() => waiting)).codeName).toBe("CANCELLED");
+
+      // A duplex call cancelled after a reply.
+      const chat = test.duplex("fullDuplexCall");
+      const replies = chat.replies[Symbol.asyncIterator]();
+      await chat.send(outputs([5]));
+      expect((await replies.next()).value?.payload?.body.length).toBe(5);
+      chat.cancel();
+      expect((await errorOf(() => replies.next())).codeName).toBe("CANCELLED");
+      await until(() => busy() === 0, "every cancelled call has ended");
     });
 
     it("ends a stream at its deadline, and does not move it (the deadline is the caller's)", async () => {

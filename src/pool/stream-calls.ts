@@ -72,7 +72,8 @@ async function* repliesOf<Res>(run: Run<undefined, void>, replies: StreamChannel
   }
 }
 
-export function serverStreamCall<Req, Res>(
+/** Starts when the caller first reads: a stream nobody reads holds no call. */
+export async function* serverStreamCall<Req, Res>(
   context: StreamCallContext,
   method: MethodSpec<Req, Res>,
   request: Req,
@@ -82,7 +83,7 @@ export function serverStreamCall<Req, Res>(
       await channel.push(reply);
     }
   });
-  return repliesOf(run, replies);
+  yield* repliesOf(run, replies);
 }
 
 export async function clientStreamCall<Req, Res>(
