@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { createServer } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { Pool, type PoolEvent, type RunningServer, ServerError, startServer } from "rpcpool";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimpleRequest, type SimpleResponse, TestServiceDefinition } from "./gen/grpc/testing/test.js";
@@ -148,6 +151,21 @@ describe("plain gRPC servers in a pool", () => {
       await expect(only.session()).rejects.toMatchObject({ codeName: "UNIMPLEMENTED" });
     } finally {
       await only.close();
+    }
+  });
+
+  it("still refuses a web server: its 404 is no gRPC server's UNIMPLEMENTED", async () => {
+    const web = createServer((_, response) => {
+      response.writeHead(404, { "content-type": "text/html" });
+      response.end("<h1>not found</h1>");
+    });
+    web.listen(0, "127.0.0.1");
+    await once(web, "listening");
+    try {
+      const address = `127.0.0.1:${(web.address() as AddressInfo).port}`;
+      await expect(Pool.connect([address])).rejects.toMatchObject({ codeName: "UNAVAILABLE" });
+    } finally {
+      web.close();
     }
   });
 });
