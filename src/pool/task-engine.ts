@@ -194,7 +194,14 @@ export class TaskEngine {
       } catch (error) {
         // A bounded number of repairs: a store too small to keep the value until the call reads it
         // must end in an error, not a loop.
-        if (!this.recover || repairs >= 3 || signal.aborted || !(await this.recover(error, server, signal))) {
+        const final = run.settings.mayRetry?.(task.input) === false;
+        if (
+          !this.recover ||
+          final ||
+          repairs >= 3 ||
+          signal.aborted ||
+          !(await this.recover(error, server, signal))
+        ) {
           throw error;
         }
       }
