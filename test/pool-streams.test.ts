@@ -96,11 +96,23 @@ for (const kind of kinds) {
       expect(pool.servers.every((s) => (s as unknown as { inFlight: number }).inFlight === 0)).toBe(true);
     });
 
-    it("refuses a method of another kind, naming it", async () => {
+    it("refuses a method of another kind, naming it (and does not compile it)", async () => {
       const test = pool.service(TestServiceDefinition);
-      expect(() => test.serverStream("unaryCall" as never, {} as never)).toThrow(
-        /unaryCall is a unary method/,
+      // @ts-expect-error: UnaryCall is not a server-streaming method
+      expect(() => test.serverStream("unaryCall", {})).toThrow(/unaryCall is a unary method/);
+      // @ts-expect-error: StreamingOutputCall is not a client-streaming method
+      await expect(() => test.clientStream("streamingOutputCall", [])).toThrow(
+        /is a server-streaming method/,
       );
+      // Checked by the compiler only (never run):
+      const _compileOnly = async () => {
+        // @ts-expect-error: a duplex call's requests are StreamingOutputCallRequests
+        await test.duplex("fullDuplexCall").send(input(1));
+        for await (const reply of test.serverStream("streamingOutputCall", outputs([]))) {
+          // @ts-expect-error: the replies of StreamingOutputCall carry a payload, not a size
+          reply.aggregatedPayloadSize;
+        }
+      };
     });
 
     it("cancels a stream with an AbortSignal after a reply, and when the loop is left early", async () => {
