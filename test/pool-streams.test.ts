@@ -332,6 +332,19 @@ describe("stream calls moved off a server that is down", () => {
         duplex.end();
         expect(await sizesOf(duplex.replies)).toEqual([4, 6]);
         expect(moves()).toEqual([dead.address]);
+
+        // Past the requests kept for another attempt (maxKeptRequests, 1024), a one-shot source's
+        // call no longer moves: the dead server's failure is the call's.
+        events.length = 0;
+        const many = Array.from({ length: 1100 }, () => input(1));
+        const error = await errorOf(() => test.clientStream("streamingInputCall", generated(many), options));
+        expect(error.codeName).toBe("UNAVAILABLE");
+        expect(moves()).toEqual([]);
+        // An array is kept whole (it holds its requests anyway): it moves.
+        expect((await test.clientStream("streamingInputCall", many, options)).aggregatedPayloadSize).toBe(
+          1100,
+        );
+        expect(moves()).toEqual([dead.address]);
       } finally {
         await pool.close();
         await live.stop();

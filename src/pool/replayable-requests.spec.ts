@@ -51,4 +51,14 @@ describe("ReplayableRequests", () => {
     expect(await take(unkept.attempt(), 2)).toEqual([1, 2]);
     expect(await take(unkept.attempt(), 10)).toEqual([3]);
   });
+
+  it("stops keeping past its limit: memory stays bounded, and it says so", async () => {
+    const requests = new ReplayableRequests(once([1, 2, 3, 4, 5]), true, 2);
+    const first = requests.attempt();
+    expect(await take(first, 2)).toEqual([1, 2]);
+    expect(requests.keeping).toBe(true);
+    expect(await take(first, 1)).toEqual([3]);
+    expect(requests.keeping).toBe(false);
+    expect(await take(first, 10)).toEqual([4, 5]);
+  });
 });

@@ -17,12 +17,25 @@ export class ReplayableRequests<T> {
   #reading: Promise<{ next: IteratorResult<T>; position: number }> | undefined;
   #done = false;
 
-  constructor(source: AsyncIterable<T> | Iterable<T>, keep: boolean) {
+  /**
+   * `keep`: whether to keep requests at all; `limit`: the most kept, past which they are released
+   * (the call can then no longer move: memory stays bounded for a long one-shot source).
+   */
+  constructor(
+    source: AsyncIterable<T> | Iterable<T>,
+    keep: boolean,
+    readonly limit = Number.POSITIVE_INFINITY,
+  ) {
     this.#source =
       Symbol.asyncIterator in source
         ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
         : (source as Iterable<T>)[Symbol.iterator]();
     this.#keep = keep;
+  }
+
+  /** Whether every request read so far is kept (another attempt can send them all again). */
+  get keeping(): boolean {
+    return this.#keep;
   }
 
   /** No attempt will start again: kept requests are dropped and no more are kept. */
@@ -67,8 +80,10 @@ export class ReplayableRequests<T> {
       (next) => {
         this.#reading = undefined;
         if (next.done) this.#done = true;
-        else if (this.#keep) this.#kept.push(next.value);
-        else this.#base++;
+        else if (this.#keep) {
+          this.#kept.push(next.value);
+          if (this.#kept.length > this.limit) this.release();
+        } else this.#base++;
         return { next, position };
       },
       (error) => {

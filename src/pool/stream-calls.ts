@@ -50,9 +50,12 @@ export interface StreamCallContext {
 function startStream<Res>(
   context: StreamCallContext,
   attempt: (server: PoolServer, signal: AbortSignal, replies: StreamChannel<Res>) => Promise<void>,
+  requests?: ReplayableRequests<unknown>,
 ): { run: Run<undefined, void>; replies: StreamChannel<Res> } {
   const replies = new StreamChannel<Res>();
-  const settings: RunSettings = { ...context.settings, mayRetry: () => replies.pushed === 0 };
+  // Another attempt needs every request sent so far, and no reply given yet.
+  const mayRetry = () => replies.pushed === 0 && (requests?.keeping ?? true);
+  const settings: RunSettings = { ...context.settings, mayRetry };
   const run = context.engine.start<undefined, void>(
     (_, server, signal) => attempt(server, signal, replies),
     settings,
@@ -70,6 +73,17 @@ async function* repliesOf<Res>(run: Run<undefined, void>, replies: StreamChannel
     if (!run.finished) run.abort(new ClientError(status.CANCELLED, "the caller stopped reading the replies"));
     replies.cancel();
   }
+}
+
+/**
+ * Most requests of a one-shot source kept for another attempt: past them the call can no longer
+ * move, and memory stays bounded. An array's requests are all kept (it holds them anyway).
+ */
+export const maxKeptRequests = 1024;
+
+function replayable<Req>(requests: AsyncIterable<Req> | Iterable<Req>, context: StreamCallContext) {
+  const limit = Array.isArray(requests) ? Number.POSITIVE_INFINITY : maxKeptRequests;
+  return new ReplayableRequests(requests, context.settings.retries > 0, limit);
 }
 
 /** Starts when the caller first reads: a stream nobody reads holds no call. */
@@ -91,10 +105,14 @@ export async function clientStreamCall<Req, Res>(
   method: MethodSpec<Req, Res>,
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
-  const replay = new ReplayableRequests(requests, context.settings.retries > 0);
-  const { replies } = startStream<Res>(context, async (server, signal, channel) => {
-    await channel.push(await server.clientStream(method, replay.attempt(), context.callOptions(signal)));
-  });
+  const replay = replayable(requests, context);
+  const { replies } = startStream<Res>(
+    context,
+    async (server, signal, channel) => {
+      await channel.push(await server.clientStream(method, replay.attempt(), context.callOptions(signal)));
+    },
+    replay,
+  );
   try {
     // The reply ends the run; the caller's signal or deadline ends it too.
     for await (const reply of replies) return reply;
@@ -109,22 +127,26 @@ export function duplexCall<Req, Res>(
   method: MethodSpec<Req, Res>,
 ): PoolDuplexCall<Req, Res> {
   const sent = new StreamChannel<Req>();
-  const replay = new ReplayableRequests(sent, context.settings.retries > 0);
-  const { run, replies } = startStream<Res>(context, async (server, signal, channel) => {
-    const call = server.duplex(method, context.callOptions(signal));
-    // Requests go out as the caller sends them, kept ones first; the replies are read meanwhile.
-    void (async () => {
-      for await (const request of replay.attempt()) {
-        if (signal.aborted) return;
-        await call.send(request);
+  const replay = replayable(sent, context);
+  const { run, replies } = startStream<Res>(
+    context,
+    async (server, signal, channel) => {
+      const call = server.duplex(method, context.callOptions(signal));
+      // Requests go out as the caller sends them, kept ones first; the replies are read meanwhile.
+      void (async () => {
+        for await (const request of replay.attempt()) {
+          if (signal.aborted) return;
+          await call.send(request);
+        }
+        call.end();
+      })().catch((error) => call.cancel(ClientError.from(error)));
+      for await (const reply of call.replies) {
+        replay.release();
+        await channel.push(reply);
       }
-      call.end();
-    })().catch((error) => call.cancel(ClientError.from(error)));
-    for await (const reply of call.replies) {
-      replay.release();
-      await channel.push(reply);
-    }
-  });
+    },
+    replay,
+  );
   run.done.then(() => {
     sent.end();
     replay.close();
