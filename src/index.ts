@@ -31,8 +31,15 @@ export type { Outcome, PoolEvent, RunOptions, TaskFn } from "./pool/outcome.js";
 export { type ConnectOptions, type LocalPoolOptions, Pool } from "./pool/pool.js";
 export type { RemoteObject } from "./pool/remote-object.js";
 export type { PoolServer, ServerInfo } from "./pool/server-connection.js";
-export type { ServiceCallOptions, ServiceClient, ServiceOptions } from "./pool/service-client.js";
+export type {
+  KeepOptions,
+  ServiceCallOptions,
+  ServiceClient,
+  ServiceOptions,
+  StreamCallOptions,
+} from "./pool/service-client.js";
 export type { CallbackContext, InitRequest, Session, SessionOptions } from "./pool/session.js";
+export type { PoolDuplexCall } from "./pool/stream-calls.js";
 export type { TransportOptions } from "./pool/transport/transport.js";
 export { ValueHandle } from "./pool/value-handle.js";
 export type { CallOptions } from "./rpc/call-options.js";

@@ -1,6 +1,8 @@
-import { Pool, type RunningServer, startServer } from "rpcpool";
+import { Pool, type PoolServer, type RunningServer, startServer } from "rpcpool";
 import { ComputeServiceDefinition, computeMethods, LessonClient } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServerConnection } from "../dist/src/pool/server-connection.js";
+import { TaskEngine } from "../dist/src/pool/task-engine.js";
 import { useServers } from "./support/local-servers.js";
 import { type LyingServer, startLyingServer } from "./support/lying-server.js";
 
@@ -55,19 +57,29 @@ describe("an onEvent listener that throws", () => {
 
 describe("an onOutcome handler that throws", () => {
   it("ends the run: its done promise resolves, the rest fail", async () => {
+    // The engine is Pool's internal: this builds a run of its own with a handler that throws.
+    const server = new ServerConnection(servers.list);
+    await server.hello();
+    const engine = new TaskEngine(() => [server]);
     let handled = 0;
-    const run = pool.engine.start(
-      (n: number, server, signal) => server.unary(computeMethods.means, means([n]), { signal }),
-      pool.runSettings({}),
-      () => {
-        handled++;
-        if (handled === 1) throw new Error("handler bug");
-      },
-    );
-    await run.feed([1, 2, 3, 4], 100);
-    await run.done;
-    expect(run.aborted?.details).toMatch(/an outcome handler threw: handler bug/);
-    expect(handled).toBe(4);
+    try {
+      const run = engine.start(
+        (n: number, on: PoolServer, signal: AbortSignal) =>
+          on.unary(computeMethods.means, means([n]), { signal }),
+        { retries: 3, listeners: [] },
+        () => {
+          handled++;
+          if (handled === 1) throw new Error("handler bug");
+        },
+      );
+      await run.feed([1, 2, 3, 4], 100);
+      await run.done;
+      expect(run.aborted?.details).toMatch(/an outcome handler threw: handler bug/);
+      expect(handled).toBe(4);
+    } finally {
+      engine.close();
+      server.close();
+    }
   });
 });
 

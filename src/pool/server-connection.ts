@@ -1,5 +1,6 @@
 import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import type { CallOptions } from "../rpc/call-options.js";
+import { Status } from "../rpc/grpc-status.js";
 import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
 import { createTransport } from "./transport/create-transport.js";
@@ -39,6 +40,10 @@ export interface PoolServer {
   /** The server's name as it stamps replies, or its address before it answered. */
   readonly name: string;
   readonly info: ServerInfo | undefined;
+  /** A plain gRPC server (no rpcpool.pool.v1.InfoService): one worker, none of rpcpool's own services. */
+  readonly plain: boolean;
+  /** Whether it hosts a method, by full path (a server that lists nothing is taken to host everything). */
+  hosts(path: string): boolean;
   unary<Req, Res>(method: MethodSpec<Req, Res>, request: Req, options?: CallOptions): Promise<Res>;
   /** Streams requests with backpressure; `onWritten` lets a caller reuse a request's buffers. */
   clientStream<Req, Res>(
@@ -67,10 +72,14 @@ const idempotencyNames: Record<number, IdempotencyName> = {
 
 const noDefaults = new MethodDefaults();
 
+/** The package of rpcpool's own services (Info, Batch, Store, Session). */
+const frameworkPrefix = "/rpcpool.pool.v1.";
+
 /** The connection behind a PoolServer: a transport, and the pool's bookkeeping of load and failures. */
 export class ServerConnection implements PoolServer {
   readonly #transport: Transport;
   info: ServerInfo | undefined;
+  plain = false;
   #hosted?: Map<string, IdempotencyName>;
   /** Calls this client has in flight on the server, from every run of the pool. */
   inFlight = 0;
@@ -138,8 +147,12 @@ export class ServerConnection implements PoolServer {
     return was;
   }
 
-  /** Whether the server hosts a method (servers that list nothing are assumed to host everything). */
+  /**
+   * Whether the server hosts a method (servers that list nothing are assumed to host everything;
+   * a plain gRPC server everything but rpcpool's own services: batches, the store, sessions).
+   */
   hosts(path: string): boolean {
+    if (this.plain) return !path.startsWith(frameworkPrefix);
     return this.#hosted === undefined || this.#hosted.size === 0 || this.#hosted.has(path);
   }
 
@@ -191,6 +204,22 @@ export class ServerConnection implements PoolServer {
     this.info = info;
     this.#hosted = new Map(info.methods.map((m) => [m.path, idempotencyNames[m.idempotency] ?? "UNKNOWN"]));
     return info;
+  }
+
+  /**
+   * The first words with a server: its Info. A gRPC server that answers UNIMPLEMENTED hosts no
+   * rpcpool services (a Python grpcio or Go server of the same proto): it is taken as a plain
+   * server of one worker, whose methods' idempotency comes from the client's definition. A
+   * non-gRPC server's 404 is UNIMPLEMENTED too, but says "HTTP status": that one is refused.
+   */
+  async hello(options: CallOptions = {}): Promise<void> {
+    try {
+      await this.refreshInfo(options);
+    } catch (error) {
+      const e = error as { code?: number; details?: string };
+      if (e.code !== Status.UNIMPLEMENTED || /HTTP status/i.test(e.details ?? "")) throw error;
+      this.plain = true;
+    }
   }
 
   close(): void {

@@ -1,97 +1,70 @@
-import { BatchServiceDefinition, type InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
-import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import type { MethodDefaults } from "../rpc/method-defaults.js";
 import {
   type AnyServiceDefinition,
-  type Idempotency,
+  type ClientStreamMethodName,
   type MethodSpec,
   methodsOf,
   type RequestOf,
   type ResponseOf,
   type UnaryMethodName,
 } from "../rpc/method-spec.js";
-import { decodeStatus } from "../rpc/status-details.js";
-import { BadReply, type ReplyCheck } from "./bad-reply.js";
-import { CallCoalescer, type Coalescers } from "./call-coalescer.js";
-import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
-import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
-import type { PoolServer } from "./server-connection.js";
-import type { TaskEngine } from "./task-engine.js";
-import type { RunSettings } from "./task-run.js";
+import { CallCoalescer } from "./call-coalescer.js";
+import { MethodCalls } from "./method-calls.js";
+import type { Outcome } from "./outcome.js";
+import { settledInOrder } from "./outcome-streams.js";
+import type { PoolRuns } from "./pool-runs.js";
+import {
+  applyOne,
+  asCompleted,
+  type Inputs,
+  imapValues,
+  mapSettled,
+  mapValues,
+  valuesOf,
+} from "./run-verbs.js";
+import type {
+  KeepOptions,
+  ServiceCallOptions,
+  ServiceOptions,
+  StreamCallOptions,
+} from "./service-options.js";
+import {
+  clientStreamCall,
+  type DuplexMethodName,
+  duplexCall,
+  type PoolDuplexCall,
+  type ServerStreamMethodName,
+  type StreamCallContext,
+  serverStreamCall,
+} from "./stream-calls.js";
 import type { ValueHandle } from "./value-handle.js";
 
-export interface ServiceOptions {
-  /**
-   * Retry this service's calls on another server when their server fails, whatever the proto
-   * says. Without it, a method is retried exactly when its proto marks it IDEMPOTENT or
-   * NO_SIDE_EFFECTS (read from a generic definition, or from what the servers report).
-   */
-  idempotent?: boolean;
-  /** Default deadline of a call, in milliseconds (else the pool's per-method default). */
-  timeoutMs?: number;
-  /**
-   * Checks each reply against its request (counts, required fields, finite numbers) and throws a
-   * BadReply when it breaks its contract: the call then counts as its server's failure and moves
-   * to another server. Batched replies are checked item by item.
-   */
-  checkReply?: ReplyCheck;
-}
-
-/** Options of a service's calls: the call's own and the run's. */
-export type ServiceCallOptions = RunOptions &
-  Pick<CallOptions, "timeoutMs" | "metadata"> & {
-    /** Inputs per round trip, like Pool.map's chunksize: many tiny calls travel as one batch. */
-    chunksize?: number;
-    /** Retry even if the proto does not say the method may be (see ServiceOptions.idempotent). */
-    idempotent?: boolean;
-    /**
-     * `apply` only: `false` sends this call on its own even when many are in flight (by default
-     * plain concurrent applies of one method that wait for room travel as one batch).
-     */
-    coalesce?: boolean;
-  };
-
-type Inputs<T> = Iterable<T> | AsyncIterable<T>;
-
-/** What a service client needs of its pool (the Pool provides it). */
-export interface PoolRuns {
-  /** The pool's coalescers of concurrent applies, by method and service options. */
-  readonly coalescers: Coalescers;
-  readonly engine: TaskEngine;
-  readonly defaults: MethodDefaults;
-  runSettings(options: RunOptions & { method?: string }): RunSettings;
-  window(options: RunOptions): number;
-  slots(): number;
-  idempotencyOf(path: string): Idempotency | undefined;
-  /** Runs a method on `server` and keeps its response there (`{ keep: true }`, docs/collectives.md). */
-  keepOn<Req, Res>(
-    server: PoolServer,
-    method: MethodSpec<Req, Res>,
-    requests: readonly Req[],
-    options?: { signal?: AbortSignal },
-  ): Promise<ValueHandle<Res>>;
-}
-
-/** Options of a call whose result stays on its server: the reply is the result's handle. */
-export type KeepOptions = ServiceCallOptions & { keep: true };
-
-const batchInvoke = methodsOf(BatchServiceDefinition).invoke!;
+export type {
+  KeepOptions,
+  ServiceCallOptions,
+  ServiceOptions,
+  StreamCallOptions,
+} from "./service-options.js";
 
 /**
  * A service over the whole pool: `pool.service(StatsServiceDefinition).map("describe", inputs)`
- * spreads calls of one method over every server, typed by the service's own messages.
+ * spreads calls of one method over every server, typed by the service's own messages. The run
+ * verbs are Pool's own (run-verbs.ts), over the method's calls (method-calls.ts); the stream
+ * calls are in stream-calls.ts.
  */
 export class ServiceClient<D extends AnyServiceDefinition> {
   readonly methods: Record<string, MethodSpec>;
+  readonly #runs: PoolRuns;
 
+  /** Made by `pool.service(definition, options)`. */
   constructor(
-    readonly pool: PoolRuns,
+    runs: PoolRuns,
     readonly definition: D,
     readonly options: ServiceOptions = {},
   ) {
-    this.methods = methodsOf(definition, (path) => pool.idempotencyOf(path));
+    this.#runs = runs;
+    this.methods = methodsOf(definition, (path) => runs.idempotencyOf(path));
   }
 
   /**
@@ -115,20 +88,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     options: ServiceCallOptions & { keep?: boolean } = {},
   ): Promise<unknown> {
     if (options.keep) return (await this.#kept(method, [request], options))[0];
-    if (coalescible(options)) {
-      return this.#coalescer(method).call(request, options.signal) as Promise<ResponseOf<D, K>>;
-    }
-    return this.#applyOne(method, request, options) as Promise<ResponseOf<D, K>>;
-  }
-
-  /** One call through the engine, on the least busy server, with failover. */
-  async #applyOne(method: string, request: unknown, options: ServiceCallOptions): Promise<unknown> {
-    const [outcome] = await settledInOrder(this.pool.engine, [request], this.#callFn(method, options), {
-      ...this.#settings(method, options),
-      perServer: options.perServer ?? Number.POSITIVE_INFINITY,
-    });
-    if (!outcome!.ok) throw outcome!.error;
-    return outcome!.value;
+    if (coalescible(options)) return this.#coalescer(method).call(request, options.signal);
+    return applyOne(this.#calls(method), request, options);
   }
 
   /**
@@ -138,22 +99,15 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
     const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""}`;
-    return this.pool.coalescers.get(
+    return this.#runs.coalescers.get(
       key,
       this.options.checkReply,
       () =>
         new CallCoalescer({
-          direct: (request, signal) => this.#applyOne(method, request, { signal }),
-          batch: async (requests) => {
-            const lengths = new Map([[0, requests.length]]);
-            const [batch] = await settledInOrder(this.pool.engine, [requests], this.#batchFn(method, {}), {
-              ...this.#settings(method, {}),
-              perServer: Number.POSITIVE_INFINITY,
-            });
-            return [...itemOutcomes(batch!, requests.length, lengths)];
-          },
+          direct: (request, signal) => applyOne(this.#calls(method), request, { signal }),
+          batch: (requests) => this.#calls(method).batch(requests),
           // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
-          limit: () => 2 * this.pool.slots(),
+          limit: () => 2 * this.#runs.slots(),
         }),
     );
   }
@@ -178,47 +132,25 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     options: ServiceCallOptions & { keep?: boolean } = {},
   ): Promise<unknown[]> {
     if (options.keep) return this.#kept(method, inputs, options);
-    const outcomes = await this.mapSettled(method, inputs, options);
-    return outcomes.map((outcome) => {
-      if (!outcome.ok) throw outcome.error;
-      return outcome.value;
-    });
+    return mapValues(this.#calls(method), inputs, options);
   }
 
   /** Every outcome, in input order. */
-  async mapSettled<K extends UnaryMethodName<D>>(
+  mapSettled<K extends UnaryMethodName<D>>(
     method: K,
     inputs: Inputs<RequestOf<D, K>>,
     options: ServiceCallOptions = {},
   ): Promise<Outcome<ResponseOf<D, K>>[]> {
-    const chunksize = chunksizeOf(options);
-    if (chunksize === 1) {
-      const fn = this.#callFn(method, options) as TaskFn<RequestOf<D, K>, ResponseOf<D, K>>;
-      return settledInOrder(this.pool.engine, inputs, fn, this.#settings(method, options));
-    }
-    const outcomes: Outcome<unknown>[] = [];
-    const lengths = new Map<number, number>();
-    for (const batch of await settledInOrder(
-      this.pool.engine,
-      chunked(inputs, chunksize, lengths),
-      this.#batchFn(method, options),
-      { ...this.#settings(method, options), perWorker: 2 },
-    )) {
-      for (const outcome of itemOutcomes(batch, chunksize, lengths)) outcomes.push(outcome);
-    }
-    return outcomes as Outcome<ResponseOf<D, K>>[];
+    return mapSettled(this.#calls(method), inputs, options) as Promise<Outcome<ResponseOf<D, K>>[]>;
   }
 
   /** Results in input order as they become ready (Pool.imap), in bounded memory; throws at the first failure. */
-  async *imap<K extends UnaryMethodName<D>>(
+  imap<K extends UnaryMethodName<D>>(
     method: K,
     inputs: Inputs<RequestOf<D, K>>,
     options: ServiceCallOptions = {},
   ): AsyncGenerator<ResponseOf<D, K>> {
-    for await (const outcome of this.#stream(method, inputs, options, settledInOrderStream)) {
-      if (!outcome.ok) throw outcome.error;
-      yield outcome.value;
-    }
+    return imapValues(this.#calls(method), inputs, options) as AsyncGenerator<ResponseOf<D, K>>;
   }
 
   /** Outcomes as they complete (Dask's as_completed); each carries its input's index. Bounded memory. */
@@ -227,70 +159,90 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     inputs: Inputs<RequestOf<D, K>>,
     options: ServiceCallOptions = {},
   ): AsyncGenerator<Outcome<ResponseOf<D, K>>> {
-    return this.#stream(method, inputs, options, settledAsCompleted);
+    return asCompleted(this.#calls(method), inputs, options) as AsyncGenerator<Outcome<ResponseOf<D, K>>>;
   }
 
-  async *#stream<K extends UnaryMethodName<D>>(
+  /**
+   * A server-streaming call on the least busy server: its replies as they come. A failure before
+   * the first reply moves it to another server where the method may be retried; after one, it
+   * throws. Leaving the loop early cancels the call.
+   */
+  serverStream<K extends ServerStreamMethodName<D>>(
     method: K,
-    inputs: Inputs<RequestOf<D, K>>,
-    options: ServiceCallOptions,
-    streamOf: typeof settledAsCompleted,
-  ): AsyncGenerator<Outcome<ResponseOf<D, K>>> {
-    const chunksize = chunksizeOf(options);
-    const settings = this.#settings(method, options);
-    // The window counts inputs; batches travel whole, and each server keeps some in the pipeline.
-    const window = options.window
-      ? Math.max(1, Math.ceil(options.window / chunksize))
-      : Math.max(Math.ceil(this.pool.window(options) / chunksize), 8 * this.pool.slots());
-    if (chunksize === 1) {
-      yield* streamOf(
-        this.pool.engine,
-        inputs,
-        this.#callFn(method, options),
-        settings,
-        window,
-      ) as AsyncGenerator<Outcome<ResponseOf<D, K>>>;
-      return;
+    request: RequestOf<D, K>,
+    options: StreamCallOptions = {},
+  ): AsyncGenerator<ResponseOf<D, K>> {
+    return serverStreamCall(
+      this.#streamContext(method, options),
+      this.#streamSpec(method, false, true),
+      request,
+    );
+  }
+
+  /**
+   * A client-streaming call on the least busy server. The requests read are kept until the reply,
+   * so that a call that fails may be sent again to another server (`retries: 0` keeps none).
+   */
+  clientStream<K extends ClientStreamMethodName<D>>(
+    method: K,
+    requests: Inputs<RequestOf<D, K>>,
+    options: StreamCallOptions = {},
+  ): Promise<ResponseOf<D, K>> {
+    return clientStreamCall(
+      this.#streamContext(method, options),
+      this.#streamSpec(method, true, false),
+      requests,
+    );
+  }
+
+  /** A bidirectional call on the least busy server; it moves as a server-streaming call does. */
+  duplex<K extends DuplexMethodName<D>>(
+    method: K,
+    options: StreamCallOptions = {},
+  ): PoolDuplexCall<RequestOf<D, K>, ResponseOf<D, K>> {
+    return duplexCall(this.#streamContext(method, options), this.#streamSpec(method, true, true));
+  }
+
+  /** The method's spec, refused when it is not of the kind called. */
+  #streamSpec(method: string, requestStream: boolean, responseStream: boolean): MethodSpec {
+    const spec = this.#spec(method);
+    if (spec.requestStream !== requestStream || spec.responseStream !== responseStream) {
+      const kind = spec.requestStream
+        ? spec.responseStream
+          ? "a duplex"
+          : "a client-streaming"
+        : spec.responseStream
+          ? "a server-streaming"
+          : "a unary";
+      throw new ClientError(status.INVALID_ARGUMENT, `${method} is ${kind} method`);
     }
-    const lengths = new Map<number, number>();
-    // Two batches per worker thread: one runs while the other travels.
-    for await (const batch of streamOf(
-      this.pool.engine,
-      chunked(inputs, chunksize, lengths),
-      this.#batchFn(method, options),
-      { ...settings, perWorker: 2 },
-      window,
-    )) {
-      yield* itemOutcomes(batch, chunksize, lengths) as Iterable<Outcome<ResponseOf<D, K>>>;
-    }
+    return spec;
+  }
+
+  #streamContext(method: string, options: StreamCallOptions): StreamCallContext {
+    const calls = this.#calls(method);
+    return {
+      engine: this.#runs.engine,
+      // A stream may be long: it does not wait for a worker thread of its server.
+      settings: { ...calls.settings(options), perServer: Number.POSITIVE_INFINITY },
+      callOptions: (signal) => calls.callOptions(options, signal),
+    };
   }
 
   /** Calls whose results stay on their servers (StoreService/Keep), one a task, in input order. */
   async #kept(method: string, inputs: Inputs<unknown>, options: ServiceCallOptions): Promise<unknown[]> {
-    const spec = this.#spec(method);
+    const calls = this.#calls(method);
     const outcomes = await settledInOrder(
-      this.pool.engine,
+      this.#runs.engine,
       inputs,
-      (request, server, signal) => this.pool.keepOn(server, spec, [request], { signal }),
-      this.#settings(method, options),
+      (request, server, signal) => this.#runs.keepOn(server, calls.spec, [request], { signal }),
+      calls.settings(options),
     );
-    return outcomes.map((outcome) => {
-      if (!outcome.ok) throw outcome.error;
-      return outcome.value;
-    });
+    return valuesOf(outcomes);
   }
 
-  /**
-   * The run's settings: a task whose call may have reached its server runs again as the proto (or
-   * the caller: `idempotent`, or `retries` of its own) allows; only servers hosting the method.
-   */
-  #settings(method: string, options: ServiceCallOptions) {
-    const spec = this.#spec(method);
-    const idempotent =
-      options.idempotent ??
-      this.options.idempotent ??
-      (options.retries ? true : this.pool.defaults.policy(spec).retry);
-    return this.pool.runSettings({ ...options, method: spec.path, idempotent });
+  #calls(method: string): MethodCalls {
+    return new MethodCalls(this.#runs, this.#spec(method), this.options);
   }
 
   #spec(method: string): MethodSpec {
@@ -298,64 +250,10 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     if (!spec) throw new ClientError(status.INVALID_ARGUMENT, `the service has no method ${method}`);
     if (spec.idempotency === "UNKNOWN") {
       // Servers that connected after this client was made may know what the definition does not.
-      const known = this.pool.idempotencyOf(spec.path);
+      const known = this.#runs.idempotencyOf(spec.path);
       if (known) this.methods[method] = { ...spec, idempotency: known };
     }
     return this.methods[method]!;
-  }
-
-  #callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
-    return { signal, timeoutMs: options.timeoutMs ?? this.options.timeoutMs, metadata: options.metadata };
-  }
-
-  #callFn(method: string, options: ServiceCallOptions): TaskFn<unknown, unknown> {
-    const spec = this.#spec(method);
-    if (spec.requestStream || spec.responseStream) {
-      throw new ClientError(status.INVALID_ARGUMENT, `${method} is a streaming method: call it on a server`);
-    }
-    const check = this.options.checkReply;
-    return async (request, server: PoolServer, signal) => {
-      const reply = await server.unary(spec, request, this.#callOptions(options, signal));
-      check?.(method, request, reply, server.address);
-      return reply;
-    };
-  }
-
-  /**
-   * A task that sends a chunk of requests in one BatchService round trip. A reply with another
-   * count of results, or an item that does not decode (or fails the check), fails the batch as
-   * its server's fault: the whole batch runs again elsewhere.
-   */
-  #batchFn(method: string, options: ServiceCallOptions): TaskFn<unknown[], BatchItem[]> {
-    const spec = this.#spec(method);
-    const check = this.options.checkReply;
-    return async (requests, server, signal) => {
-      const reply = await server.unary(
-        batchInvoke,
-        { method: spec.path, requests: requests.map((r) => spec.requestSerialize(r)) },
-        {
-          ...this.#callOptions(options, signal),
-          timeoutMs: options.timeoutMs ?? this.options.timeoutMs ?? this.pool.defaults.policy(spec).timeoutMs,
-        },
-      );
-      if (reply.results.length !== requests.length) {
-        throw new BadReply(
-          server.address,
-          `a batch of ${requests.length} requests came back with ${reply.results.length} results`,
-        );
-      }
-      return reply.results.map((item, j) => {
-        if (item.code !== status.OK) return { item };
-        let value: unknown;
-        try {
-          value = spec.responseDeserialize(item.response);
-        } catch (error) {
-          throw new BadReply(server.address, `result ${j + 1} of a batch does not decode: ${error}`);
-        }
-        check?.(method, requests[j], value, server.address);
-        return { item, value };
-      });
-    };
   }
 }
 
@@ -370,78 +268,4 @@ function coalescible(options: ServiceCallOptions): boolean {
     if (key !== "signal" && key !== "coalesce" && options[key] !== undefined) return false;
   }
   return true;
-}
-
-function chunksizeOf(options: ServiceCallOptions): number {
-  return Math.max(1, Math.floor(options.chunksize ?? 1));
-}
-
-/**
- * Groups inputs into arrays of `size`, lazily, for sync and async sources alike, noting each
- * chunk's length by its index (a failed batch fails as many items as it carried).
- */
-async function* chunked<T>(
-  inputs: Inputs<T>,
-  size: number,
-  lengths: Map<number, number>,
-): AsyncGenerator<T[]> {
-  let chunk: T[] = [];
-  let index = 0;
-  for await (const input of inputs) {
-    chunk.push(input);
-    if (chunk.length === size) {
-      lengths.set(index++, size);
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) {
-    lengths.set(index, chunk.length);
-    yield chunk;
-  }
-}
-
-/** One result of a batch, its reply decoded (and checked) when it succeeded. */
-interface BatchItem {
-  item: InvokeResult;
-  value?: unknown;
-}
-
-/** One outcome per item of a batch: a failed batch fails each item; an item keeps its own status. */
-function* itemOutcomes(
-  batch: Outcome<BatchItem[]>,
-  size: number,
-  lengths: Map<number, number>,
-): Generator<Outcome<unknown>> {
-  const first = batch.index * size;
-  const length = lengths.get(batch.index) ?? size;
-  lengths.delete(batch.index);
-  if (!batch.ok) {
-    for (let j = 0; j < length; j++) yield { ...batch, index: first + j };
-    return;
-  }
-  for (const [j, { item, value }] of batch.value.entries()) {
-    const index = first + j;
-    if (item.code === status.OK) {
-      yield {
-        ok: true,
-        index,
-        value,
-        server: batch.server,
-        attempts: batch.attempts,
-      };
-    } else {
-      const errorDetails = item.statusDetails.length > 0 ? safeDetails(item.statusDetails) : undefined;
-      const error = new ClientError(item.code, item.message, { server: batch.server, errorDetails });
-      yield { ok: false, index, error, server: batch.server, attempts: batch.attempts };
-    }
-  }
-}
-
-function safeDetails(bytes: Uint8Array) {
-  try {
-    return decodeStatus(bytes).details;
-  } catch {
-    return undefined;
-  }
 }

@@ -194,7 +194,14 @@ export class TaskEngine {
       } catch (error) {
         // A bounded number of repairs: a store too small to keep the value until the call reads it
         // must end in an error, not a loop.
-        if (!this.recover || repairs >= 3 || signal.aborted || !(await this.recover(error, server, signal))) {
+        const final = run.settings.mayRetry?.(task.input) === false;
+        if (
+          !this.recover ||
+          final ||
+          repairs >= 3 ||
+          signal.aborted ||
+          !(await this.recover(error, server, signal))
+        ) {
           throw error;
         }
       }
@@ -212,7 +219,11 @@ export class TaskEngine {
   #failed(run: Run<unknown, unknown>, task: Task<unknown>, server: ServerConnection, caught: unknown): void {
     let error = ClientError.from(caught, server.address);
     if (run.aborted) error = run.aborted;
-    else if (unableHere(error)) {
+    else if (run.settings.mayRetry?.(task.input) === false) {
+      // Replies of it reached the caller: it ends here, with its own error.
+      if (blamesServer(error) && server.markFailed())
+        run.emit({ type: "server-lost", server: server.name, error });
+    } else if (unableHere(error)) {
       // Not the server's fault, nor the input's: it cannot run this here. Another that has not
       // said so may; when none is left, the error names every server that refused.
       const refusedBy = (task.refusedBy ??= []);

@@ -34,6 +34,11 @@ export interface RunSettings {
   listeners: Array<(event: PoolEvent) => void>;
   /** The address of the server an input's data lives on, if it has a home (data locality). */
   homeOf?: (input: unknown) => string | undefined;
+  /**
+   * Whether a failed task may run again at all, asked at its failure: false for a stream call
+   * whose replies already reached the caller (running it again would send them twice).
+   */
+  mayRetry?: (input: unknown) => boolean;
 }
 
 /**

@@ -1,0 +1,39 @@
+import type { ClientSecurity } from "../rpc/client-credentials.js";
+import type { MethodPolicy } from "../rpc/method-defaults.js";
+import type { Lookup } from "./discovery.js";
+import type { LocalServerOptions, StartedServer } from "./local-servers.js";
+import type { PoolEvent } from "./outcome.js";
+import type { TransportOptions } from "./transport/transport.js";
+
+export interface ConnectOptions {
+  /** TLS, mutual TLS and the bearer token. */
+  security?: ClientSecurity;
+  /** How often dns:/// targets are looked up again (default 30 s). */
+  resolveEveryMs?: number;
+  /** Name lookup for dns:/// targets (default: the system resolver). */
+  lookup?: Lookup;
+  /** Told of servers skipped at start. */
+  onWarning?: (message: string) => void;
+  /** Told of every run's events (each run's own `onEvent` hears its own too). */
+  onEvent?: (event: PoolEvent) => void;
+  /** Attempts per task beyond the first, on other servers, for retryable work. Default 3. */
+  retries?: number;
+  /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
+  cooldownMs?: number;
+  /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */
+  methods?: Record<string, Partial<MethodPolicy>>;
+  /** Connection settings over rpcpool's (keepalive as docs/limits.md says, replies up to 64 MiB). */
+  transport?: Partial<Omit<TransportOptions, "tls">>;
+}
+
+export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {
+  /** Local servers to start; default one per core. */
+  servers?: number;
+  /** Worker threads per local server; default 1 (the servers together use every core). */
+  workersPerServer?: number;
+  /**
+   * How to start them; default: one rpcpool-server process each (startLocalServers). The CLI
+   * hosts them in its own process instead (src/cli/in-process-servers.ts).
+   */
+  start?: (count: number, workersPerServer: number) => Promise<StartedServer[]>;
+}
