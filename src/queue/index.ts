@@ -14,6 +14,18 @@ export {
   type TaskInput,
 } from "./job-queue.js";
 export type { ScheduleStatus } from "./job-schedules.js";
+export {
+  decodedOutcome,
+  decodedOutcomes,
+  FailedInput,
+  type QueueableMethodName,
+  ServiceJob,
+  ServiceQueue,
+  type ServiceQueueOptions,
+  type ServiceSubmitOptions,
+  type TaskInputOf,
+  type TaskResult,
+} from "./service-queue.js";
 export { defaultQueueLimits, type QueueLimits } from "./queue-limits.js";
 export { parseQueueUrl, type QueueAddress, QueueUrlError, redact } from "./queue-url.js";
 export {
