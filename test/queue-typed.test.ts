@@ -1,7 +1,12 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { ClientError } from "rpcpool";
-import { ComputeServiceDefinition, DemoServiceDefinition, TableOptions } from "rpcpool/lesson";
+import {
+  type ColumnSumsResponse,
+  ComputeServiceDefinition,
+  DemoServiceDefinition,
+  TableOptions,
+} from "rpcpool/lesson";
 import { FailedInput, JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
@@ -102,7 +107,9 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
       [4, 6],
       [5, 6],
     ]);
-    expect(await sums.reduced()).toMatchObject({ rows: 3, columns: 2 });
+    const total = await sums.reduced();
+    expectTypeOf(total).toEqualTypeOf<ColumnSumsResponse>();
+    expect(total).toMatchObject({ rows: 3, columns: 2 });
   });
 
   it("cancels through the typed handle; refuses at once what no worker would take", async () => {

@@ -14,6 +14,16 @@ export {
   type TaskInput,
 } from "./job-queue.js";
 export type { ScheduleStatus } from "./job-schedules.js";
+export { defaultQueueLimits, type QueueLimits } from "./queue-limits.js";
+export { parseQueueUrl, type QueueAddress, QueueUrlError, redact } from "./queue-url.js";
+export {
+  type LocalInvoker,
+  type LocalReply,
+  type QueueWorkerOptions,
+  queueableMethods,
+  type RunningQueueWorker,
+  startQueueWorker,
+} from "./queue-worker.js";
 export {
   decodedOutcome,
   decodedOutcomes,
@@ -26,13 +36,3 @@ export {
   type TaskInputOf,
   type TaskResult,
 } from "./service-queue.js";
-export { defaultQueueLimits, type QueueLimits } from "./queue-limits.js";
-export { parseQueueUrl, type QueueAddress, QueueUrlError, redact } from "./queue-url.js";
-export {
-  type LocalInvoker,
-  type LocalReply,
-  type QueueWorkerOptions,
-  queueableMethods,
-  type RunningQueueWorker,
-  startQueueWorker,
-} from "./queue-worker.js";

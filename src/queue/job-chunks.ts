@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import type { TaskData } from "./job-keys.js";
-import type { TaskInput } from "./job-types.js";
+import type { JobMeta, TaskData } from "./job-keys.js";
+import type { SubmitOptions, TaskInput } from "./job-types.js";
 
 /** One BullMQ job of a job's tasks: its first task's index, whether its inputs ride inline, its data. */
 export interface TaskChunk {
@@ -55,4 +55,41 @@ export async function storeInput(
     await redis.rpush(key, ...requests.slice(at, at + 64));
   }
   await redis.pexpire(key, keepMs);
+}
+
+/**
+ * A job's record (`meta`: its methods, which task calls which, the reduce step as its last task,
+ * which BullMQ job carries each task) and its BullMQ jobs.
+ */
+export function jobPlan(
+  id: string,
+  created: number,
+  tasks: TaskInput[],
+  options: SubmitOptions,
+  inlineBytes: number,
+): { meta: JobMeta; chunks: TaskChunk[] } {
+  const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
+  if (options.then !== undefined && !methods.includes(options.then)) methods.push(options.then);
+  const all = options.then === undefined ? tasks : [...tasks, { method: options.then, requests: [] }];
+  const meta: JobMeta = {
+    id,
+    kind: options.kind ?? "tasks",
+    created,
+    tasks: all.length,
+    methods,
+    taskMethod:
+      methods.length > 1 ? all.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
+    document: options.document,
+    reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
+    key: options.key,
+  };
+  // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
+  // still spreads over every server; up to 64 tasks in each for the many tiny ones.
+  const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
+  const chunks = taskChunks(id, tasks, most, inlineBytes);
+  if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
+    meta.chunk = [];
+    for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
+  }
+  return { meta, chunks };
 }

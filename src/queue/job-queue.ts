@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { FlowProducer, type JobsOptions, Queue } from "bullmq";
+import { FlowProducer, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
 import type { AnyServiceDefinition } from "../rpc/method-spec.js";
-import { storeInput, taskChunks } from "./job-chunks.js";
+import { jobPlan, storeInput } from "./job-chunks.js";
+import { checkedSubmission, enqueueChunks } from "./job-enqueue.js";
 import { adoptable, JobHandle, type Listening } from "./job-handle.js";
 import {
   bullPrefix,
@@ -19,7 +20,6 @@ import {
   jobKey,
   settledChannel,
   submissionKey,
-  type TaskData,
   taskJobId,
   taskQueueName,
 } from "./job-keys.js";
@@ -34,15 +34,7 @@ import {
   upsertSchedule,
 } from "./job-schedules.js";
 import { jobStatus } from "./job-status.js";
-import {
-  bullPriority,
-  defaultKeepMs,
-  type JobResult,
-  type JobStatus,
-  notFound,
-  type SubmitOptions,
-  type TaskInput,
-} from "./job-types.js";
+import { type JobResult, type JobStatus, notFound, type SubmitOptions, type TaskInput } from "./job-types.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
@@ -137,22 +129,7 @@ export class JobQueue {
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
     if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
-    const keepMs = options.keepMs ?? defaultKeepMs;
-    if (!(keepMs >= 1000))
-      throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
-    let jobBytes = 0;
-    for (const [index, task] of tasks.entries()) {
-      if ("failed" in task) continue;
-      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
-      if (bytes > this.limits.maxTaskBytes)
-        throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
-      jobBytes += bytes;
-    }
-    if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
-    const delayMs = options.delayMs ?? 0;
-    if (!(Number.isSafeInteger(delayMs) && delayMs >= 0))
-      throw new ClientError(Status.INVALID_ARGUMENT, `the delay is a number of milliseconds, not ${delayMs}`);
-    const priority = bullPriority(options.priority);
+    const { keepMs, delayMs, priority } = checkedSubmission(tasks, options, this.limits);
     // Inputs and the job's record outlive the delay by --keep.
     const expiryMs = keepMs + delayMs;
     let id: string = randomUUID();
@@ -165,29 +142,7 @@ export class JobQueue {
       id = claimed;
     }
     const created = Date.now();
-    const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
-    if (options.then !== undefined && !methods.includes(options.then)) methods.push(options.then);
-    const all = options.then === undefined ? tasks : [...tasks, { method: options.then, requests: [] }];
-    const meta: JobMeta = {
-      id,
-      kind: options.kind ?? "tasks",
-      created,
-      tasks: all.length,
-      methods,
-      taskMethod:
-        methods.length > 1 ? all.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
-      document: options.document,
-      reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
-      key: options.key,
-    };
-    // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
-    // still spreads over every server; up to 64 tasks in each for the many tiny ones.
-    const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
-    const chunks = taskChunks(id, tasks, most, this.limits.inlineBytes);
-    if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
-      meta.chunk = [];
-      for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
-    }
+    const { meta, chunks } = jobPlan(id, created, tasks, options, this.limits.inlineBytes);
     // Listening to the job while it is stored: a result() that follows needs no round trip to start.
     let listening: Listening | undefined;
     const stored = this.#guard(async (redis) => {
@@ -211,57 +166,16 @@ export class JobQueue {
           if (!chunk.inline) await storeInput(redis, inputKey(id, index), task.requests, expiryMs);
         }
       }
-      const keepS = Math.ceil(keepMs / 1000);
-      const byMethod = new Map<string, typeof chunks>();
-      for (const chunk of chunks) {
-        const group = byMethod.get(chunk.data.method) ?? [];
-        group.push(chunk);
-        byMethod.set(chunk.data.method, group);
-      }
-      const options_ = (first: number): JobsOptions => ({
-        jobId: taskJobId(id, first),
-        attempts: options.attempts ?? 5,
-        backoff: { type: "exponential" as const, delay: options.backoffMs ?? 1000 },
-        removeOnComplete: { age: keepS },
-        removeOnFail: { age: keepS },
+      this.#flows ??= meta.reduce ? new FlowProducer({ connection: redis, prefix: bullPrefix }) : undefined;
+      this.#flows?.on("error", () => {});
+      await enqueueChunks(chunks, meta, {
+        ...options,
+        keepMs,
+        delayMs,
         priority,
-        ...(delayMs > 0 ? { delay: delayMs } : {}),
+        queueOf: (method) => this.#queue(method),
+        flows: this.#flows,
       });
-      if (meta.reduce) {
-        // A BullMQ flow: the reduce step is the parent of the job's tasks, taken once they all
-        // completed or failed (a failed one does not hold it back: its outcome says why).
-        const { method, index } = meta.reduce;
-        this.#flows ??= new FlowProducer({ connection: redis, prefix: bullPrefix });
-        this.#flows.on("error", () => {});
-        await this.#flows.add({
-          name: "then",
-          queueName: taskQueueName(method),
-          data: { job: id, method, tasks: [{ index }], reduce: true } satisfies TaskData,
-          opts: { ...options_(index), delay: undefined },
-          children: chunks.map(({ first, data }) => ({
-            name: "task",
-            queueName: taskQueueName(data.method),
-            data,
-            opts: { ...options_(first), ignoreDependencyOnFailure: true },
-          })),
-        });
-        await recorded;
-        return;
-      }
-      for (const [method, entries] of byMethod) {
-        // One BullMQ job is cheaper to add alone than in a bulk (the one-task job's latency).
-        if (entries.length === 1) {
-          await this.#queue(method).add("task", entries[0]!.data, options_(entries[0]!.first));
-          continue;
-        }
-        for (let at = 0; at < entries.length; at += 1000) {
-          await this.#queue(method).addBulk(
-            entries
-              .slice(at, at + 1000)
-              .map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
-          );
-        }
-      }
       await recorded;
     });
     try {

@@ -62,9 +62,12 @@ export interface ServiceQueueOptions {
 }
 
 /** A submit's options: JobQueue.submit's, the reduce step named by its key in the definition. */
-export type ServiceSubmitOptions<D> = Omit<SubmitOptions, "then"> & {
-  /** The reduce step (`--then`): a method of the same service run on every task's reply. */
-  then?: MethodName<D>;
+export type ServiceSubmitOptions<D, T extends MethodName<D> = MethodName<D>> = Omit<SubmitOptions, "then"> & {
+  /**
+   * The reduce step (`--then`, Celery's chord): a method of the same service whose request is
+   * `{ repeated V parts = 1; }` of the tasks' replies; the handle's `reduced()` is its reply.
+   */
+  then?: T;
 };
 
 /** What a ServiceQueue needs of its JobQueue (structurally: no import cycle). */
@@ -91,11 +94,11 @@ export class ServiceQueue<D extends AnyServiceDefinition> {
    * One task per input (a request; for a client-streaming method, the stream's requests), encoded
    * by the definition, submitted as one job. The handle's results are the method's replies.
    */
-  async submit<K extends QueueableMethodName<D>>(
+  async submit<K extends QueueableMethodName<D>, T extends MethodName<D> = never>(
     method: K,
     inputs: Inputs<TaskInputOf<D, K> | FailedInput>,
-    options: ServiceSubmitOptions<D> = {},
-  ): Promise<ServiceJob<ResponseOf<D, K>>> {
+    options: ServiceSubmitOptions<D, T> = {},
+  ): Promise<ServiceJob<ResponseOf<D, K>, [T] extends [never] ? unknown : ResponseOf<D, T>>> {
     const spec = this.#queueable(method);
     const tasks: TaskInput[] = [];
     for await (const input of inputs) {

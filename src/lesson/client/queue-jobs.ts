@@ -105,7 +105,7 @@ export async function submitColumnSums(
   queue: JobQueue,
   files: string[],
   options: TableSubmitOptions & { total?: boolean } = {},
-): Promise<ServiceJob<unknown>> {
+): Promise<ServiceJob<ColumnSumsResponse, ColumnSumsResponse>> {
   const { read = {}, remote = false, total = false, ...controls } = options;
   const inputs: Array<ColumnSumsRequest[] | FailedInput> = [];
   for (const file of files) {
@@ -127,7 +127,7 @@ export async function submitWeightedMeans(
   files: string[],
   weights: number[],
   options: TableSubmitOptions & { divisor?: DivisorName } = {},
-): Promise<ServiceJob<unknown>> {
+): Promise<ServiceJob<WeightedMeansResponse>> {
   const { read = {}, remote = false, divisor = "weights", ...controls } = options;
   const inputs: Array<WeightedMeansRequest[] | FailedInput> = [];
   for (const file of files) {
