@@ -175,6 +175,48 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
     expect([printed.code, printed.stdout]).toEqual([0, mapped.stdout]);
   });
 
+  it("runs a --then reduce step over the replies; result prints its reply as one line more", async () => {
+    const merge = "rpcpool.compute.v1.ComputeService/MergeColumnSums";
+    const part = (rows: number, sums: number[]) =>
+      JSON.stringify({
+        parts: [{ rows: String(rows), columns: 2, sums, exact: sums.map((x) => ({ partials: [x] })) }],
+      });
+    const good = tmp.file("parts.jsonl", `${part(2, [4, 6])}\n${part(1, [5, 6.5])}\n`);
+    const bad = tmp.file("parts-bad.jsonl", `${part(2, [4, 6])}\nnope\n`);
+    const submit = async (file: string) => {
+      const args = [
+        "submit",
+        merge,
+        file,
+        "--then",
+        merge,
+        "--servers",
+        server.address,
+        "--queue",
+        redis.url,
+      ];
+      const run = await rpcpool(args);
+      expect(run.code, run.stderr).toBe(0);
+      return rpcpool(["result", run.stdout.trim(), "--wait", "--queue", redis.url]);
+    };
+    const done = await submit(good);
+    expect(done.code, done.stderr).toBe(0);
+    const out = done.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(out.map((reply) => [reply.rows, reply.sums])).toEqual([
+      ["2", [4, 6]],
+      ["1", [5, 6.5]],
+      ["3", [9, 12.5]],
+    ]);
+    const refused = await submit(bad);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout.trim().split("\n").at(-1)).toBe(
+      '{"error":{"code":"FAILED_PRECONDITION","message":"no reduce: 1 of 2 tasks have no result"}}',
+    );
+  });
+
   it("keeps the job controls on the generic path: --key, --delay, cancel", async () => {
     const file = tmp.file("one.jsonl", '{"lists":[{"values":[1,3]}]}\n');
     const submit = (extra: string[]) =>

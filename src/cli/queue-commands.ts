@@ -46,7 +46,11 @@ export function addQueueCommands(program: Command): void {
         collect,
       )
       .option("-I, --import-path <dir>", "folder the .proto files and their imports are found in", collect)
-      .option("--emit-defaults", "result prints fields that hold their default value too (as map does)"),
+      .option("--emit-defaults", "result prints fields that hold their default value too (as map does)")
+      .option(
+        "--then <method>",
+        "a reduce step, SERVICE/METHOD, run on every reply once all are done (result prints its reply last)",
+      ),
   ).action(async (method: string | undefined, file: string | undefined, options: MethodSubmitOptions) => {
     if (method === undefined)
       throw new UsageError(

@@ -3,7 +3,7 @@ import { type Message, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import type { JobResult } from "../queue/job-types.js";
-import { decodedOutcomes, FailedInput } from "../queue/service-queue.js";
+import { decodedOutcome, decodedOutcomes, FailedInput, type TaskResult } from "../queue/service-queue.js";
 import { ClientError } from "../rpc/client-error.js";
 import { type DescribedMethod, describedMethod, registryOf } from "../rpc/described-method.js";
 import { Status } from "../rpc/grpc-status.js";
@@ -30,9 +30,11 @@ export interface MethodJobDocument {
   /** Base64 FileDescriptorProtos: the method's file and its imports. */
   descriptors: string[];
   emitDefaults?: boolean;
+  /** `--then`: the reduce step's method, `/pkg.Service/Method` (its descriptors among the others). */
+  reduce?: string;
 }
 
-export type MethodSubmitOptions = SubmitOptions & DescribedCallOptions;
+export type MethodSubmitOptions = SubmitOptions & DescribedCallOptions & { then?: string };
 
 /** The line `rpcpool map` prints in place of a failed input's reply (src/cli/map-command.ts). */
 function errorLine(code: string, message: string): string {
@@ -59,20 +61,25 @@ export async function submitMethodCommand(
   options: MethodSubmitOptions,
 ): Promise<void> {
   if (file !== undefined && file !== "-" && !existsSync(file)) throw new UsageError(`no such file: ${file}`);
-  const method = await describe(name, options);
+  const method = unary(name, await describe(name, options), "one request a line, as map");
   const { spec } = method;
-  if (spec.requestStream || spec.responseStream) {
-    throw new UsageError(
-      `submit takes unary methods (one request a line, as map); ${name} is ${method.desc.methodKind.replace("_", "-")}`,
-    );
+  // The reduce step's request is the tasks' replies (`{ repeated V parts = 1; }`), built by the worker.
+  const reduce =
+    options.then === undefined
+      ? undefined
+      : unary(options.then, await describe(options.then, options), "the reduce step");
+  const files = new Map<string, string>();
+  for (const registry of [method.registry, reduce?.registry]) {
+    for (const file of registry?.files ?? []) {
+      files.set(file.name, Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)).toString("base64"));
+    }
   }
   const document: MethodJobDocument = {
     command: "method",
     method: spec.path,
-    descriptors: [...method.registry.files].map((f) =>
-      Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)).toString("base64"),
-    ),
+    descriptors: [...files.values()],
     emitDefaults: options.emitDefaults,
+    reduce: reduce?.spec.path,
   };
   // A line that is not a fitting request is that task's failure, recorded at submission, as map
   // prints it in its place.
@@ -85,16 +92,28 @@ export async function submitMethodCommand(
       }
     }
   };
-  // A definition of the one described method: its name is known only at run time, hence the casts.
-  const definition = { [spec.name]: spec } as GrpcServiceDefinition;
+  // A definition of the described methods: known only at run time, hence the casts.
+  const definition = { method: spec, ...(reduce ? { reduce: reduce.spec } : {}) } as GrpcServiceDefinition;
+  const then = reduce ? ("reduce" as never) : undefined;
   const job = await withQueue(options, (queue) =>
-    queue.service(definition).submit(spec.name as never, requests() as AsyncIterable<never>, {
+    queue.service(definition).submit("method" as never, requests() as AsyncIterable<never>, {
       ...controls(options),
       kind: spec.path.slice(1),
       document,
+      then,
     }),
   );
   await printSubmitted(job.id, options, job.schedule);
+}
+
+/** The method, if it is unary (a queued task keeps one reply; its input is one request). */
+function unary(name: string, method: DescribedMethod, why: string): DescribedMethod {
+  if (method.spec.requestStream || method.spec.responseStream) {
+    throw new UsageError(
+      `submit takes unary methods (${why}); ${name} is ${method.desc.methodKind.replace("_", "-")}`,
+    );
+  }
+  return method;
 }
 
 /** Whether a job's document is a method job's (`submit SERVICE/METHOD`). */
@@ -105,16 +124,19 @@ export function isMethodJob(document: unknown): document is MethodJobDocument {
 /** A method job's result as `rpcpool map` prints it: one line per input line; exit 1 if any failed. */
 export async function printMethodResult(result: JobResult, command: Command): Promise<void> {
   const document = result.document as MethodJobDocument;
-  const method = storedMethod(result.id, document);
+  const method = storedMethod(result.id, document, document.method);
   let failures = 0;
+  const print = async (outcome: TaskResult<Message>, as: DescribedMethod) => {
+    if (outcome.ok) return writeLine(as.replyToJson(outcome.value, { emitDefaults: document.emitDefaults }));
+    failures++;
+    return writeLine(errorLine(outcome.error.codeName, outcome.error.details));
+  };
   try {
-    for (const outcome of decodedOutcomes<Message>(result, method.spec)) {
-      if (outcome.ok) {
-        await writeLine(method.replyToJson(outcome.value, { emitDefaults: document.emitDefaults }));
-      } else {
-        failures++;
-        await writeLine(errorLine(outcome.error.codeName, outcome.error.details));
-      }
+    for (const outcome of decodedOutcomes<Message>(result, method.spec)) await print(outcome, method);
+    // With --then, one line more: the reduce step's reply (or why it did not run).
+    if (result.reduce && document.reduce) {
+      const reduce = storedMethod(result.id, document, document.reduce);
+      await print(decodedOutcome<Message>(result.reduce, reduce.spec, result.outcomes.length), reduce);
     }
   } finally {
     await flushLines();
@@ -123,7 +145,7 @@ export async function printMethodResult(result: JobResult, command: Command): Pr
 }
 
 /** The method a job was submitted for, from the descriptors it keeps. */
-function storedMethod(id: string, document: MethodJobDocument): DescribedMethod {
+function storedMethod(id: string, document: MethodJobDocument, path: string): DescribedMethod {
   const malformed = () =>
     new ClientError(
       Status.DATA_LOSS,
@@ -131,7 +153,7 @@ function storedMethod(id: string, document: MethodJobDocument): DescribedMethod 
     );
   try {
     const registry = registryOf(document.descriptors.map((text) => Buffer.from(text, "base64")));
-    const { service, method } = parseMethodName(document.method);
+    const { service, method } = parseMethodName(path);
     const desc = registry.getService(service)?.methods.find((m) => m.name === method);
     if (!desc) throw malformed();
     return describedMethod(desc, registry);
