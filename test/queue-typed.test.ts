@@ -233,5 +233,13 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
     const result = await rpcpool(["result", first.stdout.trim(), "--wait", "--queue", redis.url]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).means).toEqual([2]);
+    // A misspelled lesson command is no method either; a streaming method is refused before anything is stored.
+    const misspelled = await rpcpool(["submit", "colum-sums", file, "--queue", redis.url]);
+    expect([misspelled.code, misspelled.stderr]).toEqual([
+      2,
+      expect.stringContaining("one of submit's commands"),
+    ]);
+    const stream = await submit(["--then", "rpcpool.compute.v1.ComputeService/ColumnSums"]);
+    expect([stream.code, stream.stderr]).toEqual([2, expect.stringContaining("submit takes unary methods")]);
   });
 });

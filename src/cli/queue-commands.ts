@@ -52,10 +52,12 @@ export function addQueueCommands(program: Command): void {
         "a reduce step, SERVICE/METHOD, run on every reply once all are done (result prints its reply last)",
       ),
   ).action(async (method: string | undefined, file: string | undefined, options: MethodSubmitOptions) => {
+    const commands = submit.commands.map((c) => c.name()).join(", ");
     if (method === undefined)
-      throw new UsageError(
-        "give SERVICE/METHOD (with JSON lines) or one of the lesson's commands: rpcpool submit --help",
-      );
+      throw new UsageError(`give SERVICE/METHOD (with JSON lines) or one of submit's commands: ${commands}`);
+    // A misspelled command (`colum-sums`) is no method name either: say both.
+    if (!/[./]/.test(method))
+      throw new UsageError(`"${method}" is neither SERVICE/METHOD nor one of submit's commands: ${commands}`);
     await submitMethodCommand(method, file, options);
   });
   addLessonSubmitCommands(submit);
