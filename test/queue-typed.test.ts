@@ -79,7 +79,7 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
       { lists: [{ values: [10] }, { values: [2, 4] }] },
     ];
     const job = await compute.submit("means", inputs, { keepMs: 60_000 });
-    const settled = await job.settled();
+    const settled = await job.wait();
     expectTypeOf(settled[0]!).toMatchTypeOf<{ ok: true; value: { means: number[] } } | { ok: false }>();
     expect(settled.map((o) => (o.ok ? o.value.means : o.error.codeName))).toEqual([
       [2],
@@ -92,8 +92,8 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
     // results() throws the first failure, as pool.service(D).map does.
     const error = (await job.results().catch((e: unknown) => e)) as ClientError;
     expect(error.details).toBe("not a request");
-    // A handle on the id from elsewhere decodes the same.
-    const again = await compute.job(job.id, "means").settled();
+    // A handle on the id from elsewhere decodes the same; the job has finished: no need to wait.
+    const again = await compute.job(job.id, "means").settled({ wait: false });
     expect(again).toEqual(settled);
 
     // A client-streaming method's input is its stream; a reduce step is typed by its own method.

@@ -197,6 +197,11 @@ export class ServiceJob<Res, Reduced = unknown> {
     return decodedOutcomes<Res>(await this.handle.result(options), this.method, this.checkReply);
   }
 
+  /** Waits until every task has settled: their outcomes, decoded (settled() that always waits). */
+  wait(options: { signal?: AbortSignal } = {}): Promise<TaskResult<Res>[]> {
+    return this.settled({ ...options, wait: true });
+  }
+
   /** Every task's reply in input order; throws the first failure (as pool.service(D).map). */
   async results(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<Res[]> {
     return (await this.settled(options)).map((outcome) => {
