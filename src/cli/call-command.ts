@@ -46,7 +46,7 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
  * The one server `call` talks to: the first of --servers (any gRPC server: no rpcpool Info is
  * asked for), or else one embedded local server, which hosts the lesson's services.
  */
-async function oneServer(
+export async function oneServer(
   options: DescribedCallOptions,
 ): Promise<{ server: PoolServer; close(): Promise<void> }> {
   if (options.servers === undefined) {

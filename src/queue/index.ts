@@ -24,3 +24,15 @@ export {
   type RunningQueueWorker,
   startQueueWorker,
 } from "./queue-worker.js";
+export {
+  decodedOutcome,
+  decodedOutcomes,
+  FailedInput,
+  type QueueableMethodName,
+  ServiceJob,
+  ServiceQueue,
+  type ServiceQueueOptions,
+  type ServiceSubmitOptions,
+  type TaskInputOf,
+  type TaskResult,
+} from "./service-queue.js";

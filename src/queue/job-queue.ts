@@ -1,8 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { FlowProducer, type JobsOptions, Queue } from "bullmq";
+import { FlowProducer, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
+import type { AnyServiceDefinition } from "../rpc/method-spec.js";
+import { jobPlan, storeInput } from "./job-chunks.js";
+import { checkedSubmission, enqueueChunks } from "./job-enqueue.js";
+import { adoptable, JobHandle, type Listening } from "./job-handle.js";
 import {
   bullPrefix,
   cancelChannel,
@@ -14,15 +18,13 @@ import {
   type JobMeta,
   jobIndexKey,
   jobKey,
-  replyField,
   settledChannel,
-  signatureField,
   submissionKey,
-  type TaskData,
-  type TaskOutcome,
   taskJobId,
   taskQueueName,
 } from "./job-keys.js";
+import { SettledListener } from "./job-listener.js";
+import { type CollectingRedis, collectOutcomes } from "./job-outcomes.js";
 import {
   listSchedules,
   removeSchedule,
@@ -31,115 +33,32 @@ import {
   scheduleQueue,
   upsertSchedule,
 } from "./job-schedules.js";
+import { jobStatus } from "./job-status.js";
+import { type JobResult, type JobStatus, notFound, type SubmitOptions, type TaskInput } from "./job-types.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, type QueueAddress } from "./queue-url.js";
 import { clientRedis, lastError, queueError } from "./redis-client.js";
-import { outcomeSigned } from "./result-signature.js";
+import { ServiceQueue, type ServiceQueueOptions } from "./service-queue.js";
 
-type CollectingRedis = Redis & {
-  rpcpoolCollectBuffer(key: string, tasks: string): Promise<unknown>;
-  rpcpoolCancel(key: string, ...args: string[]): Promise<number>;
-  rpcpoolClaimKey(key: string, id: string, ttl: string): Promise<string>;
-};
+// What a job is (its tasks, options, status, outcomes) and its handle live in files of their own;
+// they are re-exported here, where their users have always found them.
+export { JobHandle, type Listening } from "./job-handle.js";
+export {
+  bullPriority,
+  defaultKeepMs,
+  type JobResult,
+  type JobState,
+  type JobStatus,
+  maxPriority,
+  type SubmitOptions,
+  type TaskInput,
+} from "./job-types.js";
 
-/** One task of a job: a hosted method and its request messages (one for a unary method) as proto bytes. */
-export type TaskInput =
-  | { method: string; requests: Buffer[] }
-  /** A task already settled at submission, e.g. an input file that could not be read. */
-  | { failed: { code: number; message: string } };
-
-export interface SubmitOptions {
-  /** What the job is, for people (`rpcpool jobs`) and for whoever reads the result. */
-  kind?: string;
-  /** Kept with the job and returned with its result (JSON). */
-  document?: unknown;
-  /** How long results are kept after the last task settled (default one day); inputs as long. */
-  keepMs?: number;
-  /** Runs of a task that fails for reasons not of its input (default 5), with back-off. */
-  attempts?: number;
-  /** First back-off (default 1 s), doubling each retry. */
-  backoffMs?: number;
-  /**
-   * Most small tasks of one method carried by one BullMQ job (1: each alone). Default: a 64th of
-   * the tasks, between 1 and 64, so that a job still spreads over up to 64 worker slots.
-   */
-  chunkTasks?: number;
-  /**
-   * A submission key (`--key`): a second submit with the same key, while the job submitted with it
-   * is kept, returns that job (same id) and stores and runs nothing.
-   */
-  key?: string;
-  /** Its tasks are not taken before this many milliseconds (state `delayed` meanwhile). */
-  delayMs?: number;
-  /** Higher first (-1000 to 1000, default 0): among waiting tasks, a worker takes the highest. */
-  priority?: number;
-  /**
-   * A reduce step (Celery's chord, a BullMQ flow): this hosted method (its full path) runs once
-   * every task has settled, on `{ repeated V parts = 1; }` of their replies in task order, as
-   * the job's last task; refused (FAILED_PRECONDITION) when a task failed.
-   */
-  then?: string;
-  /**
-   * Repeats: a schedule (BullMQ's job scheduler) submits the job again every this many ms, each
-   * run a job of its own (src/queue/job-schedules.ts); the returned handle is the schedule's
-   * (`schedule: true`, `cancel()` stops it). With `key`, the key names the schedule, and a second
-   * submit with it updates the schedule instead of adding one.
-   */
-  every?: number;
-}
-
-/** What `status` calls a job as a whole. */
-export type JobState = "waiting" | "delayed" | "running" | "done" | "failed" | "cancelled";
-
-export interface JobStatus {
-  id: string;
-  kind: string;
-  created: number;
-  /**
-   * cancelled; done (every task settled, none failed); failed (every task settled, some failed);
-   * running (some task running or settled); delayed (its tasks wait for their --delay); waiting.
-   */
-  state: JobState;
-  /** Tasks, the reduce step (`then`) included. */
-  tasks: number;
-  /** Of `waiting`, those whose --delay has not passed. */
-  delayed: number;
-  /** Of `failed`, those stopped by `cancel`. */
-  cancelled: number;
-  waiting: number;
-  running: number;
-  done: number;
-  failed: number;
-  /** Every task settled: the result is ready. */
-  finished: boolean;
-}
-
-export interface JobResult {
-  id: string;
-  kind: string;
-  created: number;
-  document: unknown;
-  /** One per task, in submission order (the reduce step's apart, in `reduce`). */
-  outcomes: TaskOutcome[];
-  /** The reduce step's outcome, for a job submitted with `then`. */
-  reduce?: TaskOutcome;
-}
-
-/** The most and least --priority; BullMQ's priorities are lower-first, from 1. */
-export const maxPriority = 1000;
-
-/** A JobQueue's priority (higher first) as BullMQ's (lower first, 1 the highest). */
-export function bullPriority(priority = 0): number {
-  if (!Number.isInteger(priority) || Math.abs(priority) > maxPriority)
-    throw new ClientError(
-      Status.INVALID_ARGUMENT,
-      `the priority is an integer from -${maxPriority} to ${maxPriority}, not ${priority}`,
-    );
-  return maxPriority + 1 - priority;
-}
-
-export const defaultKeepMs = 24 * 3_600_000;
-
+/**
+ * The client side of rpcpool's durable jobs (docs/queue.md): puts jobs on a Redis queue that
+ * rpcpool servers started with `--queue` work through, and reads their status and results. A job
+ * is many tasks, each one call of a hosted method; it outlives the client that submitted it.
+ */
 /**
  * The client side of rpcpool's durable jobs (docs/queue.md): puts jobs on a Redis queue that
  * rpcpool servers started with `--queue` work through, and reads their status and results. A job
@@ -154,8 +73,7 @@ export class JobQueue {
   readonly #queues = new Map<string, Queue>();
   #flows?: FlowProducer;
   #schedules?: Queue;
-  readonly #channels = new Map<string, { waiters: Set<Listening>; subscribed: Promise<void> }>();
-  #listener?: Redis;
+  readonly #listener: SettledListener;
   #connected?: Promise<void>;
 
   /**
@@ -170,6 +88,7 @@ export class JobQueue {
     this.#redis.defineCommand("rpcpoolCollect", { numberOfKeys: 1, lua: collectScript });
     this.#redis.defineCommand("rpcpoolCancel", { numberOfKeys: 1, lua: cancelScript });
     this.#redis.defineCommand("rpcpoolClaimKey", { numberOfKeys: 1, lua: claimKeyScript });
+    this.#listener = new SettledListener(this.#redis);
   }
 
   /** The URL with its password hidden: safe to show. */
@@ -210,22 +129,7 @@ export class JobQueue {
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
     if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
-    const keepMs = options.keepMs ?? defaultKeepMs;
-    if (!(keepMs >= 1000))
-      throw new ClientError(Status.INVALID_ARGUMENT, "results must be kept at least 1 s");
-    let jobBytes = 0;
-    for (const [index, task] of tasks.entries()) {
-      if ("failed" in task) continue;
-      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
-      if (bytes > this.limits.maxTaskBytes)
-        throw tooLarge(`task ${index + 1}`, bytes, this.limits.maxTaskBytes);
-      jobBytes += bytes;
-    }
-    if (jobBytes > this.limits.maxJobBytes) throw tooLarge("the job", jobBytes, this.limits.maxJobBytes);
-    const delayMs = options.delayMs ?? 0;
-    if (!(Number.isSafeInteger(delayMs) && delayMs >= 0))
-      throw new ClientError(Status.INVALID_ARGUMENT, `the delay is a number of milliseconds, not ${delayMs}`);
-    const priority = bullPriority(options.priority);
+    const { keepMs, delayMs, priority } = checkedSubmission(tasks, options, this.limits);
     // Inputs and the job's record outlive the delay by --keep.
     const expiryMs = keepMs + delayMs;
     let id: string = randomUUID();
@@ -238,33 +142,11 @@ export class JobQueue {
       id = claimed;
     }
     const created = Date.now();
-    const methods = [...new Set(tasks.flatMap((t) => ("failed" in t ? [] : [t.method])))];
-    if (options.then !== undefined && !methods.includes(options.then)) methods.push(options.then);
-    const all = options.then === undefined ? tasks : [...tasks, { method: options.then, requests: [] }];
-    const meta: JobMeta = {
-      id,
-      kind: options.kind ?? "tasks",
-      created,
-      tasks: all.length,
-      methods,
-      taskMethod:
-        methods.length > 1 ? all.map((t) => ("failed" in t ? -1 : methods.indexOf(t.method))) : undefined,
-      document: options.document,
-      reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
-      key: options.key,
-    };
-    // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
-    // still spreads over every server; up to 64 tasks in each for the many tiny ones.
-    const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
-    const chunks = this.#chunks(id, tasks, most);
-    if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
-      meta.chunk = [];
-      for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
-    }
+    const { meta, chunks } = jobPlan(id, created, tasks, options, this.limits.inlineBytes);
     // Listening to the job while it is stored: a result() that follows needs no round trip to start.
     let listening: Listening | undefined;
     const stored = this.#guard(async (redis) => {
-      listening = this.#listen(settledChannel(id));
+      listening = this.#listener.listen(settledChannel(id));
       // A failed subscription is found by result(), which waits for it.
       listening.ready.catch(() => {});
       // The job's record first: a worker that takes a task finds where to put its outcome.
@@ -281,60 +163,19 @@ export class JobQueue {
       for (const chunk of chunks) {
         for (const { index } of chunk.data.tasks) {
           const task = tasks[index] as { requests: Buffer[] };
-          if (!chunk.inline) await this.#storeInput(redis, inputKey(id, index), task.requests, expiryMs);
+          if (!chunk.inline) await storeInput(redis, inputKey(id, index), task.requests, expiryMs);
         }
       }
-      const keepS = Math.ceil(keepMs / 1000);
-      const byMethod = new Map<string, typeof chunks>();
-      for (const chunk of chunks) {
-        const group = byMethod.get(chunk.data.method) ?? [];
-        group.push(chunk);
-        byMethod.set(chunk.data.method, group);
-      }
-      const options_ = (first: number): JobsOptions => ({
-        jobId: taskJobId(id, first),
-        attempts: options.attempts ?? 5,
-        backoff: { type: "exponential" as const, delay: options.backoffMs ?? 1000 },
-        removeOnComplete: { age: keepS },
-        removeOnFail: { age: keepS },
+      this.#flows ??= meta.reduce ? new FlowProducer({ connection: redis, prefix: bullPrefix }) : undefined;
+      this.#flows?.on("error", () => {});
+      await enqueueChunks(chunks, meta, {
+        ...options,
+        keepMs,
+        delayMs,
         priority,
-        ...(delayMs > 0 ? { delay: delayMs } : {}),
+        queueOf: (method) => this.#queue(method),
+        flows: this.#flows,
       });
-      if (meta.reduce) {
-        // A BullMQ flow: the reduce step is the parent of the job's tasks, taken once they all
-        // completed or failed (a failed one does not hold it back: its outcome says why).
-        const { method, index } = meta.reduce;
-        this.#flows ??= new FlowProducer({ connection: redis, prefix: bullPrefix });
-        this.#flows.on("error", () => {});
-        await this.#flows.add({
-          name: "then",
-          queueName: taskQueueName(method),
-          data: { job: id, method, tasks: [{ index }], reduce: true } satisfies TaskData,
-          opts: { ...options_(index), delay: undefined },
-          children: chunks.map(({ first, data }) => ({
-            name: "task",
-            queueName: taskQueueName(data.method),
-            data,
-            opts: { ...options_(first), ignoreDependencyOnFailure: true },
-          })),
-        });
-        await recorded;
-        return;
-      }
-      for (const [method, entries] of byMethod) {
-        // One BullMQ job is cheaper to add alone than in a bulk (the one-task job's latency).
-        if (entries.length === 1) {
-          await this.#queue(method).add("task", entries[0]!.data, options_(entries[0]!.first));
-          continue;
-        }
-        for (let at = 0; at < entries.length; at += 1000) {
-          await this.#queue(method).addBulk(
-            entries
-              .slice(at, at + 1000)
-              .map(({ first, data }) => ({ name: "task", data, opts: options_(first) })),
-          );
-        }
-      }
       await recorded;
     });
     try {
@@ -389,51 +230,17 @@ export class JobQueue {
     });
   }
 
-  /**
-   * The job's tasks as BullMQ jobs: small tasks of one method ride together, up to `most` of them
-   * and 256 KiB (what a worker runs at once, as a batch runs its items), so that many tiny tasks do
-   * not each pay the broker's per-job cost; a task with a large input goes alone, its input in a
-   * list of pieces beside it.
-   */
-  #chunks(id: string, tasks: TaskInput[], most: number) {
-    const chunks: Array<{ first: number; inline: boolean; bytes: number; data: TaskData }> = [];
-    const open = new Map<string, (typeof chunks)[number]>();
-    for (const [index, task] of tasks.entries()) {
-      if ("failed" in task) continue;
-      const bytes = task.requests.reduce((n, b) => n + b.byteLength, 0);
-      if (bytes > this.limits.inlineBytes) {
-        chunks.push({
-          first: index,
-          inline: false,
-          bytes,
-          data: { job: id, method: task.method, tasks: [{ index }] },
-        });
-        continue;
-      }
-      const inline = task.requests.map((b) => b.toString("base64"));
-      let chunk = open.get(task.method);
-      if (!chunk || chunk.data.tasks.length >= most || chunk.bytes + bytes > 256 << 10) {
-        chunk = { first: index, inline: true, bytes: 0, data: { job: id, method: task.method, tasks: [] } };
-        chunks.push(chunk);
-        open.set(task.method, chunk);
-      }
-      chunk.bytes += bytes;
-      chunk.data.tasks.push({ index, inline });
-    }
-    return chunks;
-  }
-
-  /** A task's request messages in a list, a bounded number of pieces per round trip. */
-  async #storeInput(redis: Redis, key: string, requests: Buffer[], keepMs: number): Promise<void> {
-    for (let at = 0; at < requests.length; at += 64) {
-      await redis.rpush(key, ...requests.slice(at, at + 64));
-    }
-    await redis.pexpire(key, keepMs);
-  }
-
   /** A handle on a job submitted earlier, by its id. */
   job(id: string): JobHandle {
     return new JobHandle(this, id);
+  }
+
+  /**
+   * One service's methods on this queue, typed by its definition, as `pool.service(D)` is on a
+   * pool: `queue.service(D).submit("method", inputs)` (src/queue/service-queue.ts).
+   */
+  service<D extends AnyServiceDefinition>(definition: D, options: ServiceQueueOptions = {}): ServiceQueue<D> {
+    return new ServiceQueue(this, definition, options);
   }
 
   async #meta(redis: Redis, id: string): Promise<JobMeta> {
@@ -448,69 +255,11 @@ export class JobQueue {
 
   /** How many of a job's tasks wait, run, are done, and failed. */
   status(id: string): Promise<JobStatus> {
-    return this.#guard(async (redis) => {
-      const meta = await this.#meta(redis, id);
-      const fields = await redis.hkeys(jobKey(id));
-      const settled = new Set<number>();
-      let done = 0;
-      let failed = 0;
-      const cancelled = fields.includes("cancelled") ? Number(await redis.hget(jobKey(id), "cancelled")) : 0;
-      for (const field of fields) {
-        const kind = field.slice(0, 2);
-        if (kind !== "r:" && kind !== "e:") continue;
-        settled.add(Number(field.slice(2)));
-        if (kind === "r:") done++;
-        else failed++;
-      }
-      let running = 0;
-      let delayed = 0;
-      // Tasks that ride together share their BullMQ job's state: ask once per job.
-      const chunkStates = new Map<number, Promise<string>>();
-      const pending = [...Array(meta.tasks).keys()].filter((i) => !settled.has(i));
-      for (let at = 0; at < pending.length; at += 500) {
-        const states = await Promise.all(
-          pending.slice(at, at + 500).map((index) => {
-            const method = meta.methods[meta.taskMethod?.[index] ?? 0]!;
-            const first = meta.chunk?.[index] ?? index;
-            let state = chunkStates.get(first);
-            if (!state) {
-              state = this.#queue(method).getJobState(taskJobId(id, first));
-              chunkStates.set(first, state);
-            }
-            return state;
-          }),
-        );
-        running += states.filter((state) => state === "active").length;
-        delayed += states.filter((state) => state === "delayed").length;
-      }
-      const finished = pending.length === 0;
-      const state: JobState =
-        cancelled > 0
-          ? "cancelled"
-          : finished
-            ? failed > 0
-              ? "failed"
-              : "done"
-            : running > 0 || settled.size > 0
-              ? "running"
-              : delayed > 0
-                ? "delayed"
-                : "waiting";
-      return {
-        id,
-        kind: meta.kind,
-        created: meta.created,
-        state,
-        tasks: meta.tasks,
-        waiting: pending.length - running,
-        delayed,
-        running,
-        done,
-        failed: failed - cancelled,
-        cancelled,
-        finished,
-      };
-    });
+    return this.#guard(async (redis) =>
+      jobStatus(redis, await this.#meta(redis, id), (method, bullId) =>
+        this.#queue(method).getJobState(bullId),
+      ),
+    );
   }
 
   /** Workers connected now to the task queues of a job's methods (BullMQ's count, from CLIENT LIST). */
@@ -540,7 +289,7 @@ export class JobQueue {
     return this.#guard(async (redis) => {
       const meta = options.meta ?? (await this.#meta(redis, id));
       if (!options.wait) {
-        const now = await this.#collect(redis, meta);
+        const now = await collectOutcomes(redis, meta, this.#signingKey);
         if (now) return now;
         const status = await this.status(id);
         throw new ClientError(
@@ -549,7 +298,7 @@ export class JobQueue {
         );
       }
       // Listening first, then looking: a task that settles in between is seen either way.
-      const listening = options.listening ?? this.#listen(settledChannel(id));
+      const listening = options.listening ?? this.#listener.listen(settledChannel(id));
       options.listening?.adopt?.();
       await listening.ready;
       try {
@@ -561,7 +310,7 @@ export class JobQueue {
             setTimeout(resolve, options.pollMs ?? 1000).unref();
             options.signal?.addEventListener("abort", () => resolve(), { once: true });
           });
-          const done = await this.#collect(redis, meta);
+          const done = await collectOutcomes(redis, meta, this.#signingKey);
           if (done) return done;
           await next;
         }
@@ -569,90 +318,6 @@ export class JobQueue {
         listening.release();
       }
     });
-  }
-
-  /**
-   * Listens to a job's settled tasks, on one connection in subscriber mode shared by every wait
-   * of this client (opened on first use); resolves once Redis has confirmed the subscription.
-   */
-  #listen(channel: string): Listening {
-    if (!this.#listener) {
-      const listener = this.#redis.duplicate();
-      listener.on("error", () => {});
-      listener.on("message", (from: string) => {
-        for (const listening of this.#channels.get(from)?.waiters ?? []) listening.wake();
-      });
-      this.#listener = listener;
-    }
-    const listener = this.#listener;
-    let entry = this.#channels.get(channel);
-    if (!entry) {
-      entry = { waiters: new Set(), subscribed: listener.subscribe(channel).then(() => {}) };
-      this.#channels.set(channel, entry);
-    }
-    const listening: Listening = {
-      ready: entry.subscribed,
-      wake: () => {},
-      release: () => {
-        listening.released = true;
-        const current = this.#channels.get(channel);
-        if (!current?.waiters.delete(listening) || current.waiters.size > 0) return;
-        this.#channels.delete(channel);
-        // Not waited for: an answer need not wait for the unsubscription.
-        listener.unsubscribe(channel).catch(() => {});
-      },
-    };
-    entry.waiters.add(listening);
-    return listening;
-  }
-
-  /** The outcomes when every task has settled (one round trip either way), else undefined. */
-  async #collect(redis: Redis, meta: JobMeta): Promise<JobResult | undefined> {
-    const reply = (await (redis as CollectingRedis).rpcpoolCollectBuffer(
-      jobKey(meta.id),
-      String(meta.tasks),
-    )) as number | Buffer[];
-    // A job that expired has no fields at all.
-    if (reply === -1) throw notFound(meta.id);
-    if (typeof reply === "number") return undefined;
-    const all = new Map<string, Buffer>();
-    for (let i = 0; i + 1 < reply.length; i += 2) all.set(reply[i]!.toString(), reply[i + 1]!);
-    if (all.has("cancelled")) {
-      throw new ClientError(
-        Status.CANCELLED,
-        `job ${meta.id} was cancelled: ${all.get("cancelled")} of its ${meta.tasks} tasks did not run to the end`,
-      );
-    }
-    const outcomes: TaskOutcome[] = [];
-    for (let index = 0; index < meta.tasks; index++) {
-      const response = all.get(replyField(index));
-      if (response) {
-        this.#checkSigned(meta, index, replyField(index), response, all.get(signatureField(index)));
-        outcomes.push({ ok: true, response });
-        continue;
-      }
-      const bytes = all.get(errorField(index));
-      if (!bytes) throw notFound(meta.id);
-      // A failure recorded at submission (an unreadable file) is the client's, unsigned; one a
-      // server recorded carries its signature, which must then hold.
-      const signature = all.get(signatureField(index));
-      if (signature) this.#checkSigned(meta, index, errorField(index), bytes, signature);
-      outcomes.push(failureOutcome(meta.id, index, bytes));
-    }
-    const reduce = meta.reduce ? outcomes.pop() : undefined;
-    return { id: meta.id, kind: meta.kind, created: meta.created, document: meta.document, outcomes, reduce };
-  }
-
-  /** Refuses an outcome not signed with the servers' token, when this client was given it. */
-  #checkSigned(meta: JobMeta, index: number, field: string, value: Buffer, signature?: Buffer): void {
-    const key = this.#signingKey;
-    if (key === undefined) return;
-    const method = meta.methods[meta.taskMethod?.[index] ?? 0] ?? "";
-    if (outcomeSigned(key, signature, meta.id, index, method, field, value)) return;
-    throw new ClientError(
-      Status.DATA_LOSS,
-      `job ${meta.id}: the outcome of task ${index + 1} is not signed with the servers' token: it was written into Redis by someone else (or by a server without that --token-file); refused`,
-    );
   }
 
   /**
@@ -718,69 +383,9 @@ export class JobQueue {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
     await this.#flows?.close().catch(() => {});
     await this.#schedules?.close().catch(() => {});
-    this.#listener?.disconnect();
+    this.#listener.close();
     this.#redis.disconnect();
   }
-}
-
-/** A submitted job: its id, and what can be asked of it (the awaited result waits by default). */
-export class JobHandle {
-  constructor(
-    readonly queue: JobQueue,
-    readonly id: string,
-    /** What was submitted, when this client submitted it (saves a round trip). */
-    readonly meta?: JobMeta,
-    /** Listening to its tasks since submission; released unless result() adopts it soon. */
-    private listening?: Listening,
-    /** A repeating job's schedule (submit with `every`): only cancel() applies; its runs are jobs. */
-    readonly schedule = false,
-  ) {}
-
-  status(): Promise<JobStatus> {
-    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
-    return this.queue.status(this.id);
-  }
-
-  /** Cancels the job (JobQueue.cancel): how many tasks it stopped. */
-  cancel(): Promise<number> {
-    return this.queue.cancel(this.id);
-  }
-
-  result(options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<JobResult> {
-    if (this.schedule) return Promise.reject(scheduleNotJob(this.id));
-    const listening = options.wait === false || this.listening?.released ? undefined : this.listening;
-    this.listening = undefined;
-    return this.queue.result(this.id, { wait: true, meta: this.meta, listening, ...options });
-  }
-}
-
-/** A subscription to a job's settled tasks: `wake` is called on each message. */
-export interface Listening {
-  /** Settles once Redis has confirmed the subscription: messages after that are not missed. */
-  ready: Promise<void>;
-  wake: () => void;
-  release: () => void;
-  released?: boolean;
-  /** Keeps it past its grace period (for one handed over with a JobHandle). */
-  adopt?: () => void;
-}
-
-/** A listening handed out with a JobHandle: released after a few seconds unless adopted. */
-function adoptable(listening: Listening): Listening {
-  const timer = setTimeout(() => listening.release(), 10_000);
-  timer.unref();
-  listening.adopt = () => clearTimeout(timer);
-  return listening;
-}
-
-/** A recorded failure: a JSON status; anything else in its place is a malformed record. */
-function failureOutcome(id: string, index: number, bytes: Buffer): TaskOutcome {
-  try {
-    const failure = JSON.parse(bytes.toString()) as { code: unknown; message: unknown };
-    if (Number.isInteger(failure.code) && typeof failure.message === "string")
-      return { ok: false, code: failure.code as number, message: failure.message };
-  } catch {}
-  throw new ClientError(Status.DATA_LOSS, `job ${id}: the outcome of task ${index + 1} is malformed`);
 }
 
 /** Deletes a submission key if it still names this job. KEYS: the key. ARGV: the job's id. */
@@ -788,18 +393,3 @@ const releaseKeyScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
-
-/** What a schedule's handle answers to status() and result(): its runs are the jobs. */
-function scheduleNotJob(id: string): ClientError {
-  return new ClientError(
-    Status.FAILED_PRECONDITION,
-    `${id} is a schedule, not a job: its runs are jobs (queue.schedules() gives the last one's id)`,
-  );
-}
-
-function notFound(id: string): ClientError {
-  return new ClientError(
-    Status.NOT_FOUND,
-    `no job ${id} on this queue (never submitted, or its results expired)`,
-  );
-}

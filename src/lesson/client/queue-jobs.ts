@@ -1,13 +1,28 @@
-import type { CirclesResponse, MeansResponse } from "../../gen/rpcpool/compute/v1/compute.js";
-import { Divisor } from "../../gen/rpcpool/compute/v1/compute.js";
-import type { TaskOutcome } from "../../queue/job-keys.js";
-import type { JobHandle, JobQueue, JobResult, SubmitOptions, TaskInput } from "../../queue/job-queue.js";
+import type {
+  CirclesResponse,
+  ColumnSumsResponse,
+  MeansResponse,
+  WeightedMeansResponse,
+} from "../../gen/rpcpool/compute/v1/compute.js";
+import {
+  type ColumnSumsRequest,
+  ComputeServiceDefinition,
+  Divisor,
+  type WeightedMeansRequest,
+} from "../../gen/rpcpool/compute/v1/compute.js";
+import type { JobQueue, JobResult, SubmitOptions } from "../../queue/job-queue.js";
 import { tooLarge } from "../../queue/queue-limits.js";
+import {
+  decodedOutcome,
+  FailedInput,
+  type ServiceJob,
+  type ServiceQueueOptions,
+  type TaskResult,
+} from "../../queue/service-queue.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
-import type { MethodSpec } from "../../rpc/method-spec.js";
+import { methodsOf } from "../../rpc/method-spec.js";
 import type { ColumnSumsTotal } from "./column-sums-total.js";
-import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans, lessonReplyCheck } from "./lesson-replies.js";
 import {
   type ColumnSumsResult,
@@ -23,7 +38,9 @@ import type { TableJobResult } from "./table-job.js";
 /**
  * The lesson's commands as durable jobs (docs/queue.md): each input file (or the one list of
  * radii or of lists) is a task, run by whichever server of the queue takes it, through the same
- * handler as a gRPC call; the outcomes decode to the same results as the synchronous jobs'.
+ * handler as a gRPC call. They go through the typed queue every service uses,
+ * `queue.service(ComputeServiceDefinition)`: the definition encodes the requests and decodes the
+ * replies; what is the lesson's here is only which files make which tasks and the replies' checks.
  */
 
 /** What a lesson job was asked: kept with the job, so that `result` can print the command's document. */
@@ -39,43 +56,45 @@ export type LessonJobDocument =
   | { command: "circles"; radii: number[]; pi?: number }
   | { command: "means"; lists: number[][] };
 
-export interface TableSubmitOptions extends Omit<SubmitOptions, "kind" | "document"> {
+export interface TableSubmitOptions extends Omit<SubmitOptions, "kind" | "document" | "then"> {
   read?: TableReadOptions;
   /** FILEs are paths under each server's --data-root: only paths travel. */
   remote?: boolean;
 }
 
+type LessonSubmitOptions = Omit<SubmitOptions, "kind" | "document" | "then">;
+
 const served = "the queue";
 
+/** The lesson's service on a queue; its methods' codecs are the definition's. */
+const compute = (queue: JobQueue) => queue.service(ComputeServiceDefinition);
+const methods = methodsOf(ComputeServiceDefinition);
+
 /**
- * A table's task: its options message, then its bytes in the chunk messages a client streams
- * (none for a remote path). A file that cannot be read is a task failed already, with the
- * error the synchronous command gives it.
+ * A table's task input: its options message, then its bytes in the chunk messages a client streams
+ * (none for a remote path). A file that cannot be read is a task failed already, with the error
+ * the synchronous command gives it; one over the queue's limit refuses the whole submit.
  */
-async function tableTask(
+async function tableInput<R extends ColumnSumsRequest | WeightedMeansRequest>(
   queue: JobQueue,
-  method: MethodSpec,
   file: string,
-  first: Record<string, unknown>,
+  first: R,
   remote: boolean,
-): Promise<TaskInput> {
-  const requests = [method.requestSerialize(first)];
-  if (remote) return { method: method.path, requests };
+): Promise<R[] | FailedInput> {
+  const requests = [first];
+  if (remote) return requests;
   const source = await inspectInput(file);
-  if (source.kind === "unreadable") {
-    return { failed: { code: source.error.code, message: source.error.details } };
-  }
+  if (source.kind === "unreadable") return new FailedInput(source.error.code, source.error.details);
   const size = source.kind === "file" ? source.snapshot.size : source.bytes;
   if (size > queue.limits.maxTaskBytes) throw tooLarge(file, size, queue.limits.maxTaskBytes);
   try {
     const chunks =
       source.kind === "stream" ? source.content : fileChunks(file, 0, undefined, source.snapshot);
-    for await (const chunk of chunks) requests.push(method.requestSerialize({ chunk }));
+    for await (const chunk of chunks) requests.push({ chunk } as R);
   } catch (error) {
-    const e = ClientError.from(error);
-    return { failed: { code: e.code, message: e.details } };
+    return FailedInput.of(error);
   }
-  return { method: method.path, requests };
+  return requests;
 }
 
 /**
@@ -86,20 +105,20 @@ export async function submitColumnSums(
   queue: JobQueue,
   files: string[],
   options: TableSubmitOptions & { total?: boolean } = {},
-): Promise<JobHandle> {
-  const read = options.read ?? {};
-  const remote = options.remote ?? false;
-  const method = computeMethods.columnSums!;
-  const tasks: TaskInput[] = [];
+): Promise<ServiceJob<ColumnSumsResponse, ColumnSumsResponse>> {
+  const { read = {}, remote = false, total = false, ...controls } = options;
+  const inputs: Array<ColumnSumsRequest[] | FailedInput> = [];
   for (const file of files) {
-    tasks.push(
-      await tableTask(queue, method, file, { options: tableOptions(file, { read, remote }) }, remote),
-    );
+    inputs.push(await tableInput(queue, file, { options: tableOptions(file, { read, remote }) }, remote));
   }
-  const total = options.total ?? false;
   const document: LessonJobDocument = { command: "column-sums", files, read, remote, total };
-  const then = total ? computeMethods.mergeColumnSums!.path : undefined;
-  return queue.submit(tasks, { ...options, kind: document.command, document, then });
+  const then = total ? ("mergeColumnSums" as const) : undefined;
+  return compute(queue).submit("columnSums", inputs, {
+    ...controls,
+    kind: document.command,
+    document,
+    then,
+  });
 }
 
 /** Submits the weighted means of `files`, each with all the weights (one per data row). */
@@ -108,24 +127,24 @@ export async function submitWeightedMeans(
   files: string[],
   weights: number[],
   options: TableSubmitOptions & { divisor?: DivisorName } = {},
-): Promise<JobHandle> {
-  const read = options.read ?? {};
-  const remote = options.remote ?? false;
-  const divisor = options.divisor ?? "weights";
-  const method = computeMethods.weightedMeans!;
-  const tasks: TaskInput[] = [];
+): Promise<ServiceJob<WeightedMeansResponse>> {
+  const { read = {}, remote = false, divisor = "weights", ...controls } = options;
+  const inputs: Array<WeightedMeansRequest[] | FailedInput> = [];
   for (const file of files) {
-    const first = {
+    const first: WeightedMeansRequest = {
       options: {
         table: tableOptions(file, { read, remote }),
         weights,
         divisor: divisor === "rows" ? Divisor.DIVISOR_ROWS : Divisor.DIVISOR_WEIGHTS,
+        weightsHandle: "",
+        weightsOffset: 0,
+        weightsCount: 0,
       },
     };
-    tasks.push(await tableTask(queue, method, file, first, remote));
+    inputs.push(await tableInput(queue, file, first, remote));
   }
   const document: LessonJobDocument = { command: "weighted-means", files, read, remote, divisor };
-  return queue.submit(tasks, { ...options, kind: document.command, document });
+  return compute(queue).submit("weightedMeans", inputs, { ...controls, kind: document.command, document });
 }
 
 /** Submits the circles of `radii` (one task, as the synchronous command makes one call). */
@@ -133,11 +152,10 @@ export function submitCircles(
   queue: JobQueue,
   radii: number[],
   pi?: number,
-  options: SubmitOptions = {},
-): Promise<JobHandle> {
-  const request = computeMethods.circles!.requestSerialize({ radii, pi: pi ?? 0 });
+  options: LessonSubmitOptions = {},
+): Promise<ServiceJob<CirclesResponse>> {
   const document: LessonJobDocument = { command: "circles", radii, pi };
-  return queue.submit([{ method: computeMethods.circles!.path, requests: [request] }], {
+  return compute(queue).submit("circles", [{ radii, pi: pi ?? 0 }], {
     ...options,
     kind: document.command,
     document,
@@ -148,11 +166,10 @@ export function submitCircles(
 export function submitMeans(
   queue: JobQueue,
   lists: number[][],
-  options: SubmitOptions = {},
-): Promise<JobHandle> {
-  const request = computeMethods.means!.requestSerialize({ lists: lists.map((values) => ({ values })) });
+  options: LessonSubmitOptions = {},
+): Promise<ServiceJob<MeansResponse>> {
   const document: LessonJobDocument = { command: "means", lists };
-  return queue.submit([{ method: computeMethods.means!.path, requests: [request] }], {
+  return compute(queue).submit("means", [{ lists: lists.map((values) => ({ values })) }], {
     ...options,
     kind: document.command,
     document,
@@ -172,20 +189,27 @@ export function lessonDocument(result: JobResult): LessonJobDocument {
   return document;
 }
 
-/** A task's reply decoded, or its status as the ClientError a call would have thrown. */
-function decoded<T>(outcome: TaskOutcome, method: MethodSpec, check: (reply: T) => void): T {
-  if (!outcome.ok) throw new ClientError(outcome.code, outcome.message);
-  const reply = method.responseDeserialize(outcome.response) as T;
-  check(reply);
-  return reply;
+/** A task's reply decoded by the definition and checked, or its failure thrown as the call's ClientError. */
+function value<T>(outcome: TaskResult<T>): T {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
-function perFile<R>(result: JobResult, decode: (outcome: TaskOutcome, file: string) => R): TableJobResult<R> {
+/** A lesson reply check as the typed queue takes it (the reply alone). */
+const checked =
+  <T>(check: (reply: T) => void): ServiceQueueOptions["checkReply"] =>
+  (_method, reply) =>
+    check(reply as T);
+
+function perFile<R>(
+  result: JobResult,
+  decode: (outcome: JobResult["outcomes"][number], index: number, file: string) => R,
+): TableJobResult<R> {
   const { files } = lessonDocument(result) as { files: string[] };
   return {
     files: result.outcomes.map((outcome, i) => {
       try {
-        return { ok: true as const, value: decode(outcome, files[i]!) };
+        return { ok: true as const, value: decode(outcome, i, files[i]!) };
       } catch (error) {
         return { ok: false as const, error: ClientError.from(error) };
       }
@@ -196,13 +220,13 @@ function perFile<R>(result: JobResult, decode: (outcome: TaskOutcome, file: stri
 
 /** A column-sums job's outcomes as the synchronous job gives them. */
 export function columnSumsOutcome(result: JobResult): TableJobResult<ColumnSumsResult> {
-  const method = computeMethods.columnSums!;
-  return perFile(result, (outcome, file) => {
-    const reply = decoded(outcome, method, (r: ReturnType<typeof method.responseDeserialize>) =>
-      checkColumnSums(served, r, { exactOnly: false }),
-    );
-    return columnSumsResult(file, reply);
-  });
+  const check = checked((r: ColumnSumsResponse) => checkColumnSums(served, r, { exactOnly: false }));
+  return perFile(result, (outcome, index, file) =>
+    columnSumsResult(
+      file,
+      value(decodedOutcome<ColumnSumsResponse>(outcome, methods.columnSums, index, check)),
+    ),
+  );
 }
 
 /**
@@ -228,42 +252,43 @@ export function columnSumsTotalOutcome(
     return { ok: false, error: new ClientError(Status.INVALID_ARGUMENT, message) };
   }
   if (!first) return { ok: true, value: { rows: 0, columns: 0, sums: [] } };
-  try {
-    const method = computeMethods.mergeColumnSums!;
-    const reply = decoded(result.reduce, method, (r: ReturnType<typeof method.responseDeserialize>) =>
-      checkColumnSums(served, r, { exactOnly: false }),
-    );
-    return { ok: true, value: { rows: reply.rows, columns: reply.columns, sums: reply.sums } };
-  } catch (error) {
-    return { ok: false, error: ClientError.from(error) };
-  }
+  const check = checked((r: ColumnSumsResponse) => checkColumnSums(served, r, { exactOnly: false }));
+  const reply = decodedOutcome<ColumnSumsResponse>(
+    result.reduce,
+    methods.mergeColumnSums,
+    result.outcomes.length,
+    check,
+  );
+  if (!reply.ok) return reply;
+  return {
+    ok: true,
+    value: { rows: reply.value.rows, columns: reply.value.columns, sums: reply.value.sums },
+  };
 }
 
 /** A weighted-means job's outcomes as the synchronous job gives them. */
 export function weightedMeansOutcome(result: JobResult): TableJobResult<WeightedMeansResult> {
-  const method = computeMethods.weightedMeans!;
-  return perFile(result, (outcome, file) => {
-    const reply = decoded(outcome, method, (r: ReturnType<typeof method.responseDeserialize>) =>
-      checkWeightedMeans(served, r, { exactOnly: false }),
-    );
-    return weightedMeansResult(file, reply);
-  });
+  const check = checked((r: WeightedMeansResponse) => checkWeightedMeans(served, r, { exactOnly: false }));
+  return perFile(result, (outcome, index, file) =>
+    weightedMeansResult(
+      file,
+      value(decodedOutcome<WeightedMeansResponse>(outcome, methods.weightedMeans, index, check)),
+    ),
+  );
 }
 
 /** A circles job's reply; its refusal thrown as the ClientError the call gives. */
 export function circlesOutcome(result: JobResult): CirclesResponse {
   const document = lessonDocument(result) as { radii: number[]; pi?: number };
   const request = { radii: document.radii, pi: document.pi ?? 0 };
-  return decoded<CirclesResponse>(result.outcomes[0]!, computeMethods.circles!, (reply) =>
-    lessonReplyCheck("circles", request, reply, served),
-  );
+  const check = checked((r: CirclesResponse) => lessonReplyCheck("circles", request, r, served));
+  return value(decodedOutcome<CirclesResponse>(result.outcomes[0]!, methods.circles, 0, check));
 }
 
 /** A means job's reply; its refusal thrown as the ClientError the call gives. */
 export function meansOutcome(result: JobResult): MeansResponse {
   const document = lessonDocument(result) as { lists: number[][] };
   const request = { lists: document.lists.map((values) => ({ values })) };
-  return decoded<MeansResponse>(result.outcomes[0]!, computeMethods.means!, (reply) =>
-    lessonReplyCheck("means", request, reply, served),
-  );
+  const check = checked((r: MeansResponse) => lessonReplyCheck("means", request, r, served));
+  return value(decodedOutcome<MeansResponse>(result.outcomes[0]!, methods.means, 0, check));
 }
