@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { Registry } from "prom-client";
 import type { StatsResponse } from "../gen/rpcpool/pool/v1/store.js";
 import { type ClientSecurity, callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
@@ -10,6 +11,7 @@ import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } 
 import { connectFailure, noServerError } from "./connect-failure.js";
 import { Discovery, type Lookup } from "./discovery.js";
 import { type LocalServerOptions, type StartedServer, startLocalServers } from "./local-servers.js";
+import type { ClientObserver } from "./metrics/client-observer.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import { type PoolServer, ServerConnection } from "./server-connection.js";
@@ -70,6 +72,9 @@ export class Pool implements PoolRuns {
   readonly #leaving = new Set<ServerConnection>();
   /** The server of each open session (a dropped server keeps its connection while one is open). */
   readonly #sessionHosts = new Map<Session, ServerConnection>();
+  /** The grpc_client_* series, made on the first pool.metrics(). */
+  #metrics?: Promise<{ registry: Registry; observer: ClientObserver }>;
+  #observer?: ClientObserver;
 
   private constructor(
     servers: ServerConnection[],
@@ -111,6 +116,7 @@ export class Pool implements PoolRuns {
           options,
           defaults,
         )) {
+          if (pool.#observer) server.observe(pool.#observer);
           pool.#servers.push(server);
         }
         const leaving = pool.#servers.filter((server) => !current.includes(server.address));
@@ -395,6 +401,21 @@ export class Pool implements PoolRuns {
 
   get defaults(): MethodDefaults {
     return this.#defaults;
+  }
+
+  /**
+   * The pool's Prometheus registry (prom-client): grpc_client_* series of every call from now on,
+   * named and labelled as go-grpc-prometheus's; a batch's items and coalesced calls count under
+   * their own method. Made (and prom-client loaded) on the first call: a pool never asked pays nothing.
+   */
+  metrics(): Promise<Registry> {
+    this.#metrics ??= import("./metrics/prometheus-client.js").then(({ clientMetrics }) => {
+      const made = clientMetrics();
+      this.#observer = made.observer;
+      for (const server of [...this.#servers, ...this.#leaving]) server.observe(made.observer);
+      return made;
+    });
+    return this.#metrics.then((made) => made.registry);
   }
 
   /** Closes its sessions, drops its stored values, closes every channel, and stops the local servers this pool started. */

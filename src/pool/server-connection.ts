@@ -2,6 +2,8 @@ import { Idempotency, type InfoResponse, InfoServiceDefinition } from "../gen/rp
 import type { CallOptions } from "../rpc/call-options.js";
 import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
+import type { ClientObserver } from "./metrics/client-observer.js";
+import { meteredTransport } from "./metrics/metered-transport.js";
 import { createTransport } from "./transport/create-transport.js";
 import type {
   CallMetadata,
@@ -69,7 +71,8 @@ const noDefaults = new MethodDefaults();
 
 /** The connection behind a PoolServer: a transport, and the pool's bookkeeping of load and failures. */
 export class ServerConnection implements PoolServer {
-  readonly #transport: Transport;
+  #transport: Transport;
+  #metered = false;
   info: ServerInfo | undefined;
   #hosted?: Map<string, IdempotencyName>;
   /** Calls this client has in flight on the server, from every run of the pool. */
@@ -191,6 +194,13 @@ export class ServerConnection implements PoolServer {
     this.info = info;
     this.#hosted = new Map(info.methods.map((m) => [m.path, idempotencyNames[m.idempotency] ?? "UNKNOWN"]));
     return info;
+  }
+
+  /** Counts this connection's calls from now on (pool.metrics()); once, however often called. */
+  observe(observer: ClientObserver): void {
+    if (this.#metered) return;
+    this.#metered = true;
+    this.#transport = meteredTransport(this.#transport, observer);
   }
 
   close(): void {
