@@ -346,9 +346,10 @@ const program = new Command("rpcpool-server")
         process.stdin.once("end", () => stop("stdin closed"));
       }
     });
-    // Before "listening on": a script that reads up to that line has the metrics' port too.
-    if (scrape) process.stdout.write(`metrics on http://${scrape.address}/metrics\n`);
     process.stdout.write(`listening on ${server.address}\n`);
+    // The second line (the first stays "listening on", which local-servers.ts and scripts read):
+    // where to scrape, with the port --metrics HOST:0 was given.
+    if (scrape) process.stdout.write(`metrics on http://${scrape.address}/metrics\n`);
     await stopped;
   });
 

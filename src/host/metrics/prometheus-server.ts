@@ -4,8 +4,10 @@ import {
   type ServerInterceptor,
   ServerListenerBuilder,
 } from "@grpc/grpc-js";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { grpcCodeLabel, grpcPathLabels, grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
+import { GrpcSeries } from "../../rpc/grpc-series.js";
+import { Status } from "../../rpc/grpc-status.js";
 import type { ServerObserver, ServerState } from "./server-observer.js";
 
 /** What the queue worker tells the metrics (src/queue/queue-worker.ts's `observer`). */
@@ -28,8 +30,6 @@ export interface ServerMetrics {
   tables: TableObserver;
 }
 
-const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
-
 /**
  * The server's Prometheus registry (prom-client): the standard grpc_server_* series named as
  * go-grpc-prometheus names them, rpcpool's own rpcpool_* series, and Node's process metrics.
@@ -38,52 +38,17 @@ const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 export function serverMetrics(): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const labelNames = ["grpc_service", "grpc_method", "grpc_type"] as const;
-  const started = new Counter({
-    name: "grpc_server_started_total",
-    help: "Total number of RPCs started on the server.",
-    labelNames,
-    registers: [registry],
-  });
-  const handled = new Counter({
-    name: "grpc_server_handled_total",
-    help: "Total number of RPCs completed on the server, regardless of success or failure.",
-    labelNames: [...labelNames, "grpc_code"],
-    registers: [registry],
-  });
-  const handling = new Histogram({
-    name: "grpc_server_handling_seconds",
-    help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-    labelNames,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const received = new Counter({
-    name: "grpc_server_msg_received_total",
-    help: "Total number of RPC stream messages received on the server.",
-    labelNames,
-    registers: [registry],
-  });
-  const sent = new Counter({
-    name: "grpc_server_msg_sent_total",
-    help: "Total number of gRPC stream messages sent by the server.",
-    labelNames,
-    registers: [registry],
-  });
+  const grpc = new GrpcSeries("server", registry);
 
   const interceptor: ServerInterceptor = (method, call) => {
-    const labels = {
-      ...grpcPathLabels(method.path),
-      grpc_type: grpcTypeLabel(method.requestStream, method.responseStream),
-    };
-    const from = process.hrtime.bigint();
-    started.inc(labels);
+    const series = grpc.method(method.path, grpcTypeLabel(method.requestStream, method.responseStream));
+    const from = performance.now();
+    series.started++;
     let ended = false;
     const end = (code: number) => {
       if (ended) return;
       ended = true;
-      handled.inc({ ...labels, grpc_code: grpcCodeLabel(code) });
-      handling.observe(labels, seconds(from));
+      series.end(code, (performance.now() - from) / 1000);
     };
     return new ServerInterceptingCall(
       call,
@@ -92,16 +57,16 @@ export function serverMetrics(): ServerMetrics {
           next(
             new ServerListenerBuilder()
               .withOnReceiveMessage((message, nextMessage) => {
-                received.inc(labels);
+                series.received++;
                 nextMessage(message);
               })
               // A call the client cancelled (or whose deadline passed) gets no status of its own.
-              .withOnCancel(() => end(1))
+              .withOnCancel(() => end(Status.CANCELLED))
               .build(),
           ),
         )
         .withSendMessage((message, next) => {
-          sent.inc(labels);
+          series.sent++;
           next(message);
         })
         .withSendStatus((status, next) => {
@@ -112,13 +77,12 @@ export function serverMetrics(): ServerMetrics {
     );
   };
 
-  const batchItem = (path: string, code: number, took: number) => {
-    const labels = { ...grpcPathLabels(path), grpc_type: "unary" };
-    started.inc(labels);
-    handled.inc({ ...labels, grpc_code: grpcCodeLabel(code) });
-    handling.observe(labels, took);
-    received.inc(labels);
-    if (code === 0) sent.inc(labels);
+  const batchItem = (path: string, code: number, seconds: number) => {
+    const series = grpc.method(path, "unary");
+    series.started++;
+    series.received++;
+    if (code === Status.OK) series.sent++;
+    series.end(code, seconds);
   };
 
   const queue = queueSeries(registry);

@@ -1,5 +1,7 @@
-import { Counter, Histogram, Registry } from "prom-client";
-import { grpcCodeLabel, grpcPathLabels, grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
+import { Registry } from "prom-client";
+import { grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
+import { GrpcSeries } from "../../rpc/grpc-series.js";
+import { Status } from "../../rpc/grpc-status.js";
 import type { ClientObserver } from "./client-observer.js";
 
 /**
@@ -9,63 +11,33 @@ import type { ClientObserver } from "./client-observer.js";
  */
 export function clientMetrics(): { registry: Registry; observer: ClientObserver } {
   const registry = new Registry();
-  const registers = [registry];
-  const labelNames = ["grpc_service", "grpc_method", "grpc_type"] as const;
-  const started = new Counter({
-    name: "grpc_client_started_total",
-    help: "Total number of RPCs started on the client.",
-    labelNames,
-    registers,
-  });
-  const handled = new Counter({
-    name: "grpc_client_handled_total",
-    help: "Total number of RPCs completed by the client, regardless of success or failure.",
-    labelNames: [...labelNames, "grpc_code"],
-    registers,
-  });
-  const handling = new Histogram({
-    name: "grpc_client_handling_seconds",
-    help: "Histogram of response latency (seconds) of the gRPC until it is finished by the application.",
-    labelNames,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
-  const received = new Counter({
-    name: "grpc_client_msg_received_total",
-    help: "Total number of RPC stream messages received by the client.",
-    labelNames,
-    registers,
-  });
-  const sent = new Counter({
-    name: "grpc_client_msg_sent_total",
-    help: "Total number of gRPC stream messages sent by the client.",
-    labelNames,
-    registers,
-  });
+  const grpc = new GrpcSeries("client", registry);
   const observer: ClientObserver = {
     call(path, requestStream, responseStream) {
-      const labels = { ...grpcPathLabels(path), grpc_type: grpcTypeLabel(requestStream, responseStream) };
-      started.inc(labels);
+      const series = grpc.method(path, grpcTypeLabel(requestStream, responseStream));
+      series.started++;
       const from = performance.now();
       let ended = false;
       return {
-        sent: () => sent.inc(labels),
-        received: () => received.inc(labels),
+        sent: () => {
+          series.sent++;
+        },
+        received: () => {
+          series.received++;
+        },
         end(code) {
           if (ended) return;
           ended = true;
-          handled.inc({ ...labels, grpc_code: grpcCodeLabel(code) });
-          handling.observe(labels, (performance.now() - from) / 1000);
+          series.end(code, (performance.now() - from) / 1000);
         },
       };
     },
     batchItem(path, code, seconds) {
-      const labels = { ...grpcPathLabels(path), grpc_type: "unary" };
-      started.inc(labels);
-      handled.inc({ ...labels, grpc_code: grpcCodeLabel(code) });
-      handling.observe(labels, seconds);
-      sent.inc(labels);
-      if (code === 0) received.inc(labels);
+      const series = grpc.method(path, "unary");
+      series.started++;
+      series.sent++;
+      if (code === Status.OK) series.received++;
+      series.end(code, seconds);
     },
   };
   return { registry, observer };
