@@ -71,8 +71,8 @@ try {
     () =>
       metricsCost({
         table: lessonTableBytes(quick ? 7 * 10_000 : 7 * 40_000),
-        calls: quick ? 5000 : 20_000,
-        rounds: quick ? 4 : 8,
+        calls: quick ? 5000 : 10_000,
+        rounds: quick ? 4 : 20,
         say,
       }),
     { metrics: true },
