@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Pool } from "rpcpool";
 import { ComputeServiceDefinition } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rpcpool, serverProgram } from "./support/run-program.js";
+import { root, rpcpool, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Two real rpcpool-server processes with --metrics and a token; calls of every shape (plain,
@@ -182,6 +184,25 @@ describe("rpcpool-server --metrics", () => {
     expect(wrong.status).toBe(401);
     expect((await scrape(url)).status).toBe(200);
     expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
+  });
+});
+
+describe("deploy/grafana/rpcpool-dashboard.json", () => {
+  it("queries only series a server exports (the queue's appear once a server takes tasks)", async () => {
+    const dashboard = JSON.parse(readFileSync(join(root, "deploy/grafana/rpcpool-dashboard.json"), "utf8"));
+    const exprs: string[] = dashboard.panels.flatMap((p: { targets: Array<{ expr: string }> }) =>
+      p.targets.map((t) => t.expr),
+    );
+    const names = new Set(
+      exprs.flatMap((e) => [...e.matchAll(/\b((?:grpc|rpcpool|process|nodejs)_\w+)\{/g)].map((m) => m[1]!)),
+    );
+    expect(names.size).toBeGreaterThan(10);
+    const text = (await scrape(servers[0]!.metricsUrl)).text;
+    for (const name of names) {
+      if (name.startsWith("rpcpool_queue_")) continue;
+      const base = name.replace(/_(bucket|sum|count)$/, "");
+      expect(text, name).toMatch(new RegExp(`^# TYPE ${base} `, "m"));
+    }
   });
 });
 
