@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import { type LocalServer, Pool, startLocalServers } from "rpcpool";
@@ -18,6 +19,18 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/** CPU (user + system, in us) a process has used: this one's, or a child's read from /proc. */
+function cpuUs(pid?: number): number {
+  if (pid === undefined) {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  }
+  // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime, in clock ticks.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
 
 /** `count` applies with 64 in flight (they coalesce into batches): calls/s. */
 async function coalescedRound(pool: Pool, count: number): Promise<number> {
@@ -77,8 +90,8 @@ export async function metricsCost(options: {
     };
     await pools.on.metrics();
     const results = {
-      off: { calls: [] as number[], mbps: [] as number[] },
-      on: { calls: [] as number[], mbps: [] as number[] },
+      off: { calls: [] as number[], mbps: [] as number[], cpu: [] as number[] },
+      on: { calls: [] as number[], mbps: [] as number[], cpu: [] as number[] },
     };
     // Warm-up: worker threads started, code optimised, on both.
     for (const pool of [pools.off, pools.on]) {
@@ -87,7 +100,12 @@ export async function metricsCost(options: {
     }
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
-      for (const which of order) results[which].calls.push(await coalescedRound(pools[which], options.calls));
+      for (const which of order) {
+        const pid = (which === "on" ? on : off)!.process.pid;
+        const cpu = cpuUs() + cpuUs(pid);
+        results[which].calls.push(await coalescedRound(pools[which], options.calls));
+        results[which].cpu.push((cpuUs() + cpuUs(pid) - cpu) / options.calls);
+      }
       for (const which of order) results[which].mbps.push(await columnSumsRound(pools[which], options.table));
       options.say(
         `  round ${round + 1}: coalesced calls/s off ${results.off.calls.at(-1)!.toFixed(0)}, on ${results.on.calls.at(-1)!.toFixed(0)}; column sums MB/s off ${results.off.mbps.at(-1)!.toFixed(0)}, on ${results.on.mbps.at(-1)!.toFixed(0)}`,
@@ -104,7 +122,7 @@ export async function metricsCost(options: {
     await pools.on.close();
     // Each round's on / off, taken minutes apart at most: the median of these pairs is the figure
     // (a shared machine's load changes between rounds far more than metrics cost).
-    const ratios = (of: "calls" | "mbps") => results.on[of].map((on, i) => on / results.off[of][i]!);
+    const ratios = (of: "calls" | "mbps" | "cpu") => results.on[of].map((on, i) => on / results.off[of][i]!);
     const spread = (values: number[]) => {
       const sorted = [...values].sort((a, b) => a - b);
       return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(2)}-${sorted[Math.ceil((3 * sorted.length) / 4) - 1]!.toFixed(2)}`;
@@ -124,6 +142,12 @@ export async function metricsCost(options: {
         unit: "x",
         note: `median of each round's pair; middle half of the pairs ${spread(ratios("calls"))}`,
         target: { value: 0.97, kind: "min" },
+      },
+      {
+        name: "coalesced calls: CPU per call (client + server), metrics off / on",
+        value: median(results.off.cpu),
+        unit: "us",
+        note: `on: ${median(results.on.cpu).toFixed(1)} us; on / off ${median(ratios("cpu")).toFixed(3)} (median of the pairs, middle half ${spread(ratios("cpu"))}): less noisy than wall time`,
       },
       { name: "column sums MB/s, metrics off", value: median(results.off.mbps), unit: "MB/s", note },
       { name: "column sums MB/s, metrics on", value: median(results.on.mbps), unit: "MB/s", note },
