@@ -3,8 +3,16 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Pool } from "rpcpool";
-import { ComputeServiceDefinition } from "rpcpool/lesson";
+import { ComputeServiceDefinition, MeansRequest } from "rpcpool/lesson";
+import { JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  freePort,
+  noRedis,
+  type RedisProcess,
+  startQueueServer,
+  startRedis,
+} from "./support/redis-server.js";
 import { root, rpcpool, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -219,5 +227,42 @@ describe("pool.metrics()", () => {
     );
     expect(sample(text, "grpc_client_handling_seconds_count", circles)).toBe(made.circles);
     expect(text).toMatch(/^# TYPE grpc_client_handling_seconds histogram$/m);
+  });
+});
+
+describe.skipIf(noRedis)(`a queue worker's series${noRedis ? `: skipped, ${noRedis}` : ""}`, () => {
+  let redis: RedisProcess | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it("counts the tasks it took, those done and those failed, by method", async () => {
+    redis = await startRedis();
+    const port = await freePort();
+    const worker = await startQueueServer(redis.url, ["--metrics", `127.0.0.1:${port}`]);
+    const queue = new JobQueue(redis.url);
+    try {
+      const means = "/rpcpool.compute.v1.ComputeService/Means";
+      const request = (values: number[]) =>
+        Buffer.from(MeansRequest.encode({ lists: [{ values }] }).finish());
+      // One good task, one refused (an empty list has no mean).
+      const job = await queue.submit([
+        { method: means, requests: [request([1, 2])] },
+        { method: means, requests: [request([])] },
+      ]);
+      for (;;) {
+        const status = await queue.status(job.id);
+        if (status.done + status.failed === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const { text } = await scrape(`http://127.0.0.1:${port}/metrics`, false);
+      expect(sample(text, "rpcpool_queue_tasks_taken_total", { method: means })).toBe(2);
+      expect(sample(text, "rpcpool_queue_tasks_done_total", { method: means })).toBe(1);
+      expect(sample(text, "rpcpool_queue_tasks_failed_total", { method: means })).toBe(1);
+      expect(sample(text, "rpcpool_queue_stalled_retaken_total", { method: means })).toBe(0);
+    } finally {
+      await queue.close();
+      await worker.kill();
+    }
   });
 });
