@@ -193,6 +193,16 @@ describe("rpcpool-server --metrics", () => {
     expect((await scrape(url)).status).toBe(200);
     expect((await fetch(url.replace("/metrics", "/other"))).status).toBe(404);
   });
+
+  it("counts the calls the guard refuses too (the metrics' interceptor goes first)", async () => {
+    const refused = { grpc_service: "rpcpool.pool.v1.InfoService", grpc_code: "Unauthenticated" };
+    const before = sample((await scrape(servers[0]!.metricsUrl)).text, "grpc_server_handled_total", refused);
+    await expect(Pool.connect([servers[0]!.address], { security: { token: "wrong" } })).rejects.toThrow(
+      /UNAUTHENTICATED/,
+    );
+    const after = sample((await scrape(servers[0]!.metricsUrl)).text, "grpc_server_handled_total", refused);
+    expect(after).toBe(before + 1);
+  });
 });
 
 describe("deploy/grafana/rpcpool-dashboard.json", () => {
