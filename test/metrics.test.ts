@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { Pool } from "rpcpool";
 import { ComputeServiceDefinition, MeansRequest } from "rpcpool/lesson";
@@ -13,7 +14,7 @@ import {
   startQueueServer,
   startRedis,
 } from "./support/redis-server.js";
-import { root, rpcpool, serverProgram } from "./support/run-program.js";
+import { root, rpcpool, runProgram, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Two real rpcpool-server processes with --metrics and a token; calls of every shape (plain,
@@ -202,6 +203,31 @@ describe("rpcpool-server --metrics", () => {
     );
     const after = sample((await scrape(servers[0]!.metricsUrl)).text, "grpc_server_handled_total", refused);
     expect(after).toBe(before + 1);
+  });
+});
+
+describe("--metrics start-up failures", () => {
+  const server = (args: string[]) =>
+    runProgram(serverProgram, ["--workers", "1", "--port", "0", ...args], { timeoutMs: 30_000 });
+
+  it("refuses an address that is not HOST:PORT (exit 2)", async () => {
+    const run = await server(["--metrics", "nowhere:port"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--metrics.*expected HOST:PORT/);
+  });
+
+  it("says a metrics port in use is in use, and stops the server it started (exit 1)", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const taken = (holder.address() as { port: number }).port;
+    try {
+      const run = await server(["--metrics", `127.0.0.1:${taken}`]);
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(`error: --metrics: port ${taken} is already in use on 127.0.0.1`);
+      expect(run.stdout).toBe("");
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 
