@@ -60,11 +60,24 @@ async function columnSumsRound(pool: Pool, table: Buffer): Promise<number> {
   return table.length / 1e6 / ((performance.now() - start) / 1000);
 }
 
+type Arm = "off" | "control" | "on";
+const arms: Arm[] = ["off", "control", "on"];
+/** The orders of the three arms, one per round in turn: each goes first, second and third alike. */
+const orders: Arm[][] = [
+  ["off", "control", "on"],
+  ["control", "on", "off"],
+  ["on", "off", "control"],
+  ["off", "on", "control"],
+  ["on", "control", "off"],
+  ["control", "off", "on"],
+];
+
 /**
- * The cost of metrics, side by side in one run: two servers alike but for --metrics (and a pool
- * that counts its calls, pool.metrics(), against one that does not), measured in alternating
- * rounds (the order flips each round) so that a shared machine's drift hits both alike. The
- * figures are the medians of the rounds; the ratio is on / off (target: within 3%).
+ * The cost of metrics, side by side in one run: three servers alike but for --metrics on the
+ * third (whose pool also counts its calls, pool.metrics()); the second, a control without metrics,
+ * shows how far two identical arms drift apart on this machine. Rounds rotate the arms' order.
+ * Each round takes the coalesced-calls figure (with the client's and the server's CPU per call)
+ * and the column-sums figure; a ratio is the median of the rounds' pairs (target: within 3%).
  */
 export async function metricsCost(options: {
   table: Buffer;
@@ -76,39 +89,41 @@ export async function metricsCost(options: {
   const started: LocalServer[] = [];
   try {
     const workers = 2;
-    const [off] = await startLocalServers(1, { workers, stderr: "ignore" });
-    started.push(off!);
-    const [on] = await startLocalServers(1, {
-      workers,
-      stderr: "ignore",
-      args: ["--metrics", `127.0.0.1:${port}`],
-    });
-    started.push(on!);
-    const pools = {
-      off: await Pool.connect([off!.address]),
-      on: await Pool.connect([on!.address]),
-    };
+    const servers = {} as Record<Arm, LocalServer>;
+    for (const arm of arms) {
+      const args = arm === "on" ? ["--metrics", `127.0.0.1:${port}`] : [];
+      const [server] = await startLocalServers(1, { workers, stderr: "ignore", args });
+      started.push(server!);
+      servers[arm] = server!;
+    }
+    const pools = {} as Record<Arm, Pool>;
+    for (const arm of arms) pools[arm] = await Pool.connect([servers[arm].address]);
     await pools.on.metrics();
-    const results = {
-      off: { calls: [] as number[], mbps: [] as number[], cpu: [] as number[] },
-      on: { calls: [] as number[], mbps: [] as number[], cpu: [] as number[] },
-    };
-    // Warm-up: worker threads started, code optimised, on both.
-    for (const pool of [pools.off, pools.on]) {
-      await coalescedRound(pool, Math.min(2000, options.calls));
-      await columnSumsRound(pool, options.table.subarray(0, options.table.indexOf(10, 4 << 20) + 1));
+    const results = Object.fromEntries(
+      arms.map((arm) => [
+        arm,
+        { calls: [] as number[], mbps: [] as number[], clientCpu: [] as number[], serverCpu: [] as number[] },
+      ]),
+    ) as Record<Arm, { calls: number[]; mbps: number[]; clientCpu: number[]; serverCpu: number[] }>;
+    // Warm-up: worker threads started, code optimised, on every arm.
+    for (const arm of arms) {
+      await coalescedRound(pools[arm], Math.min(2000, options.calls));
+      await columnSumsRound(pools[arm], options.table.subarray(0, options.table.indexOf(10, 4 << 20) + 1));
     }
     for (let round = 0; round < options.rounds; round++) {
-      const order = round % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
-      for (const which of order) {
-        const pid = (which === "on" ? on : off)!.process.pid;
-        const cpu = cpuUs() + cpuUs(pid);
-        results[which].calls.push(await coalescedRound(pools[which], options.calls));
-        results[which].cpu.push((cpuUs() + cpuUs(pid) - cpu) / options.calls);
+      const order = orders[round % orders.length]!;
+      for (const arm of order) {
+        const pid = servers[arm].process.pid;
+        const client = cpuUs();
+        const server = cpuUs(pid);
+        results[arm].calls.push(await coalescedRound(pools[arm], options.calls));
+        results[arm].clientCpu.push((cpuUs() - client) / options.calls);
+        results[arm].serverCpu.push((cpuUs(pid) - server) / options.calls);
       }
-      for (const which of order) results[which].mbps.push(await columnSumsRound(pools[which], options.table));
+      for (const arm of order) results[arm].mbps.push(await columnSumsRound(pools[arm], options.table));
+      const last = (of: "calls" | "mbps") => arms.map((a) => results[a][of].at(-1)!.toFixed(0)).join(" / ");
       options.say(
-        `  round ${round + 1}: coalesced calls/s off ${results.off.calls.at(-1)!.toFixed(0)}, on ${results.on.calls.at(-1)!.toFixed(0)}; column sums MB/s off ${results.off.mbps.at(-1)!.toFixed(0)}, on ${results.on.mbps.at(-1)!.toFixed(0)}`,
+        `  round ${round + 1}: coalesced calls/s off / control / on ${last("calls")}; column sums MB/s ${last("mbps")}`,
       );
     }
     // The server measured with metrics on did count: its scrape has the calls.
@@ -118,46 +133,27 @@ export async function metricsCost(options: {
     const client = await (await pools.on.metrics()).metrics();
     if (!/grpc_client_handled_total\{[^}]*grpc_method="Means"/.test(client))
       throw new Error("the pool's metrics counted no Means calls");
-    await pools.off.close();
-    await pools.on.close();
-    // Each round's on / off, taken minutes apart at most: the median of these pairs is the figure
-    // (a shared machine's load changes between rounds far more than metrics cost).
-    const ratios = (of: "calls" | "mbps" | "cpu") => results.on[of].map((on, i) => on / results.off[of][i]!);
+    for (const arm of arms) await pools[arm].close();
+    type Of = "calls" | "mbps" | "clientCpu" | "serverCpu";
+    // Each round's arm against the "off" arm of the same round (taken seconds apart).
+    const ratios = (arm: Arm, of: Of) => results[arm][of].map((v, i) => v / results.off[of][i]!);
     const spread = (values: number[]) => {
       const sorted = [...values].sort((a, b) => a - b);
       return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(2)}-${sorted[Math.ceil((3 * sorted.length) / 4) - 1]!.toFixed(2)}`;
     };
-    const note = `median of ${options.rounds} alternating rounds`;
+    const ratio = (of: Of, name: string, unit: string, target?: Figure["target"]): Figure => ({
+      name: `${name}, metrics on / off`,
+      value: median(ratios("on", of)),
+      unit: "x",
+      note: `${median(results.off[of]).toFixed(1)} -> ${median(results.on[of]).toFixed(1)} ${unit}; pairs' middle half ${spread(ratios("on", of))}; the control without metrics: ${median(ratios("control", of)).toFixed(3)} (${spread(ratios("control", of))})`,
+      target,
+    });
+    const within3 = { value: 0.97, kind: "min" as const };
     return [
-      { name: "coalesced calls/s, metrics off", value: median(results.off.calls), unit: "calls/s", note },
-      {
-        name: "coalesced calls/s, metrics on (server and pool)",
-        value: median(results.on.calls),
-        unit: "calls/s",
-        note,
-      },
-      {
-        name: "coalesced calls/s, metrics on / off",
-        value: median(ratios("calls")),
-        unit: "x",
-        note: `median of each round's pair; middle half of the pairs ${spread(ratios("calls"))}`,
-        target: { value: 0.97, kind: "min" },
-      },
-      {
-        name: "coalesced calls: CPU per call (client + server), metrics off / on",
-        value: median(results.off.cpu),
-        unit: "us",
-        note: `on: ${median(results.on.cpu).toFixed(1)} us; on / off ${median(ratios("cpu")).toFixed(3)} (median of the pairs, middle half ${spread(ratios("cpu"))}): less noisy than wall time`,
-      },
-      { name: "column sums MB/s, metrics off", value: median(results.off.mbps), unit: "MB/s", note },
-      { name: "column sums MB/s, metrics on", value: median(results.on.mbps), unit: "MB/s", note },
-      {
-        name: "column sums MB/s, metrics on / off",
-        value: median(ratios("mbps")),
-        unit: "x",
-        note: `median of each round's pair; middle half of the pairs ${spread(ratios("mbps"))}`,
-        target: { value: 0.97, kind: "min" },
-      },
+      ratio("calls", "coalesced calls/s", "calls/s", within3),
+      ratio("serverCpu", "coalesced calls: server CPU per call", "us"),
+      ratio("clientCpu", "coalesced calls: client CPU per call", "us"),
+      ratio("mbps", "column sums MB/s", "MB/s", within3),
     ];
   } finally {
     await Promise.all(started.map((s) => s.stop()));
