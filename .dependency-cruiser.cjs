@@ -89,6 +89,23 @@ module.exports = {
       to: { path: "^src/queue/" },
     },
     {
+      name: "prom-client-on-demand",
+      severity: "error",
+      comment:
+        "prom-client is loaded only when metrics are asked for (rpcpool-server --metrics, pool.metrics()): only the metrics modules import it (others its types), and those are imported dynamically.",
+      from: { pathNot: "^src/(host|pool)/metrics/" },
+      to: { path: "node_modules/prom-client/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "metrics-modules-on-demand",
+      severity: "error",
+      from: { pathNot: "^src/(host|pool)/metrics/" },
+      to: {
+        path: "^src/(host|pool)/metrics/(prometheus-|metrics-endpoint)",
+        dependencyTypesNot: ["dynamic-import", "type-only"],
+      },
+    },
+    {
       name: "library-below-programs",
       severity: "error",
       comment: "The library never imports the programs.",

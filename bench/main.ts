@@ -10,6 +10,7 @@ import { demoScaling } from "./demo-scaling.js";
 import { describeFigure, type Figure, met } from "./figures.js";
 import { grpcThroughput } from "./grpc-throughput.js";
 import { loadTest } from "./load-test.js";
+import { metricsCost } from "./metrics-cost.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { queueVsCelery } from "./queue-vs-celery.js";
 import { serverMemory } from "./server-memory.js";
@@ -22,6 +23,8 @@ const quick = process.argv.includes("--quick");
 const wholeOnly = process.argv.includes("--whole");
 // --queue: only the durable jobs against Celery (issue 13).
 const queueOnly = process.argv.includes("--queue");
+// --metrics: only the cost of --metrics and pool.metrics() (issue 19), on against off side by side.
+const metricsOnly = process.argv.includes("--metrics");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
@@ -30,10 +33,11 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function section(
   title: string,
   run: () => Promise<Figure[]>,
-  options: { whole?: boolean; queue?: boolean } = {},
+  options: { whole?: boolean; queue?: boolean; metrics?: boolean } = {},
 ) {
   if (wholeOnly && !options.whole) return;
   if (queueOnly && !options.queue) return;
+  if (metricsOnly && !options.metrics) return;
   say(`\n## ${title}`);
   const found = await run();
   for (const figure of found) say(`  ${describeFigure(figure)}`);
@@ -55,13 +59,24 @@ try {
     { queue: true },
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
-  const table = lessonTableBytes(queueOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000);
+  const table = lessonTableBytes(queueOnly || metricsOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000);
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
     const found = parseThroughput(table, 5);
     inProcess = found[0]!.value;
     return found;
   });
+  await section(
+    "the cost of metrics: --metrics and pool.metrics() on against off (issue 19)",
+    () =>
+      metricsCost({
+        table: lessonTableBytes(quick ? 7 * 10_000 : 7 * 40_000),
+        calls: quick ? 5000 : 10_000,
+        rounds: quick ? 4 : 20,
+        say,
+      }),
+    { metrics: true },
+  );
   await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));
   await section("per-call overhead", () => callOverhead(quick ? 1000 : 5000), { whole: true });
   await section("many tiny tasks", () => tinyTasks(10_000));

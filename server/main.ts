@@ -5,7 +5,14 @@ import { Command } from "commander";
 import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
-import { dataRootFailure, isBindLogLine, listenFailure, serviceFailure } from "../src/cli/server-startup.js";
+import {
+  dataRootFailure,
+  isBindLogLine,
+  listenFailure,
+  metricsAddress,
+  metricsListenFailure,
+  serviceFailure,
+} from "../src/cli/server-startup.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
@@ -227,11 +234,20 @@ const program = new Command("rpcpool-server")
     "queued tasks of each method run at once (default: --workers)",
     positiveInteger,
   )
+  .option(
+    "--metrics <host:port>",
+    "serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one; --token-file guards it too)",
+    metricsAddress,
+  )
   .option("--quiet", "log errors only")
   .option("--exit-with-stdin", "stop when standard input closes (used by clients that start local servers)")
   .action(async (options) => {
     const security = serverSecurity(options);
-    const services = await hostedServices(options);
+    // Loaded only with --metrics: a server without it never loads prom-client.
+    const metrics = options.metrics
+      ? (await import("../src/host/metrics/prometheus-server.js")).serverMetrics()
+      : undefined;
+    const services = await hostedServices({ ...options, tables: metrics?.tables });
     const server = await startServer({
       host: options.host,
       port: options.port,
@@ -266,6 +282,7 @@ const program = new Command("rpcpool-server")
         maxObjects: options.maxSessionObjects,
         maxSessionsPerConnection: options.maxSessionsPerConnection,
       },
+      observer: metrics?.observer,
     }).catch((error) => {
       throw options.service
         ? serviceFailure(listenFailure(options.host, options.port, error))
@@ -288,6 +305,7 @@ const program = new Command("rpcpool-server")
           // Outcomes signed with the token, so clients given it can refuse forged ones (docs/queue.md).
           signingKey: options.tokenFile ? readTokenFile(options.tokenFile) : undefined,
           log: (message) => process.stderr.write(`${message}\n`),
+          observer: metrics?.queue,
         });
       } catch (error) {
         await server.close(0);
@@ -296,6 +314,18 @@ const program = new Command("rpcpool-server")
       }
       if (!options.quiet) {
         process.stderr.write(`taking tasks of ${queue.methods.length} methods from ${queue.shown}\n`);
+      }
+    }
+    let scrape: { address: string; close(): Promise<void> } | undefined;
+    if (metrics) {
+      const { serveMetrics } = await import("../src/host/metrics/metrics-endpoint.js");
+      const { host, port } = options.metrics as { host: string; port: number };
+      try {
+        scrape = await serveMetrics({ host, port, registry: metrics.registry, token: security.token });
+      } catch (error) {
+        await queue?.close(0);
+        await server.close(0);
+        throw metricsListenFailure(host, port, error);
       }
     }
     const warning = exposureWarning(options.host, { tls: security.tls, token: security.token !== undefined });
@@ -307,6 +337,8 @@ const program = new Command("rpcpool-server")
         // Queued tasks first: those running finish (or go back to the queue), then the calls.
         (queue?.close(options.grace) ?? Promise.resolve())
           .then(() => server.close(options.grace))
+          // Scraped until the end: the drain's last figures are there to be seen.
+          .then(() => scrape?.close())
           .then(resolve);
       };
       process.once("SIGTERM", () => stop("SIGTERM"));
@@ -317,6 +349,9 @@ const program = new Command("rpcpool-server")
       }
     });
     process.stdout.write(`listening on ${server.address}\n`);
+    // The second line (the first stays "listening on", which local-servers.ts and scripts read):
+    // where to scrape, with the port --metrics HOST:0 was given.
+    if (scrape) process.stdout.write(`metrics on http://${scrape.address}/metrics\n`);
     await stopped;
   });
 
@@ -333,6 +368,8 @@ async function hostedServices(options: {
   maxBufferBytes: number;
   stallTimeoutMs: number;
   maxColumns: number;
+  /** The lesson's table counters, with --metrics. */
+  tables?: { tableProcessed(bytes: number, rows: number): void };
 }): Promise<HostedService[]> {
   const own = options.service ?? [];
   const withLesson = own.length === 0 || options.lesson === true;
@@ -352,6 +389,7 @@ async function hostedServices(options: {
           stallTimeoutMs: options.stallTimeoutMs,
           maxColumns: options.maxColumns,
         },
+        tables: options.tables,
       }).catch((error) => {
         throw dataRootFailure(options.dataRoot!, error);
       })

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "commander";
 import { StartupError, UsageError } from "./run-program.js";
 
 // A server's start-up failures: a folder that is not there is a usage error (exit 2); a port
@@ -42,5 +43,30 @@ export const isBindLogLine = (message: unknown) =>
  */
 export function serviceFailure(error: unknown): unknown {
   if (error instanceof TypeError) return new StartupError(error.message);
+  return error;
+}
+
+/**
+ * --metrics HOST:PORT (IPv6 in brackets; a bare PORT means 127.0.0.1: metrics tell which methods
+ * a server hosts and how busy it is, so they stay on loopback unless an address is named).
+ */
+export function metricsAddress(value: string): { host: string; port: number } {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65535) {
+    throw new InvalidArgumentError(
+      `expected HOST:PORT (e.g. 0.0.0.0:9464; port 0 picks a free one), got "${value}"`,
+    );
+  }
+  return { host: match[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1", port };
+}
+
+/** Why the metrics port could not be served, in words (as listenFailure for the gRPC port). */
+export function metricsListenFailure(host: string, port: number, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "EADDRINUSE") return new StartupError(`--metrics: port ${port} is already in use on ${host}`);
+  if (code === "EACCES") return new StartupError(`--metrics: port ${port} on ${host} needs privileges`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND")
+    return new UsageError(`--metrics: ${host} is not an address of this machine`);
   return error;
 }

@@ -8,6 +8,7 @@ import { type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./identity.js";
 import { invokeUnary, type LocalCall } from "./local-call.js";
 import type { MethodRegistry } from "./method-registry.js";
+import type { ServerObserver } from "./metrics/server-observer.js";
 
 export interface BatchDeps extends HandlerDeps {
   registry: MethodRegistry;
@@ -16,6 +17,8 @@ export interface BatchDeps extends HandlerDeps {
   maxItems?: number;
   /** The server's bounds on calls in flight: each item a batch runs counts as a call. */
   limit?: CallLimit;
+  /** Metrics: each item counts as a call of its own method. */
+  observer?: ServerObserver;
 }
 
 export const defaultMaxBatchItems = 10_000;
@@ -77,8 +80,10 @@ export function batchInvoke(
             message: release,
             statusDetails: empty,
           };
+          deps.observer?.batchItem(request.method, status.RESOURCE_EXHAUSTED, 0);
           continue;
         }
+        const from = deps.observer ? performance.now() : 0;
         try {
           results[i] = await invokeUnary(method, request.requests[i]!, {
             metadata: context.metadata,
@@ -88,6 +93,7 @@ export function batchInvoke(
         } finally {
           release();
         }
+        deps.observer?.batchItem(request.method, results[i]!.code, (performance.now() - from) / 1000);
         // Items that settle at once chain as microtasks: each runner lets I/O in between its items,
         // so health checks and other calls are answered while a large batch runs.
         await setImmediate();

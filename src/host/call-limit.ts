@@ -14,16 +14,21 @@ export interface CallLimits {
 export class CallLimit {
   #total = 0;
   readonly #byConnection = new Map<string, number>();
+  /** Calls refused so far, by the bound that refused them (for metrics). */
+  readonly refused = { max_calls: 0, max_calls_per_connection: 0 };
 
   constructor(readonly limits: CallLimits = {}) {}
 
   /** A function that ends the call (once, however often called), or the refusal's message. */
   enter(connection: string): (() => void) | string {
     const { maxCalls, maxCallsPerConnection } = this.limits;
-    if (maxCalls !== undefined && this.#total >= maxCalls)
+    if (maxCalls !== undefined && this.#total >= maxCalls) {
+      this.refused.max_calls++;
       return `too many calls in flight on this server (limit ${maxCalls}, --max-calls)`;
+    }
     const n = this.#byConnection.get(connection) ?? 0;
     if (maxCallsPerConnection !== undefined && n >= maxCallsPerConnection) {
+      this.refused.max_calls_per_connection++;
       return `too many concurrent calls from this connection (limit ${maxCallsPerConnection}, --max-calls-per-connection)`;
     }
     this.#total++;

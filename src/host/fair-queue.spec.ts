@@ -41,4 +41,25 @@ describe("FairQueue", () => {
     q.add("a", task("a2"));
     expect(started).toEqual(["a1", "a2"]);
   });
+
+  it("says how many tasks of each kind wait, those dropped left out (the metrics' gauge)", () => {
+    const q = new FairQueue(1, 0);
+    const { task } = recorder();
+    q.add("a", task("a1"));
+    const waiting = [task("a2"), task("a3"), task("b1")];
+    q.add("a", waiting[0]!);
+    q.add("a", waiting[1]!);
+    q.add("b", waiting[2]!);
+    expect(q.waiting()).toEqual(
+      new Map([
+        ["a", 2],
+        ["b", 1],
+      ]),
+    );
+    waiting[0]!.dropped = true;
+    waiting[2]!.dropped = true;
+    expect(q.waiting()).toEqual(new Map([["a", 1]]));
+    q.done("a");
+    expect(q.waiting()).toEqual(new Map());
+  });
 });

@@ -55,6 +55,17 @@ export class FairQueue {
     return this.#total;
   }
 
+  /** Tasks waiting now, by kind (those dropped by their callers left out): read by metrics on a scrape. */
+  waiting(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [kind, queue] of this.#queues) {
+      let n = 0;
+      for (let i = queue.head; i < queue.items.length; i++) if (!queue.items[i]!.dropped) n++;
+      if (n > 0) counts.set(kind, n);
+    }
+    return counts;
+  }
+
   #mayStart(kind: string): boolean {
     if (this.#total < this.threads) return true;
     return this.#total < this.threads + this.spare && !this.#running.has(kind);

@@ -25,6 +25,7 @@ import { serverIdentity } from "./identity.js";
 import { hostInfo, infoHandler } from "./info-service.js";
 import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
+import type { ServerObserver } from "./metrics/server-observer.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost, type SessionHostOptions } from "./session-service.js";
 import { storeService } from "./store-service.js";
@@ -70,6 +71,8 @@ export interface ServerOptions {
   sessions?: SessionHostOptions;
   /** The value store of broadcast, scattered and kept values (docs/collectives.md): its bound and idle time. */
   store?: ValueStoreOptions;
+  /** Metrics (`--metrics`: src/host/metrics): an interceptor, batch items, and the state read on each scrape. */
+  observer?: ServerObserver;
 }
 
 /** An idle connection holds a descriptor and its windows' memory: closed after 10 minutes. */
@@ -185,6 +188,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     identity,
     limit,
     maxItems: options.maxBatchItems ?? defaultMaxBatchItems,
+    observer: options.observer,
   };
   const batch = batchHandler(batchDeps);
   const sessions = new SessionHost(
@@ -217,7 +221,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     "grpc.max_connection_idle_ms": maxConnectionIdleMs,
     "grpc.keepalive_time_ms": options.keepaliveMs ?? defaultKeepaliveMs,
     "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs,
-    interceptors: [guard.interceptor],
+    // The observer first: it sees the calls the guard refuses too.
+    interceptors: options.observer ? [options.observer.interceptor, guard.interceptor] : [guard.interceptor],
   });
   const bindHost = host.includes(":") ? `[${host}]` : host;
   let health: Health;
@@ -259,6 +264,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const connections = limitConnections(server, connectionLimits, connectionTable);
   const address = `${bindHost}:${port}`;
   identity.server = options.name ?? address;
+  options.observer?.attach({
+    callsInFlight: () => limit.inFlight,
+    refusals: () => ({ ...limit.refused, max_connections: connectionTable.refused }),
+    workers: workers.threads,
+    workerTasksRunning: () => workers.running,
+    workerTasksWaiting: () => workers.waiting(),
+    store: () => ({ bytes: store.bytes, values: store.size, evicted: store.counters.evicted }),
+    sessions: () => sessions.stats(),
+    connections: () => connectionTable.size,
+  });
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = 30_000) => {

@@ -81,6 +81,21 @@ export class WorkerPool {
     });
   }
 
+  /** Tasks running on the threads now. */
+  get running(): number {
+    return this.#queue.running;
+  }
+
+  /** Tasks waiting for a thread, by kind of work, named `module-file#export` (for metrics). */
+  waiting(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [kind, n] of this.#queue.waiting()) {
+      const name = kind.slice(kind.lastIndexOf("/", kind.lastIndexOf("#")) + 1);
+      counts.set(name, (counts.get(name) ?? 0) + n);
+    }
+    return counts;
+  }
+
   async close(): Promise<void> {
     await this.#piscina.destroy();
   }

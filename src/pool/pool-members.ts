@@ -3,6 +3,7 @@ import { ClientError } from "../rpc/client-error.js";
 import type { MethodDefaults } from "../rpc/method-defaults.js";
 import { connectFailure } from "./connect-failure.js";
 import type { Discovery } from "./discovery.js";
+import type { ClientObserver } from "./metrics/client-observer.js";
 import type { ConnectOptions } from "./pool-options.js";
 import { ServerConnection } from "./server-connection.js";
 
@@ -16,6 +17,8 @@ export class PoolMembers {
   /** The server of each open session (a dropped server keeps its connection while one is open). */
   readonly #sessionHosts = new Map<object, ServerConnection>();
   #discovery?: { stop(): void };
+  /** pool.metrics()'s observer, once asked for: servers that join later are counted too. */
+  #observer?: ClientObserver;
 
   constructor(
     /** The servers work goes to now. */
@@ -29,10 +32,19 @@ export class PoolMembers {
     this.#discovery = discovery.watch(this.options.resolveEveryMs ?? 30_000, async (current) => {
       const known = new Set(this.list.map((s) => s.address));
       const joined = current.filter((address) => !known.has(address));
-      for (const server of await connectAll(joined, this.options, this.defaults)) this.list.push(server);
+      for (const server of await connectAll(joined, this.options, this.defaults)) {
+        if (this.#observer) server.observe(this.#observer);
+        this.list.push(server);
+      }
       for (const server of this.list.filter((s) => !current.includes(s.address))) this.#remove(server);
       changed();
     });
+  }
+
+  /** Counts every member's calls from now on, and those of servers that join later. */
+  observe(observer: ClientObserver): void {
+    this.#observer = observer;
+    for (const server of [...this.list, ...this.#leaving]) server.observe(observer);
   }
 
   /** A session opened on `server`: a dropped server stays connected until it ends. */

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import type { Registry } from "prom-client";
 import type { StatsResponse } from "../gen/rpcpool/pool/v1/store.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
@@ -9,6 +10,7 @@ import { noServerError } from "./connect-failure.js";
 import { Discovery } from "./discovery.js";
 import { type StartedServer, startLocalServers } from "./local-servers.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
+import type { ClientObserver } from "./metrics/client-observer.js";
 import { connectAll, PoolMembers } from "./pool-members.js";
 import type { ConnectOptions, LocalPoolOptions } from "./pool-options.js";
 import { PoolRuns } from "./pool-runs.js";
@@ -32,6 +34,8 @@ export class Pool {
   readonly #values: Collectives;
   #local: StartedServer[] = [];
   readonly #sessions = new Set<Session>();
+  /** The grpc_client_* series, made on the first pool.metrics(). */
+  #metrics?: Promise<{ registry: Registry; observer: ClientObserver }>;
 
   private constructor(
     members: PoolMembers,
@@ -264,6 +268,20 @@ export class Pool {
   /** What a server of the pool says of a method's idempotency, for definitions that do not carry it. */
   idempotencyOf(path: string): Idempotency | undefined {
     return this.#runs.idempotencyOf(path);
+  }
+
+  /**
+   * The pool's Prometheus registry (prom-client): grpc_client_* series of every call from now on,
+   * named and labelled as go-grpc-prometheus's; a batch's items and coalesced calls count under
+   * their own method. Made (and prom-client loaded) on the first call: a pool never asked pays nothing.
+   */
+  metrics(): Promise<Registry> {
+    this.#metrics ??= import("./metrics/prometheus-client.js").then(({ clientMetrics }) => {
+      const made = clientMetrics();
+      this.#members.observe(made.observer);
+      return made;
+    });
+    return this.#metrics.then((made) => made.registry);
   }
 
   /** Closes its sessions, drops its stored values, closes every channel, and stops the local servers this pool started. */

@@ -3,6 +3,8 @@ import type { CallOptions } from "../rpc/call-options.js";
 import { Status } from "../rpc/grpc-status.js";
 import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
+import type { ClientObserver } from "./metrics/client-observer.js";
+import { meteredTransport } from "./metrics/metered-transport.js";
 import { createTransport } from "./transport/create-transport.js";
 import type {
   CallMetadata,
@@ -77,7 +79,8 @@ const frameworkPrefix = "/rpcpool.pool.v1.";
 
 /** The connection behind a PoolServer: a transport, and the pool's bookkeeping of load and failures. */
 export class ServerConnection implements PoolServer {
-  readonly #transport: Transport;
+  #transport: Transport;
+  #metered = false;
   info: ServerInfo | undefined;
   plain = false;
   #hosted?: Map<string, IdempotencyName>;
@@ -220,6 +223,13 @@ export class ServerConnection implements PoolServer {
       if (e.code !== Status.UNIMPLEMENTED || /HTTP status/i.test(e.details ?? "")) throw error;
       this.plain = true;
     }
+  }
+
+  /** Counts this connection's calls from now on (pool.metrics()); once, however often called. */
+  observe(observer: ClientObserver): void {
+    if (this.#metered) return;
+    this.#metered = true;
+    this.#transport = meteredTransport(this.#transport, observer);
   }
 
   close(): void {

@@ -66,6 +66,11 @@ export interface QueueWorkerOptions {
    */
   signingKey?: string;
   log: (message: string) => void;
+  /** Metrics (the server's --metrics): jobs and tasks taken, tasks done or failed, stalled jobs re-taken. */
+  observer?: {
+    taken(method: string, tasks: number, retaken: boolean): void;
+    task(method: string, ok: boolean): void;
+  };
 }
 
 export interface RunningQueueWorker {
@@ -289,6 +294,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       if (!answers[0]) return;
       tasks = tasks.filter((_, i) => !answers[1 + 2 * i] && !answers[2 + 2 * i]);
     }
+    options.observer?.taken(method, tasks.length, job.stalledCounter > 0);
     // Cancelled when BullMQ cancels the job (a forced close), past the server's longest deadline,
     // or by `rpcpool cancel` (cancelChannel, or the job's mark, looked at once while it starts).
     const cancel = new AbortController();
@@ -314,6 +320,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       await Promise.all(
         tasks.map(async (task) => {
           const reply = await runOne(data, method, task, cancel.signal);
+          options.observer?.task(method, reply.code === Status.OK);
           const index = task.index;
           // Its outcome, CANCELLED, was recorded by the cancel; nothing to retry.
           if (byCancel()) return;

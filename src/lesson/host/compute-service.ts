@@ -41,6 +41,8 @@ export interface ComputeOptions {
   dataRoot?: DataRoot;
   /** The server's table work, shared with the exact accumulator; default: its own. */
   work?: TableWork;
+  /** Metrics (the server's --metrics): bytes and rows of each table call that finished. */
+  tables?: { tableProcessed(bytes: number, rows: number): void };
 }
 
 /**
@@ -75,6 +77,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         tools.store,
       );
       const { merger: merged, bytes, threadId } = await sumTable(call, work, context, options.limits);
+      options.tables?.tableProcessed(bytes, merged.rows);
       return {
         rows: merged.rows,
         columns: merged.columns,
@@ -107,6 +110,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
         bytes,
         threadId,
       } = await weighTable(call, weights, work, context, options.limits);
+      options.tables?.tableProcessed(bytes, merged.rows);
       if (merged.rows !== weights.length) {
         throw invalidArgument(
           `${call.fileName}: ${merged.rows} rows but ${weights.length} weights (one weight per row is needed)`,

@@ -4,7 +4,7 @@ import { BatchServiceDefinition } from "../../gen/rpcpool/pool/v1/batch.js";
 import type { HostedService, ServiceTools } from "../../host/hosted-service.js";
 import { protoRoot } from "../../host/reflection.js";
 import { type MethodSpec, methodsOf } from "../../rpc/method-spec.js";
-import { computeService, tableWork } from "./compute-service.js";
+import { type ComputeOptions, computeService, tableWork } from "./compute-service.js";
 import { DataRoot } from "./data-root.js";
 import { demoService } from "./demo-service.js";
 import { exactAccumulator } from "./exact-accumulator.js";
@@ -15,6 +15,8 @@ export interface LessonOptions {
   /** Serve the files under this folder to clients that name them (remote paths). */
   dataRoot?: string;
   tableLimits?: TableLimits;
+  /** Metrics (the server's --metrics): bytes and rows of each table call that finished. */
+  tables?: ComputeOptions["tables"];
 }
 
 /** The lesson's contract, for reflection (relative to the package's proto/ folder). */
@@ -54,7 +56,8 @@ export async function lessonServices(options: LessonOptions = {}): Promise<Hoste
   return [
     {
       definition: hostedComputeDefinition,
-      implementation: (tools) => computeService(tools, { limits, dataRoot, work: workOf(tools) }),
+      implementation: (tools) =>
+        computeService(tools, { limits, dataRoot, work: workOf(tools), tables: options.tables }),
       ...reflection,
     },
     {

@@ -1,0 +1,161 @@
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
+import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { ComputeServiceService, computeMethods, MeansRequest, TableOptions } from "rpcpool/lesson";
+import type { Figure } from "./figures.js";
+
+/** A port free now on loopback (the --metrics port of the server measured with metrics on). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** CPU (user + system, in us) a process has used: this one's, or a child's read from /proc. */
+function cpuUs(pid?: number): number {
+  if (pid === undefined) {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  }
+  // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime, in clock ticks.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+/** `count` applies with 64 in flight (they coalesce into batches): calls/s. */
+async function coalescedRound(pool: Pool, count: number): Promise<number> {
+  const compute = pool.service(ComputeServiceService);
+  const request = MeansRequest.fromPartial({ lists: [{ values: [1, 2, 3] }] });
+  let issued = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (issued < count) {
+        issued++;
+        await compute.apply("means", request);
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
+
+/** A table held in memory streamed to the pool's one server (column sums): MB/s. */
+async function columnSumsRound(pool: Pool, table: Buffer): Promise<number> {
+  async function* requests() {
+    yield { options: TableOptions.fromPartial({ fileName: "bench.csv" }) };
+    for (let i = 0; i < table.length; i += 256 << 10) yield { chunk: table.subarray(i, i + (256 << 10)) };
+  }
+  const start = performance.now();
+  await pool.servers[0]!.clientStream(computeMethods.columnSums, requests(), { timeoutMs: 600_000 });
+  return table.length / 1e6 / ((performance.now() - start) / 1000);
+}
+
+type Arm = "off" | "control" | "on";
+const arms: Arm[] = ["off", "control", "on"];
+/** The orders of the three arms, one per round in turn: each goes first, second and third alike. */
+const orders: Arm[][] = [
+  ["off", "control", "on"],
+  ["control", "on", "off"],
+  ["on", "off", "control"],
+  ["off", "on", "control"],
+  ["on", "control", "off"],
+  ["control", "off", "on"],
+];
+
+/**
+ * The cost of metrics, side by side in one run: three servers alike but for --metrics on the
+ * third (whose pool also counts its calls, pool.metrics()); the second, a control without metrics,
+ * shows how far two identical arms drift apart on this machine. Rounds rotate the arms' order.
+ * Each round takes the coalesced-calls figure (with the client's and the server's CPU per call)
+ * and the column-sums figure; a ratio is the median of the rounds' pairs (target: within 3%).
+ */
+export async function metricsCost(options: {
+  table: Buffer;
+  calls: number;
+  rounds: number;
+  say: (line: string) => void;
+}): Promise<Figure[]> {
+  const port = await freePort();
+  const started: LocalServer[] = [];
+  try {
+    const workers = 2;
+    const servers = {} as Record<Arm, LocalServer>;
+    for (const arm of arms) {
+      const args = arm === "on" ? ["--metrics", `127.0.0.1:${port}`] : [];
+      const [server] = await startLocalServers(1, { workers, stderr: "ignore", args });
+      started.push(server!);
+      servers[arm] = server!;
+    }
+    const pools = {} as Record<Arm, Pool>;
+    for (const arm of arms) pools[arm] = await Pool.connect([servers[arm].address]);
+    await pools.on.metrics();
+    const results = Object.fromEntries(
+      arms.map((arm) => [
+        arm,
+        { calls: [] as number[], mbps: [] as number[], clientCpu: [] as number[], serverCpu: [] as number[] },
+      ]),
+    ) as Record<Arm, { calls: number[]; mbps: number[]; clientCpu: number[]; serverCpu: number[] }>;
+    // Warm-up: worker threads started, code optimised, on every arm.
+    for (const arm of arms) {
+      await coalescedRound(pools[arm], Math.min(2000, options.calls));
+      await columnSumsRound(pools[arm], options.table.subarray(0, options.table.indexOf(10, 4 << 20) + 1));
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      const order = orders[round % orders.length]!;
+      for (const arm of order) {
+        const pid = servers[arm].process.pid;
+        const client = cpuUs();
+        const server = cpuUs(pid);
+        results[arm].calls.push(await coalescedRound(pools[arm], options.calls));
+        results[arm].clientCpu.push((cpuUs() - client) / options.calls);
+        results[arm].serverCpu.push((cpuUs(pid) - server) / options.calls);
+      }
+      for (const arm of order) results[arm].mbps.push(await columnSumsRound(pools[arm], options.table));
+      const last = (of: "calls" | "mbps") => arms.map((a) => results[a][of].at(-1)!.toFixed(0)).join(" / ");
+      options.say(
+        `  round ${round + 1}: coalesced calls/s off / control / on ${last("calls")}; column sums MB/s ${last("mbps")}`,
+      );
+    }
+    // The server measured with metrics on did count: its scrape has the calls.
+    const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (!/grpc_server_handled_total\{[^}]*grpc_method="Means"[^}]*\} [1-9]/.test(scrape))
+      throw new Error("the server with --metrics counted no Means calls");
+    const client = await (await pools.on.metrics()).metrics();
+    if (!/grpc_client_handled_total\{[^}]*grpc_method="Means"/.test(client))
+      throw new Error("the pool's metrics counted no Means calls");
+    for (const arm of arms) await pools[arm].close();
+    type Of = "calls" | "mbps" | "clientCpu" | "serverCpu";
+    // Each round's arm against the "off" arm of the same round (taken seconds apart).
+    const ratios = (arm: Arm, of: Of) => results[arm][of].map((v, i) => v / results.off[of][i]!);
+    const spread = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return `${sorted[Math.floor(sorted.length / 4)]!.toFixed(2)}-${sorted[Math.ceil((3 * sorted.length) / 4) - 1]!.toFixed(2)}`;
+    };
+    const ratio = (of: Of, name: string, unit: string, target?: Figure["target"]): Figure => ({
+      name: `${name}, metrics on / off`,
+      value: median(ratios("on", of)),
+      unit: "x",
+      note: `${median(results.off[of]).toFixed(1)} -> ${median(results.on[of]).toFixed(1)} ${unit}; pairs' middle half ${spread(ratios("on", of))}; the control without metrics: ${median(ratios("control", of)).toFixed(3)} (${spread(ratios("control", of))})`,
+      target,
+    });
+    const within3 = { value: 0.97, kind: "min" as const };
+    return [
+      ratio("calls", "coalesced calls/s", "calls/s", within3),
+      ratio("serverCpu", "coalesced calls: server CPU per call", "us"),
+      ratio("clientCpu", "coalesced calls: client CPU per call", "us"),
+      ratio("mbps", "column sums MB/s", "MB/s", within3),
+    ];
+  } finally {
+    await Promise.all(started.map((s) => s.stop()));
+  }
+}
