@@ -319,4 +319,4 @@ const program = new Command("rpcpool-server")
   });
 
 // Exit explicitly: a half-closed client connection must not keep a stopped server alive.
-process.exit(await runProgram(program, process.argv));
+process.exit(await runProgram(program, process.argv, { commandSpan: false }));

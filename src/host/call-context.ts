@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Metadata, ServerUnaryCall } from "@grpc/grpc-js";
+import { endRpcSpan, startServerSpan, tracingOn, withContext } from "../tracing/spans.js";
 
 /** What a handler knows of its call besides the request. */
 export interface CallContext {
@@ -10,15 +11,22 @@ export interface CallContext {
 }
 
 /** A server call of any of the four kinds: each has metadata, a peer, and a "cancelled" event. */
-export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> & EventEmitter;
+export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getPath"> &
+  EventEmitter;
 
 /** A call's context as the host holds it: `end` says its reply is on its way. */
 export interface HostCallContext extends CallContext {
   /**
    * The reply (or the status) is being sent: a "cancelled" grpc-js reports after this is the
-   * stream closing, not the client cancelling, and leaves the signal alone.
+   * stream closing, not the client cancelling, and leaves the signal alone. `error` is what the
+   * handler threw, if it did (for the call's span).
    */
-  end(): void;
+  end(error?: unknown): void;
+  /**
+   * Runs the handler's function inside the call's span (docs/observability.md, Traces): worker
+   * threads, batch items and nested calls it starts are the span's children. As it is without tracing.
+   */
+  within<T>(fn: () => T): T;
 }
 
 /**
@@ -37,6 +45,15 @@ export function callContext(call: AnyServerCall): HostCallContext {
     cancelled = true;
     controller?.abort(new DOMException("call cancelled", "AbortError"));
   });
+  // The call's span, child of the client's (its traceparent) or of the in-process caller's.
+  const traced = tracingOn()
+    ? startServerSpan(
+        call.getPath(),
+        call.metadata,
+        call.getPeer(),
+        (call as { inProcess?: boolean }).inProcess === true,
+      )
+    : undefined;
   return {
     get signal() {
       if (!controller) {
@@ -47,8 +64,10 @@ export function callContext(call: AnyServerCall): HostCallContext {
     },
     metadata: call.metadata,
     peer: call.getPeer(),
-    end: () => {
+    end: (error?: unknown) => {
+      if (traced && !ended) endRpcSpan(traced.span, error, "server");
       ended = true;
     },
+    within: traced ? (fn) => withContext(traced.context, fn) : (fn) => fn(),
   };
 }

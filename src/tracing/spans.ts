@@ -1,0 +1,146 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  ProxyTracerProvider,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
+
+/**
+ * rpcpool's spans, made through @opentelemetry/api alone: without a registered SDK (startTracing
+ * did not start one) every helper here returns at its first line, so calls pay one comparison.
+ */
+
+/** The provider the API hands out when no SDK is registered (its own no-op singleton). */
+const noProvider = new ProxyTracerProvider().getDelegate();
+
+/** Whether an SDK is registered in this process (by startTracing, or by the embedding program). */
+export function tracingOn(): boolean {
+  return (trace.getTracerProvider() as ProxyTracerProvider).getDelegate?.() !== noProvider;
+}
+
+function tracer() {
+  return trace.getTracer("rpcpool");
+}
+
+/** gRPC's attributes of a call by its path, "/package.Service/Method" (semantic conventions). */
+export function rpcAttributes(path: string): Attributes {
+  const slash = path.lastIndexOf("/");
+  return {
+    "rpc.system": "grpc",
+    "rpc.service": path.slice(1, slash),
+    "rpc.method": path.slice(slash + 1),
+  };
+}
+
+/** A span's name for a call: the path without its leading slash, as gRPC instrumentations name it. */
+export function rpcSpanName(path: string): string {
+  return path.startsWith("/") ? path.slice(1) : path;
+}
+
+/** A client span of a call, child of the active span, and its context (for the call's metadata). */
+export function startClientSpan(path: string, server: string): { span: Span; context: Context } {
+  const span = tracer().startSpan(rpcSpanName(path), {
+    kind: SpanKind.CLIENT,
+    attributes: { ...rpcAttributes(path), "server.address": server },
+  });
+  return { span, context: trace.setSpan(context.active(), span) };
+}
+
+/** Writes the W3C `traceparent` (and `tracestate`) of `ctx` into gRPC metadata. */
+export function injectTraceContext(ctx: Context, metadata: Record<string, string | Buffer>): void {
+  propagation.inject(ctx, metadata);
+}
+
+/** Reads a `traceparent` from gRPC metadata (grpc-js's Metadata shape: `get` returns a list). */
+const metadataGetter: TextMapGetter<{ get(key: string): unknown[]; getMap(): object }> = {
+  get: (carrier, key) => {
+    const value = carrier.get(key)[0];
+    return typeof value === "string" ? value : undefined;
+  },
+  keys: (carrier) => Object.keys(carrier.getMap()),
+};
+
+/**
+ * A server span of a call: child of the caller's `traceparent` in the metadata, or, for a call run
+ * in-process (a batch item inside its Invoke, a queued task inside its run), of the span active
+ * here. A call from the network never takes the active span: in a program that hosts servers in
+ * its own process, a connection's events run in the context that started the server.
+ */
+export function startServerSpan(
+  path: string,
+  metadata: { get(key: string): unknown[]; getMap(): object },
+  peer: string,
+  inProcess: boolean,
+): { span: Span; context: Context } {
+  const parent = inProcess
+    ? context.active()
+    : propagation.extract(trace.deleteSpan(context.active()), metadata, metadataGetter);
+  const span = tracer().startSpan(
+    rpcSpanName(path),
+    { kind: SpanKind.SERVER, attributes: { ...rpcAttributes(path), "client.address": peer } },
+    parent,
+  );
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** A span of rpcpool's own work (a file, a part, a task on a worker thread), child of the active one. */
+export function startInternalSpan(
+  name: string,
+  attributes: Attributes = {},
+): { span: Span; context: Context } {
+  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
+  return { span, context: trace.setSpan(context.active(), span) };
+}
+
+/**
+ * Runs `fn` in a span of its own (child of the active one), ended when `fn` settles; an error
+ * marks it failed. Without tracing, `fn` runs as it is.
+ */
+export async function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  if (!tracingOn()) return fn();
+  const { span, context: ctx } = startInternalSpan(name, attributes);
+  try {
+    return await context.with(ctx, fn);
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Runs `fn` with `ctx` active (the context manager carries it through its awaits). */
+export function withContext<T>(ctx: Context, fn: () => T): T {
+  return context.with(ctx, fn);
+}
+
+/**
+ * Ends a call's span with its gRPC status code (an error's `code`, when it has a number there);
+ * the status is ERROR for any failure, as the semantic conventions ask of a client, and for codes
+ * that say the server failed on the server side.
+ */
+export function endRpcSpan(span: Span, error?: unknown, side: "client" | "server" = "client"): void {
+  if (error === undefined) {
+    span.setAttribute("rpc.grpc.status_code", 0);
+  } else {
+    const code = (error as { code?: unknown })?.code;
+    if (typeof code === "number") span.setAttribute("rpc.grpc.status_code", code);
+    const serverFault = typeof code !== "number" || [2, 4, 12, 13, 14, 15].includes(code);
+    if (side === "client" || serverFault) failSpan(span, error);
+  }
+  span.end();
+}
+
+function failSpan(span: Span, error: unknown): void {
+  const message = (error as Error)?.message ?? String(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  if (error instanceof Error) span.recordException(error);
+}
+
+export { SpanStatusCode };
