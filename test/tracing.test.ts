@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OtlpCollector, type ReceivedSpan, startOtlpCollector } from "./support/otlp-collector.js";
@@ -30,13 +32,22 @@ function otelEnv(service: string, protocol: "http/json" | "http/protobuf"): Node
   };
 }
 
+/** The environment without any OTEL_* variable (the test's own may have some). */
+function noOtelEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("OTEL_")));
+}
+
 /** A real server process; resolves its address once it listens. */
-async function startServer(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const child = spawn(process.execPath, [serverProgram, "--port", "0", "--workers", "1", ...args], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+async function startServer(env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, serverProgram, "--port", "0", "--workers", "1", ...args],
+    {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const exited = collectRun(child, "rpcpool-server", 30_000);
   const address = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -50,8 +61,8 @@ async function startServer(env: NodeJS.ProcessEnv, args: string[] = []) {
   return { child, address, exited };
 }
 
-function runClient(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [clientProgram, ...args], {
+function runClient(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, clientProgram, ...args], {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,9 +75,21 @@ const byId = (spans: ReceivedSpan[]) => new Map(spans.map((s) => [s.spanId, s]))
 describe("traces across the client and a server process", () => {
   it("one CLI run and its server send spans of one trace, the server's span the child of the client's", async () => {
     const server = await startServer(otelEnv("trace-test-server", "http/json"));
-    const files = [0, 1].map((i) => tmp.file(`t${i}.csv`, lessonTableBytes()));
+    // One file whole, one cut in parts.
+    const whole = tmp.file("whole.csv", "1;2\n3;4\n");
+    const table = lessonTableBytes();
+    const split = tmp.file("split.csv", table);
+    const files = [whole, split];
     const run = await runClient(
-      ["column-sums", ...files, "--servers", server.address, "--json"],
+      [
+        "column-sums",
+        ...files,
+        "--split",
+        `${Math.ceil(table.length / 3)}B`,
+        "--servers",
+        server.address,
+        "--json",
+      ],
       otelEnv("trace-test-client", "http/protobuf"),
     );
     expect(run.code, run.stderr).toBe(0);
@@ -100,7 +123,68 @@ describe("traces across the client and a server process", () => {
           .map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId} <- ${s.parentSpanId}`)
           .join("\n"),
       );
-    const tableCalls = calls.filter((s) => s.name.endsWith("/ColumnSums"));
-    expect(tableCalls).toHaveLength(2);
+    // Each file a child of the command; each part of the split file a child of its file; each
+    // table call a child of its file or part.
+    const named = (name: string) => client.filter((s) => s.name === name);
+    expect(named(`file ${whole}`)).toHaveLength(1);
+    expect(named(`file ${whole}`)[0]!.parentSpanId).toBe(roots[0]!.spanId);
+    const splitFile = named(`file ${split}`);
+    expect(splitFile).toHaveLength(1);
+    expect(splitFile[0]!.parentSpanId).toBe(roots[0]!.spanId);
+    const parts = client.filter((s) => s.name.startsWith("part "));
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    for (const part of parts) expect(part.parentSpanId).toBe(splitFile[0]!.spanId);
+    const tableCalls = client.filter((s) => s.kind === 3 && s.name.endsWith("/ColumnSums"));
+    expect(tableCalls).toHaveLength(1 + parts.length);
+    const tasks = new Set([named(`file ${whole}`)[0]!.spanId, ...parts.map((p) => p.spanId)]);
+    for (const call of tableCalls) expect(tasks).toContain(call.parentSpanId);
+
+    // Into the worker threads: the server's work on a thread is a child of its call's span.
+    const servedById = byId(served);
+    const workerSpans = served.filter((s) => s.name.startsWith("worker "));
+    expect(workerSpans.length).toBeGreaterThan(0);
+    for (const work of workerSpans) {
+      expect(servedById.get(work.parentSpanId)?.name).toMatch(/ColumnSums$/);
+    }
+  });
+});
+
+describe("without an exporter configured", () => {
+  const hook = ["--import", join(root, "test", "support", "module-loads.mjs")];
+  /** The modules a server and a CLI run against it loaded (their URLs), with this environment. */
+  async function loadsOf(env: NodeJS.ProcessEnv, name: string) {
+    const serverLoads = join(tmp.dir, `${name}-server-loads.txt`);
+    const clientLoads = join(tmp.dir, `${name}-client-loads.txt`);
+    const server = await startServer({ ...env, RPCPOOL_TEST_MODULE_LOADS: serverLoads }, [], hook);
+    const file = tmp.file(`${name}.csv`, "1;2\n3;4\n");
+    const run = await runClient(
+      ["column-sums", file, "--servers", server.address, "--json"],
+      { ...env, RPCPOOL_TEST_MODULE_LOADS: clientLoads },
+      hook,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    server.child.kill("SIGTERM");
+    expect((await server.exited).code).toBe(0);
+    const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8").split("\n") : []);
+    return { server: read(serverLoads), client: read(clientLoads) };
+  }
+  const sdk = (url: string) => /tracing-sdk|@opentelemetry\/(sdk-|exporter-|resources)/.test(url);
+
+  it("neither the server nor the CLI loads the OpenTelemetry SDK", async () => {
+    const loads = await loadsOf(noOtelEnv(), "off");
+    // The hook saw the programs' modules: an empty list would prove nothing.
+    expect(loads.server.some((url) => url.includes("/dist/server/"))).toBe(true);
+    expect(loads.client.some((url) => url.includes("/dist/client/"))).toBe(true);
+    expect(loads.server.filter(sdk)).toEqual([]);
+    expect(loads.client.filter(sdk)).toEqual([]);
+  });
+
+  it("with OTEL_TRACES_EXPORTER=none neither loads it either; with an endpoint both do", async () => {
+    const none = await loadsOf({ ...otelEnv("off", "http/json"), OTEL_TRACES_EXPORTER: "none" }, "none");
+    expect(none.server.filter(sdk)).toEqual([]);
+    expect(none.client.filter(sdk)).toEqual([]);
+    const on = await loadsOf(otelEnv("on", "http/json"), "on");
+    expect(on.server.filter(sdk).length).toBeGreaterThan(0);
+    expect(on.client.filter(sdk).length).toBeGreaterThan(0);
   });
 });

@@ -137,6 +137,12 @@ export function endRpcSpan(span: Span, error?: unknown, side: "client" | "server
   span.end();
 }
 
+/** Ends a span of rpcpool's own work, failed when `error` is given. */
+export function endSpan(span: Span, error?: unknown): void {
+  if (error !== undefined) failSpan(span, error);
+  span.end();
+}
+
 function failSpan(span: Span, error: unknown): void {
   const message = (error as Error)?.message ?? String(error);
   span.setStatus({ code: SpanStatusCode.ERROR, message });
