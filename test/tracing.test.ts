@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OtlpCollector, type ReceivedSpan, startOtlpCollector } from "./support/otlp-collector.js";
+import { noRedis, startRedis } from "./support/redis-server.js";
 import { clientProgram, collectRun, root, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -188,3 +189,47 @@ describe("without an exporter configured", () => {
     expect(on.client.filter(sdk).length).toBeGreaterThan(0);
   });
 });
+
+describe.skipIf(noRedis)(
+  `a queued task's run in the trace that submitted it${noRedis ? `: skipped, ${noRedis}` : ""}`,
+  () => {
+    it("submit -> run: the task's run is a child of the client's submit, the method's span a child of the run", async () => {
+      const redis = await startRedis();
+      try {
+        const server = await startServer(otelEnv("queue-test-server", "http/protobuf"), [
+          "--queue",
+          redis.url,
+        ]);
+        const submitted = await runClient(
+          ["submit", "means", "--lists", "[[1,2,3],[4,5]]", "--queue", redis.url, "--json"],
+          otelEnv("queue-test-client", "http/json"),
+        );
+        expect(submitted.code, submitted.stderr).toBe(0);
+        const id = submitted.json().job;
+        const result = await runClient(["result", id, "--queue", redis.url, "--wait", "--json"], noOtelEnv());
+        expect(result.json()).toEqual({ means: [2, 4.5] });
+        server.child.kill("SIGTERM");
+        expect((await server.exited).code).toBe(0);
+
+        const client = collector.spans.filter((s) => s.service === "queue-test-client");
+        const served = collector.spans.filter((s) => s.service === "queue-test-server");
+        const submit = client.filter((s) => s.name.startsWith("queue submit"));
+        expect(submit).toHaveLength(1);
+        expect(submit[0]!.kind).toBe(4); // PRODUCER
+        const runs = served.filter((s) => s.name.startsWith("queue run"));
+        expect(runs.length).toBeGreaterThan(0);
+        const servedById = byId(served);
+        for (const run of runs) {
+          expect(run.kind).toBe(5); // CONSUMER
+          expect(run.traceId).toBe(submit[0]!.traceId);
+          expect(run.parentSpanId).toBe(submit[0]!.spanId);
+        }
+        const methodSpans = served.filter((s) => s.kind === 2 && s.name.endsWith("/Means"));
+        expect(methodSpans.length).toBeGreaterThan(0);
+        for (const span of methodSpans) expect(servedById.get(span.parentSpanId)?.name).toMatch(/^queue run/);
+      } finally {
+        await redis.stop();
+      }
+    });
+  },
+);

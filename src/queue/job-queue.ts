@@ -3,6 +3,7 @@ import { FlowProducer, type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
+import { endSpan, startProducerSpan, traceCarrier, tracingOn, withContext } from "../tracing/spans.js";
 import {
   bullPrefix,
   cancelChannel,
@@ -209,6 +210,23 @@ export class JobQueue {
    * later. Inputs are checked against the limits before anything is stored.
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    if (!tracingOn()) return this.#submit(tasks, options);
+    // A span of the submit, whose trace context each task carries: its runs are its children.
+    const produced = startProducerSpan(`queue submit ${options.kind ?? "tasks"}`, {
+      "rpcpool.tasks": tasks.length,
+    });
+    try {
+      const job = await withContext(produced.context, () => this.#submit(tasks, options));
+      produced.span.setAttribute("rpcpool.job", job.id);
+      endSpan(produced.span);
+      return job;
+    } catch (error) {
+      endSpan(produced.span, error);
+      throw error;
+    }
+  }
+
+  async #submit(tasks: TaskInput[], options: SubmitOptions): Promise<JobHandle> {
     if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
     const keepMs = options.keepMs ?? defaultKeepMs;
     if (!(keepMs >= 1000))
@@ -257,6 +275,8 @@ export class JobQueue {
     // still spreads over every server; up to 64 tasks in each for the many tiny ones.
     const most = options.chunkTasks ?? Math.max(1, Math.min(64, Math.floor(tasks.length / 64)));
     const chunks = this.#chunks(id, tasks, most);
+    const trace = traceCarrier();
+    if (trace) for (const chunk of chunks) chunk.data.trace = trace;
     if (chunks.some((chunk) => chunk.data.tasks.length > 1)) {
       meta.chunk = [];
       for (const chunk of chunks) for (const task of chunk.data.tasks) meta.chunk[task.index] = chunk.first;
@@ -309,7 +329,7 @@ export class JobQueue {
         await this.#flows.add({
           name: "then",
           queueName: taskQueueName(method),
-          data: { job: id, method, tasks: [{ index }], reduce: true } satisfies TaskData,
+          data: { job: id, method, tasks: [{ index }], reduce: true, trace } satisfies TaskData,
           opts: { ...options_(index), delay: undefined },
           children: chunks.map(({ first, data }) => ({
             name: "task",

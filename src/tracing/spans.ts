@@ -115,6 +115,44 @@ export async function inSpan<T>(name: string, attributes: Attributes, fn: () => 
   }
 }
 
+/**
+ * The trace context of the active span as a plain record (`traceparent`, `tracestate`), to store
+ * with work that runs later elsewhere (a queued task); undefined without tracing.
+ */
+export function traceCarrier(): Record<string, string> | undefined {
+  if (!tracingOn()) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return Object.keys(carrier).length > 0 ? carrier : undefined;
+}
+
+/** Reads a stored carrier: anything but a string value is ignored (it came from Redis: untrusted). */
+const recordGetter: TextMapGetter<unknown> = {
+  get: (carrier, key) => {
+    const value = (carrier as Record<string, unknown>)[key];
+    return typeof value === "string" ? value : undefined;
+  },
+  keys: (carrier) => Object.keys(carrier as object),
+};
+
+/**
+ * A span of work taken from a queue: child of the span that submitted it (its stored carrier), or
+ * the root of a trace of its own when it has none.
+ */
+export function startConsumerSpan(name: string, carrier: unknown, attributes: Attributes = {}) {
+  const base = trace.deleteSpan(context.active());
+  const parent =
+    typeof carrier === "object" && carrier !== null ? propagation.extract(base, carrier, recordGetter) : base;
+  const span = tracer().startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** A span of work handed to a queue (its carrier is stored with it), child of the active one. */
+export function startProducerSpan(name: string, attributes: Attributes = {}) {
+  const span = tracer().startSpan(name, { kind: SpanKind.PRODUCER, attributes });
+  return { span, context: trace.setSpan(context.active(), span) };
+}
+
 /** Runs `fn` with `ctx` active (the context manager carries it through its awaits). */
 export function withContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, fn);
