@@ -150,6 +150,44 @@ describe("traces across the client and a server process", () => {
   });
 });
 
+describe("a batch", () => {
+  it("has one server span per item, each a child of the batch's Invoke span, in the client's trace", async () => {
+    const server = await startServer(otelEnv("batch-test-server", "http/json"));
+    const input = tmp.file(
+      "batch.jsonl",
+      [[1, 2], [3], [5, 7]].map((v) => JSON.stringify({ lists: [{ values: v }] })).join("\n"),
+    );
+    const run = await runClient(
+      [
+        "map",
+        "rpcpool.compute.v1.ComputeService/Means",
+        input,
+        "--chunksize",
+        "3",
+        "--servers",
+        server.address,
+      ],
+      otelEnv("batch-test-client", "http/json"),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim().split("\n")).toHaveLength(3);
+    server.child.kill("SIGTERM");
+    expect((await server.exited).code).toBe(0);
+
+    const client = collector.spans.filter((s) => s.service === "batch-test-client");
+    const served = collector.spans.filter((s) => s.service === "batch-test-server");
+    const invoke = served.filter((s) => s.name === "rpcpool.pool.v1.BatchService/Invoke");
+    expect(invoke).toHaveLength(1);
+    expect(byId(client).get(invoke[0]!.parentSpanId)?.name).toBe("rpcpool.pool.v1.BatchService/Invoke");
+    const items = served.filter((s) => s.name === "rpcpool.compute.v1.ComputeService/Means");
+    expect(items).toHaveLength(3);
+    for (const item of items) {
+      expect(item.parentSpanId).toBe(invoke[0]!.spanId);
+      expect(item.traceId).toBe(invoke[0]!.traceId);
+    }
+  });
+});
+
 describe("without an exporter configured", () => {
   const hook = ["--import", join(root, "test", "support", "module-loads.mjs")];
   /** The modules a server and a CLI run against it loaded (their URLs), with this environment. */

@@ -154,6 +154,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
           },
           // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
           limit: () => 2 * this.pool.slots(),
+          path: spec.path,
         }),
     );
   }
