@@ -19,7 +19,8 @@ module.exports = {
     {
       name: "kernels-are-leaves",
       severity: "error",
-      comment: "The CSV scanner, exact arithmetic, wire codec, metrics and tracing import nothing above them.",
+      comment:
+        "The CSV scanner, exact arithmetic, wire codec, metrics and tracing import nothing above them.",
       // Their specs may check them against generated messages.
       from: { path: kernels, pathNot: "\\.spec\\.ts$" },
       to: { path: above("rpc", "pool", "host", "lesson", "cli", "report", "gen") },

@@ -1,12 +1,6 @@
-import { tracingConfig } from "./tracing-config.js";
+import { type Tracing, tracingConfig } from "./tracing-config.js";
 
-/** A running tracer provider: its spans exported in batches until `shutdown` flushes the rest. */
-export interface Tracing {
-  /** Exports every span ended so far. */
-  flush(): Promise<void>;
-  /** Exports every span ended so far and stops: the program's last step (CLI run end, server drain). */
-  shutdown(): Promise<void>;
-}
+export type { Tracing } from "./tracing-config.js";
 
 /**
  * Starts tracing when the OTEL_* variables configure an exporter (see tracing-config.ts), and

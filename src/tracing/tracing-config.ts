@@ -52,3 +52,11 @@ export function tracingConfig(
 export class TracingConfigError extends Error {
   override name = "TracingConfigError";
 }
+
+/** A running tracer provider: its spans exported in batches until `shutdown` flushes the rest. */
+export interface Tracing {
+  /** Exports every span ended so far. */
+  flush(): Promise<void>;
+  /** Exports every span ended so far and stops: the program's last step (CLI run end, server drain). */
+  shutdown(): Promise<void>;
+}

@@ -1,7 +1,6 @@
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace-node";
-import type { Tracing } from "./start-tracing.js";
-import type { TracingConfig } from "./tracing-config.js";
+import type { Tracing, TracingConfig } from "./tracing-config.js";
 
 /**
  * The OpenTelemetry SDK, loaded only by startTracing when an exporter is configured. The exporters
