@@ -31,7 +31,7 @@ function tracer() {
 }
 
 /** gRPC's attributes of a call by its path, "/package.Service/Method" (semantic conventions). */
-export function rpcAttributes(path: string): Attributes {
+function rpcAttributes(path: string): Attributes {
   const slash = path.lastIndexOf("/");
   return {
     "rpc.system": "grpc",
@@ -41,7 +41,7 @@ export function rpcAttributes(path: string): Attributes {
 }
 
 /** A span's name for a call: the path without its leading slash, as gRPC instrumentations name it. */
-export function rpcSpanName(path: string): string {
+function rpcSpanName(path: string): string {
   return path.startsWith("/") ? path.slice(1) : path;
 }
 
@@ -98,23 +98,6 @@ export function startInternalSpan(
 ): { span: Span; context: Context } {
   const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
   return { span, context: trace.setSpan(context.active(), span) };
-}
-
-/**
- * Runs `fn` in a span of its own (child of the active one), ended when `fn` settles; an error
- * marks it failed. Without tracing, `fn` runs as it is.
- */
-export async function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
-  if (!tracingOn()) return fn();
-  const { span, context: ctx } = startInternalSpan(name, attributes);
-  try {
-    return await context.with(ctx, fn);
-  } catch (error) {
-    failSpan(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
 }
 
 /**
