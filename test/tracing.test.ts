@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Pool } from "rpcpool";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OtlpCollector, type ReceivedSpan, startOtlpCollector } from "./support/otlp-collector.js";
 import { noRedis, startRedis } from "./support/redis-server.js";
 import { clientProgram, collectRun, root, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { until } from "./support/waits.js";
 
 const tmp = tempDir();
 let collector: OtlpCollector;
@@ -147,6 +149,43 @@ describe("traces across the client and a server process", () => {
     for (const work of workerSpans) {
       expect(servedById.get(work.parentSpanId)?.name).toMatch(/ColumnSums$/);
     }
+  });
+});
+
+describe("a server drained by SIGTERM", () => {
+  it("exports the span of a call that was still running when the signal came", async () => {
+    const server = await startServer(otelEnv("drain-test-server", "http/json"));
+    const call = runClient(
+      ["call", "rpcpool.compute.v1.DemoService/Sleep", '{"milliseconds":1500}', "--servers", server.address],
+      otelEnv("drain-test-client", "http/json"),
+    );
+    // The signal comes while the call runs (the server says it has one in flight).
+    const watcher = await Pool.connect([server.address]);
+    let inFlight = 0;
+    const poll = setInterval(() => {
+      watcher.servers[0]!.refreshInfo().then(
+        (info) => {
+          inFlight = info.callsInFlight;
+        },
+        () => {},
+      );
+    }, 20);
+    try {
+      await until(() => inFlight > 0, "the server runs the call");
+    } finally {
+      clearInterval(poll);
+      await watcher.close();
+    }
+    server.child.kill("SIGTERM");
+    const run = await call;
+    expect(run.code, run.stderr).toBe(0);
+    expect((await server.exited).code).toBe(0);
+    const sleeps = collector.spans.filter(
+      (s) => s.service === "drain-test-server" && s.name === "rpcpool.compute.v1.DemoService/Sleep",
+    );
+    expect(sleeps).toHaveLength(1);
+    const client = collector.spans.filter((s) => s.service === "drain-test-client");
+    expect(byId(client).get(sleeps[0]!.parentSpanId)?.name).toBe("rpcpool.compute.v1.DemoService/Sleep");
   });
 });
 
