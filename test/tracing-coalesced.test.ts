@@ -4,6 +4,7 @@ import { Pool } from "rpcpool";
 import { ComputeServiceDefinition } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { until } from "./support/waits.js";
 
 // A program that embeds the pool and registers its own SDK (here, spans kept in memory): the
 // pool's spans join its traces. The registration is this test file's process only.
@@ -62,5 +63,20 @@ describe("coalesced calls", () => {
       // A waiting call that went alone (a group of one) has its own call as its child.
       expect(alone || linked.some((id) => firsts.has(id))).toBe(true);
     }
+  });
+
+  it("give streaming calls a client span that ends with the stream (the store's Put, a session)", async () => {
+    exporter.reset();
+    const value = Buffer.alloc(100_000, 7);
+    const handle = await pool.broadcast(value);
+    expect((await pool.gather([handle]))[0]!.equals(value)).toBe(true);
+    const session = await pool.session();
+    await session.close();
+    await until(
+      () => exporter.getFinishedSpans().some((s) => s.name === "rpcpool.pool.v1.SessionService/Open"),
+      "the session's span ends",
+    );
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    expect(names).toContain("rpcpool.pool.v1.StoreService/Put");
   });
 });
