@@ -3,7 +3,7 @@
  *   programs (server/, client/) > cli > lesson (the application) > core (rpc, pool, host) > kernels.
  * Each imports only what is below it; the core knows no lesson service.
  */
-const kernels = "^src/(csv|exact|wire|metrics)/";
+const kernels = "^src/(csv|exact|wire|metrics|tracing)/";
 const core = "^src/(rpc|pool|host)/";
 const above = (...layers) => `^src/(${layers.join("|")})/`;
 
@@ -19,7 +19,8 @@ module.exports = {
     {
       name: "kernels-are-leaves",
       severity: "error",
-      comment: "The CSV scanner, exact arithmetic, wire codec and metrics import nothing above them.",
+      comment:
+        "The CSV scanner, exact arithmetic, wire codec, metrics and tracing import nothing above them.",
       // Their specs may check them against generated messages.
       from: { path: kernels, pathNot: "\\.spec\\.ts$" },
       to: { path: above("rpc", "pool", "host", "lesson", "cli", "report", "gen") },

@@ -403,4 +403,4 @@ async function hostedServices(options: {
 }
 
 // Exit explicitly: a half-closed client connection must not keep a stopped server alive.
-process.exit(await runProgram(program, process.argv));
+process.exit(await runProgram(program, process.argv, { commandSpan: false }));

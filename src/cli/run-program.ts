@@ -1,6 +1,9 @@
 import { type Command, CommanderError } from "commander";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import { SpanStatusCode, startInternalSpan, withContext } from "../tracing/spans.js";
+import { startTracing, type Tracing } from "../tracing/start-tracing.js";
+import { TracingConfigError } from "../tracing/tracing-config.js";
 import { interruptedExitCode, isInterruptedError } from "./interrupt.js";
 import { printable, say, unreachableHints, writeJson } from "./output.js";
 
@@ -20,14 +23,59 @@ export class StartupError extends Error {
 /** Commands whose JSON document lists `results` beside `errors` (the others have `errors` alone). */
 const withResults = new Set(["column-sums", "weighted-means", "lesson"]);
 
+export interface RunOptions {
+  /**
+   * With tracing on, the command is the root span of one trace (the client's): every file, part
+   * and call it makes is a child. A server's run is no span: its calls are spans of their callers' traces.
+   */
+  commandSpan?: boolean;
+}
+
 /**
  * Runs a commander program with our exit-code contract: 0 success, 1 a failed input or call,
  * 2 a usage error. The action reports its exit code with setExitCode. A usage error, commander's
  * or ours, is one line and a pointer to --help; with --json, every failure is also a JSON document
  * on stdout, `{"errors":[{"code":…,"message":…}]}` (with `"results":[]` where the command lists
  * results), so that a script reading stdout always gets one.
+ *
+ * It also starts tracing when the OTEL_* variables configure an exporter (docs/observability.md,
+ * Traces), and flushes its spans before returning: when a command ends, and when a server's
+ * action returns after draining (SIGTERM).
  */
-export async function runProgram(program: Command, argv: string[]): Promise<number> {
+export async function runProgram(
+  program: Command,
+  argv: string[],
+  options: RunOptions = {},
+): Promise<number> {
+  let tracing: Tracing | undefined;
+  try {
+    tracing = await startTracing(process.env, program.name());
+  } catch (error) {
+    if (!(error instanceof TracingConfigError)) throw error;
+    say(`error: ${error.message}`);
+    return 2;
+  }
+  try {
+    if (!tracing || options.commandSpan === false) return await runCommand(program, argv);
+    const name = program.commands.find((c) => c.name() === argv[2])?.name();
+    const root = startInternalSpan(name ? `${program.name()} ${name}` : program.name());
+    const code = await withContext(root.context, () => runCommand(program, argv));
+    root.span.setAttribute("process.exit.code", code);
+    if (code !== 0) root.span.setStatus({ code: SpanStatusCode.ERROR, message: `exit code ${code}` });
+    root.span.end();
+    return code;
+  } finally {
+    // Every span ended is exported before the program exits: none lost (a collector that is down
+    // costs one warning, not the command's result).
+    await tracing
+      ?.shutdown()
+      .catch((error: unknown) =>
+        say(`warning: tracing: spans not exported: ${(error as Error)?.message ?? error}`),
+      );
+  }
+}
+
+async function runCommand(program: Command, argv: string[]): Promise<number> {
   // Subcommands do not inherit settings made after they were created: set them on each.
   const all = (command: Command): Command[] => [command, ...command.commands.flatMap(all)];
   for (const command of all(program)) {

@@ -1,12 +1,13 @@
 import type { EventEmitter } from "node:events";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
+import { endRpcSpan, startServerSpan, tracingOn, withContext } from "../tracing/spans.js";
 import type { ContextTools, ServerCallContext } from "./service-implementation.js";
 
 // What a handler knows of its call: defined beside the handlers' types, which build on it.
 export type { CallContext } from "./service-implementation.js";
 
 /** A server call of any of the four kinds: each has metadata, a peer, and a "cancelled" event. */
-export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer"> &
+export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getPath"> &
   Partial<Pick<ServerUnaryCall<unknown, unknown>, "getDeadline">> &
   EventEmitter;
 
@@ -14,9 +15,15 @@ export type AnyServerCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" |
 export interface HostCallContext extends ServerCallContext {
   /**
    * The reply (or the status) is being sent: a "cancelled" grpc-js reports after this is the
-   * stream closing, not the client cancelling, and leaves the signal alone.
+   * stream closing, not the client cancelling, and leaves the signal alone. `error` is what the
+   * handler threw, if it did (for the call's span).
    */
-  end(): void;
+  end(error?: unknown): void;
+  /**
+   * Runs the handler's function inside the call's span (docs/observability.md, Traces): worker
+   * threads, batch items and nested calls it starts are the span's children. As it is without tracing.
+   */
+  within<T>(fn: () => T): T;
 }
 
 /**
@@ -35,6 +42,15 @@ export function callContext(call: AnyServerCall, tools: ContextTools = noTools):
     cancelled = true;
     controller?.abort(new DOMException("call cancelled", "AbortError"));
   });
+  // The call's span, child of the client's (its traceparent) or of the in-process caller's.
+  const traced = tracingOn()
+    ? startServerSpan(
+        call.getPath(),
+        call.metadata,
+        call.getPeer(),
+        (call as { inProcess?: boolean }).inProcess === true,
+      )
+    : undefined;
   return {
     get signal() {
       if (!controller) {
@@ -56,9 +72,11 @@ export function callContext(call: AnyServerCall, tools: ContextTools = noTools):
     identity: tools.identity,
     log: tools.log,
     workers: tools.workers,
-    end: () => {
+    end: (error?: unknown) => {
+      if (traced && !ended) endRpcSpan(traced.span, error, "server");
       ended = true;
     },
+    within: traced ? (fn) => withContext(traced.context, fn) : (fn) => fn(),
   };
 }
 

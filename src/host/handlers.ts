@@ -82,7 +82,7 @@ function settle<Res>(
   const done = deps.tracker.enter();
   // Promise.resolve().then: a function that throws before its first await rejects like the rest.
   Promise.resolve()
-    .then(run)
+    .then(() => context.within(run))
     .then(
       (response) => {
         done();
@@ -95,7 +95,7 @@ function settle<Res>(
       },
       (error: unknown) => {
         done();
-        context.end();
+        context.end(error);
         lastResort(
           deps,
           () => callback(toStatus(error, bugLogger(deps)), null),
@@ -112,30 +112,32 @@ function stream<Res>(
   run: () => AsyncIterable<Res>,
 ): void {
   const done = deps.tracker.enter();
-  (async () => {
-    for await (const response of run()) {
-      // A cancelled call takes no more: leaving the loop ends the function's iteration.
-      if (call.cancelled) return;
-      if (!call.write(response)) await once(call, "drain", { signal: context.signal });
-    }
-  })().then(
-    () => {
-      done();
-      context.end();
-      lastResort(
-        deps,
-        () => call.end(),
-        (status) => call.emit("error", status),
-      );
-    },
-    (error: unknown) => {
-      done();
-      context.end();
-      // grpc-js sends an 'error' event's status as the call's status.
-      const send = (status: StatusReply) => call.emit("error", status);
-      lastResort(deps, () => send(toStatus(error, bugLogger(deps))), send);
-    },
-  );
+  context
+    .within(async () => {
+      for await (const response of run()) {
+        // A cancelled call takes no more: leaving the loop ends the function's iteration.
+        if (call.cancelled) return;
+        if (!call.write(response)) await once(call, "drain", { signal: context.signal });
+      }
+    })
+    .then(
+      () => {
+        done();
+        context.end();
+        lastResort(
+          deps,
+          () => call.end(),
+          (status) => call.emit("error", status),
+        );
+      },
+      (error: unknown) => {
+        done();
+        context.end(error);
+        // grpc-js sends an 'error' event's status as the call's status.
+        const send = (status: StatusReply) => call.emit("error", status);
+        lastResort(deps, () => send(toStatus(error, bugLogger(deps))), send);
+      },
+    );
 }
 
 /**

@@ -90,6 +90,8 @@ function callShape(path: string, context: LocalCallContext) {
     getDeadline: () => Number.POSITIVE_INFINITY,
     getPath: () => path,
     sendMetadata: () => {},
+    // Its span is a child of the span active where it runs (call-context.ts): the batch's, the task's.
+    inProcess: true,
   };
 }
 

@@ -1,6 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { ServerError } from "../rpc/server-error.js";
+import { endSpan, startInternalSpan, tracingOn } from "../tracing/spans.js";
 import { FairQueue } from "./fair-queue.js";
 import type { ThrownServerError } from "./worker-entry.js";
 
@@ -55,7 +56,15 @@ export class WorkerPool {
       options instanceof AbortSignal ? { signal: options, transfer: undefined } : options;
     const href = moduleHref(module);
     const kind = `${href}#${exportName}`;
-    return new Promise<unknown>((resolve, reject) => {
+    // The task's span, child of the call's (the handler's span is active here): from the queue to
+    // its end, with the moment a thread took it. Measured here: the threads load no SDK.
+    const traced = tracingOn()
+      ? startInternalSpan(`worker ${exportName}`, {
+          "rpcpool.worker.module": href,
+          "rpcpool.worker.export": exportName,
+        })
+      : undefined;
+    const ran = new Promise<unknown>((resolve, reject) => {
       signal?.throwIfAborted();
       const onAbort = () => {
         // Still waiting: dropped where it stands, its turn skipped. Running: piscina stops it.
@@ -66,6 +75,7 @@ export class WorkerPool {
         dropped: false,
         start: () => {
           signal?.removeEventListener("abort", onAbort);
+          traced?.span.addEvent("started on a thread");
           this.#piscina
             .run({ module: href, exportName, args }, { signal, transferList: transfer as never })
             .finally(() => this.#queue.done(kind))
@@ -79,6 +89,17 @@ export class WorkerPool {
       if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);
       return result as T;
     });
+    if (!traced) return ran;
+    return ran.then(
+      (result) => {
+        endSpan(traced.span);
+        return result;
+      },
+      (error: unknown) => {
+        endSpan(traced.span, error);
+        throw error;
+      },
+    );
   }
 
   /** Tasks running on the threads now. */

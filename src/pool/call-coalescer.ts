@@ -1,4 +1,6 @@
+import type { Context, Span } from "@opentelemetry/api";
 import { ClientError } from "../rpc/client-error.js";
+import { endSpan, startInternalSpan, tracingOn, withContext } from "../tracing/spans.js";
 
 /** A call waiting for its turn: its request and how to settle it. */
 interface Waiting<Req, Res> {
@@ -7,6 +9,8 @@ interface Waiting<Req, Res> {
   reject: (error: ClientError) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Its span, child of the caller's (with tracing): it leaves in a batch made elsewhere. */
+  traced?: { span: Span; context: Context };
 }
 
 /** What a coalesced call needs: the plain call, the batched call, and how many may be in flight. */
@@ -17,6 +21,8 @@ export interface CoalescedMethod<Req, Res> {
   batch(requests: Req[]): Promise<Array<{ ok: true; value: Res } | { ok: false; error: ClientError }>>;
   /** Calls of this method that may be in flight at once before later ones wait (and coalesce). */
   limit(): number;
+  /** The method's path, for the span of each call that waits (docs/observability.md, Traces). */
+  path?: string;
 }
 
 /** Most calls one coalesced round trip carries. */
@@ -40,6 +46,19 @@ export class CallCoalescer<Req, Res> {
     if (this.#inFlight < this.method.limit()) return this.#track(this.method.direct(request, signal));
     return new Promise<Res>((resolve, reject) => {
       const waiting: Waiting<Req, Res> = { request, resolve, reject, signal };
+      if (tracingOn()) {
+        // Each call keeps a span of its own in its caller's trace, whatever batch it travels in.
+        waiting.traced = startInternalSpan(`${(this.method.path ?? "call").slice(1)} (coalesced)`);
+        const traced = waiting.traced;
+        waiting.resolve = (value) => {
+          endSpan(traced.span);
+          resolve(value);
+        };
+        waiting.reject = (error) => {
+          endSpan(traced.span, error);
+          reject(error);
+        };
+      }
       if (signal) {
         waiting.onAbort = () => {
           const at = this.#waiting.indexOf(waiting);
@@ -69,14 +88,25 @@ export class CallCoalescer<Req, Res> {
       for (const waiting of group) {
         if (waiting.onAbort) waiting.signal!.removeEventListener("abort", waiting.onAbort);
       }
+      // The round trip runs in its first call's context (its span the parent of the call's span),
+      // not in that of the call whose end made room; the others' spans link to the first's.
+      const first = group[0]!.traced;
+      const within = <T>(fn: () => T): T => (first ? withContext(first.context, fn) : fn());
       if (group.length === 1) {
         const [only] = group;
-        this.#track(this.method.direct(only!.request, only!.signal)).then(only!.resolve, (error) =>
-          only!.reject(ClientError.from(error)),
+        this.#track(within(() => this.method.direct(only!.request, only!.signal))).then(
+          only!.resolve,
+          (error) => only!.reject(ClientError.from(error)),
         );
         continue;
       }
-      this.#track(this.method.batch(group.map((w) => w.request))).then(
+      if (first) {
+        for (const waiting of group) {
+          waiting.traced?.span.setAttribute("rpcpool.batch.items", group.length);
+          if (waiting.traced !== first) waiting.traced?.span.addLink({ context: first.span.spanContext() });
+        }
+      }
+      this.#track(within(() => this.method.batch(group.map((w) => w.request)))).then(
         (results) =>
           results.forEach((result, i) => {
             const waiting = group[i]!;

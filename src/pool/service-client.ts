@@ -108,6 +108,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
           batch: (requests) => this.#calls(method).batch(requests),
           // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
           limit: () => 2 * this.#runs.slots(),
+          path: spec.path,
         }),
     );
   }

@@ -52,6 +52,11 @@ export interface TaskData {
   tasks: Array<{ index: number; inline?: string[] }>;
   /** The job's reduce step (JobMeta.reduce): its input is the other tasks' replies. */
   reduce?: boolean;
+  /**
+   * The W3C trace context of the submit (`traceparent`), when it was traced: each task's run is a
+   * span of the submitter's trace. Read as untrusted (anything but strings ignored).
+   */
+  trace?: Record<string, string>;
 }
 
 /** The job's `meta` field. */

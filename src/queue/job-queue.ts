@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
 import type { AnyServiceDefinition } from "../rpc/method-spec.js";
+import { endSpan, startProducerSpan, traceCarrier, tracingOn, withContext } from "../tracing/spans.js";
 import { jobPlan, storeInput } from "./job-chunks.js";
 import { checkedSubmission, enqueueChunks } from "./job-enqueue.js";
 import { adoptable, JobHandle, type Listening } from "./job-handle.js";
@@ -128,6 +129,23 @@ export class JobQueue {
    * later. Inputs are checked against the limits before anything is stored.
    */
   async submit(tasks: TaskInput[], options: SubmitOptions = {}): Promise<JobHandle> {
+    if (!tracingOn()) return this.#submit(tasks, options);
+    // A span of the submit, whose trace context each task carries: its runs are its children.
+    const produced = startProducerSpan(`queue submit ${options.kind ?? "tasks"}`, {
+      "rpcpool.tasks": tasks.length,
+    });
+    try {
+      const job = await withContext(produced.context, () => this.#submit(tasks, options));
+      produced.span.setAttribute("rpcpool.job", job.id);
+      endSpan(produced.span);
+      return job;
+    } catch (error) {
+      endSpan(produced.span, error);
+      throw error;
+    }
+  }
+
+  async #submit(tasks: TaskInput[], options: SubmitOptions): Promise<JobHandle> {
     if (options.every !== undefined) return this.#schedule(tasks, options, options.every);
     const { keepMs, delayMs, priority } = checkedSubmission(tasks, options, this.limits);
     // Inputs and the job's record outlive the delay by --keep.
@@ -143,6 +161,9 @@ export class JobQueue {
     }
     const created = Date.now();
     const { meta, chunks } = jobPlan(id, created, tasks, options, this.limits.inlineBytes);
+    // Each task carries the submit's trace context: its runs are the submit span's children.
+    const trace = traceCarrier();
+    if (trace) for (const chunk of chunks) chunk.data.trace = trace;
     // Listening to the job while it is stored: a result() that follows needs no round trip to start.
     let listening: Listening | undefined;
     const stored = this.#guard(async (redis) => {

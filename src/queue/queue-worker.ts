@@ -5,6 +5,7 @@ import { blamesServer } from "../pool/task-engine.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status, statusName } from "../rpc/grpc-status.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
+import { endRpcSpan, startConsumerSpan, tracingOn, withContext } from "../tracing/spans.js";
 import { repeatedField } from "../wire/repeated-field.js";
 import {
   bullPrefix,
@@ -319,7 +320,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     try {
       await Promise.all(
         tasks.map(async (task) => {
-          const reply = await runOne(data, method, task, cancel.signal);
+          const reply = await tracedRun(method, data, task.index, () =>
+            runOne(data, method, task, cancel.signal),
+          );
           options.observer?.task(method, reply.code === Status.OK);
           const index = task.index;
           // Its outcome, CANCELLED, was recorded by the cancel; nothing to retry.
@@ -455,4 +458,35 @@ interface BullBackend {
 
 function failure(code: number, message: string): string {
   return JSON.stringify({ code, message });
+}
+
+/**
+ * One task's run in a span of the trace that submitted it (its stored `traceparent`): the method's
+ * own span (call-context.ts) is its child. As it is without tracing.
+ */
+function tracedRun(
+  method: string,
+  data: TaskData,
+  index: number,
+  run: () => Promise<LocalReply>,
+): Promise<LocalReply> {
+  if (!tracingOn()) return run();
+  const traced = startConsumerSpan(`queue run ${method.slice(1)}`, data.trace, {
+    "rpcpool.job": data.job,
+    "rpcpool.task": index,
+  });
+  return withContext(traced.context, run).then(
+    (reply) => {
+      endRpcSpan(
+        traced.span,
+        reply.code === Status.OK ? undefined : { code: reply.code, message: reply.message },
+        "server",
+      );
+      return reply;
+    },
+    (error: unknown) => {
+      endRpcSpan(traced.span, error, "server");
+      throw error;
+    },
+  );
 }

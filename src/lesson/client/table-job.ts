@@ -13,6 +13,7 @@ import {
   weightsBytes,
 } from "./table-calls.js";
 import type { TableReadOptions } from "./table-input.js";
+import { TableSpans } from "./table-spans.js";
 import {
   byFile,
   type FileOutcome,
@@ -80,19 +81,24 @@ async function runTableJob<R>(
   });
   options.onPlan?.(tasks);
   await prepare?.(tasks);
-  const outcomes: Outcome<R>[] = await pool.mapSettled(
-    tasks,
-    (task, server, signal) =>
-      call(task, server, {
-        read: options.read,
-        part: task.part,
-        remote,
-        source: task.source,
-        signal,
-        onBytes: options.onBytes,
-      }),
-    { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
-  );
+  const spans = new TableSpans(tasks);
+  const outcomes: Outcome<R>[] = await pool
+    .mapSettled(
+      tasks,
+      (task, server, signal) =>
+        spans.attempt(task, () =>
+          call(task, server, {
+            read: options.read,
+            part: task.part,
+            remote,
+            source: task.source,
+            signal,
+            onBytes: options.onBytes,
+          }),
+        ),
+      { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
+    )
+    .finally(() => spans.finish());
   // A split file's parts are told apart by their place in it: "part 2 of 4".
   const partOf = (index: number) => {
     const task = tasks[index]!;
