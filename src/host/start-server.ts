@@ -3,12 +3,14 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
+import { StatsServiceDefinition } from "../gen/rpcpool/pool/v1/stats.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
 import { batchHandler, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
+import { CallStats } from "./call-stats.js";
 import { CallTracker } from "./call-tracker.js";
 import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
 import { ConnectionTable } from "./connection-table.js";
@@ -22,6 +24,7 @@ import { invokeLocal, type LocalCallContext } from "./local-call.js";
 import { MethodRegistry } from "./method-registry.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost, type SessionHostOptions } from "./session-service.js";
+import { hostStats, statsHandler } from "./stats-service.js";
 import { storeService } from "./store-service.js";
 import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -135,6 +138,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const workers = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
+  const stats = new CallStats();
   const identity = serverIdentity(options.name ?? "");
   const registry = new MethodRegistry();
   const store = new ValueStore(options.store);
@@ -194,6 +198,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     { definition: BatchServiceDefinition, implementation: { invoke: batch } },
     { definition: SessionServiceDefinition, implementation: { open: sessions.open } },
     { definition: StoreServiceDefinition, implementation: storeService({ ...deps, store, registry }) },
+    {
+      definition: StatsServiceDefinition,
+      implementation: {
+        stats: statsHandler(deps, () =>
+          hostStats({ identity, stats, startedAt, workers, store, sessions: () => sessions.stats() }),
+        ),
+      },
+    },
   ];
   const hosted = [...framework, ...(options.services ?? [])];
   const server = new Server({
@@ -213,8 +225,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .filter((service) => service.implementation || !service.sessionClass)
       .map((service) => resolveService(service, tools));
     for (const service of services) {
-      server.addService(tolerantDeserializers(service.methods), service.implementation);
-      registry.add(service.methods, service.implementation);
+      // Counted for StatsService: the same handlers answer gRPC calls and batch items.
+      const implementation = stats.wrap(service.methods, service.implementation);
+      server.addService(tolerantDeserializers(service.methods), implementation);
+      registry.add(service.methods, implementation);
     }
     health = new Health(services.map((service) => service.name));
     health.addToServer(server);

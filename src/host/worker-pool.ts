@@ -81,6 +81,15 @@ export class WorkerPool {
     });
   }
 
+  /** Tasks running on a thread now, and tasks waiting for one (for StatsService). */
+  get busy(): number {
+    return this.#queue.running;
+  }
+
+  get waiting(): number {
+    return this.#queue.waiting;
+  }
+
   async close(): Promise<void> {
     await this.#piscina.destroy();
   }
