@@ -69,7 +69,7 @@ interface TableSubmitOptions extends SubmitOptions, TableFlags {
 }
 
 /** The queue named by --queue, or by RPCPOOL_QUEUE (which keeps a password out of `ps`). */
-async function openQueue(options: QueueOptions): Promise<JobQueue> {
+export async function openQueue(options: QueueOptions): Promise<JobQueue> {
   const url = options.queue ?? process.env.RPCPOOL_QUEUE;
   if (!url) throw new UsageError("give the queue: --queue redis://HOST:PORT or RPCPOOL_QUEUE");
   // Loaded here: the other commands never pay for the Redis client.
