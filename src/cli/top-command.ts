@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { textTable, writeJson } from "./output.js";
+import { pause } from "./pause.js";
 import type { CommonOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 import { type ServerRow, StatsSource, withoutSpans } from "./server-stats.js";
@@ -36,10 +37,7 @@ export async function topCommand(options: TopOptions, command: Command): Promise
         process.stdout.write(`\x1b[H\x1b[J${new Date().toISOString()}  rpcpool top (Ctrl-C ends)\n\n`);
         process.stdout.write(`${topTable(rows)}\n`);
         shown++;
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, options.intervalMs ?? 1_000);
-          stop.signal.addEventListener("abort", () => (clearTimeout(timer), resolve(undefined)), { once: true });
-        });
+        await pause(options.intervalMs ?? 1_000, stop.signal);
       }
     } finally {
       process.off("SIGINT", onSigint);

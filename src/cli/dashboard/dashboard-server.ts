@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
+import { pause } from "../pause.js";
 import type { ServerSample, StatsSource } from "../server-stats.js";
 import { pageHtml } from "./page.js";
 import { pageScript } from "./page-script.js";
@@ -93,10 +94,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       const snapshot: Snapshot = { t: Date.now(), servers, ...(queue ? { queue } : {}) };
       last = `data: ${JSON.stringify(snapshot)}\n\n`;
       for (const listener of listeners) listener.write(last);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, options.intervalMs);
-        stop.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await pause(options.intervalMs, stop.signal);
     }
   })();
   const address = server.address();

@@ -97,7 +97,10 @@ function drawStream(servers) {
   g.fillStyle = "#fff";
   g.fillRect(0, 0, canvas.width, canvas.height);
   g.font = "11px sans-serif";
-  const span = 60000;
+  // The last minute, or less while the servers have less to show: bars are then wide enough to see.
+  let earliest = Infinity;
+  for (const s of servers) for (const c of s.recent || []) earliest = Math.min(earliest, s.nowUnixMs - c.startUnixMs);
+  const span = Math.min(60000, Math.max(5000, Number.isFinite(earliest) ? earliest * 1.1 : 60000));
   rows.forEach((row, i) => {
     const y = i * rowH;
     g.fillStyle = "#333";
@@ -114,7 +117,7 @@ function drawStream(servers) {
     }
   });
   g.fillStyle = "#666";
-  g.fillText("-60 s", left, canvas.height - 4);
+  g.fillText("-" + Math.round(span / 1000) + " s", left, canvas.height - 4);
   g.fillText("now", width - 24, canvas.height - 4);
   const legend = document.getElementById("legend");
   legend.replaceChildren(...[...methodColour].map(([m, c]) => {
