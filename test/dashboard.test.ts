@@ -90,7 +90,9 @@ describe("rpcpool dashboard in Chromium", () => {
     await pageUntil(`document.querySelectorAll(".uplot canvas").length === 3`, "draws three uPlot charts");
     await pageUntil(`${inked(".uplot canvas")} > 0`, "draws lines in the first chart");
     await pageUntil(`${inked("#stream")} > 500`, "draws bars in the task stream");
-    expect(await browser.evaluate<string>(`document.getElementById("legend").textContent`)).toContain("Means");
+    expect(await browser.evaluate<string>(`document.getElementById("legend").textContent`)).toContain(
+      "Means",
+    );
 
     const png = await browser.screenshot();
     expect(png.subarray(1, 4).toString()).toBe("PNG");

@@ -50,8 +50,21 @@ export async function topCommand(options: TopOptions, command: Command): Promise
 /** The rows as a text table, one line a server; an unreachable one says so across. */
 export function topTable(rows: ServerRow[]): string {
   const header = [
-    "server", "name", "labels", "version", "uptime", "workers", "in flight", "completed",
-    "failed", "calls/s", "p50 ms", "p95 ms", "store", "sessions", "queued",
+    "server",
+    "name",
+    "labels",
+    "version",
+    "uptime",
+    "workers",
+    "in flight",
+    "completed",
+    "failed",
+    "calls/s",
+    "p50 ms",
+    "p95 ms",
+    "store",
+    "sessions",
+    "queued",
   ];
   return textTable(
     header,
@@ -61,7 +74,9 @@ export function topTable(rows: ServerRow[]): string {
         : [
             r.address,
             r.name ?? "",
-            Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(","),
+            Object.entries(r.labels ?? {})
+              .map(([k, v]) => `${k}=${v}`)
+              .join(","),
             r.version ?? "",
             duration(r.uptimeSeconds ?? 0),
             `${r.workersBusy}/${r.workers}`,

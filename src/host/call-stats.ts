@@ -84,35 +84,33 @@ export class CallStats {
     const wrapped: UntypedServiceImplementation = { ...implementation };
     for (const [name, spec] of Object.entries(methods)) {
       const key = name in implementation ? name : (spec.originalName ?? name);
-      const handler = implementation[key] as ((...args: any[]) => void) | undefined;
+      const handler = implementation[key] as unknown as Handler | undefined;
       if (typeof handler !== "function" || notCounted.has(spec.path)) continue;
-      wrapped[key] = spec.responseStream
-        ? (call: any) => handler(this.#watchStream(spec.path, call))
-        : (call: any, callback: (error: any, value?: unknown) => void) => {
+      const counted: Handler = spec.responseStream
+        ? (call) => handler(this.#watchStream(spec.path, call as StreamCall))
+        : (call, callback) => {
             const end = this.begin(spec.path);
-            handler(call, (error: any, value?: unknown) => {
-              end(error ? (typeof error.code === "number" ? error.code : 2) : 0);
-              callback(error, value);
+            handler(call, (error, value) => {
+              end(error ? codeOf(error) : 0);
+              callback!(error, value);
             });
           };
+      wrapped[key] = counted as unknown as UntypedServiceImplementation[string];
     }
     return wrapped;
   }
 
   /** A streaming call whose end (end(), an 'error' status, or cancellation) ends its count. */
-  #watchStream<C extends { end: (...a: any[]) => unknown; emit: (...a: any[]) => boolean }>(
-    method: string,
-    call: C & { once(event: string, listener: () => void): unknown },
-  ): C {
+  #watchStream(method: string, call: StreamCall): StreamCall {
     const end = this.begin(method);
     const originalEnd = call.end.bind(call);
     const originalEmit = call.emit.bind(call);
-    call.end = (...args: any[]) => {
+    call.end = (...args: unknown[]) => {
       end(0);
       return originalEnd(...args);
     };
-    call.emit = (event: string, ...args: any[]) => {
-      if (event === "error") end(typeof args[0]?.code === "number" ? args[0].code : 2);
+    call.emit = (event: string | symbol, ...args: unknown[]) => {
+      if (event === "error") end(codeOf(args[0]));
       return originalEmit(event, ...args);
     };
     call.once("cancelled", () => end(1));
@@ -148,6 +146,21 @@ export class CallStats {
       recent: spans.slice(-maxSpansSent),
     };
   }
+}
+
+type Handler = (call: unknown, callback?: (error: unknown, value?: unknown) => void) => void;
+
+/** What of a grpc-js streaming call the count hooks: its end, its 'error' status, its cancellation. */
+interface StreamCall {
+  end: (...args: unknown[]) => unknown;
+  emit: (event: string | symbol, ...args: unknown[]) => boolean;
+  once(event: string, listener: () => void): unknown;
+}
+
+/** A status's code (2, UNKNOWN, when it has none). */
+function codeOf(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : 2;
 }
 
 /** The nearest-rank percentile of `values` (0 when there are none). */

@@ -55,10 +55,17 @@ export class Chromium {
     const browser = new Chromium(child, profile);
     const { targetInfos } = await browser.send("Target.getTargets");
     const page = targetInfos.find((t: any) => t.type === "page");
-    const { sessionId } = await browser.send("Target.attachToTarget", { targetId: page.targetId, flatten: true });
+    const { sessionId } = await browser.send("Target.attachToTarget", {
+      targetId: page.targetId,
+      flatten: true,
+    });
     browser.#session = sessionId;
     await browser.send("Page.enable", {}, true);
-    await browser.send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false }, true);
+    await browser.send(
+      "Emulation.setDeviceMetricsOverride",
+      { width, height, deviceScaleFactor: 1, mobile: false },
+      true,
+    );
     return browser;
   }
 
@@ -88,7 +95,11 @@ export class Chromium {
 
   /** A PNG of the page as it is now. */
   async screenshot(): Promise<Buffer> {
-    const { data } = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true }, true);
+    const { data } = await this.send(
+      "Page.captureScreenshot",
+      { format: "png", captureBeyondViewport: true },
+      true,
+    );
     return Buffer.from(data, "base64");
   }
 

@@ -37,7 +37,9 @@ export async function dashboardCommand(options: DashboardCommandOptions, _comman
       }
     : undefined;
   if (!loopback.test(options.host)) {
-    say(`warning: the dashboard on ${options.host} has no login: whoever reaches it sees every server's figures`);
+    say(
+      `warning: the dashboard on ${options.host} has no login: whoever reaches it sees every server's figures`,
+    );
   }
   const dashboard = await startDashboard({
     host: options.host,
