@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { callCommand, collect } from "../src/cli/call-command.js";
+import { dashboardCommand } from "../src/cli/dashboard/dashboard-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { mapCommand } from "../src/cli/map-command.js";
@@ -12,7 +13,6 @@ import { scaleCommand } from "../src/cli/scale-command.js";
 import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
 import { columnSumsCommand, weightedMeansCommand } from "../src/cli/table-commands.js";
 import { topCommand } from "../src/cli/top-command.js";
-import { dashboardCommand } from "../src/cli/dashboard/dashboard-command.js";
 
 import { version } from "../src/version.js";
 
@@ -255,7 +255,9 @@ function watching(command: Command): Command {
 watching(
   program
     .command("top")
-    .description("each server's calls, latency, workers, store and sessions: live on a terminal, once with --json")
+    .description(
+      "each server's calls, latency, workers, store and sessions: live on a terminal, once with --json",
+    )
     .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
     .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
 ).action(topCommand);
