@@ -248,8 +248,7 @@ function watching(command: Command): Command {
     .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
     .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
-    .option("--token-file <file>", "send the bearer token in this file with every call")
-    .option("--json", "print one JSON document on stdout");
+    .option("--token-file <file>", "send the bearer token in this file with every call");
 }
 
 watching(
@@ -258,6 +257,7 @@ watching(
     .description(
       "each server's calls, latency, workers, store and sessions: live on a terminal, once with --json",
     )
+    .option("--json", "print one snapshot as a JSON document and exit")
     .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
     .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
 ).action(topCommand);

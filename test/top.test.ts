@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
+import { interruptOnTerminal, noTerminal, onTerminal } from "./support/terminal.js";
 
 // `rpcpool top` (docs/observability.md) against two real server processes: each server counts the
 // calls it finished itself (StatsService), and `top --json` reports both.
@@ -64,5 +65,23 @@ describe("rpcpool top --json", () => {
     expect(run.code, run.stderr).toBe(0);
     for (const s of servers.servers) expect(run.stdout).toContain(s.address);
     expect(run.stdout).toMatch(/completed/);
+  });
+});
+
+describe.skipIf(noTerminal)("rpcpool top on a terminal", () => {
+  it("redraws the view in place, one row per server (--count ends it)", () => {
+    const output = onTerminal(["top", "--servers", servers.list, "--count", "2", "--interval-ms", "100"]);
+    // Cleared and redrawn twice: the screen's home-and-clear before each view.
+    expect(output.split("\x1b[H\x1b[J")).toHaveLength(3);
+    for (const s of servers.servers) expect(output).toContain(s.address);
+    expect(output).toContain("Ctrl-C ends");
+  });
+
+  it("ends on Ctrl-C", async () => {
+    // Typed once the last server's row is on the screen: a live view ended by its user is a success.
+    const last = servers.servers[1]!.address;
+    const { output, code } = await interruptOnTerminal(["top", "--servers", servers.list], last);
+    expect(output).toContain(servers.servers[0]!.address);
+    expect(code).toBe(0);
   });
 });
