@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Chromium } from "./support/chromium.js";
 import { useServers } from "./support/local-servers.js";
+import { noRedis, startRedis } from "./support/redis-server.js";
 import { clientProgram, root, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -99,5 +100,59 @@ describe("rpcpool dashboard in Chromium", () => {
     const where = process.env.RPCPOOL_SCREENSHOT ? join(root, "docs", "images") : tmp.dir;
     mkdirSync(where, { recursive: true });
     writeFileSync(join(where, "dashboard.png"), png);
+  });
+});
+
+describe.skipIf(noRedis)("rpcpool dashboard --queue", () => {
+  it("sends the durable queue's depth with every snapshot", async () => {
+    const redis = await startRedis();
+    const queued = spawn(
+      process.execPath,
+      [
+        clientProgram,
+        "dashboard",
+        "--servers",
+        servers.list,
+        "--port",
+        "0",
+        "--interval-ms",
+        "200",
+        "--queue",
+        redis.url,
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const [line] = (await once(createInterface({ input: queued.stdout! }), "line")) as [string];
+      const page = line.replace("dashboard on ", "");
+      // No server works this queue: the job's one task waits.
+      const submitted = await rpcpool([
+        "submit",
+        "means",
+        "--lists",
+        "[[1,2,3]]",
+        "--queue",
+        redis.url,
+        "--json",
+      ]);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      const events = await fetch(new URL("events", page));
+      const reader = events.body!.getReader();
+      let text = "";
+      let queue: any;
+      for (let i = 0; i < 100 && !(queue?.counts?.waiting > 0); i++) {
+        const { value } = await reader.read();
+        text += Buffer.from(value!).toString("utf8");
+        const events = text.split("\n\n").filter((e) => e.startsWith("data: "));
+        if (events.length > 0) queue = JSON.parse(events[events.length - 1]!.slice(6)).queue;
+      }
+      await reader.cancel();
+      expect(queue).toMatchObject({ name: "tasks", counts: { jobs: 1, waiting: 1, running: 0 } });
+    } finally {
+      const exited = once(queued, "exit");
+      queued.kill("SIGTERM");
+      await exited;
+      await redis.stop();
+    }
   });
 });

@@ -7,6 +7,10 @@ import { interruptOnTerminal, noTerminal, onTerminal } from "./support/terminal.
 // `rpcpool top` (docs/observability.md) against two real server processes: each server counts the
 // calls it finished itself (StatsService), and `top --json` reports both.
 const servers = useServers(2);
+const tokenFile = tempDir();
+const token = tokenFile.file("token", "top-s3cret\n");
+const guarded = useServers(1, { args: ["--token-file", token] });
+afterAll(() => tokenFile.cleanup());
 const means = "rpcpool.compute.v1.ComputeService/Means";
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -65,6 +69,17 @@ describe("rpcpool top --json", () => {
     expect(run.code, run.stderr).toBe(0);
     for (const s of servers.servers) expect(run.stdout).toContain(s.address);
     expect(run.stdout).toMatch(/completed/);
+  });
+});
+
+describe("rpcpool top --token-file", () => {
+  it("asks a server with a token only with it: without, the row says UNAUTHENTICATED", async () => {
+    const ok = await rpcpool(["top", "--json", "--servers", guarded.list, "--token-file", token]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json().servers[0]).toMatchObject({ address: guarded.list, completed: 0 });
+    const refused = await rpcpool(["top", "--json", "--servers", guarded.list]);
+    expect(refused.code).toBe(1);
+    expect(refused.json().servers[0].error).toMatch(/UNAUTHENTICATED/);
   });
 });
 
