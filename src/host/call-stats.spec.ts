@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import type { MethodSpec } from "../rpc/method-spec.js";
 import { CallStats, percentile } from "./call-stats.js";
@@ -44,7 +45,7 @@ describe("CallStats", () => {
       work: (_call: unknown, callback: (e: unknown, v?: unknown) => void) => callback({ code: 5 }),
       info: (_call: unknown, callback: (e: unknown, v?: unknown) => void) => callback(null, {}),
       watch: (call: EventEmitter & { end(): void }) => call.end(),
-    }) as Record<string, (...args: unknown[]) => void>;
+    } as unknown as UntypedServiceImplementation) as Record<string, (...args: unknown[]) => void>;
     wrapped.work!({}, () => {});
     wrapped.info!({}, () => {});
     const call = Object.assign(new EventEmitter(), { end: () => {} });
