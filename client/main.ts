@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { accumulateCommand } from "../src/cli/accumulate-command.js";
 import { callCommand, collect } from "../src/cli/call-command.js";
+import { dashboardCommand } from "../src/cli/dashboard/dashboard-command.js";
 import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { initCommand } from "../src/cli/init-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
@@ -12,6 +13,7 @@ import { runProgram } from "../src/cli/run-program.js";
 import { scaleCommand } from "../src/cli/scale-command.js";
 import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
 import { columnSumsCommand, weightedMeansCommand } from "../src/cli/table-commands.js";
+import { topCommand } from "../src/cli/top-command.js";
 
 import { version } from "../src/version.js";
 
@@ -244,6 +246,40 @@ program
   .action(initCommand);
 
 addQueueCommands(program);
+
+/** Options of the commands that watch running servers (`top`, `dashboard`): no local servers, no retries. */
+function watching(command: Command): Command {
+  return command
+    .requiredOption(
+      "--servers <list>",
+      "the servers to watch: HOST:PORT,..., dns:///NAME:PORT, or a file of them, one a line",
+    )
+    .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
+    .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option("--token-file <file>", "send the bearer token in this file with every call");
+}
+
+watching(
+  program
+    .command("top")
+    .description(
+      "each server's calls, latency, workers, store and sessions: live on a terminal, once with --json",
+    )
+    .option("--json", "print one snapshot as a JSON document and exit")
+    .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
+    .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
+).action(topCommand);
+
+watching(
+  program
+    .command("dashboard")
+    .description("a live web page of the servers: charts over time, the task stream, the queue's depth")
+    .option("--host <address>", "address the page is served on", "127.0.0.1")
+    .option("--port <port>", "port of the page (0: any free one)", integerIn(0, 65535), 8787)
+    .option("--interval-ms <ms>", "how often the servers are asked", positiveInteger, 1000)
+    .option("--queue <url>", "also show this durable queue's depth (redis://...; default: $RPCPOOL_QUEUE)"),
+).action(dashboardCommand);
 
 const code = await runProgram(program, process.argv);
 // Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps

@@ -316,6 +316,7 @@ describe("the host's own services", () => {
       "rpcpool.pool.v1.BatchService",
       "rpcpool.pool.v1.SessionService",
       "rpcpool.pool.v1.StoreService",
+      "rpcpool.pool.v1.StatsService",
       "test.host.v1.Probe",
     ]);
     expect(await healthCheck(server.address, "test.host.v1.Probe")).toBe("SERVING");
@@ -325,6 +326,7 @@ describe("the host's own services", () => {
         "rpcpool.pool.v1.BatchService",
         "rpcpool.pool.v1.SessionService",
         "rpcpool.pool.v1.StoreService",
+        "rpcpool.pool.v1.StatsService",
       ]),
     );
   });

@@ -66,6 +66,13 @@ export class FairQueue {
     return counts;
   }
 
+  /** Tasks waiting for a thread (those dropped but not yet skipped included): for StatsService, in O(kinds). */
+  get waitingTotal(): number {
+    let n = 0;
+    for (const queue of this.#queues.values()) n += queue.items.length - queue.head;
+    return n;
+  }
+
   #mayStart(kind: string): boolean {
     if (this.#total < this.threads) return true;
     return this.#total < this.threads + this.spare && !this.#running.has(kind);

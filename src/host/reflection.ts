@@ -12,6 +12,7 @@ const frameworkProtoFiles = [
   "rpcpool/pool/v1/batch.proto",
   "rpcpool/pool/v1/session.proto",
   "rpcpool/pool/v1/store.proto",
+  "rpcpool/pool/v1/stats.proto",
 ];
 
 /**

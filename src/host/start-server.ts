@@ -4,11 +4,13 @@ import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { BatchServiceDefinition } from "../gen/rpcpool/pool/v1/batch.js";
 import { InfoServiceDefinition } from "../gen/rpcpool/pool/v1/info.js";
 import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
+import { StatsServiceDefinition } from "../gen/rpcpool/pool/v1/stats.js";
 import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
 import { batchHandler, batchInvoke, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
+import { CallStats } from "./call-stats.js";
 import { CallTracker } from "./call-tracker.js";
 import { type ConnectionLimits, defaultConnectionLimits, limitConnections } from "./connection-limits.js";
 import { ConnectionTable } from "./connection-table.js";
@@ -28,6 +30,7 @@ import { MethodRegistry } from "./method-registry.js";
 import type { ServerObserver } from "./metrics/server-observer.js";
 import { addReflection } from "./reflection.js";
 import { SessionHost, type SessionHostOptions } from "./session-service.js";
+import { hostStats, statsHandler } from "./stats-service.js";
 import { storeService } from "./store-service.js";
 import { ValueStore, type ValueStoreOptions } from "./value-store.js";
 import { WorkerPool } from "./worker-pool.js";
@@ -156,6 +159,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const workers = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
+  const stats = new CallStats();
   const identity = serverIdentity(options.name ?? "");
   const registry = new MethodRegistry();
   const store = new ValueStore(options.store);
@@ -213,6 +217,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     { definition: BatchServiceDefinition, handlers: { invoke: batch } },
     { definition: SessionServiceDefinition, handlers: { open: sessions.open } },
     { definition: StoreServiceDefinition, handlers: storeService({ ...deps, store, registry }) },
+    {
+      definition: StatsServiceDefinition,
+      handlers: {
+        stats: statsHandler(deps, () =>
+          hostStats({ identity, stats, startedAt, workers, store, sessions: () => sessions.stats() }),
+        ),
+      },
+    },
   ];
   const hosted: HostedService[] = options.services ?? [];
   const server = new Server({
@@ -237,8 +249,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         .map((service) => resolveService(service, tools, handlerDeps)),
     ];
     for (const service of services) {
-      server.addService(tolerantDeserializers(service.methods), service.implementation);
-      registry.add(service.methods, service.implementation);
+      // Counted for StatsService: the same handlers answer gRPC calls and batch items.
+      const implementation = stats.wrap(service.methods, service.implementation);
+      server.addService(tolerantDeserializers(service.methods), implementation);
+      registry.add(service.methods, implementation);
     }
     health = new Health(services.map((service) => service.name));
     health.addToServer(server);

@@ -117,6 +117,11 @@ export class WorkerPool {
     return counts;
   }
 
+  /** Tasks waiting for a thread, of every kind (for StatsService: cheaper than waiting()). */
+  get waitingTotal(): number {
+    return this.#queue.waitingTotal;
+  }
+
   async close(): Promise<void> {
     await this.#piscina.destroy();
   }
