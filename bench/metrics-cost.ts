@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
-import { type LocalServer, Pool, startLocalServers } from "rpcpool";
+import { Pool } from "rpcpool";
 import { ComputeServiceService, computeMethods, MeansRequest, TableOptions } from "rpcpool/lesson";
+import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import type { Figure } from "./figures.js";
 
 /** A port free now on loopback (the --metrics port of the server measured with metrics on). */

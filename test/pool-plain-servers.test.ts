@@ -30,8 +30,8 @@ beforeAll(async () => {
     services: [
       {
         definition: TestServiceDefinition,
-        implementation: (tools) => ({
-          unaryCall: tools.unary(async (request: SimpleRequest): Promise<SimpleResponse> => {
+        implementation: {
+          async unaryCall(request: SimpleRequest): Promise<SimpleResponse> {
             const echo = request.responseStatus;
             if (echo && echo.code !== 0) throw new ServerError(echo.code, echo.message);
             return {
@@ -39,8 +39,8 @@ beforeAll(async () => {
               username: "",
               oauthScope: "",
             };
-          }),
-        }),
+          },
+        },
       },
     ],
   });

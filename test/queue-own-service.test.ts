@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type RunningServer, ServerError, startServer } from "rpcpool";
+import { type RunningServer, ServerError, Status, startServer } from "rpcpool";
 import { JobQueue, type RunningQueueWorker, startQueueWorker, type TaskResult } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { FlakyServiceDefinition } from "./gen/rpcpool/test/v1/flaky.js";
@@ -32,13 +32,15 @@ describe.skipIf(noRedis)(`a user's service on the queue${noRedis ? `: skipped, $
           definition: FlakyServiceDefinition,
           protoFiles: ["rpcpool/test/v1/flaky.proto"],
           includeDirs: [join(root, "test", "proto")],
-          implementation: ({ unary, identity }) => ({
-            store: unary(async (request: { value: string }) => {
-              if (request.value === "") throw new ServerError(3, "nothing to store"); // INVALID_ARGUMENT
+          implementation: {
+            async store(request, { identity }) {
+              if (request.value === "") throw new ServerError(Status.INVALID_ARGUMENT, "nothing to store");
               return { server: `${identity.server}:${request.value}` };
-            }),
-            append: unary(async () => ({ server: identity.server })),
-          }),
+            },
+            async append(_request, { identity }) {
+              return { server: identity.server };
+            },
+          },
         },
       ],
     });

@@ -9,8 +9,8 @@ import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } 
 import { noServerError } from "./connect-failure.js";
 import { Discovery } from "./discovery.js";
 import { type StartedServer, startLocalServers } from "./local-servers.js";
-import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import type { ClientObserver } from "./metrics/client-observer.js";
+import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
 import { connectAll, PoolMembers } from "./pool-members.js";
 import type { ConnectOptions, LocalPoolOptions } from "./pool-options.js";
 import { PoolRuns } from "./pool-runs.js";

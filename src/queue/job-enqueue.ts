@@ -75,7 +75,13 @@ export async function enqueueChunks(
     await flows.add({
       name: "then",
       queueName: taskQueueName(method),
-      data: { job: id, method, tasks: [{ index }], reduce: true, trace: chunks[0]?.data.trace } satisfies TaskData,
+      data: {
+        job: id,
+        method,
+        tasks: [{ index }],
+        reduce: true,
+        trace: chunks[0]?.data.trace,
+      } satisfies TaskData,
       opts: { ...options_(index), delay: undefined },
       children: chunks.map(({ first, data }) => ({
         name: "task",
