@@ -11,6 +11,7 @@
 //   `./primes.js`, `./tally-class.js`), their generated code (`./gen/acme/...`) and protos, and the
 //   lesson's tables in `data/lesson/` (as `rpcpool lesson` writes them).
 // - ```ts no-run marks a block that is type-checked only; the words after no-run say why.
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
@@ -64,6 +65,29 @@ export function writeSnippetProject(root, dir, snippets) {
     cpSync(join(from, "gen"), join(dir, "gen"), { recursive: true });
     cpSync(join(from, "proto"), join(dir, "proto"), { recursive: true });
   }
+  // A service of each call kind (docs/api.md's streaming methods), as the tests generate it.
+  cpSync(
+    join(root, "test", "gen", "rpcpool", "test", "v1", "words.ts"),
+    join(dir, "gen", "rpcpool", "test", "v1", "words.ts"),
+  );
+  // `rpcpool init`'s project (docs/own-service.md): its words.proto generated as its buf.gen.yaml
+  // says, into ./gen/words/v1/words.ts, with this checkout's ts-proto.
+  const template = join(root, "templates", "service");
+  cpSync(join(template, "proto"), join(dir, "proto"), { recursive: true });
+  const options = readFileSync(join(template, "buf.gen.yaml"), "utf8")
+    .split("\n")
+    .filter((line) => /^\s+- \w+=/.test(line))
+    .map((line) => line.trim().slice(2));
+  const plugin = join(root, "node_modules", "ts-proto", "protoc-gen-ts_proto");
+  writeFileSync(
+    join(dir, "buf.gen.words.yaml"),
+    JSON.stringify({ version: "v2", plugins: [{ local: ["node", plugin], out: "gen", opt: options }] }),
+  );
+  execFileSync(
+    join(root, "node_modules", ".bin", "buf"),
+    ["generate", join(template, "proto"), "--template", "buf.gen.words.yaml"],
+    { cwd: dir, stdio: "inherit" },
+  );
   for (const s of snippets) writeFileSync(join(dir, `${s.name}.ts`), s.code);
   writeFileSync(
     join(dir, "tsconfig.json"),
