@@ -1,7 +1,7 @@
 // `npm test`: the service hosted by a real server on a free port, called through a pool.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ClientError, methodsOf, Pool, type RunningServer, startServer } from "rpcpool";
+import { ClientError, Pool, type RunningServer, startServer } from "rpcpool";
 import { WordsServiceDefinition } from "./gen/words/v1/words.js";
 import service from "./service.js";
 
@@ -44,9 +44,9 @@ test("count: a refused request is INVALID_ARGUMENT, with the handler's message",
 });
 
 test("split: one message per word, streamed", async () => {
-  const split = methodsOf(WordsServiceDefinition).split;
   const words: string[] = [];
-  for await (const reply of pool.servers[0]!.serverStream(split, { text: "one two  three" })) {
+  const split = pool.service(WordsServiceDefinition).serverStream("split", { text: "one two  three" });
+  for await (const reply of split) {
     words.push(`${reply.index}:${reply.word}`);
   }
   assert.deepEqual(words, ["0:one", "1:two", "2:three"]);
