@@ -29,7 +29,11 @@ beforeAll(async () => {
     workers: 1,
     services: [
       {
-        definition: TestServiceDefinition,
+        // Only UnaryCall: a definition narrowed to the one method this server implements.
+        definition: {
+          ...TestServiceDefinition,
+          methods: { unaryCall: TestServiceDefinition.methods.unaryCall },
+        },
         implementation: {
           async unaryCall(request: SimpleRequest): Promise<SimpleResponse> {
             const echo = request.responseStatus;
