@@ -59,7 +59,8 @@ describe("rpcpool map", () => {
       const line = out[i - 1];
       if (i === bad) {
         expect(line.error.code).toBe("INVALID_ARGUMENT");
-        expect(line.error.message).toMatch(new RegExp(`^line ${bad}: not JSON`));
+        // Where: the file, the line and (V8 says the position) the column.
+        expect(line.error.message).toMatch(new RegExp(`^${file}: line ${bad}, column \\d+: not JSON`));
       } else if (i === refused) {
         expect(line).toEqual({
           error: { code: "INVALID_ARGUMENT", message: "list 1 is empty: it has no mean" },
@@ -101,7 +102,8 @@ describe("rpcpool map", () => {
         .split("\n")
         .map((line) => {
           const { servedBy: _, ...rest } = JSON.parse(line);
-          return JSON.stringify(rest);
+          // The input's name is in a bad line's message: the file's, or "standard input".
+          return JSON.stringify(rest).replace(`${file}: `, "standard input: ");
         })
         .sort();
     expect(strip(unordered.stdout)).toEqual(strip(ordered.stdout));
@@ -155,7 +157,7 @@ describe("rpcpool map", () => {
     const out = run.stdout.trim().split("\n");
     expect(out).toHaveLength(301);
     expect(JSON.parse(out[0]!).means).toEqual([2]);
-    expect(JSON.parse(out[300]!).error.message).toMatch(/^line 301: not JSON/);
+    expect(JSON.parse(out[300]!).error.message).toMatch(/^standard input: line 301, column \d+: not JSON/);
   });
 
   it("moves a lost server's lines to the other (Means is NO_SIDE_EFFECTS in its proto): every reply, exit 0", async () => {

@@ -155,7 +155,9 @@ describe.skipIf(noRedis)(`the typed queue${noRedis ? `: skipped, ${noRedis}` : "
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toBe(map.stdout);
     expect(result.stdout.split("\n")).toHaveLength(1_000 - Math.floor(1_000 / 79) + 1);
-    expect(result.stdout).toContain('{"error":{"code":"INVALID_ARGUMENT","message":"line 97: not JSON');
+    expect(result.stdout).toMatch(
+      /{"error":{"code":"INVALID_ARGUMENT","message":"\S+: line 97, column \d+: not JSON/,
+    );
     expect(result.stdout).toContain('"message":"list 1 is empty: it has no mean"');
 
     // From stdin, described by the .proto files instead of reflection, with map's --emit-defaults.

@@ -26,14 +26,18 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /**
  * A request from one JSON text through the proto3 JSON mapping. Text that is not JSON, or JSON
  * that does not fit the message (an unknown field, a string for a number), is a UsageError
- * naming the problem; `where` says which input it was ("line 12").
+ * naming the problem; `where` says which input it was ("texts.jsonl: line 12"), and a JSON
+ * syntax error its column too (V8 says the position).
  */
 export function requestOf(method: DescribedMethod, text: string, where = "the request"): Message {
   let json: JsonValue;
   try {
     json = JSON.parse(text) as JsonValue;
   } catch (error) {
-    throw new UsageError(`${where}: not JSON: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const column = position === undefined ? "" : `, column ${Number(position) + 1}`;
+    throw new UsageError(`${where}${column}: not JSON: ${message}`);
   }
   try {
     return method.requestFromJson(json);
@@ -104,7 +108,7 @@ export async function callCommand(
       }
       for await (const line of inputLines(process.stdin)) {
         try {
-          yield requestOf(method, line.text, `line ${line.number}`);
+          yield requestOf(method, line.text, `standard input: line ${line.number}`);
         } catch (error) {
           bad = error;
           abort.abort();

@@ -89,7 +89,11 @@ export async function mapCommand(
         }
         let request: Message;
         try {
-          request = requestOf(method, line.text, `line ${line.number}`);
+          request = requestOf(
+            method,
+            line.text,
+            `${file === undefined || file === "-" ? "standard input" : file}: line ${line.number}`,
+          );
         } catch (error) {
           await settle(seq, errorLine("INVALID_ARGUMENT", (error as Error).message), true);
           continue;

@@ -86,7 +86,11 @@ export async function submitMethodCommand(
   const requests = async function* () {
     for await (const line of inputLines(inputStream(file), file ?? "standard input")) {
       try {
-        yield requestOf(method, line.text, `line ${line.number}`);
+        yield requestOf(
+          method,
+          line.text,
+          `${file === undefined || file === "-" ? "standard input" : file}: line ${line.number}`,
+        );
       } catch (error) {
         yield new FailedInput(Status.INVALID_ARGUMENT, (error as Error).message);
       }
