@@ -4,7 +4,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, wri
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { noRedis, type RedisProcess, startRedis } from "./support/redis-server.js";
+import { noRedis, startRedis } from "./support/redis-server.js";
 import { root, rpcpool, serverProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -308,39 +308,37 @@ describe("a service project made by rpcpool init, outside the repository", () =>
     });
   });
 
-  describe.skipIf(noRedis)(`on the durable queue${noRedis ? `: skipped, ${noRedis}` : ""}`, () => {
-    let redis: RedisProcess;
-    let address: string;
-    beforeAll(async () => {
-      redis = await startRedis();
-      address = await serve([
-        serverProgram,
-        "--port",
-        "0",
-        "--workers",
-        "1",
-        "--service",
-        "dist/service.js",
-        "--queue",
-        redis.url,
-      ]);
-    }, 60_000);
-    afterAll(async () => {
-      await redis?.stop();
-    });
-
-    it("rpcpool submit SERVICE/METHOD, then result --wait, prints what rpcpool map prints", async () => {
-      const lines = ['{"text":"to be or not"}', '{"text":""}', "{not json", '{"text":"a bb ccc"}'];
-      const input = folder.file("queued.jsonl", `${lines.join("\n")}\n`);
-      const method = "words.v1.WordsService/Count";
-      const map = await rpcpool(["map", method, input, "--servers", address]);
-      expect(map.code, map.stderr).toBe(1); // the line that is not JSON
-      const submit = await rpcpool(["submit", method, input, "--servers", address, "--queue", redis.url]);
-      expect(submit.code, submit.stderr).toBe(0);
-      const result = await rpcpool(["result", submit.stdout.trim(), "--wait", "--queue", redis.url]);
-      expect(result.code, result.stderr).toBe(1);
-      expect(result.stdout).toBe(map.stdout);
-      expect(JSON.parse(result.stdout.split("\n")[0]!)).toMatchObject({ words: 4, longest: "not" });
-    });
-  });
+  it.skipIf(noRedis)(
+    `rpcpool submit SERVICE/METHOD, then result --wait, prints what rpcpool map prints${noRedis ? `: skipped, ${noRedis}` : ""}`,
+    async () => {
+      const redis = await startRedis();
+      try {
+        const address = await serve([
+          serverProgram,
+          "--port",
+          "0",
+          "--workers",
+          "1",
+          "--service",
+          "dist/service.js",
+          "--queue",
+          redis.url,
+        ]);
+        const lines = ['{"text":"to be or not"}', '{"text":""}', "{not json", '{"text":"a bb ccc"}'];
+        const input = folder.file("queued.jsonl", `${lines.join("\n")}\n`);
+        const method = "words.v1.WordsService/Count";
+        const map = await rpcpool(["map", method, input, "--servers", address]);
+        expect(map.code, map.stderr).toBe(1); // the line that is not JSON
+        const submit = await rpcpool(["submit", method, input, "--servers", address, "--queue", redis.url]);
+        expect(submit.code, submit.stderr).toBe(0);
+        const result = await rpcpool(["result", submit.stdout.trim(), "--wait", "--queue", redis.url]);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stdout).toBe(map.stdout);
+        expect(JSON.parse(result.stdout.split("\n")[0]!)).toMatchObject({ words: 4, longest: "not" });
+      } finally {
+        await redis.stop();
+      }
+    },
+    60_000,
+  );
 });
