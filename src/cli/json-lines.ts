@@ -9,11 +9,21 @@ export interface InputLine {
 }
 
 /** The stream a FILE argument names: the file, or standard input for `-` (or no FILE). */
+/** How an input is named in messages: its path, or "standard input" for `-` or none. */
+export const inputName = (file: string | undefined) =>
+  file === undefined || file === "-" ? "standard input" : file;
+
 export function inputStream(file: string | undefined): Readable {
   if (file === undefined || file === "-") return process.stdin;
   const stream = createReadStream(file, { encoding: "utf8" });
   return stream;
 }
+
+/**
+ * The longest input line taken (64 MiB, the largest message a server takes by default): a stream
+ * with no newline (a binary file, /dev/zero) is refused instead of filling the client's memory.
+ */
+export const maxLineChars = 64 << 20;
 
 /**
  * The non-blank lines of a stream, read as they are asked for: the stream is pulled a chunk at a
@@ -25,15 +35,23 @@ export async function* inputLines(stream: Readable, name = "standard input"): As
   let number = 0;
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
+      // Only the new chunk is searched for a newline: a long line is not scanned again each time.
+      let end = chunk.indexOf("\n");
+      if (end >= 0) end += rest.length;
       rest += chunk;
       let start = 0;
-      for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n", start)) {
+      for (; end >= 0; end = rest.indexOf("\n", start)) {
         const text = rest.slice(start, end);
         start = end + 1;
         number++;
         if (text.trim() !== "") yield { number, text };
       }
       rest = rest.slice(start);
+      if (rest.length > maxLineChars) {
+        throw new UsageError(
+          `${name}: line ${number + 1} is longer than ${maxLineChars >> 20} MiB with no newline: the input is JSON lines, one request a line`,
+        );
+      }
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -5,7 +5,7 @@ import type { PoolEvent } from "../pool/outcome.js";
 import type { ClientError } from "../rpc/client-error.js";
 import type { GrpcServiceDefinition } from "../rpc/method-spec.js";
 import { type DescribedCallOptions, requestOf } from "./call-command.js";
-import { flushLines, inputLines, inputStream, writeLine } from "./json-lines.js";
+import { flushLines, inputLines, inputName, inputStream, writeLine } from "./json-lines.js";
 import { commandMethod } from "./method-lookup.js";
 import { poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
@@ -78,7 +78,7 @@ export async function mapCommand(
     // last `fed % chunksize` lines wait for more; waiting for one of them would never end.
     const oldestSent = () => (callOf.get(next) ?? fed) < fed - (fed % chunksize);
     const requests = async function* (): AsyncGenerator<Message> {
-      for await (const line of inputLines(inputStream(file), file ?? "standard input")) {
+      for await (const line of inputLines(inputStream(file), inputName(file))) {
         const seq = read++;
         // The window: wait while the oldest line not yet printed is too far behind.
         while (!options.unordered && seq - next >= window && oldestSent()) {
@@ -89,11 +89,7 @@ export async function mapCommand(
         }
         let request: Message;
         try {
-          request = requestOf(
-            method,
-            line.text,
-            `${file === undefined || file === "-" ? "standard input" : file}: line ${line.number}`,
-          );
+          request = requestOf(method, line.text, `${inputName(file)}: line ${line.number}`);
         } catch (error) {
           await settle(seq, errorLine("INVALID_ARGUMENT", (error as Error).message), true);
           continue;

@@ -9,7 +9,7 @@ import { type DescribedMethod, describedMethod, registryOf } from "../rpc/descri
 import { Status } from "../rpc/grpc-status.js";
 import type { GrpcServiceDefinition } from "../rpc/method-spec.js";
 import { type DescribedCallOptions, oneServer, requestOf } from "./call-command.js";
-import { flushLines, inputLines, inputStream, writeLine } from "./json-lines.js";
+import { flushLines, inputLines, inputName, inputStream, writeLine } from "./json-lines.js";
 import { commandMethod, type MethodSource, parseMethodName } from "./method-lookup.js";
 import { controls, printSubmitted, type SubmitOptions, withQueue } from "./queue-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
@@ -84,13 +84,9 @@ export async function submitMethodCommand(
   // A line that is not a fitting request is that task's failure, recorded at submission, as map
   // prints it in its place.
   const requests = async function* () {
-    for await (const line of inputLines(inputStream(file), file ?? "standard input")) {
+    for await (const line of inputLines(inputStream(file), inputName(file))) {
       try {
-        yield requestOf(
-          method,
-          line.text,
-          `${file === undefined || file === "-" ? "standard input" : file}: line ${line.number}`,
-        );
+        yield requestOf(method, line.text, `${inputName(file)}: line ${line.number}`);
       } catch (error) {
         yield new FailedInput(Status.INVALID_ARGUMENT, (error as Error).message);
       }

@@ -2,7 +2,7 @@ import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import type { Outcome, TaskFn } from "./outcome.js";
 import type { TaskEngine } from "./task-engine.js";
-import type { RunSettings } from "./task-run.js";
+import type { Run, RunSettings } from "./task-run.js";
 
 type Inputs<I> = Iterable<I> | AsyncIterable<I>;
 
@@ -19,6 +19,7 @@ export async function settledInOrder<I, R>(
   });
   await run.feed(inputs, Number.POSITIVE_INFINITY);
   await run.done;
+  if (run.inputsFailed) throw run.inputsFailed.error;
   return outcomes;
 }
 
@@ -46,6 +47,7 @@ export async function* settledAsCompleted<I, R>(
       while (buffer.length > 0) {
         const outcome = buffer.shift()!;
         run.take();
+        throwIfInputsFailed(run, outcome);
         yield outcome;
       }
       if (run.finished) break;
@@ -55,6 +57,7 @@ export async function* settledAsCompleted<I, R>(
       wake = undefined;
     }
     await feeding;
+    if (run.inputsFailed) throw run.inputsFailed.error;
   } finally {
     if (!run.finished) run.abort(stopped());
   }
@@ -85,6 +88,7 @@ export async function* settledInOrderStream<I, R>(
       for (let outcome = ready.get(next); outcome; outcome = ready.get(next)) {
         ready.delete(next++);
         run.take();
+        throwIfInputsFailed(run, outcome);
         yield outcome;
       }
       if (run.finished && !ready.has(next)) break;
@@ -94,9 +98,15 @@ export async function* settledInOrderStream<I, R>(
       wake = undefined;
     }
     await feeding;
+    if (run.inputsFailed) throw run.inputsFailed.error;
   } finally {
     if (!run.finished) run.abort(stopped());
   }
+}
+
+/** A task ended by the inputs' failure is not an outcome of its own: the inputs' error is thrown instead. */
+function throwIfInputsFailed<I, R>(run: Run<I, R>, outcome: Outcome<R>): void {
+  if (run.inputsFailed && !outcome.ok && outcome.error === run.aborted) throw run.inputsFailed.error;
 }
 
 function stopped(): ClientError {

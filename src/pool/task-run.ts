@@ -62,6 +62,12 @@ export class Run<I, R> {
   consumed = 0;
   closed = false;
   aborted: ClientError | undefined;
+  /**
+   * What the caller's inputs threw while they were read (a file that cannot be read, a line
+   * refused): the run is aborted, and the verb rethrows this very error once the run has ended,
+   * as a for-await loop over the inputs would.
+   */
+  inputsFailed: { error: unknown } | undefined;
   readonly done: Promise<void>;
   #resolveDone!: () => void;
   #finished = false;
@@ -246,6 +252,7 @@ export class Run<I, R> {
       }
     } catch (error) {
       exhausted = true;
+      this.inputsFailed = { error };
       this.abort(
         new ClientError(status.UNKNOWN, `the inputs failed: ${(error as Error)?.message ?? error}`, {
           cause: error,
