@@ -1,11 +1,10 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { noRedis, startRedis } from "./support/redis-server.js";
-import { root, rpcpool, serverProgram } from "./support/run-program.js";
+import { root, rpcpool, serverProgram, startServerProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Issue 18's "Done when": a user's project outside the repository, made by `rpcpool init`, with
@@ -31,22 +30,13 @@ function inProject(command: string, args: string[], timeout = 120_000) {
 
 /** Starts `rpcpool-server --service dist/service.js` from the project folder; its address. */
 async function serve(
-  args = [serverProgram, "--port", "0", "--workers", "1", "--service", "dist/service.js"],
+  args = ["--port", "0", "--workers", "1", "--service", "dist/service.js"],
   cwd = project,
+  program = serverProgram,
 ): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  const address = /^listening on (\S+)$/.exec(line)?.[1];
-  if (!address) throw new Error(`unexpected first line: ${line}`);
-  return address;
+  const server = await startServerProgram(args, { cwd, program });
+  children.push(server.child);
+  return server.address;
 }
 
 afterAll(() => folder.cleanup());
@@ -292,8 +282,9 @@ describe("a service project made by rpcpool init, outside the repository", () =>
       const cmd: string[] = JSON.parse(instructions.find((l) => l.startsWith("CMD "))!.slice(4));
       // The base image's ENTRYPOINT (node dist/server/main.js) with this CMD; port 0 here.
       const address = await serve(
-        [join(app, "dist", "server", "main.js"), ...cmd.map((a) => (a === "50051" ? "0" : a))],
+        cmd.map((a) => (a === "50051" ? "0" : a)),
         app,
+        join(app, "dist", "server", "main.js"),
       );
       const port = address.slice(address.lastIndexOf(":") + 1);
       const count = await rpcpool([
@@ -314,7 +305,6 @@ describe("a service project made by rpcpool init, outside the repository", () =>
       const redis = await startRedis();
       try {
         const address = await serve([
-          serverProgram,
           "--port",
           "0",
           "--workers",

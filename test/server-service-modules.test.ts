@@ -1,14 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { JobQueue } from "rpcpool/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DescribeRequest, DescribeResponse } from "../examples/stats-service/gen/acme/stats/v1/stats.js";
 import { healthCheck, reflectionList } from "./support/grpc-clients.js";
 import { noRedis, startRedis } from "./support/redis-server.js";
-import { root, rpcpool, runProgram, serverProgram } from "./support/run-program.js";
+import { root, rpcpool, runProgram, serverProgram, startServerProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // `rpcpool-server --service MODULE`: the stock server hosts a user's module, with every server
@@ -81,23 +80,12 @@ afterAll(() => {
 
 /** Starts rpcpool-server from the user's folder; resolves with its address once it listens. */
 async function serve(args: string[]) {
-  const child = spawn(process.execPath, [serverProgram, "--port", "0", "--workers", "1", ...args], {
+  const { child, address } = await startServerProgram(["--port", "0", "--workers", "1", ...args], {
     cwd: folder.dir,
-    stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  const address = /^listening on (\S+)$/.exec(line)?.[1];
-  expect(address, line).toBeDefined();
   return {
-    address: address!,
+    address,
     /** SIGTERM: the server drains and exits 0, as with the lesson. */
     async stop() {
       const exit = once(child, "exit");

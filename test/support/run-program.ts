@@ -78,3 +78,47 @@ function parses(text: string): boolean {
 
 export const rpcpool = (args: string[], options?: { timeoutMs?: number; cwd?: string }) =>
   runProgram(clientProgram, args, options);
+
+/** A server program started by a test: its address once it listens, and its output so far. */
+export interface ServerProcess {
+  child: ChildProcess;
+  address: string;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/**
+ * Starts `rpcpool-server ARGS` (or another program printing "listening on ADDRESS") and resolves
+ * once stdout says so, and `ready` (when given) matches too; rejects with its stderr if it exits
+ * first or takes over 30 s. The caller stops it (kill, or its own stop with a signal).
+ */
+export function startServerProgram(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; ready?: RegExp; program?: string } = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [options.program ?? serverProgram, ...args], {
+    cwd: options.cwd ?? root,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  return new Promise<ServerProcess>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+      const listening = /listening on (\S+)/.exec(stdout);
+      if (listening && (!options.ready || options.ready.test(stdout))) {
+        clearTimeout(timer);
+        resolve({ child, address: listening[1]!, stdout: () => stdout, stderr: () => stderr });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}): ${stderr}`));
+    });
+  });
+}
