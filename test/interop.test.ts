@@ -1,6 +1,5 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import {
   TestServiceDefinition,
   UnimplementedServiceDefinition,
 } from "./gen/grpc/testing/test.js";
+import { findPython, pythonInteropStubs } from "./support/interop-processes.js";
 import { startInteropServer } from "./support/interop-server.js";
 import { root } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
@@ -29,14 +29,6 @@ import { tempDir } from "./support/temp-dir.js";
 const m = methodsOf(TestServiceDefinition);
 const unimplementedService = methodsOf(UnimplementedServiceDefinition);
 
-/** A python3 that has grpcio and grpc_tools (Debian's packages are seen by /usr/bin/python3 only). */
-function findPython(): string | undefined {
-  const candidates = [process.env.RPCPOOL_PYTHON, "python3", "/usr/bin/python3"].filter(Boolean);
-  return candidates.find(
-    (python) =>
-      spawnSync(python!, ["-c", "import grpc, grpc_tools.protoc"], { stdio: "ignore" }).status === 0,
-  );
-}
 const python = findPython();
 const pythonSkip = python
   ? undefined
@@ -51,19 +43,7 @@ beforeAll(async () => {
   servers["grpc-js"] = await startInteropServer();
   if (!python) return;
   tmp = tempDir("rpcpool-interop-");
-  // A copy named apart from grpc/testing/: that module path would shadow grpcio's `grpc` package.
-  const protos = join(tmp.dir, "protos");
-  mkdirSync(protos);
-  copyFileSync(join(root, "test/proto/grpc/testing/test.proto"), join(protos, "interop_test.proto"));
-  execFileSync(python, [
-    "-m",
-    "grpc_tools.protoc",
-    "-I",
-    protos,
-    `--python_out=${tmp.dir}`,
-    `--grpc_python_out=${tmp.dir}`,
-    "interop_test.proto",
-  ]);
+  pythonInteropStubs(python, tmp.dir);
   pythonServer = spawn(python, [join(root, "test/python/interop_server.py"), "--stubs", tmp.dir], {
     stdio: ["pipe", "pipe", "inherit"],
   });

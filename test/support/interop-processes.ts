@@ -31,6 +31,23 @@ export function findPython(): string | undefined {
   );
 }
 
+/** grpc's TestService compiled for Python (interop_test_pb2*.py) into `dir`. */
+export function pythonInteropStubs(python: string, dir: string): void {
+  // A copy named apart from grpc/testing/: that module path would shadow grpcio's `grpc` package.
+  const protos = join(dir, "protos");
+  mkdirSync(protos);
+  copyFileSync(join(root, "test/proto/grpc/testing/test.proto"), join(protos, "interop_test.proto"));
+  execFileSync(python, [
+    "-m",
+    "grpc_tools.protoc",
+    "-I",
+    protos,
+    `--python_out=${dir}`,
+    `--grpc_python_out=${dir}`,
+    "interop_test.proto",
+  ]);
+}
+
 /** Builds what the servers run (once per test file); `start` then starts as many as a test needs. */
 export async function interopPrograms(python = findPython()) {
   const tmp = tempDir("rpcpool-interop-processes-");
@@ -43,21 +60,7 @@ export async function interopPrograms(python = findPython()) {
     outfile: bundle,
     logLevel: "error",
   });
-  if (python) {
-    // A copy named apart from grpc/testing/: that module path would shadow grpcio's `grpc` package.
-    const protos = join(tmp.dir, "protos");
-    mkdirSync(protos);
-    copyFileSync(join(root, "test/proto/grpc/testing/test.proto"), join(protos, "interop_test.proto"));
-    execFileSync(python, [
-      "-m",
-      "grpc_tools.protoc",
-      "-I",
-      protos,
-      `--python_out=${tmp.dir}`,
-      `--grpc_python_out=${tmp.dir}`,
-      "interop_test.proto",
-    ]);
-  }
+  if (python) pythonInteropStubs(python, tmp.dir);
   const started = new Set<ChildProcess>();
   return {
     python,
