@@ -162,6 +162,65 @@ describe("--prefer", () => {
   });
 });
 
+describe("requirements outside runs", () => {
+  it("choose `call`'s server, a session's server and `serversFor`", async () => {
+    const circles = "rpcpool.compute.v1.ComputeService/Circles";
+    const servers = `${cpuAddress()},${gpuAddress()}`;
+    const call = await rpcpool([
+      "call",
+      circles,
+      '{"radii":[1]}',
+      "--servers",
+      servers,
+      "--require",
+      "gpu=1",
+    ]);
+    expect(call.code, call.stderr).toBe(0);
+    expect(JSON.parse(call.stdout).servedBy.server).toBe(gpuAddress());
+    const unmet = await rpcpool([
+      "call",
+      circles,
+      '{"radii":[1]}',
+      "--servers",
+      servers,
+      "--require",
+      "gpu=2",
+    ]);
+    expect(unmet.code).toBe(1);
+    expect(unmet.stderr).toMatch(/FAILED_PRECONDITION: no server of the pool has gpu=2/);
+
+    const pool = await Pool.connect([cpuAddress(), gpuAddress()], { require: { gpu: "1" } });
+    try {
+      const session = await pool.session();
+      try {
+        expect(session.address).toBe(gpuAddress());
+      } finally {
+        await session.close();
+      }
+      expect(pool.serversFor().map((s) => s.address)).toEqual([gpuAddress()]);
+      // The pool's `require` holds; a preference puts its servers first without dropping others.
+      expect(pool.serversFor({ require: { gpu: "1" }, prefer: { zone: "b" } }).length).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    const open = await Pool.connect([gpuAddress(), cpuAddress()]);
+    try {
+      expect(open.serversFor({ prefer: { zone: "a" } }).map((s) => s.address)).toEqual([
+        cpuAddress(),
+        gpuAddress(),
+      ]);
+    } finally {
+      await open.close();
+    }
+    const strict = await Pool.connect([cpuAddress()], { require: { gpu: "1" } });
+    try {
+      expect((await rejection(strict.session())).codeName).toBe("FAILED_PRECONDITION");
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe("requirements with discovery", () => {
   it("are met by a server that joins with the label, and unmet again when it leaves", async () => {
     const running = [

@@ -52,6 +52,18 @@ export function rank(labels: Labels, prefer: Labels | undefined): number {
 }
 
 /**
+ * The servers that meet `require`, those with more of `prefer` first (the pool's order otherwise):
+ * where a command's sequential baseline or a session goes.
+ */
+export function matching<S extends ServerConnection>(servers: readonly S[], rules: LabelRules): S[] {
+  const { require, prefer } = rules;
+  const met = servers.filter((s) => meets(labelsOf(s), require));
+  if (!prefer) return met;
+  const ranks = new Map(met.map((s) => [s, rank(labelsOf(s), prefer)]));
+  return met.sort((a, b) => ranks.get(b)! - ranks.get(a)!);
+}
+
+/**
  * No server of the pool (of those that host the method) has the required labels: an error now,
  * not a wait. It names the requirement and what every server has, so the typo or the missing
  * server is plain: `no server of the pool has gpu=1 (servers' labels: 127.0.0.1:5001 {zone=a})`.

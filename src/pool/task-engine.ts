@@ -308,9 +308,11 @@ export class TaskEngine {
     const hosting = this.#hosting(run, all);
     const require = run.settings.require;
     // Servers are there but none has the labels the run requires: the requirement's error, at once.
+    // (A run given no server at all, as a baseline of the matching ones is when none match: the pool's.)
+    const named = hosting.length > 0 ? hosting : all.filter((s) => !method || s.hosts(method));
     const error =
-      require && hosting.length > 0
-        ? unmetError(require, hosting, method)
+      require && named.length > 0
+        ? unmetError(require, named, method)
         : new ClientError(
             status.UNAVAILABLE,
             method
