@@ -1,5 +1,5 @@
 import { Pool, type PoolEvent, startServer } from "rpcpool";
-import { computeServiceDefinition } from "rpcpool/lesson";
+import { ComputeServiceDefinition } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { rpcpool, runProgram, serverProgram } from "./support/run-program.js";
@@ -115,11 +115,11 @@ describe("--require", () => {
       expect(new Set(byPool.where)).toEqual(new Set([cpuAddress()]));
       // A service's zone replaces the pool's.
       const byService = startedOn();
-      const zoneB = pool.service(computeServiceDefinition, { require: { zone: "b" } });
+      const zoneB = pool.service(ComputeServiceDefinition, { require: { zone: "b" } });
       expect(await zoneB.map("means", lists, { onEvent: byService.onEvent })).toHaveLength(4);
       expect(new Set(byService.where)).toEqual(new Set([gpuAddress()]));
       // A service's other key adds to the pool's: gpu=1 and zone=a is no server.
-      const strict = pool.service(computeServiceDefinition, { require: { gpu: "1" } });
+      const strict = pool.service(ComputeServiceDefinition, { require: { gpu: "1" } });
       const unmet = await rejection(strict.map("means", lists));
       expect(unmet.codeName).toBe("FAILED_PRECONDITION");
       expect(unmet.details).toMatch(/ComputeService\/Means has zone=a,gpu=1 /);
