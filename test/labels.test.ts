@@ -69,6 +69,23 @@ describe("--require", () => {
     expect(results[0]!.sums).toEqual([4, 6]);
   });
 
+  it("keeps `demo`'s baseline and speed-up to the servers it allows", async () => {
+    const args = ["demo", "--calls", "2", "--sleep-ms", "1", "--iterations", "1000", "--json"];
+    const run = await rpcpool([
+      ...args,
+      "--servers",
+      `${cpuAddress()},${gpuAddress()}`,
+      "--require",
+      "gpu=1",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = run.json();
+    expect(out.servers).toBe(1);
+    for (const demo of [out.sleep, out.spin]) {
+      for (const call of demo.calls) expect(call.server).toBe(gpuAddress());
+    }
+  });
+
   it("fails at once with FAILED_PRECONDITION naming the requirement and the servers' labels; the CLI exits 1", async () => {
     const run = await rpcpool(["circles", "--radii", "1", "--servers", both(), "--require", "gpu=2"]);
     expect(run.code).toBe(1);
