@@ -239,6 +239,51 @@ describe("requirements outside runs", () => {
 });
 
 describe("requirements with discovery", () => {
+  it("give a run under way to a server that joins with the label, and never to one without", async () => {
+    const running = [
+      await startServer({ port: 0, workers: 1, labels: { gpu: "1" } }),
+      await startServer({ port: 0, workers: 1, labels: { zone: "a" } }),
+      await startServer({ port: 0, workers: 1, labels: { gpu: "1" } }),
+    ];
+    const [first, other, joining] = running.map((s) => s.address) as [string, string, string];
+    const portOf = (address: string) => address.split(":")[1]!;
+    const answers: Record<string, string[]> = { first: ["127.0.0.1"], other: ["127.0.0.1"], joining: [] };
+    const pool = await Pool.connect(
+      [`dns:///first:${portOf(first)}`, `dns:///other:${portOf(other)}`, `dns:///joining:${portOf(joining)}`],
+      { resolveEveryMs: 20, lookup: async (name) => answers[name] ?? [] },
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const ran: string[] = [];
+    try {
+      // One worker each: the first server takes one task and the rest wait, as the other has no gpu.
+      const run = pool.map(
+        [0, 1, 2, 3],
+        async (_, server) => {
+          ran.push(server.address);
+          await gate;
+          return server.address;
+        },
+        { require: { gpu: "1" } },
+      );
+      await until(() => ran.length === 1, "the first task started");
+      expect(ran).toEqual([first]);
+      answers.joining = ["127.0.0.1"];
+      await until(() => ran.length === 2, "the joining server took a task");
+      expect(ran).toEqual([first, joining]);
+      release();
+      const where = await run;
+      expect(where).not.toContain(other);
+      expect(new Set(where)).toEqual(new Set([first, joining]));
+    } finally {
+      release();
+      await pool.close();
+      await Promise.all(running.map((s) => s.close(0)));
+    }
+  });
+
   it("are met by a server that joins with the label, and unmet again when it leaves", async () => {
     const running = [
       await startServer({ port: 0, workers: 1, labels: { zone: "a" } }),
