@@ -30,6 +30,7 @@ describe("label rules", () => {
       prefer: undefined,
     });
     expect(mergeRules({}, {})).toEqual({ require: undefined, prefer: undefined });
+    expect(mergeRules({ require: {} }, { prefer: {} })).toEqual({ require: undefined, prefer: undefined });
     expect(() => mergeRules({}, { prefer: { "a b": "1" } })).toThrow(ClientError);
   });
 

@@ -18,7 +18,11 @@ export interface LabelRules {
 
 /** The run's rules over the pool's defaults: a key the call gives replaces the pool's. */
 export function mergeRules(pool: LabelRules, call: LabelRules): LabelRules {
-  const merge = (a?: Labels, b?: Labels) => (a || b ? checkRules({ ...a, ...b }) : undefined);
+  // No pair at all is no rule (an empty `require` matches every server, and names nothing).
+  const merge = (a?: Labels, b?: Labels) => {
+    const merged = { ...a, ...b };
+    return Object.keys(merged).length > 0 ? checkRules(merged) : undefined;
+  };
   return { require: merge(pool.require, call.require), prefer: merge(pool.prefer, call.prefer) };
 }
 
