@@ -67,6 +67,28 @@ describe("--require", () => {
     expect(results).toHaveLength(4);
     for (const result of results) expect(result.server).toBe(gpuAddress());
     expect(results[0]!.sums).toEqual([4, 6]);
+    // `map` through BatchService batches, with the requirement too.
+    const lines = Array.from({ length: 8 }, (_, i) => JSON.stringify({ lists: [{ values: [i, 1] }] }));
+    const requests = tmp.file("means.jsonl", `${lines.join("\n")}\n`);
+    const means = "rpcpool.compute.v1.ComputeService/Means";
+    const mapped = await rpcpool([
+      "map",
+      means,
+      requests,
+      "--chunksize",
+      "2",
+      "--servers",
+      `${cpuAddress()},${gpuAddress()}`,
+      "--require",
+      "gpu=1",
+    ]);
+    expect(mapped.code, mapped.stderr).toBe(0);
+    const replies = mapped.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(replies).toHaveLength(8);
+    for (const reply of replies) expect(reply.servedBy.server).toBe(gpuAddress());
   });
 
   it("keeps `demo`'s baseline and speed-up to the servers it allows", async () => {
