@@ -111,15 +111,14 @@ export class TaskEngine {
     const prefer = run.settings.prefer;
     const ranks = prefer ? new Map(candidates.map((s) => [s, rank(labelsOf(s), prefer)])) : undefined;
     const rankOf = (s: ServerConnection) => ranks?.get(s) ?? 0;
+    const outranks = (s: ServerConnection, best: ServerConnection) => rankOf(s) > rankOf(best);
+    const ties = (s: ServerConnection, best: ServerConnection) => rankOf(s) === rankOf(best);
     while (run.queued > 0) {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
-        if (!best) best = server;
-        else {
-          const ahead = rankOf(server) - rankOf(best);
-          if (ahead > 0 || (ahead === 0 && server.load < best.load)) best = server;
-        }
+        if (!best || outranks(server, best)) best = server;
+        else if (ties(server, best) && server.load < best.load) best = server;
       }
       if (!best) break;
       const task = this.#take(run, best, eligible, now);
