@@ -7,7 +7,13 @@ import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
 import { initCommand } from "../src/cli/init-command.js";
 import { lessonCommand } from "../src/cli/lesson-command.js";
 import { mapCommand } from "../src/cli/map-command.js";
-import { finiteNumber, integerIn, positiveInteger, tableFlags } from "../src/cli/option-parsers.js";
+import {
+  finiteNumber,
+  integerIn,
+  labelPairs,
+  positiveInteger,
+  tableFlags,
+} from "../src/cli/option-parsers.js";
 import { addQueueCommands } from "../src/cli/queue-commands.js";
 import { runProgram } from "../src/cli/run-program.js";
 import { scaleCommand } from "../src/cli/scale-command.js";
@@ -64,6 +70,16 @@ function common(command: Command, { retries = true } = {}): Command {
     .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
     .option("--token-file <file>", "send the bearer token in this file with every call")
+    .option(
+      "--require <key=value>",
+      "run only on servers with this label (rpcpool-server --label; repeatable, all must match)",
+      labelPairs("--require"),
+    )
+    .option(
+      "--prefer <key=value>",
+      "give work first to servers with this label while they have room (repeatable)",
+      labelPairs("--prefer"),
+    )
     .option(
       "--resolve-every-ms <ms>",
       "how often dns:/// targets are looked up again",

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { setLogger } from "@grpc/grpc-js";
 import { Command } from "commander";
-import { integerIn, port, positiveInteger } from "../src/cli/option-parsers.js";
+import { integerIn, labelPairs, port, positiveInteger } from "../src/cli/option-parsers.js";
 import { runProgram, UsageError } from "../src/cli/run-program.js";
 import { serverSecurity } from "../src/cli/server-security.js";
 import {
@@ -70,6 +70,11 @@ const program = new Command("rpcpool-server")
   .option("--port <port>", "port; 0 picks a free one", port, 50051)
   .option("--workers <n>", "worker threads", positiveInteger, availableParallelism())
   .option("--name <name>", "name stamped on replies (default HOST:PORT)")
+  .option(
+    "--label <key=value>",
+    "a label of this server, shown in Info and matched by clients' --require/--prefer (repeatable)",
+    labelPairs("--label"),
+  )
   .option(
     "--grace <ms>",
     "on SIGTERM, how long calls in flight may take to finish",
@@ -253,6 +258,7 @@ const program = new Command("rpcpool-server")
       port: options.port,
       workers: options.workers,
       name: options.name,
+      labels: options.label,
       services,
       credentials: security.credentials,
       maxMessageBytes: options.maxMessageBytes,

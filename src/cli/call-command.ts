@@ -48,14 +48,22 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
 
 /**
  * The one server `call` talks to: the first of --servers (any gRPC server: no rpcpool Info is
- * asked for), or else one embedded local server, which hosts the lesson's services.
+ * asked for), or else one embedded local server, which hosts the lesson's services. With
+ * --require or --prefer, the first of --servers the pool would give the call to by its labels
+ * (none matching: FAILED_PRECONDITION, exit 1).
  */
 export async function oneServer(
   options: DescribedCallOptions,
 ): Promise<{ server: PoolServer; close(): Promise<void> }> {
-  if (options.servers === undefined) {
+  if (options.servers === undefined || options.require || options.prefer) {
     const pool = await poolFromOptions({ ...options, local: options.local ?? 1 });
-    return { server: pool.servers[0]!, close: () => pool.close() };
+    try {
+      const server = await pool.apply(async (chosen) => chosen);
+      return { server, close: () => pool.close() };
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
   }
   const [target] = parseServerList(options.servers);
   const [address] = await new Discovery([target!]).resolve();

@@ -43,7 +43,7 @@ export async function demoCommand(options: DemoOptions, _command: Command) {
   const pool = await poolFromOptions(options, undefined, { processes: true });
   try {
     const calls = Array.from({ length: options.calls }, (_, i) => i + 1);
-    const servers = pool.servers.length;
+    const servers = Math.max(1, pool.serversFor().length);
     // Waiting costs nothing: a server can hold every sleep at once, as the lesson's threads do,
     // so all calls run at once. The count takes a worker thread: each server runs one per thread.
     const perServer = Math.ceil(options.calls / servers);
@@ -104,10 +104,12 @@ async function demoRun(
 ): Promise<DemoRun> {
   const run = (servers: Pool["servers"], per?: number) =>
     timed(() => pool.map(calls, (_, server, signal) => call(server, signal), { servers, perServer: per }));
-  const sequential = await run(pool.servers.slice(0, 1), 1);
-  const parallel = await run(pool.servers, perServer);
+  // The servers --require allows, --prefer's first.
+  const usable = pool.serversFor();
+  const sequential = await run(usable.slice(0, 1), 1);
+  const parallel = await run(usable, perServer);
   return {
-    ...speedupSummary(sequential.ms, parallel.ms, pool.servers.length, parallelCalls),
+    ...speedupSummary(sequential.ms, parallel.ms, usable.length, parallelCalls),
     parallelCalls,
     calls: parallel.value.map((r, i) => ({
       call: i + 1,

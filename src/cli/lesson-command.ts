@@ -28,16 +28,14 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
         }),
       );
     // One file per server first, untimed: connections and JIT warm, as in any fair measurement.
-    await pool.mapSettled(
-      pool.servers,
-      (_, server, signal) => columnSumsCall(server, files[0]!, { signal }),
-      {
-        perServer: 1,
-      },
-    );
-    const sequential = await run(pool.servers.slice(0, 1), 1);
-    const parallel = await run(pool.servers);
-    const summary = speedupSummary(sequential.ms, parallel.ms, pool.servers.length);
+    // The servers --require allows, --prefer's first: the baseline runs on the first of them.
+    const usable = pool.serversFor();
+    await pool.mapSettled(usable, (_, server, signal) => columnSumsCall(server, files[0]!, { signal }), {
+      perServer: 1,
+    });
+    const sequential = await run(usable.slice(0, 1), 1);
+    const parallel = await run(usable);
+    const summary = speedupSummary(sequential.ms, parallel.ms, usable.length);
     const errors = errorEntries(files, parallel.value);
     const results = parallel.value.flatMap((o) => (o.ok ? [o.value] : []));
     const identical = results.every((r) => JSON.stringify(r.sums) === JSON.stringify(results[0]?.sums));
@@ -60,7 +58,7 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
     const first = results[0];
     await writeText(
       [
-        `The lesson's ${files.length} tables (${options.data}), column sums on ${count(pool.servers.length, "server")}`,
+        `The lesson's ${files.length} tables (${options.data}), column sums on ${count(usable.length, "server")}`,
         first
           ? `sums of ${first.file} (${first.rows} rows x ${first.columns} columns)` +
             `${identical ? ", identical for every file" : ""}:\n${numberBlock(first.sums)}`

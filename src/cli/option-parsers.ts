@@ -4,6 +4,7 @@ import { parseColumnList } from "../csv/column-selection.js";
 import { defaultDialect, type TableDialect, tableDialect } from "../csv/read-options.js";
 import { parseSplit, type SplitMode } from "../lesson/client/split-plan.js";
 import { readStdin } from "../lesson/client/table-input.js";
+import { parseLabel } from "../rpc/server-labels.js";
 import { readFailure } from "./output.js";
 import { UsageError } from "./run-program.js";
 
@@ -20,6 +21,21 @@ export function integerIn(min: number, max: number) {
 }
 
 export const port = integerIn(0, 65535);
+
+/**
+ * A repeatable KEY=VALUE flag (`--label`, `--require`, `--prefer`) gathered into one record; a
+ * bad key or a missing `=` is a usage error (exit 2) naming the flag.
+ */
+export function labelPairs(flag: string) {
+  return (value: string, previous: Record<string, string> | undefined): Record<string, string> => {
+    try {
+      const [key, labelValue] = parseLabel(value);
+      return { ...previous, [key]: labelValue };
+    } catch (error) {
+      throw new InvalidArgumentError(`${flag}: ${(error as Error).message}`);
+    }
+  };
+}
 export const positiveInteger = integerIn(1, 1_000_000);
 
 export function finiteNumber(value: string): number {

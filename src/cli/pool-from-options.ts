@@ -18,6 +18,9 @@ export interface CommonOptions {
   tlsKey?: string;
   tokenFile?: string;
   resolveEveryMs?: number;
+  /** --require and --prefer KEY=VALUE, gathered: the pool's defaults for every run. */
+  require?: Record<string, string>;
+  prefer?: Record<string, string>;
 }
 
 const hostPort = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})$/;
@@ -98,6 +101,8 @@ export async function poolFromOptions(
       retries: options.retries,
       security,
       resolveEveryMs: options.resolveEveryMs,
+      require: options.require,
+      prefer: options.prefer,
       methods: lessonMethodDefaults,
     });
   }
@@ -112,6 +117,8 @@ export async function poolFromOptions(
     onWarning,
     onEvent,
     retries: options.retries,
+    require: options.require,
+    prefer: options.prefer,
     methods: lessonMethodDefaults,
   });
 }

@@ -48,13 +48,14 @@ export async function scaleCommand(options: ScaleOptions, command: Command) {
     const task = workload.task;
     const times: Array<{ servers: number; ms: number }> = [];
     const inputs = Array.from({ length: options.tasks }, (_, i) => i);
-    for (let n = 1; n <= pool.servers.length; n++) {
-      const servers = pool.servers.slice(0, n);
+    // The servers --require allows, --prefer's first.
+    const usable = pool.serversFor();
+    for (let n = 1; n <= usable.length; n++) {
+      const servers = usable.slice(0, n);
       // One call per server per run: each server is one "processor", as the lesson's Pool(n) workers.
       const run = () =>
         pool.map(inputs, (_, server, signal) => task(server, signal), { servers, perServer: 1 });
-      if (n === 1)
-        await pool.map(pool.servers, (_, server, signal) => task(server, signal), { perServer: 1 });
+      if (n === 1) await pool.map(usable, (_, server, signal) => task(server, signal), { perServer: 1 });
       const { ms } = await timed(run);
       times.push({ servers: n, ms });
     }

@@ -14,6 +14,8 @@ export interface InfoDeps {
   registry: MethodRegistry;
   workers: number;
   maxMessageBytes: number;
+  /** The server's labels (--label KEY=VALUE), which calls' requirements are matched against. */
+  labels: Readonly<Record<string, string>>;
   /** Date.now() when the server started. */
   startedAt: number;
 }
@@ -49,6 +51,7 @@ export function hostInfo(deps: InfoDeps): InfoResponse {
       serverStreaming: method.responseStream,
     })),
     maxMessageBytes: deps.maxMessageBytes,
+    labels: { ...deps.labels },
   };
 }
 

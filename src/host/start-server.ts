@@ -7,6 +7,7 @@ import { SessionServiceDefinition } from "../gen/rpcpool/pool/v1/session.js";
 import { StatsServiceDefinition } from "../gen/rpcpool/pool/v1/stats.js";
 import { StoreServiceDefinition } from "../gen/rpcpool/pool/v1/store.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
+import { checkLabels, type Labels } from "../rpc/server-labels.js";
 import { batchHandler, batchInvoke, defaultMaxBatchItems } from "./batch-service.js";
 import { CallGuard, type GuardOptions, tolerantDeserializers } from "./call-guard.js";
 import { CallLimit } from "./call-limit.js";
@@ -45,6 +46,11 @@ export interface ServerOptions {
   workers?: number;
   /** Name stamped on replies; default HOST:PORT. */
   name?: string;
+  /**
+   * Labels of this server (`--label gpu=1`), shown in Info and Stats: clients' `require` and
+   * `prefer` are matched against them (docs/scheduling.md). Keys: letters, digits, `_ . - /`.
+   */
+  labels?: Labels;
   /** The services to host, besides the framework's own (InfoService, BatchService, health, reflection). */
   services?: HostedService[];
   /** TLS or mutual TLS (see tls.ts); plaintext by default. */
@@ -157,6 +163,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = listen.host ?? options.host ?? "127.0.0.1";
   const listenPort = listen.port ?? options.port ?? 0;
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  // Checked before anything starts: a bad key is the caller's mistake, a TypeError naming it.
+  const labels = Object.freeze({ ...checkLabels(options.labels ?? {}) });
   const workers = new WorkerPool(options.workers ?? availableParallelism());
   const tracker = new CallTracker();
   const stats = new CallStats();
@@ -167,7 +175,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const startedAt = Date.now();
   const maxMessageBytes = options.maxMessageBytes ?? 64 << 20;
   const info = () =>
-    hostInfo({ identity, tracker, registry, workers: workers.threads, maxMessageBytes, startedAt });
+    hostInfo({ identity, tracker, registry, workers: workers.threads, maxMessageBytes, startedAt, labels });
   const limit = new CallLimit({
     maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
@@ -221,7 +229,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       definition: StatsServiceDefinition,
       handlers: {
         stats: statsHandler(deps, () =>
-          hostStats({ identity, stats, startedAt, workers, store, sessions: () => sessions.stats() }),
+          hostStats({ identity, stats, startedAt, labels, workers, store, sessions: () => sessions.stats() }),
         ),
       },
     },

@@ -10,6 +10,8 @@ export interface StatsDeps {
   stats: CallStats;
   /** Date.now() when the server started. */
   startedAt: number;
+  /** The server's labels (--label), shown by `rpcpool top`. */
+  labels: Readonly<Record<string, string>>;
   workers: { threads: number; running: number; waitingTotal: number };
   store: { bytes: number; size: number };
   sessions: () => { sessions: number; objects: number };
@@ -23,7 +25,7 @@ export function hostStats(deps: StatsDeps): StatsServiceStatsResponse {
     server: deps.identity.server,
     version,
     uptimeS: (now - deps.startedAt) / 1000,
-    labels: {},
+    labels: { ...deps.labels },
     workers: deps.workers.threads,
     workersBusy: Math.min(deps.workers.running, deps.workers.threads),
     queuedTasks: deps.workers.waitingTotal,

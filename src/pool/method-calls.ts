@@ -37,7 +37,7 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
       options.idempotent ??
       this.service.idempotent ??
       (options.retries ? true : this.runs.defaults.policy(this.spec).retry);
-    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent });
+    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent }, this.service);
   }
 
   callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {

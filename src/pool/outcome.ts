@@ -1,4 +1,5 @@
 import type { ClientError } from "../rpc/client-error.js";
+import type { Labels } from "../rpc/server-labels.js";
 import type { PoolServer } from "./server-connection.js";
 
 /** What became of one input: its value or its error, the server that answered, and every server tried. */
@@ -33,6 +34,14 @@ export interface RunOptions {
    * proto. A call that never left the client (connection refused) moves to another server anyway.
    */
   idempotent?: boolean;
+  /**
+   * Run only on servers whose labels (`rpcpool-server --label KEY=VALUE`) hold every pair, e.g.
+   * `{ gpu: "1" }`, over the pool's `require` (docs/scheduling.md). No such server: every task
+   * fails at once with FAILED_PRECONDITION naming the requirement and the servers' labels.
+   */
+  require?: Labels;
+  /** Give tasks first to servers with more of these labels, while they have room; none is excluded. */
+  prefer?: Labels;
   /** Run on these servers only (e.g. `pool.servers.slice(0, 1)` for a sequential baseline). */
   servers?: readonly PoolServer[];
   /** Cancels every task of the run; the server stops the work. */

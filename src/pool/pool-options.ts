@@ -1,5 +1,6 @@
 import type { ClientSecurity } from "../rpc/client-credentials.js";
 import type { MethodPolicy } from "../rpc/method-defaults.js";
+import type { Labels } from "../rpc/server-labels.js";
 import type { Lookup } from "./discovery.js";
 import type { LocalServerOptions, StartedServer } from "./local-servers.js";
 import type { PoolEvent } from "./outcome.js";
@@ -16,6 +17,13 @@ export interface ConnectOptions {
   onWarning?: (message: string) => void;
   /** Told of every run's events (each run's own `onEvent` hears its own too). */
   onEvent?: (event: PoolEvent) => void;
+  /**
+   * Labels every run of the pool requires of its servers (`--require`), e.g. `{ gpu: "1" }`; a
+   * run's or service's own `require` adds to them, key by key (docs/scheduling.md).
+   */
+  require?: Labels;
+  /** Labels the pool's runs prefer (`--prefer`): servers with them get tasks first while they have room. */
+  prefer?: Labels;
   /** Attempts per task beyond the first, on other servers, for retryable work. Default 3. */
   retries?: number;
   /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */

@@ -2,6 +2,7 @@ import type { MethodDefaults } from "../rpc/method-defaults.js";
 import type { Idempotency, MethodSpec } from "../rpc/method-spec.js";
 import { Coalescers } from "./call-coalescer.js";
 import type { Collectives } from "./collectives.js";
+import { type LabelRules, mergeRules } from "./label-match.js";
 import type { Outcome, PoolEvent, RunOptions, TaskFn } from "./outcome.js";
 import { settledAsCompleted, settledInOrder, settledInOrderStream } from "./outcome-streams.js";
 import type { OutcomeSource } from "./run-verbs.js";
@@ -11,7 +12,7 @@ import type { RunSettings } from "./task-run.js";
 import { ValueHandle } from "./value-handle.js";
 
 /** What runs take from the pool's options. */
-export interface RunDefaults {
+export interface RunDefaults extends LabelRules {
   retries?: number;
   onEvent?: (event: PoolEvent) => void;
 }
@@ -58,10 +59,17 @@ export class PoolRuns {
     return undefined;
   }
 
-  /** The settings of a run from its options and the pool's. */
-  runSettings(options: RunOptions & { method?: string; retries?: number }): RunSettings {
+  /**
+   * The settings of a run from its options and the pool's; `service`: a service client's own
+   * requirements and preferences, between the pool's and the call's.
+   */
+  runSettings(
+    options: RunOptions & { method?: string; retries?: number },
+    service: LabelRules = {},
+  ): RunSettings {
     const listeners = [options.onEvent, this.options.onEvent].filter((l) => l !== undefined);
     return {
+      ...mergeRules(mergeRules(this.options, service), options),
       perServer: options.perServer,
       retries: options.retries ?? this.options.retries ?? 3,
       // Retries asked for in the call itself allow running any method again.

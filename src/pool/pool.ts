@@ -8,6 +8,7 @@ import type { AnyServiceDefinition, Idempotency, MessageCodec, MethodSpec } from
 import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } from "./collectives.js";
 import { noServerError } from "./connect-failure.js";
 import { Discovery } from "./discovery.js";
+import { type LabelRules, labelsOf, matching, mergeRules, rank, unmetError } from "./label-match.js";
 import { type StartedServer, startLocalServers } from "./local-servers.js";
 import type { ClientObserver } from "./metrics/client-observer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
@@ -85,6 +86,15 @@ export class Pool {
     return this.#members.list;
   }
 
+  /**
+   * The servers a run may use now by their labels: those meeting the pool's `require` and the
+   * given one, those with more of `prefer` first (docs/scheduling.md). For a baseline on one
+   * server: `{ servers: pool.serversFor().slice(0, 1) }`.
+   */
+  serversFor(rules: LabelRules = {}): readonly PoolServer[] {
+    return matching(this.#members.list, mergeRules(this.options, rules));
+  }
+
   /** Calls the pool runs at once by default: the servers' worker threads, added up. */
   slots(): number {
     return this.#runs.slots();
@@ -136,10 +146,17 @@ export class Pool {
    * its address or name), or the least busy one. Its objects live on that server until released.
    */
   async session(server?: PoolServer | string, options: SessionOptions = {}): Promise<Session> {
-    const hosting = this.#members.list.filter((s) => s.hosts(sessionPath));
+    // Of the servers hosting sessions, those meeting the pool's requirements, preferred first.
+    const rules = mergeRules(this.options, {});
+    const all = this.#members.list.filter((s) => s.hosts(sessionPath));
+    const hosting = matching(all, rules);
+    if (server === undefined && hosting.length === 0 && all.length > 0 && rules.require)
+      throw unmetError(rules.require, all, sessionPath);
     const chosen =
       server === undefined
-        ? hosting.reduce<ServerConnection | undefined>((a, b) => (a && a.load <= b.load ? a : b), undefined)
+        ? hosting
+            .filter((s) => rank(labelsOf(s), rules.prefer) === rank(labelsOf(hosting[0]!), rules.prefer))
+            .reduce<ServerConnection | undefined>((a, b) => (a && a.load <= b.load ? a : b), undefined)
         : this.#members.list.find((s) => s === server || s.address === server || s.name === server);
     if (!chosen) {
       throw server === undefined

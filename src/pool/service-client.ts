@@ -98,7 +98,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
-    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""}`;
+    const { require, prefer } = this.options;
+    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""} ${JSON.stringify({ require, prefer })}`;
     return this.#runs.coalescers.get(
       key,
       this.options.checkReply,

@@ -1,4 +1,5 @@
 import type { CallOptions } from "../rpc/call-options.js";
+import type { Labels } from "../rpc/server-labels.js";
 import type { ReplyCheck } from "./bad-reply.js";
 import type { RunOptions } from "./outcome.js";
 
@@ -17,6 +18,10 @@ export interface ServiceOptions {
    * to another server. Batched replies are checked item by item.
    */
   checkReply?: ReplyCheck;
+  /** This service's calls run only on servers with these labels (over the pool's; a call's own over these). */
+  require?: Labels;
+  /** This service's calls go first to servers with more of these labels (docs/scheduling.md). */
+  prefer?: Labels;
 }
 
 /** Options of a service's calls: the call's own and the run's. */
@@ -36,7 +41,15 @@ export type ServiceCallOptions = RunOptions &
 /** Options of a streaming call through the pool: the call's own, and where and how often it may run. */
 export type StreamCallOptions = Pick<
   ServiceCallOptions,
-  "signal" | "timeoutMs" | "metadata" | "idempotent" | "retries" | "servers" | "onEvent"
+  | "signal"
+  | "timeoutMs"
+  | "metadata"
+  | "idempotent"
+  | "retries"
+  | "servers"
+  | "onEvent"
+  | "require"
+  | "prefer"
 >;
 
 /** Options of a call whose result stays on its server: the reply is the result's handle. */

@@ -2,6 +2,7 @@ import { ClientError, type FailedCall } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
+import { labelsOf, meets, rank, unmetError } from "./label-match.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
@@ -75,15 +76,22 @@ export class TaskEngine {
   }
 
   /** The servers a run may use: of the pool, those it was given, and those hosting its method. */
-  #eligible(run: Run<unknown, unknown>, all: readonly ServerConnection[]): ServerConnection[] {
+  #hosting(run: Run<unknown, unknown>, all: readonly ServerConnection[]): ServerConnection[] {
     const { servers: only, method } = run.settings;
     return all.filter((s) => (!only || only.has(s)) && (!method || s.hosts(method)));
+  }
+
+  /** Of those, the servers whose labels meet the run's requirements, as the pool is now. */
+  #eligible(run: Run<unknown, unknown>, all: readonly ServerConnection[]): ServerConnection[] {
+    const hosting = this.#hosting(run, all);
+    const require = run.settings.require;
+    return require ? hosting.filter((s) => meets(labelsOf(s), require)) : hosting;
   }
 
   #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
     const eligible = this.#eligible(run, all);
     if (eligible.length === 0) {
-      if (run.inFlight === 0) this.#abandon(run, run.settings.method);
+      if (run.inFlight === 0) this.#abandon(run, run.settings.method, all);
       return;
     }
     // A task every server left has refused as unable (the one that could was dropped) ends here.
@@ -99,11 +107,18 @@ export class TaskEngine {
     const healthy = eligible.some((s) => !s.cooling);
     const candidates = healthy ? eligible.filter((s) => !s.cooling) : eligible;
     const exhausted = new Set<ServerConnection>();
+    // Preferred servers (more of the run's `prefer` pairs) take tasks first while they have room.
+    const prefer = run.settings.prefer;
+    const ranks = prefer ? new Map(candidates.map((s) => [s, rank(labelsOf(s), prefer)])) : undefined;
+    const rankOf = (s: ServerConnection) => ranks?.get(s) ?? 0;
+    const outranks = (s: ServerConnection, best: ServerConnection) => rankOf(s) > rankOf(best);
+    const ties = (s: ServerConnection, best: ServerConnection) => rankOf(s) === rankOf(best);
     while (run.queued > 0) {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
-        if (!best || server.load < best.load) best = server;
+        if (!best || outranks(server, best)) best = server;
+        else if (ties(server, best) && server.load < best.load) best = server;
       }
       if (!best) break;
       const task = this.#take(run, best, eligible, now);
@@ -288,11 +303,21 @@ export class TaskEngine {
   }
 
   /** Fails what a run has queued: no server it may use is left. */
-  #abandon(run: Run<unknown, unknown>, method: string | undefined): void {
-    const reason = method
-      ? `no server of the pool hosts ${method}`
-      : `no server left to run this task (${run.settled} of ${run.added} tasks had finished)`;
-    const error = new ClientError(status.UNAVAILABLE, reason);
+  #abandon(run: Run<unknown, unknown>, method: string | undefined, all: readonly ServerConnection[]): void {
+    const hosting = this.#hosting(run, all);
+    const require = run.settings.require;
+    // Servers are there but none has the labels the run requires: the requirement's error, at once.
+    // (A run given no server at all, as a baseline of the matching ones is when none match: the pool's.)
+    const named = hosting.length > 0 ? hosting : all.filter((s) => !method || s.hosts(method));
+    const error =
+      require && named.length > 0
+        ? unmetError(require, named, method)
+        : new ClientError(
+            status.UNAVAILABLE,
+            method
+              ? `no server of the pool hosts ${method}`
+              : `no server left to run this task (${run.settled} of ${run.added} tasks had finished)`,
+          );
     const queued = run.retrying.splice(0);
     for (let task = run.nextFresh(); task; task = run.nextFresh()) queued.push(task);
     for (const task of queued) {

@@ -1,5 +1,6 @@
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
+import type { LabelRules } from "./label-match.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
 
@@ -16,7 +17,7 @@ export interface Task<I> {
 }
 
 /** What a run needs to know of its settings, resolved by the engine. */
-export interface RunSettings {
+export interface RunSettings extends LabelRules {
   perServer?: number;
   /** Without perServer: calls in flight per worker thread of each server (default 1). */
   perWorker?: number;
