@@ -43,6 +43,11 @@ export interface ServerOptions {
   address?: string;
   /** Worker threads; default one per core. */
   workers?: number;
+  /**
+   * Priorities' aging on the worker threads (docs/scheduling.md): a waiting task goes before any
+   * priority once it has waited this many mean task times. Default 8.
+   */
+  maxPriorityWaitFactor?: number;
   /** Name stamped on replies; default HOST:PORT. */
   name?: string;
   /** The services to host, besides the framework's own (InfoService, BatchService, health, reflection). */
@@ -157,7 +162,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = listen.host ?? options.host ?? "127.0.0.1";
   const listenPort = listen.port ?? options.port ?? 0;
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
-  const workers = new WorkerPool(options.workers ?? availableParallelism());
+  const workers = new WorkerPool(options.workers ?? availableParallelism(), {
+    maxPriorityWaitFactor: options.maxPriorityWaitFactor,
+  });
   const tracker = new CallTracker();
   const stats = new CallStats();
   const identity = serverIdentity(options.name ?? "");
@@ -171,6 +178,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const limit = new CallLimit({
     maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
+    maxCallsPerClient: options.guard?.maxCallsPerClient,
   });
   const malformedLog = rateLimitedLog(log);
   const maxConnectionIdleMs = options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs;
@@ -241,7 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let port: number;
   try {
     for (const service of hosted) if (service.sessionClass) sessions.addClass(service, tools);
-    const handlerDeps = { ...deps, tools };
+    const handlerDeps = { ...deps, tools, clients: workers.clients };
     const services = [
       ...framework.map(resolveFramework),
       ...hosted
