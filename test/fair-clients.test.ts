@@ -1,0 +1,93 @@
+import { Pool } from "rpcpool";
+import { LessonClient } from "rpcpool/lesson";
+import { describe, expect, it } from "vitest";
+import { useServers } from "./support/local-servers.js";
+
+// Real rpcpool-server processes with one worker thread each (docs/scheduling.md).
+const fair = useServers(1, { workers: 1 });
+const capped = useServers(1, { workers: 1, args: ["--max-calls-per-client", "2"] });
+
+/** A spin of some tens of milliseconds: CPU-bound work on the server's one worker thread. */
+const iterations = 40_000_000;
+const hangGuard = { timeoutMs: 60_000 };
+
+describe("fair turns between clients on a one-worker server", () => {
+  it("serves a second client's call after at most about one task of another's flood", async () => {
+    const a = await Pool.connect([fair.servers[0]!.address], { retries: 0 });
+    const b = await Pool.connect([fair.servers[0]!.address], { retries: 0 });
+    try {
+      // What happened, in order, in this process: "A" for each of A's tasks done.
+      const order: string[] = [];
+      const n = 16;
+      let firstDone!: () => void;
+      const first = new Promise<void>((resolve) => {
+        firstDone = resolve;
+      });
+      const flood = new LessonClient(a).demo.map(
+        "spin",
+        Array.from({ length: n }, () => ({ iterations })),
+        {
+          ...hangGuard,
+          perServer: n,
+          onEvent: (event) => {
+            if (event.type !== "done") return;
+            order.push("A");
+            firstDone();
+          },
+        },
+      );
+      // Once one of A's tasks is done, the others have long reached the server and wait there.
+      await first;
+      order.push("B sent");
+      await new LessonClient(b).spin(iterations, hangGuard);
+      order.push("B done");
+      await flood;
+      const behind = order.slice(order.indexOf("B sent"), order.indexOf("B done")).filter((e) => e === "A");
+      // The task running when B came, and perhaps one that started as B's call was on its way.
+      expect(behind.length).toBeLessThanOrEqual(2);
+      expect(order.filter((e) => e === "A")).toHaveLength(n);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe("--max-calls-per-client", () => {
+  it("refuses a client's calls beyond the bound with RESOURCE_EXHAUSTED, saying so", async () => {
+    const pool = await Pool.connect([capped.servers[0]!.address], { retries: 0 });
+    try {
+      const lesson = new LessonClient(pool);
+      const codes = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          lesson.sleep(400, hangGuard).then(
+            () => "ok",
+            (error) => `${error.codeName}: ${error.message}`,
+          ),
+        ),
+      );
+      expect(codes.filter((c) => c === "ok")).toHaveLength(2);
+      const refused = codes.filter((c) => c !== "ok");
+      expect(refused).toHaveLength(2);
+      for (const c of refused) expect(c).toMatch(/^RESOURCE_EXHAUSTED: .*--max-calls-per-client/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("counts each rpcpool-client name apart, on one connection", async () => {
+    const pool = await Pool.connect([capped.servers[0]!.address], { retries: 0 });
+    try {
+      const lesson = new LessonClient(pool);
+      const as = (name: string) =>
+        lesson.sleep(400, { ...hangGuard, metadata: { "rpcpool-client": name } }).then(
+          () => "ok",
+          (error) => `${error.codeName}: ${error.message}`,
+        );
+      const codes = await Promise.all([as("alice"), as("alice"), as("bob"), as("bob"), as("alice")]);
+      expect(codes.slice(0, 4)).toEqual(["ok", "ok", "ok", "ok"]);
+      expect(codes[4]).toMatch(/^RESOURCE_EXHAUSTED: .*client "alice".*--max-calls-per-client/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
