@@ -15,9 +15,9 @@ import {
 } from "../src/cli/server-startup.js";
 import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
-import { defaultMaxPriorityWaitFactor } from "../src/host/fair-queue.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
+import { defaultMaxPriorityWaitFactor } from "../src/host/fair-queue.js";
 import type { HostedService } from "../src/host/hosted-service.js";
 import { defaultSessionLimits } from "../src/host/session-service.js";
 import {

@@ -52,6 +52,62 @@ describe("fair turns between clients on a one-worker server", () => {
   });
 });
 
+describe("priorities", () => {
+  it("dispatches a run of higher priority before the pool's lower ones, on one worker", async () => {
+    const pool = await Pool.connect([fair.servers[0]!.address], { retries: 0 });
+    try {
+      const lesson = new LessonClient(pool);
+      const order: string[] = [];
+      const spins = (n: number) => Array.from({ length: n }, () => ({ iterations }));
+      let lowStarted!: () => void;
+      const started = new Promise<void>((resolve) => {
+        lowStarted = resolve;
+      });
+      const done = (name: string) => (event: { type: string }) => {
+        if (event.type === "started") lowStarted();
+        if (event.type === "done") order.push(name);
+      };
+      const low = lesson.demo.map("spin", spins(6), { ...hangGuard, onEvent: done("low") });
+      // The low run holds the one worker; then a run of higher priority comes.
+      await started;
+      const high = lesson.demo.map("spin", spins(3), { ...hangGuard, priority: 5, onEvent: done("high") });
+      await Promise.all([low, high]);
+      // The low task already running finishes first; then every high one, then the low rest.
+      expect(order).toEqual(["low", "high", "high", "high", "low", "low", "low", "low", "low"]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("orders one client's calls on the server by rpcpool-priority, not another client's", async () => {
+    const pool = await Pool.connect([fair.servers[0]!.address], { retries: 0 });
+    const other = await Pool.connect([fair.servers[0]!.address], { retries: 0 });
+    try {
+      const lesson = new LessonClient(pool);
+      const order: string[] = [];
+      const spin = (name: string, priority: number, via = lesson, n = iterations) =>
+        via.spin(n, { ...hangGuard, priority, coalesce: false }).then(() => order.push(name));
+      // The first holds the worker (a long spin, given time to reach the server: a hang guard, no
+      // assertion on time); the others wait on the server, sent in this order.
+      const first = spin("first", 0, lesson, 10 * iterations);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const calls = [
+        spin("low", -1),
+        spin("mid", 0),
+        spin("other-client", -9, new LessonClient(other)),
+        spin("high", 7),
+      ];
+      await Promise.all([first, ...calls]);
+      expect(order[0]).toBe("first");
+      // This client's by priority; the other client had its turn first (it was served least lately).
+      expect(order.filter((name) => name !== "other-client")).toEqual(["first", "high", "mid", "low"]);
+      expect(order.indexOf("other-client")).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all([pool.close(), other.close()]);
+    }
+  });
+});
+
 describe("--max-calls-per-client", () => {
   it("refuses a client's calls beyond the bound with RESOURCE_EXHAUSTED, saying so", async () => {
     const pool = await Pool.connect([capped.servers[0]!.address], { retries: 0 });

@@ -73,7 +73,9 @@ export function batchInvoke(
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
         const i = next++;
-        const release = deps.limit ? deps.limit.enter(context.peer, callClient(context.metadata, context.peer).client) : () => {};
+        const release = deps.limit
+          ? deps.limit.enter(context.peer, callClient(context.metadata, context.peer).client)
+          : () => {};
         if (typeof release === "string") {
           results[i] = {
             response: empty,

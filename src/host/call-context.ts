@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
-import { type ClientScope, callClient } from "./client-key.js";
 import { endRpcSpan, startServerSpan, tracingOn, withContext } from "../tracing/spans.js";
+import { type ClientScope, callClient } from "./client-key.js";
 import type { ContextTools, ServerCallContext } from "./service-implementation.js";
 
 // What a handler knows of its call: defined beside the handlers' types, which build on it.

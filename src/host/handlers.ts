@@ -10,9 +10,9 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { MethodSpec } from "../rpc/method-spec.js";
-import type { ClientScope } from "./client-key.js";
 import { callContext, type HostCallContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
+import type { ClientScope } from "./client-key.js";
 import type { AnyMethodImplementation, ContextTools, ServerCallContext } from "./service-implementation.js";
 import { internalError, type StatusReply, toStatus } from "./to-status.js";
 

@@ -37,11 +37,18 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
       options.idempotent ??
       this.service.idempotent ??
       (options.retries ? true : this.runs.defaults.policy(this.spec).retry);
-    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent });
+    const priority = options.priority ?? this.service.priority;
+    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent, priority });
   }
 
   callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
-    return { signal, timeoutMs: options.timeoutMs ?? this.service.timeoutMs, metadata: options.metadata };
+    const priority = options.priority ?? this.service.priority;
+    // The server orders this client's calls by it (docs/scheduling.md); 0, the default, goes unsaid.
+    const metadata =
+      priority === undefined || priority === 0
+        ? options.metadata
+        : { ...options.metadata, "rpcpool-priority": String(Math.trunc(priority)) };
+    return { signal, timeoutMs: options.timeoutMs ?? this.service.timeoutMs, metadata };
   }
 
   async settled(inputs: Inputs<unknown>, options: ServiceCallOptions): Promise<Outcome<unknown>[]> {

@@ -63,6 +63,7 @@ export class PoolRuns {
     const listeners = [options.onEvent, this.options.onEvent].filter((l) => l !== undefined);
     return {
       perServer: options.perServer,
+      priority: options.priority,
       retries: options.retries ?? this.options.retries ?? 3,
       // Retries asked for in the call itself allow running any method again.
       idempotent: options.idempotent ?? (options.retries ? true : undefined),

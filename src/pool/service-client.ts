@@ -98,7 +98,7 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
-    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""}`;
+    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""} ${this.options.priority ?? ""}`;
     return this.#runs.coalescers.get(
       key,
       this.options.checkReply,

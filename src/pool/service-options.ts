@@ -17,6 +17,8 @@ export interface ServiceOptions {
    * to another server. Batched replies are checked item by item.
    */
   checkReply?: ReplyCheck;
+  /** Default priority of this service's calls and runs (RunOptions.priority; higher first, default 0). */
+  priority?: number;
 }
 
 /** Options of a service's calls: the call's own and the run's. */

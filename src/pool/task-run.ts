@@ -39,6 +39,8 @@ export interface RunSettings {
    * whose replies already reached the caller (running it again would send them twice).
    */
   mayRetry?: (input: unknown) => boolean;
+  /** Higher first among the pool's runs, and sent as `rpcpool-priority` (run-priority.ts). Default 0. */
+  priority?: number;
 }
 
 /**
