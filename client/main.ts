@@ -60,6 +60,11 @@ function common(command: Command, { retries = true } = {}): Command {
     );
   }
   return command
+    .option(
+      "--priority <n>",
+      "this command's tasks go before this client's lower ones on each server (higher first; other clients keep their turns)",
+      integerIn(-1_000_000, 1_000_000),
+    )
     .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
     .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
     .option("--tls-key <file>", "PEM private key of --tls-cert")

@@ -13,6 +13,8 @@ export interface CommonOptions {
   local?: number;
   json?: boolean;
   retries?: number;
+  /** --priority: this command's calls before this client's others on each server (docs/scheduling.md). */
+  priority?: number;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -96,6 +98,7 @@ export async function poolFromOptions(
       onWarning,
       onEvent,
       retries: options.retries,
+      priority: options.priority,
       security,
       resolveEveryMs: options.resolveEveryMs,
       methods: lessonMethodDefaults,
@@ -112,6 +115,7 @@ export async function poolFromOptions(
     onWarning,
     onEvent,
     retries: options.retries,
+    priority: options.priority,
     methods: lessonMethodDefaults,
   });
 }

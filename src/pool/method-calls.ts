@@ -37,12 +37,12 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
       options.idempotent ??
       this.service.idempotent ??
       (options.retries ? true : this.runs.defaults.policy(this.spec).retry);
-    const priority = options.priority ?? this.service.priority;
+    const priority = options.priority ?? this.service.priority ?? this.runs.options.priority;
     return this.runs.runSettings({ ...options, method: this.spec.path, idempotent, priority });
   }
 
   callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
-    const priority = options.priority ?? this.service.priority;
+    const priority = options.priority ?? this.service.priority ?? this.runs.options.priority;
     // The server orders this client's calls by it (docs/scheduling.md); 0, the default, goes unsaid.
     const metadata =
       priority === undefined || priority === 0

@@ -18,6 +18,11 @@ export interface ConnectOptions {
   onEvent?: (event: PoolEvent) => void;
   /** Attempts per task beyond the first, on other servers, for retryable work. Default 3. */
   retries?: number;
+  /**
+   * Default priority of this pool's runs and service calls (RunOptions.priority: higher first,
+   * among this client's own work only; docs/scheduling.md). Default 0.
+   */
+  priority?: number;
   /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */

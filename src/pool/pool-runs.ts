@@ -13,6 +13,8 @@ import { ValueHandle } from "./value-handle.js";
 /** What runs take from the pool's options. */
 export interface RunDefaults {
   retries?: number;
+  /** The pool's default priority of its runs and calls (ConnectOptions.priority). */
+  priority?: number;
   onEvent?: (event: PoolEvent) => void;
 }
 
@@ -63,7 +65,7 @@ export class PoolRuns {
     const listeners = [options.onEvent, this.options.onEvent].filter((l) => l !== undefined);
     return {
       perServer: options.perServer,
-      priority: options.priority,
+      priority: options.priority ?? this.options.priority,
       retries: options.retries ?? this.options.retries ?? 3,
       // Retries asked for in the call itself allow running any method again.
       idempotent: options.idempotent ?? (options.retries ? true : undefined),
