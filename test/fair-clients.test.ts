@@ -2,6 +2,7 @@ import { Pool } from "rpcpool";
 import { LessonClient } from "rpcpool/lesson";
 import { describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { rpcpool } from "./support/run-program.js";
 
 // Real rpcpool-server processes with one worker thread each (docs/scheduling.md).
 const fair = useServers(1, { workers: 1 });
@@ -143,6 +144,57 @@ describe("--max-calls-per-client", () => {
       expect(codes.slice(0, 4)).toEqual(["ok", "ok", "ok", "ok"]);
       expect(codes[4]).toMatch(/^RESOURCE_EXHAUSTED: .*client "alice".*--max-calls-per-client/);
     } finally {
+      await pool.close();
+    }
+  });
+
+  it("counts a pool's clientName across its connections: two pools of one name are one client", async () => {
+    const address = capped.servers[0]!.address;
+    const pools = await Promise.all(
+      [1, 2].map(() => Pool.connect([address], { retries: 0, clientName: "carol" })),
+    );
+    try {
+      const codes = await Promise.all(
+        pools.flatMap((pool) =>
+          [1, 2].map(() =>
+            new LessonClient(pool).sleep(400, { ...hangGuard, coalesce: false }).then(
+              () => "ok",
+              (error) => error.codeName,
+            ),
+          ),
+        ),
+      );
+      expect(codes.filter((c) => c === "ok")).toHaveLength(2);
+      expect(codes.filter((c) => c === "RESOURCE_EXHAUSTED")).toHaveLength(2);
+    } finally {
+      await Promise.all(pools.map((pool) => pool.close()));
+    }
+  });
+
+  it("rpcpool --client-name counts a command's calls under that name (and takes --priority)", async () => {
+    const address = capped.servers[0]!.address;
+    const pool = await Pool.connect([address], { retries: 0, clientName: "dave" });
+    const stop = new AbortController();
+    try {
+      // Two long sleeps hold dave's two places until the command has been refused (then cancelled).
+      const held = [1, 2].map(() =>
+        new LessonClient(pool)
+          .sleep(60_000, { ...hangGuard, coalesce: false, signal: stop.signal })
+          .catch(() => "cancelled"),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const sleep = '{"milliseconds":1}';
+      const method = "rpcpool.compute.v1.DemoService/Sleep";
+      const as = (name: string) =>
+        rpcpool(["call", method, sleep, "--servers", address, "--client-name", name, "--priority", "3"]);
+      const [refused, other] = await Promise.all([as("dave"), as("erin")]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/RESOURCE_EXHAUSTED.*client "dave".*--max-calls-per-client/);
+      expect(other.code).toBe(0);
+      stop.abort();
+      await Promise.all(held);
+    } finally {
+      stop.abort();
       await pool.close();
     }
   });

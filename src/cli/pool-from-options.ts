@@ -15,6 +15,8 @@ export interface CommonOptions {
   retries?: number;
   /** --priority: this command's calls before this client's others on each server (docs/scheduling.md). */
   priority?: number;
+  /** --client-name: the name the servers count this command's calls under (rpcpool-client). */
+  clientName?: string;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -99,6 +101,7 @@ export async function poolFromOptions(
       onEvent,
       retries: options.retries,
       priority: options.priority,
+      clientName: options.clientName,
       security,
       resolveEveryMs: options.resolveEveryMs,
       methods: lessonMethodDefaults,
@@ -116,6 +119,7 @@ export async function poolFromOptions(
     onEvent,
     retries: options.retries,
     priority: options.priority,
+    clientName: options.clientName,
     methods: lessonMethodDefaults,
   });
 }
@@ -130,4 +134,12 @@ async function inProcessServers(count: number, workers: number) {
     new URL("./in-process-servers.js", import.meta.url).href
   );
   return module.inProcessServers(count, workers);
+}
+
+/** --priority and --client-name as the metadata a pool sends them in (docs/scheduling.md), for one-server calls. */
+export function schedulingMetadata(options: CommonOptions): Record<string, string> | undefined {
+  const metadata: Record<string, string> = {};
+  if (options.clientName) metadata["rpcpool-client"] = options.clientName;
+  if (options.priority) metadata["rpcpool-priority"] = String(options.priority);
+  return Object.keys(metadata).length > 0 ? metadata : undefined;
 }

@@ -44,10 +44,15 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
   callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
     const priority = options.priority ?? this.service.priority ?? this.runs.options.priority;
     // The server orders this client's calls by it (docs/scheduling.md); 0, the default, goes unsaid.
+    const name = this.runs.options.clientName;
     const metadata =
-      priority === undefined || priority === 0
+      (priority === undefined || priority === 0) && !name
         ? options.metadata
-        : { ...options.metadata, "rpcpool-priority": String(Math.trunc(priority)) };
+        : {
+            ...(name ? { "rpcpool-client": name } : {}),
+            ...(priority ? { "rpcpool-priority": String(Math.trunc(priority)) } : {}),
+            ...options.metadata,
+          };
     return { signal, timeoutMs: options.timeoutMs ?? this.service.timeoutMs, metadata };
   }
 

@@ -23,6 +23,12 @@ export interface ConnectOptions {
    * among this client's own work only; docs/scheduling.md). Default 0.
    */
   priority?: number;
+  /**
+   * The name this pool's calls give their client on the servers (`rpcpool-client` metadata): the
+   * servers' turns and `--max-calls-per-client` count by it, across connections and pools. Default:
+   * none, each connection is a client of its own.
+   */
+  clientName?: string;
   /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */

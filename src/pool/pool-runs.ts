@@ -15,6 +15,8 @@ export interface RunDefaults {
   retries?: number;
   /** The pool's default priority of its runs and calls (ConnectOptions.priority). */
   priority?: number;
+  /** The name the pool's calls give their client (ConnectOptions.clientName). */
+  clientName?: string;
   onEvent?: (event: PoolEvent) => void;
 }
 
