@@ -192,7 +192,7 @@ export class FairQueue {
     for (;;) {
       // The clients in turn: the least recently served first (a new one before all others).
       const order = [...this.#clients.values()].filter((c) => c.kinds.size > 0);
-      if (order.length === 0) return;
+      if (order.length === 0) break;
       order.sort((a, b) => a.served - b.served);
       let started = false;
       for (const client of order) {
@@ -207,13 +207,15 @@ export class FairQueue {
         started = true;
         break;
       }
-      if (!started) {
-        // Clients left with only dropped tasks (skipped by #pick) and nothing running are forgotten.
-        for (const [key, client] of this.#clients)
-          if (client.kinds.size === 0 && client.running <= 0) this.#clients.delete(key);
-        return;
-      }
+      if (!started) break;
     }
+    this.#forgetIdle();
+  }
+
+  /** Forgets the clients left with nothing waiting (their dropped tasks skipped) and nothing running. */
+  #forgetIdle(): void {
+    for (const [key, client] of this.#clients)
+      if (client.kinds.size === 0 && client.running <= 0) this.#clients.delete(key);
   }
 
   /**
