@@ -5,7 +5,7 @@ import { useServers } from "./support/local-servers.js";
 import { rpcpool } from "./support/run-program.js";
 
 // Real rpcpool-server processes with one worker thread each (docs/scheduling.md).
-const fair = useServers(1, { workers: 1 });
+const fair = useServers(1, { workers: 1, args: ["--max-priority-wait-factor", "8"] });
 const capped = useServers(1, { workers: 1, args: ["--max-calls-per-client", "2"] });
 
 /** A spin of some tens of milliseconds: CPU-bound work on the server's one worker thread. */
