@@ -29,6 +29,11 @@ export interface ConnectOptions {
    * none, each connection is a client of its own.
    */
   clientName?: string;
+  /**
+   * Aging of this pool's priorities: a run held back by runs of higher priority for this many mean
+   * task times goes first (default 8, as `rpcpool-server --max-priority-wait-factor`).
+   */
+  maxPriorityWaitFactor?: number;
   /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */

@@ -17,6 +17,8 @@ export interface RunDefaults {
   priority?: number;
   /** The name the pool's calls give their client (ConnectOptions.clientName). */
   clientName?: string;
+  /** Aging of the pool's priorities (ConnectOptions.maxPriorityWaitFactor). */
+  maxPriorityWaitFactor?: number;
   onEvent?: (event: PoolEvent) => void;
 }
 
@@ -46,6 +48,8 @@ export class PoolRuns {
           call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
         ),
     );
+    if (options.maxPriorityWaitFactor !== undefined)
+      this.engine.priorities.factor = options.maxPriorityWaitFactor;
   }
 
   /** Calls the pool runs at once by default: the servers' worker threads, added up. */

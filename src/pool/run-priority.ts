@@ -20,7 +20,8 @@ export class RunPriorities {
   /** Mean time of a task, start to settle (exponentially weighted); undefined until one settled. */
   #meanMs: number | undefined;
 
-  constructor(readonly factor = defaultMaxPriorityWaitFactor) {}
+  /** Aging: a run held back this many mean task times is due (ConnectOptions.maxPriorityWaitFactor). */
+  constructor(public factor = defaultMaxPriorityWaitFactor) {}
 
   /** The runs in the order they dispatch: due ones first, then by priority (insertion order among equals). */
   order(runs: Iterable<AnyRun>, now: number): AnyRun[] {

@@ -34,7 +34,7 @@ export class TaskEngine {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   /** The runs' priorities: who dispatches first (run-priority.ts). */
-  readonly #priorities = new RunPriorities();
+  readonly priorities = new RunPriorities();
   /** Told when a server has no call of any run in flight any more (a server leaving the pool closes then). */
   onIdle: ((server: ServerConnection) => void) | undefined;
 
@@ -70,7 +70,7 @@ export class TaskEngine {
         this.#again = false;
         const servers = this.servers();
         const now = Date.now();
-        for (const run of this.#priorities.order(this.#runs, now))
+        for (const run of this.priorities.order(this.#runs, now))
           if (run.queued > 0 && !run.aborted) this.#dispatch(run, servers, now);
       } while (this.#again);
     } finally {
@@ -107,7 +107,7 @@ export class TaskEngine {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
-        if (this.#priorities.outranked(run, server, this.#runs, now)) continue;
+        if (this.priorities.outranked(run, server, this.#runs, now)) continue;
         if (!best || server.load < best.load) best = server;
       }
       if (!best) break;
@@ -169,12 +169,12 @@ export class TaskEngine {
     task.attempts.push(server.address);
     run.emit({ type: "started", index: task.index, server: server.name });
     const startedAt = Date.now();
-    this.#priorities.started(run, startedAt);
+    this.priorities.started(run, startedAt);
     const controller = run.taskController();
     const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
-        this.#priorities.settled(Date.now() - startedAt);
+        this.priorities.settled(Date.now() - startedAt);
         this.#release(run, server, controller);
         if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
         run.emit({ type: "done", index: task.index, server: server.name });
