@@ -19,6 +19,8 @@ export class RunPriorities {
   readonly #since = new WeakMap<AnyRun, number>();
   /** Mean time of a task, start to settle (exponentially weighted); undefined until one settled. */
   #meanMs: number | undefined;
+  /** Whether the runs last ordered had different priorities (else none outranks another). */
+  #mixed = true;
 
   /** Aging: a run held back this many mean task times is due (ConnectOptions.maxPriorityWaitFactor). */
   constructor(public factor = defaultMaxPriorityWaitFactor) {}
@@ -28,7 +30,9 @@ export class RunPriorities {
     const list = [...runs];
     // A run with nothing queued is not waiting: its wait starts when work comes.
     for (const run of list) if (run.queued === 0) this.#since.set(run, now);
-    if (list.every((run) => (run.settings.priority ?? 0) === 0)) return list;
+    // The common case, every run at the default: nothing to order, nobody yields (O(1) per server asked).
+    this.#mixed = list.some((run) => (run.settings.priority ?? 0) !== 0);
+    if (!this.#mixed) return list;
     return list
       .map((run, i) => ({ run, i, rank: this.#rank(run, now) }))
       .sort((a, b) => b.rank - a.rank || a.i - b.i)
@@ -40,6 +44,7 @@ export class RunPriorities {
    * more queued, which the server's next free slot should go to.
    */
   outranked(run: AnyRun, server: ServerConnection, runs: Iterable<AnyRun>, now: number): boolean {
+    if (!this.#mixed) return false;
     const rank = this.#rank(run, now);
     for (const other of runs) {
       if (other === run || other.aborted || other.queued === 0) continue;
