@@ -88,6 +88,8 @@ export class FairQueue {
   #turns = 0;
   /** Mean run time of a task (exponentially weighted), undefined until one was measured. */
   #meanMs: number | undefined;
+  /** Some client's queue emptied: forget those with nothing running too. */
+  #emptied = false;
 
   /**
    * @param threads tasks that run at once in the normal course
@@ -189,7 +191,8 @@ export class FairQueue {
   }
 
   #dispatch(): void {
-    for (;;) {
+    // Every thread and spare taken: nothing can start, whoever waits (an add to a long queue is O(1)).
+    while (this.#total < this.threads + this.spare) {
       // The clients in turn: the least recently served first (a new one before all others).
       const order = [...this.#clients.values()].filter((c) => c.kinds.size > 0);
       if (order.length === 0) break;
@@ -214,6 +217,8 @@ export class FairQueue {
 
   /** Forgets the clients left with nothing waiting (their dropped tasks skipped) and nothing running. */
   #forgetIdle(): void {
+    if (!this.#emptied) return;
+    this.#emptied = false;
     for (const [key, client] of this.#clients)
       if (client.kinds.size === 0 && client.running <= 0) this.#clients.delete(key);
   }
@@ -257,5 +262,6 @@ export class FairQueue {
       if (fifo.size === 0) byPriority.delete(priority);
     }
     if (byPriority.size === 0) client.kinds.delete(kind);
+    if (client.kinds.size === 0) this.#emptied = true;
   }
 }
