@@ -66,6 +66,15 @@ function common(command: Command, { retries = true } = {}): Command {
     );
   }
   return command
+    .option(
+      "--priority <n>",
+      "this command's tasks go before this client's lower ones on each server (higher first; other clients keep their turns)",
+      integerIn(-1_000_000, 1_000_000),
+    )
+    .option(
+      "--client-name <name>",
+      "the name the servers count this command's calls under (rpcpool-client): fair turns and --max-calls-per-client",
+    )
     .option("--tls-ca <file>", "PEM CA that signed the servers' certificates: connect with TLS")
     .option("--tls-cert <file>", "PEM client certificate, for servers that require mutual TLS")
     .option("--tls-key <file>", "PEM private key of --tls-cert")

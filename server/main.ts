@@ -17,6 +17,7 @@ import { defaultMaxBatchItems } from "../src/host/batch-service.js";
 import { defaultMaxHealthWatches } from "../src/host/call-guard.js";
 import { defaultConnectionLimits } from "../src/host/connection-limits.js";
 import { exposureWarning } from "../src/host/exposure-warning.js";
+import { defaultMaxPriorityWaitFactor } from "../src/host/fair-queue.js";
 import type { HostedService } from "../src/host/hosted-service.js";
 import { defaultSessionLimits } from "../src/host/session-service.js";
 import {
@@ -98,6 +99,17 @@ const program = new Command("rpcpool-server")
     "most calls in flight from one client connection",
     positiveInteger,
     1000,
+  )
+  .option(
+    "--max-calls-per-client <n>",
+    "most calls in flight or waiting from one client (its connection, or its rpcpool-client name); default: no bound",
+    positiveInteger,
+  )
+  .option(
+    "--max-priority-wait-factor <f>",
+    "priorities' aging: a task waiting this many mean task times goes before any priority of its client",
+    integerIn(1, 10_000),
+    defaultMaxPriorityWaitFactor,
   )
   .option(
     "--max-calls <n>",
@@ -257,6 +269,7 @@ const program = new Command("rpcpool-server")
       host: options.host,
       port: options.port,
       workers: options.workers,
+      maxPriorityWaitFactor: options.maxPriorityWaitFactor,
       name: options.name,
       labels: options.label,
       services,
@@ -271,6 +284,7 @@ const program = new Command("rpcpool-server")
       guard: {
         token: security.token,
         maxCallsPerConnection: options.maxCallsPerConnection,
+        maxCallsPerClient: options.maxCallsPerClient,
         maxCalls: options.maxCalls,
         maxHealthWatches: options.maxHealthWatches,
         maxDeadlineMs: options.maxDeadlineMs,

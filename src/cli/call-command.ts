@@ -6,7 +6,13 @@ import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
 import { flushLines, inputLines, writeLine } from "./json-lines.js";
 import { commandMethod } from "./method-lookup.js";
-import { type CommonOptions, clientSecurity, parseServerList, poolFromOptions } from "./pool-from-options.js";
+import {
+  type CommonOptions,
+  clientSecurity,
+  parseServerList,
+  poolFromOptions,
+  schedulingMetadata,
+} from "./pool-from-options.js";
 import { UsageError } from "./run-program.js";
 
 /** Options of `call` and `map`: where the method's descriptors come from, and how replies print. */
@@ -96,7 +102,8 @@ export async function callCommand(
     const { spec } = method;
     const print = (reply: Message) =>
       writeLine(method.replyToJson(reply, { pretty: options.pretty, emitDefaults: options.emitDefaults }));
-    const callOptions = { timeoutMs: options.timeoutMs };
+    // One server, not a pool: the pool's --priority and --client-name go as metadata here.
+    const callOptions = { timeoutMs: options.timeoutMs, metadata: schedulingMetadata(options) };
     if (!spec.requestStream) {
       const request = requestOf(method, json === undefined || json === "-" ? await wholeStdin() : json);
       if (!spec.responseStream) {

@@ -13,6 +13,10 @@ export interface CommonOptions {
   local?: number;
   json?: boolean;
   retries?: number;
+  /** --priority: this command's calls before this client's others on each server (docs/scheduling.md). */
+  priority?: number;
+  /** --client-name: the name the servers count this command's calls under (rpcpool-client). */
+  clientName?: string;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -99,6 +103,8 @@ export async function poolFromOptions(
       onWarning,
       onEvent,
       retries: options.retries,
+      priority: options.priority,
+      clientName: options.clientName,
       security,
       resolveEveryMs: options.resolveEveryMs,
       require: options.require,
@@ -119,6 +125,8 @@ export async function poolFromOptions(
     retries: options.retries,
     require: options.require,
     prefer: options.prefer,
+    priority: options.priority,
+    clientName: options.clientName,
     methods: lessonMethodDefaults,
   });
 }
@@ -133,4 +141,12 @@ async function inProcessServers(count: number, workers: number) {
     new URL("./in-process-servers.js", import.meta.url).href
   );
   return module.inProcessServers(count, workers);
+}
+
+/** --priority and --client-name as the metadata a pool sends them in (docs/scheduling.md), for one-server calls. */
+export function schedulingMetadata(options: CommonOptions): Record<string, string> | undefined {
+  const metadata: Record<string, string> = {};
+  if (options.clientName) metadata["rpcpool-client"] = options.clientName;
+  if (options.priority) metadata["rpcpool-priority"] = String(options.priority);
+  return Object.keys(metadata).length > 0 ? metadata : undefined;
 }

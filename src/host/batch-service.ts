@@ -4,6 +4,7 @@ import type { InvokeRequest, InvokeResponse, InvokeResult } from "../gen/rpcpool
 import { ServerError } from "../rpc/server-error.js";
 import type { CallContext } from "./call-context.js";
 import type { CallLimit } from "./call-limit.js";
+import { callClient } from "./client-key.js";
 import { type HandlerDeps, unary } from "./handlers.js";
 import { type ServerIdentity, servedBy } from "./identity.js";
 import { invokeUnary, type LocalCall } from "./local-call.js";
@@ -72,7 +73,9 @@ export function batchInvoke(
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
         const i = next++;
-        const release = deps.limit ? deps.limit.enter(context.peer) : () => {};
+        const release = deps.limit
+          ? deps.limit.enter(context.peer, callClient(context.metadata, context.peer).client)
+          : () => {};
         if (typeof release === "string") {
           results[i] = {
             response: empty,

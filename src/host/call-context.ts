@@ -1,6 +1,7 @@
 import type { EventEmitter } from "node:events";
 import type { ServerUnaryCall } from "@grpc/grpc-js";
 import { endRpcSpan, startServerSpan, tracingOn, withContext } from "../tracing/spans.js";
+import { type ClientScope, callClient } from "./client-key.js";
 import type { ContextTools, ServerCallContext } from "./service-implementation.js";
 
 // What a handler knows of its call: defined beside the handlers' types, which build on it.
@@ -31,7 +32,11 @@ export interface HostCallContext extends ServerCallContext {
  * and grpc-js reports "cancelled" even after a call has ended, so an eager controller would cost
  * an AbortController and a DOMException (with its stack) on every call.
  */
-export function callContext(call: AnyServerCall, tools: ContextTools = noTools): HostCallContext {
+export function callContext(
+  call: AnyServerCall,
+  tools: ContextTools = noTools,
+  clients?: ClientScope,
+): HostCallContext {
   let controller: AbortController | undefined;
   let cancelled = false;
   let ended = false;
@@ -51,6 +56,9 @@ export function callContext(call: AnyServerCall, tools: ContextTools = noTools):
         (call as { inProcess?: boolean }).inProcess === true,
       )
     : undefined;
+  // The call's client rides with its handler's async context to the worker pool's turns.
+  const who = clients ? callClient(call.metadata, call.getPeer()) : undefined;
+  const asClient = <T>(fn: () => T): T => (clients && who ? clients.run(who, fn) : fn());
   return {
     get signal() {
       if (!controller) {
@@ -76,7 +84,7 @@ export function callContext(call: AnyServerCall, tools: ContextTools = noTools):
       if (traced && !ended) endRpcSpan(traced.span, error, "server");
       ended = true;
     },
-    within: traced ? (fn) => withContext(traced.context, fn) : (fn) => fn(),
+    within: traced ? (fn) => asClient(() => withContext(traced.context, fn)) : asClient,
   };
 }
 

@@ -9,12 +9,15 @@ import {
 } from "@grpc/grpc-js";
 import type { BearerToken } from "./bearer-token.js";
 import type { CallLimit } from "./call-limit.js";
+import { callClient } from "./client-key.js";
 
 export interface GuardOptions {
   /** Calls must carry `authorization: Bearer <token>`; health stays open for probes. */
   token?: BearerToken;
   /** Most calls in flight from one client connection. */
   maxCallsPerConnection?: number;
+  /** Most calls in flight from one client (its connection, or its `rpcpool-client` name). */
+  maxCallsPerClient?: number;
   /** Most calls in flight on the whole server (batch items included, health Watch streams not). */
   maxCalls?: number;
   /** Most health Watch streams open at once, server-wide (default 100): they have a cap of their own. */
@@ -121,7 +124,7 @@ export class CallGuard {
         };
         this.#watches.add(endWatch);
       } else {
-        const entered = limit.enter(connectionKey(call));
+        const entered = limit.enter(connectionKey(call), callClient(metadata, connectionKey(call)).client);
         if (typeof entered === "string") {
           refuse(status.RESOURCE_EXHAUSTED, entered);
           return false;

@@ -4,6 +4,11 @@ export interface CallLimits {
   maxCalls?: number;
   /** Most calls in flight from one client connection (its batch items included). */
   maxCallsPerConnection?: number;
+  /**
+   * Most calls in flight (running or waiting for a worker thread) from one client: its connection,
+   * or the name it gives itself in `rpcpool-client` metadata (client-key.ts), whatever its connections.
+   */
+  maxCallsPerClient?: number;
 }
 
 /**
@@ -14,14 +19,18 @@ export interface CallLimits {
 export class CallLimit {
   #total = 0;
   readonly #byConnection = new Map<string, number>();
+  readonly #byClient = new Map<string, number>();
   /** Calls refused so far, by the bound that refused them (for metrics). */
-  readonly refused = { max_calls: 0, max_calls_per_connection: 0 };
+  readonly refused = { max_calls: 0, max_calls_per_connection: 0, max_calls_per_client: 0 };
 
   constructor(readonly limits: CallLimits = {}) {}
 
-  /** A function that ends the call (once, however often called), or the refusal's message. */
-  enter(connection: string): (() => void) | string {
-    const { maxCalls, maxCallsPerConnection } = this.limits;
+  /**
+   * A function that ends the call (once, however often called), or the refusal's message.
+   * `client`: the call's client key (client-key.ts), counted only with maxCallsPerClient.
+   */
+  enter(connection: string, client?: string): (() => void) | string {
+    const { maxCalls, maxCallsPerConnection, maxCallsPerClient } = this.limits;
     if (maxCalls !== undefined && this.#total >= maxCalls) {
       this.refused.max_calls++;
       return `too many calls in flight on this server (limit ${maxCalls}, --max-calls)`;
@@ -30,6 +39,16 @@ export class CallLimit {
     if (maxCallsPerConnection !== undefined && n >= maxCallsPerConnection) {
       this.refused.max_calls_per_connection++;
       return `too many concurrent calls from this connection (limit ${maxCallsPerConnection}, --max-calls-per-connection)`;
+    }
+    const perClient = maxCallsPerClient !== undefined && client !== undefined ? client : undefined;
+    if (perClient !== undefined) {
+      const m = this.#byClient.get(perClient) ?? 0;
+      if (m >= maxCallsPerClient!) {
+        this.refused.max_calls_per_client++;
+        const who = perClient.startsWith("name:") ? `client "${perClient.slice(5)}"` : "client connection";
+        return `too many calls in flight or waiting from this ${who} (limit ${maxCallsPerClient}, --max-calls-per-client)`;
+      }
+      this.#byClient.set(perClient, m + 1);
     }
     this.#total++;
     this.#byConnection.set(connection, n + 1);
@@ -41,6 +60,10 @@ export class CallLimit {
       const left = (this.#byConnection.get(connection) ?? 1) - 1;
       if (left <= 0) this.#byConnection.delete(connection);
       else this.#byConnection.set(connection, left);
+      if (perClient === undefined) return;
+      const leftOfClient = (this.#byClient.get(perClient) ?? 1) - 1;
+      if (leftOfClient <= 0) this.#byClient.delete(perClient);
+      else this.#byClient.set(perClient, leftOfClient);
     };
   }
 

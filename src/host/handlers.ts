@@ -12,6 +12,7 @@ import type {
 import type { MethodSpec } from "../rpc/method-spec.js";
 import { callContext, type HostCallContext } from "./call-context.js";
 import type { CallTracker } from "./call-tracker.js";
+import type { ClientScope } from "./client-key.js";
 import type { AnyMethodImplementation, ContextTools, ServerCallContext } from "./service-implementation.js";
 import { internalError, type StatusReply, toStatus } from "./to-status.js";
 
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   log: (message: string) => void;
   /** The server's tools, on every call's context (the framework's own handlers go without). */
   tools?: ContextTools;
+  /** Where the handler's client is kept for the worker threads' turns (hosted services only). */
+  clients?: ClientScope;
 }
 
 /** One request, one response. */
@@ -33,7 +36,7 @@ export function unary<Req, Res>(
   fn: (request: Req, context: ServerCallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const context = callContext(call, deps.tools);
+    const context = callContext(call, deps.tools, deps.clients);
     settle(deps, callback, context, () => fn(call.request, context));
   };
 }
@@ -44,7 +47,7 @@ export function clientStream<Req, Res>(
   fn: (requests: AsyncIterable<Req>, context: ServerCallContext) => Promise<Res>,
 ): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
-    const context = callContext(call, deps.tools);
+    const context = callContext(call, deps.tools, deps.clients);
     settle(deps, callback, context, () => fn(call, context));
   };
 }
@@ -55,7 +58,7 @@ export function serverStream<Req, Res>(
   fn: (request: Req, context: ServerCallContext) => AsyncIterable<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const context = callContext(call, deps.tools);
+    const context = callContext(call, deps.tools, deps.clients);
     stream(deps, call, context, () => fn(call.request, context));
   };
 }
@@ -66,7 +69,7 @@ export function bidiStream<Req, Res>(
   fn: (requests: AsyncIterable<Req>, context: ServerCallContext) => AsyncIterable<Res>,
 ): handleBidiStreamingCall<Req, Res> {
   return (call) => {
-    const context = callContext(call, deps.tools);
+    const context = callContext(call, deps.tools, deps.clients);
     // Not the stream's own iterator: reading the requests to their end would destroy the stream,
     // and with it the way back for the responses and the status.
     stream(deps, call, context, () => fn(call.iterator({ destroyOnReturn: false }), context));

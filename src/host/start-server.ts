@@ -44,6 +44,11 @@ export interface ServerOptions {
   address?: string;
   /** Worker threads; default one per core. */
   workers?: number;
+  /**
+   * Priorities' aging on the worker threads (docs/scheduling.md): a waiting task goes before any
+   * priority once it has waited this many mean task times. Default 8.
+   */
+  maxPriorityWaitFactor?: number;
   /** Name stamped on replies; default HOST:PORT. */
   name?: string;
   /**
@@ -165,7 +170,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   // Checked before anything starts: a bad key is the caller's mistake, a TypeError naming it.
   const labels = Object.freeze({ ...checkLabels(options.labels ?? {}) });
-  const workers = new WorkerPool(options.workers ?? availableParallelism());
+  const workers = new WorkerPool(options.workers ?? availableParallelism(), {
+    maxPriorityWaitFactor: options.maxPriorityWaitFactor,
+  });
   const tracker = new CallTracker();
   const stats = new CallStats();
   const identity = serverIdentity(options.name ?? "");
@@ -179,6 +186,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const limit = new CallLimit({
     maxCalls: options.guard?.maxCalls ?? defaultMaxCalls,
     maxCallsPerConnection: options.guard?.maxCallsPerConnection,
+    maxCallsPerClient: options.guard?.maxCallsPerClient,
   });
   const malformedLog = rateLimitedLog(log);
   const maxConnectionIdleMs = options.maxConnectionIdleMs ?? defaultMaxConnectionIdleMs;
@@ -249,7 +257,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let port: number;
   try {
     for (const service of hosted) if (service.sessionClass) sessions.addClass(service, tools);
-    const handlerDeps = { ...deps, tools };
+    const handlerDeps = { ...deps, tools, clients: workers.clients };
     const services = [
       ...framework.map(resolveFramework),
       ...hosted

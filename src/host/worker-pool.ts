@@ -1,7 +1,9 @@
+import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { ServerError } from "../rpc/server-error.js";
 import { endSpan, startInternalSpan, tracingOn } from "../tracing/spans.js";
+import { type CallClient, ClientScope } from "./client-key.js";
 import { FairQueue } from "./fair-queue.js";
 import type { ThrownServerError } from "./worker-entry.js";
 
@@ -11,6 +13,16 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** ArrayBuffers (or ports) to move into the worker; they are unusable here afterwards. */
   transfer?: Transferable[];
+  /**
+   * Whose work this is and its priority within that client's (fair-queue.ts). By default the
+   * client of the call whose handler runs it, with the call's `rpcpool-priority`.
+   */
+  client?: Partial<CallClient>;
+}
+
+export interface WorkerPoolOptions {
+  /** Aging of priorities (fair-queue.ts): a task due after this many mean task times. Default 8. */
+  maxPriorityWaitFactor?: number;
 }
 
 /**
@@ -21,16 +33,22 @@ export interface RunOptions {
  * local server starts sooner) and end after a while idle. Tasks queue without bound: callers
  * bound their own work in flight (table streams by their piece slots).
  *
- * Tasks wait in a FairQueue, by kind (module and export): kinds take turns, and a kind with
- * nothing running may start on a spare thread while long work holds the others, so two endless
- * spins do not keep a table call waiting.
+ * Tasks wait in a FairQueue, by client (the call's connection or `rpcpool-client` name, from the
+ * handler's ClientScope) and kind (module and export): clients take turns, then a client's kinds
+ * and priorities; a kind with nothing running may start on a spare thread while long work holds
+ * the others, so two endless spins do not keep a table call waiting.
  */
 export class WorkerPool {
   readonly #piscina: Piscina;
   readonly #queue: FairQueue;
+  /** The client of the handler running: set by the handlers (handlers.ts), read by `run`. */
+  readonly clients = new ClientScope();
 
-  constructor(readonly threads: number) {
-    this.#queue = new FairQueue(threads, threads);
+  constructor(
+    readonly threads: number,
+    options: WorkerPoolOptions = {},
+  ) {
+    this.#queue = new FairQueue(threads, threads, options);
     this.#piscina = new Piscina({
       filename: new URL("./worker-entry.js", import.meta.url).href,
       minThreads: 0,
@@ -52,8 +70,10 @@ export class WorkerPool {
     args: unknown[] = [],
     options: AbortSignal | RunOptions = {},
   ): Promise<T> {
-    const { signal, transfer } =
-      options instanceof AbortSignal ? { signal: options, transfer: undefined } : options;
+    const { signal, transfer, client } =
+      options instanceof AbortSignal ? { signal: options, transfer: undefined, client: undefined } : options;
+    const caller = this.clients.current;
+    const who = { client: client?.client ?? caller?.client, priority: client?.priority ?? caller?.priority };
     const href = moduleHref(module);
     const kind = `${href}#${exportName}`;
     // The task's span, child of the call's (the handler's span is active here): from the queue to
@@ -76,14 +96,15 @@ export class WorkerPool {
         start: () => {
           signal?.removeEventListener("abort", onAbort);
           traced?.span.addEvent("started on a thread");
+          const startedAt = performance.now();
           this.#piscina
             .run({ module: href, exportName, args }, { signal, transferList: transfer as never })
-            .finally(() => this.#queue.done(kind))
+            .finally(() => this.#queue.done(kind, performance.now() - startedAt, who.client))
             .then(resolve, reject);
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.add(kind, task);
+      this.#queue.add(kind, task, who);
     }).then((result: unknown) => {
       const thrown = (result as Partial<ThrownServerError> | undefined)?.thrownServerError;
       if (thrown) throw new ServerError(thrown.code, thrown.message, thrown.errorDetails);

@@ -37,11 +37,23 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
       options.idempotent ??
       this.service.idempotent ??
       (options.retries ? true : this.runs.defaults.policy(this.spec).retry);
-    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent }, this.service);
+    const priority = options.priority ?? this.service.priority ?? this.runs.options.priority;
+    return this.runs.runSettings({ ...options, method: this.spec.path, idempotent, priority }, this.service);
   }
 
   callOptions(options: ServiceCallOptions, signal: AbortSignal): CallOptions {
-    return { signal, timeoutMs: options.timeoutMs ?? this.service.timeoutMs, metadata: options.metadata };
+    const priority = options.priority ?? this.service.priority ?? this.runs.options.priority;
+    // The server orders this client's calls by it (docs/scheduling.md); 0, the default, goes unsaid.
+    const name = this.runs.options.clientName;
+    const metadata =
+      (priority === undefined || priority === 0) && !name
+        ? options.metadata
+        : {
+            ...(name ? { "rpcpool-client": name } : {}),
+            ...(priority ? { "rpcpool-priority": String(Math.trunc(priority)) } : {}),
+            ...options.metadata,
+          };
+    return { signal, timeoutMs: options.timeoutMs ?? this.service.timeoutMs, metadata };
   }
 
   async settled(inputs: Inputs<unknown>, options: ServiceCallOptions): Promise<Outcome<unknown>[]> {

@@ -59,4 +59,11 @@ export interface RunOptions {
    * is lost. Default: the input itself when it is a ValueHandle (from `pool.scatter` or a kept result).
    */
   near?: (input: never) => { readonly id: string } | undefined;
+  /**
+   * An integer, higher first (default 0): this run's tasks are dispatched before those of the
+   * pool's runs of lower priority, and a service's calls carry it as `rpcpool-priority`, so each
+   * server runs them before this client's lower ones (never before other clients': they take turns).
+   * Starvation is bounded by aging: docs/scheduling.md.
+   */
+  priority?: number;
 }

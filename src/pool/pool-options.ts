@@ -26,6 +26,22 @@ export interface ConnectOptions {
   prefer?: Labels;
   /** Attempts per task beyond the first, on other servers, for retryable work. Default 3. */
   retries?: number;
+  /**
+   * Default priority of this pool's runs and service calls (RunOptions.priority: higher first,
+   * among this client's own work only; docs/scheduling.md). Default 0.
+   */
+  priority?: number;
+  /**
+   * The name this pool's calls give their client on the servers (`rpcpool-client` metadata): the
+   * servers' turns and `--max-calls-per-client` count by it, across connections and pools. Default:
+   * none, each connection is a client of its own.
+   */
+  clientName?: string;
+  /**
+   * Aging of this pool's priorities: a run held back by runs of higher priority for this many mean
+   * task times goes first (default 8, as `rpcpool-server --max-priority-wait-factor`).
+   */
+  maxPriorityWaitFactor?: number;
   /** How long a server that failed is avoided before it gets work again (default 5 s, doubling while it keeps failing). */
   cooldownMs?: number;
   /** Per-method defaults by full path, over the defaults by call shape (see MethodDefaults). */

@@ -14,6 +14,12 @@ import { ValueHandle } from "./value-handle.js";
 /** What runs take from the pool's options. */
 export interface RunDefaults extends LabelRules {
   retries?: number;
+  /** The pool's default priority of its runs and calls (ConnectOptions.priority). */
+  priority?: number;
+  /** The name the pool's calls give their client (ConnectOptions.clientName). */
+  clientName?: string;
+  /** Aging of the pool's priorities (ConnectOptions.maxPriorityWaitFactor). */
+  maxPriorityWaitFactor?: number;
   onEvent?: (event: PoolEvent) => void;
 }
 
@@ -43,6 +49,8 @@ export class PoolRuns {
           call.idempotency === "UNKNOWN" ? (this.idempotencyOf(call.method) ?? "UNKNOWN") : call.idempotency,
         ),
     );
+    if (options.maxPriorityWaitFactor !== undefined)
+      this.engine.priorities.factor = options.maxPriorityWaitFactor;
   }
 
   /** Calls the pool runs at once by default: the servers' worker threads, added up. */
@@ -71,6 +79,7 @@ export class PoolRuns {
     return {
       ...mergeRules(mergeRules(this.options, service), options),
       perServer: options.perServer,
+      priority: options.priority ?? this.options.priority,
       retries: options.retries ?? this.options.retries ?? 3,
       // Retries asked for in the call itself allow running any method again.
       idempotent: options.idempotent ?? (options.retries ? true : undefined),

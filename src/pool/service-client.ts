@@ -98,8 +98,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
-    const { require, prefer } = this.options;
-    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""} ${JSON.stringify({ require, prefer })}`;
+    const { require, prefer, priority } = this.options;
+    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""} ${JSON.stringify({ require, prefer, priority })}`;
     return this.#runs.coalescers.get(
       key,
       this.options.checkReply,

@@ -22,6 +22,8 @@ export interface ServiceOptions {
   require?: Labels;
   /** This service's calls go first to servers with more of these labels (docs/scheduling.md). */
   prefer?: Labels;
+  /** Default priority of this service's calls and runs (RunOptions.priority; higher first, default 0). */
+  priority?: number;
 }
 
 /** Options of a service's calls: the call's own and the run's. */

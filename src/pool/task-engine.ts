@@ -4,6 +4,7 @@ import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
 import { labelsOf, meets, rank, unmetError } from "./label-match.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
+import { RunPriorities } from "./run-priority.js";
 import type { ServerConnection } from "./server-connection.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
 
@@ -33,6 +34,8 @@ export class TaskEngine {
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  /** The runs' priorities: who dispatches first (run-priority.ts). */
+  readonly priorities = new RunPriorities();
   /** Told when a server has no call of any run in flight any more (a server leaving the pool closes then). */
   onIdle: ((server: ServerConnection) => void) | undefined;
 
@@ -68,7 +71,8 @@ export class TaskEngine {
         this.#again = false;
         const servers = this.servers();
         const now = Date.now();
-        for (const run of this.#runs) if (run.queued > 0 && !run.aborted) this.#dispatch(run, servers, now);
+        for (const run of this.priorities.order(this.#runs, now))
+          if (run.queued > 0 && !run.aborted) this.#dispatch(run, servers, now);
       } while (this.#again);
     } finally {
       this.#pumping = false;
@@ -117,6 +121,7 @@ export class TaskEngine {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
+        if (this.priorities.outranked(run, server, this.#runs, now)) continue;
         if (!best || outranks(server, best)) best = server;
         else if (ties(server, best) && server.load < best.load) best = server;
       }
@@ -178,10 +183,13 @@ export class TaskEngine {
     run.busy.set(server, (run.busy.get(server) ?? 0) + 1);
     task.attempts.push(server.address);
     run.emit({ type: "started", index: task.index, server: server.name });
+    const startedAt = Date.now();
+    this.priorities.started(run, startedAt);
     const controller = run.taskController();
     const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
+        this.priorities.settled(Date.now() - startedAt);
         this.#release(run, server, controller);
         if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
         run.emit({ type: "done", index: task.index, server: server.name });

@@ -40,6 +40,8 @@ export interface RunSettings extends LabelRules {
    * whose replies already reached the caller (running it again would send them twice).
    */
   mayRetry?: (input: unknown) => boolean;
+  /** Higher first among the pool's runs, and sent as `rpcpool-priority` (run-priority.ts). Default 0. */
+  priority?: number;
 }
 
 /**
