@@ -12,11 +12,13 @@ import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
 import { ClientError } from "../../rpc/client-error.js";
+import { Status as status } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
 import { linesBefore, type TablePart } from "./line-cuts.js";
 import { ReadBuffers } from "./read-buffers.js";
+import { filled } from "./stream-parts.js";
 
 export type { TablePart };
 
@@ -27,6 +29,16 @@ import {
   type InputSource,
   type TableReadOptions,
 } from "./table-input.js";
+
+type LiveSource = Extract<InputSource, { kind: "live" }>;
+
+/** Held bytes as messages of at most `most` bytes (a server may take smaller ones than they were read in). */
+function* messages(content: readonly Buffer[], most: number): Generator<Buffer> {
+  for (const chunk of content) {
+    for (let p = 0; p < chunk.length; p += most)
+      yield p === 0 && chunk.length <= most ? chunk : chunk.subarray(p, p + most);
+  }
+}
 
 /** Column sums of one file (or one part of it), as a table call returns them. */
 export interface ColumnSumsResult {
@@ -124,12 +136,31 @@ class TableUpload {
     if (source?.kind === "unreadable") throw source.error;
     const chunks =
       source?.kind === "stream"
-        ? source.content
-        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
+        ? messages(source.content, this.buffers.size)
+        : source?.kind === "live"
+          ? this.live(source)
+          : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
     for await (const chunk of chunks) {
       this.sent += chunk.byteLength;
       onBytes?.(chunk.byteLength);
       yield { chunk };
+    }
+  }
+
+  /**
+   * A stream sent whole as it is read, in the read buffers' messages: it can be read once, so an
+   * attempt after one that had read some of it cannot send it again (it would send only the rest).
+   */
+  async *live(source: LiveSource): AsyncGenerator<Buffer> {
+    if (source.read) {
+      throw new ClientError(
+        status.ABORTED,
+        `${this.file}: can be read once, and ${source.failed ?? "its server failed"} while it was sent: give --split SIZE to send it in parts that can be sent again`,
+      );
+    }
+    for await (const chunk of filled(source.chunks, () => this.buffers.take())) {
+      source.read = true;
+      yield chunk;
     }
   }
 
@@ -148,6 +179,9 @@ class TableUpload {
         onWritten: (request) => this.buffers.give(request.chunk),
       });
     } catch (error) {
+      const source = this.options.source;
+      if (source?.kind === "live" && error instanceof ClientError && !source.failed)
+        source.failed = `${error.server ?? server.address} failed (${error.codeName}: ${error.details})`;
       throw await this.placed(error);
     } finally {
       this.buffers.close();

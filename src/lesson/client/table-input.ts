@@ -87,14 +87,58 @@ export async function* fileChunks(
 export type InputSource =
   | { kind: "file"; snapshot: FileSnapshot }
   | { kind: "stream"; content: Buffer[]; bytes: number }
+  | {
+      kind: "live";
+      chunks: AsyncIterable<Buffer>;
+      /** Some of it was read (by a call that may have failed since): it cannot be sent again. */
+      read?: boolean;
+      /** The first call's failure, said when a second one would have to send it again. */
+      failed?: string;
+    }
   | { kind: "unreadable"; error: ClientError };
+
+/**
+ * Standard input, a pipe, a FIFO or a process substitution, opened and not read yet: its bytes
+ * come as the job reads them (stream-parts.ts), so that a table of any size goes through the
+ * client in bounded memory. A read error is a ClientError naming the input, as a file's is.
+ */
+export async function openLive(path: string): Promise<InputSource> {
+  if (path === "-") return { kind: "live", chunks: liveChunks(path, process.stdin) };
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    return { kind: "unreadable", error: readError(path, error) };
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw { code: "EISDIR" };
+    if (stats.isFile()) {
+      await handle.close();
+      return { kind: "file", snapshot: snapshotOf(stats) };
+    }
+  } catch (error) {
+    await handle.close();
+    return { kind: "unreadable", error: readError(path, error) };
+  }
+  const stream = handle.createReadStream({ highWaterMark: uploadChunkBytes, autoClose: true });
+  return { kind: "live", chunks: liveChunks(path, stream) };
+}
+
+async function* liveChunks(path: string, stream: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (error) {
+    throw error instanceof ClientError ? error : readError(path, error);
+  }
+}
 
 /**
  * What a FILE argument is, for planning: a regular file's snapshot, or the whole content of
  * anything else (standard input, a pipe, a process substitution), read now and kept in memory:
  * a pipe can be read once only, and a task whose server fails must be able to send it again.
  */
-export async function inspectInput(path: string): Promise<InputSource> {
+export async function inspectInput(path: string): Promise<Exclude<InputSource, { kind: "live" }>> {
   if (path === "-") {
     try {
       const content = await readStdin();
