@@ -32,16 +32,23 @@ export interface StreamPart {
  */
 export class ChunkPool {
   readonly #free: Buffer[] = [];
+  /** `size`: streamChunkBytes, or less for small parts (a part is cut only where a buffer ends). */
+  constructor(readonly size = streamChunkBytes) {}
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(streamChunkBytes);
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
   }
   /** Gives back a part's buffers (views of pooled ones; others are left to the collector). */
   give(content: readonly Buffer[]): void {
     for (const view of content) {
-      if (view.byteOffset === 0 && view.buffer.byteLength === streamChunkBytes)
-        this.#free.push(Buffer.from(view.buffer, 0, streamChunkBytes));
+      if (view.byteOffset === 0 && view.buffer.byteLength === this.size)
+        this.#free.push(Buffer.from(view.buffer, 0, this.size));
     }
   }
+}
+
+/** The pool for parts of `partBytes`: buffers of 1 MiB, or as small as 64 KiB for small parts. */
+export function chunkPoolFor(partBytes: number): ChunkPool {
+  return new ChunkPool(Math.min(streamChunkBytes, Math.max(64 << 10, partBytes)));
 }
 
 /**
@@ -80,7 +87,7 @@ export async function* streamParts(
   chunks: AsyncIterable<Buffer>,
   options: CutOptions & { partBytes: number; pool?: ChunkPool },
 ): AsyncGenerator<StreamPart> {
-  const pool = options.pool ?? new ChunkPool();
+  const pool = options.pool ?? chunkPoolFor(options.partBytes);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   // The last row's end in `pending`: its chunk and the newline's offset there.

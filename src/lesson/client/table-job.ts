@@ -5,7 +5,7 @@ import type { PoolServer } from "../../pool/server-connection.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
 import type { SplitMode } from "./split-plan.js";
-import { ChunkPool, streamHeldBytes, streamParts } from "./stream-parts.js";
+import { chunkPoolFor, streamChunkBytes, streamHeldBytes, streamParts } from "./stream-parts.js";
 import {
   type ColumnSumsResult,
   columnSumsCall,
@@ -98,7 +98,7 @@ async function runTableJob<R>(
   options.onPlan?.([...tasks, ...streams]);
   await prepare?.(tasks);
   const spans = new TableSpans(tasks);
-  const chunkPool = new ChunkPool();
+  const chunkPool = chunkPoolFor(partBytes ?? streamChunkBytes);
   const unfinished = new Set(streams.map((s) => s.fileIndex));
   async function* inputs(): AsyncGenerator<TableTask> {
     yield* [...tasks];
