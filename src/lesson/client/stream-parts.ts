@@ -13,7 +13,7 @@ import { type CutOptions, headIn, type TableHead, type TablePart } from "./line-
 export const streamChunkBytes = 1 << 20;
 
 /** What a stream's job holds at most in parts not yet answered, for `auto` (see streamPartBytes). */
-export const streamHeldBytes = 64 << 20;
+export const streamHeldBytes = 48 << 20;
 
 /** One part of a stream: where it is in the table, and its bytes (held until its outcome is known). */
 export interface StreamPart {
