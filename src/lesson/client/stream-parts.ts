@@ -1,5 +1,6 @@
 import { lastRowBreak, newlinesIn } from "../../csv/quoted-rows.js";
 import { type CutOptions, headIn, type TableHead, type TablePart } from "./line-cuts.js";
+import type { ReadInto } from "./table-input.js";
 
 /**
  * A table that can be read once (standard input, a pipe, a FIFO, a process substitution) is cut
@@ -52,29 +53,21 @@ export function chunkPoolFor(partBytes: number): ChunkPool {
 }
 
 /**
- * The bytes of `chunks` copied into whole buffers of `take()` (the last one short): a pipe gives
- * 64 KiB at a time, and each message costs the client about as much as a megabyte's copy.
+ * A stream read into whole buffers of `take()` (the last one short): a pipe gives 64 KiB at a
+ * time, and each message costs the client about as much as a megabyte's copy.
  */
-export async function* filled(
-  chunks: AsyncIterable<Buffer>,
-  take: () => Buffer | Promise<Buffer>,
-): AsyncGenerator<Buffer> {
-  let buffer: Buffer | undefined;
-  let used = 0;
-  for await (const chunk of chunks) {
-    for (let p = 0; p < chunk.length; ) {
-      buffer ??= await take();
-      const n = chunk.copy(buffer, used, p);
+export async function* filled(read: ReadInto, take: () => Buffer | Promise<Buffer>): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buffer = await take();
+    let used = 0;
+    while (used < buffer.length) {
+      const n = await read(buffer, used, buffer.length - used);
+      if (n === 0) break;
       used += n;
-      p += n;
-      if (used === buffer.length) {
-        yield buffer;
-        buffer = undefined;
-        used = 0;
-      }
     }
+    if (used > 0) yield used === buffer.length ? buffer : buffer.subarray(0, used);
+    if (used < buffer.length) return;
   }
-  if (buffer && used > 0) yield buffer.subarray(0, used);
 }
 
 /**
@@ -84,7 +77,7 @@ export async function* filled(
  * (its server refuses rows of another). An empty stream is one empty part, as an empty file is.
  */
 export async function* streamParts(
-  chunks: AsyncIterable<Buffer>,
+  read: ReadInto,
   options: CutOptions & { partBytes: number; pool?: ChunkPool },
 ): AsyncGenerator<StreamPart> {
   const pool = options.pool ?? chunkPoolFor(options.partBytes);
@@ -104,7 +97,7 @@ export async function* streamParts(
     start += bytes;
     return { part, content, bytes, head, last: ended };
   };
-  for await (const chunk of filled(chunks, () => pool.take())) {
+  for await (const chunk of filled(read, () => pool.take())) {
     const found = lastRowBreak(chunk, 0, chunk.length, inQuotes);
     inQuotes = found.inQuotes;
     pending.push(chunk);

@@ -152,14 +152,14 @@ class TableUpload {
    * attempt after one that had read some of it cannot send it again (it would send only the rest).
    */
   async *live(source: LiveSource): AsyncGenerator<Buffer> {
-    if (source.read) {
+    if (source.started) {
       throw new ClientError(
         status.ABORTED,
         `${this.file}: can be read once, and ${source.failed ?? "its server failed"} while it was sent: give --split SIZE to send it in parts that can be sent again`,
       );
     }
-    for await (const chunk of filled(source.chunks, () => this.buffers.take())) {
-      source.read = true;
+    for await (const chunk of filled(source.read, () => this.buffers.take())) {
+      source.started = true;
       yield chunk;
     }
   }

@@ -16,7 +16,7 @@ import {
   weightedMeansCall,
   weightsBytes,
 } from "./table-calls.js";
-import type { TableReadOptions } from "./table-input.js";
+import type { ReadInto, TableReadOptions } from "./table-input.js";
 import { TableSpans } from "./table-spans.js";
 import {
   byFile,
@@ -103,7 +103,7 @@ async function runTableJob<R>(
   async function* inputs(): AsyncGenerator<TableTask> {
     yield* [...tasks];
     for (const stream of streams) {
-      const parts = streamParts((stream.source as { chunks: AsyncIterable<Buffer> }).chunks, {
+      const parts = streamParts((stream.source as { read: ReadInto }).read, {
         ...readOptionsFrom(options.read ?? {}),
         partBytes: partBytes!,
         pool: chunkPool,
