@@ -89,6 +89,7 @@ export async function* streamParts(
   let start = 0;
   let line = 1;
   let head: TableHead | undefined;
+  let ready: StreamPart | undefined;
   const emit = (content: Buffer[], ended: boolean): StreamPart => {
     const bytes = content.reduce((n, c) => n + c.length, 0);
     head ??= headOf(content, ended, options);
@@ -119,9 +120,17 @@ export async function* streamParts(
     pending = rest;
     pendingBytes = rest.reduce((n, c) => n + c.length, 0);
     lastBreak = undefined;
-    yield emit(content, false);
+    // A part is given once more bytes follow it, so that the last one is known to be the last.
+    if (ready) yield ready;
+    ready = emit(content, false);
   }
-  if (pendingBytes > 0 || start === 0) yield emit(pending, true);
+  if (ready && pendingBytes === 0) {
+    ready.last = true;
+    yield ready;
+    return;
+  }
+  if (ready) yield ready;
+  yield emit(pending, true);
 }
 
 /** The head from a part's first bytes: usually its first chunk holds it. */
