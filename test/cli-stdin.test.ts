@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { lessonColumnSums, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
+import { startLyingServer } from "./support/lying-server.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
@@ -105,6 +106,46 @@ describe("a table on standard input", () => {
       const run = await withInput(["column-sums", "-", "--split", split, "--servers", servers.list], "");
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/^-: no data rows, on 127\.0\.0\.1:\d+/);
+    }
+  });
+});
+
+describe("a server that fails while a stream is sent", () => {
+  const table = lessonTableBytes(20_000);
+
+  it("gets a cut stream's part sent again to another server: the file's sums", async () => {
+    // A server whose replies are refused (it says it read a byte more than was sent): every part
+    // it takes must be sent again, from the bytes the client holds, to the honest one.
+    const liar = await startLyingServer();
+    liar.lie = "wrong-bytes";
+    try {
+      const list = `${liar.address},${servers.list.split(",")[0]}`;
+      const run = await withInput(
+        ["column-sums", "-", "--split", "200KB", "--servers", list, "--json"],
+        table,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json().results[0]).toMatchObject({ rows: 20_000, sums: lessonColumnSums(20_000) });
+      expect(liar.calls.columnSums ?? 0).toBeGreaterThan(0);
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it("refuses a stream sent whole once its server failed after reading some: it cannot be sent again", async () => {
+    const liar = await startLyingServer();
+    liar.lie = "wrong-bytes";
+    try {
+      const run = await withInput(
+        ["column-sums", "-", "--split", "none", "--servers", liar.address, "--json"],
+        table,
+      );
+      expect(run.code).toBe(1);
+      const [error] = run.json().errors;
+      expect(error).toMatchObject({ file: "-", code: "ABORTED" });
+      expect(error.message).toMatch(/^-: can be read once, and .* failed .* give --split SIZE/);
+    } finally {
+      await liar.close();
     }
   });
 });
