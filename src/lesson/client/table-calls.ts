@@ -155,7 +155,7 @@ class TableUpload {
     if (source.started) {
       throw new ClientError(
         status.ABORTED,
-        `${this.file}: can be read once, and ${source.failed ?? "its server failed"} while it was sent: give --split SIZE to send it in parts that can be sent again`,
+        `${this.file}: can be read once, and ${source.failed ?? "its server failed"} after some of it was sent: give --split SIZE to send it in parts that can be sent again`,
       );
     }
     for await (const chunk of filled(source.read, () => this.buffers.take())) {
