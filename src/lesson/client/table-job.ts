@@ -139,8 +139,18 @@ async function runTableJob<R>(
       onEvent: options.onEvent,
       retries: options.retries,
       signal: options.signal,
-      // Parts held: about streamHeldBytes; the files' tasks hold nothing.
-      window: tasks.length + Math.max(2, Math.floor(streamHeldBytes / (partBytes ?? streamHeldBytes))),
+      // Parts held: about streamHeldBytes, and no more than keep every server busy (small parts
+      // are many calls); the files' tasks hold nothing. A part is cut where a buffer ends, so none
+      // is smaller than a buffer, whatever --split asked.
+      window:
+        tasks.length +
+        Math.max(
+          2,
+          Math.min(
+            4 * servers + 2,
+            Math.floor(streamHeldBytes / Math.max(partBytes ?? streamHeldBytes, chunkPool.size)),
+          ),
+        ),
     },
   );
   try {
