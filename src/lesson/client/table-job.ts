@@ -68,7 +68,7 @@ type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOpti
 /**
  * The shape every table job shares: cut files into tasks (split), run them over the pool with
  * failover, and regroup the outcomes by file so that each file's parts merge exactly. A stream
- * (`-`, a pipe) is cut as it is read when it is split (streamTasks); its parts come after the
+ * (`-`, a pipe) is cut as it is read when it is split (stream-parts.ts); its parts come after the
  * files' tasks, read as the pool has room for them, and each part's bytes are let go once it is
  * answered.
  */
@@ -100,6 +100,8 @@ async function runTableJob<R>(
   const spans = new TableSpans(tasks);
   const chunkPool = chunkPoolFor(partBytes ?? streamChunkBytes);
   const unfinished = new Set(streams.map((s) => s.fileIndex));
+  // A stream that could not be read to its end: its error, for its file alone.
+  const unread = new Map<number, ClientError>();
   async function* inputs(): AsyncGenerator<TableTask> {
     yield* [...tasks];
     for (const stream of streams) {
@@ -109,16 +111,20 @@ async function runTableJob<R>(
         pool: chunkPool,
       });
       let first = true;
-      for await (const { part, content, bytes, head, last } of parts) {
-        const whole = first && last;
-        first = false;
-        if (!whole && part.start > 0) part.select = selectedNumbers(options.read, head.header) ?? [];
-        const source = { kind: "stream" as const, content, bytes };
-        const task: TableTask = { ...stream, part: whole ? undefined : part, source, bytes };
-        tasks.push(task);
-        yield task;
+      try {
+        for await (const { part, content, bytes, head, last } of parts) {
+          const whole = first && last;
+          first = false;
+          if (!whole && part.start > 0) part.select = selectedNumbers(options.read, head.header) ?? [];
+          const source = { kind: "stream" as const, content, bytes };
+          const task: TableTask = { ...stream, part: whole ? undefined : part, source, bytes };
+          tasks.push(task);
+          yield task;
+        }
+        unfinished.delete(stream.fileIndex);
+      } catch (error) {
+        unread.set(stream.fileIndex, ClientError.from(error));
       }
-      unfinished.delete(stream.fileIndex);
     }
   }
   const outcomes: Outcome<R>[] = [];
@@ -169,9 +175,11 @@ async function runTableJob<R>(
   // A stream the job stopped reading (Ctrl-C) has no result: its parts so far are not the table.
   for (const stream of streams) {
     if (!unfinished.has(stream.fileIndex)) continue;
-    const error = options.signal?.aborted
-      ? ClientError.from(options.signal.reason)
-      : new ClientError(Status.CANCELLED, `${stream.file}: not read to its end`);
+    const error =
+      unread.get(stream.fileIndex) ??
+      (options.signal?.aborted
+        ? ClientError.from(options.signal.reason)
+        : new ClientError(Status.CANCELLED, `${stream.file}: not read to its end`));
     tasks.push(stream);
     outcomes.push({ ok: false, index: outcomes.length, error, attempts: [] });
   }
