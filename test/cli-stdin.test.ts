@@ -150,6 +150,36 @@ describe("a server that fails while a stream is sent", () => {
   });
 });
 
+describe("Ctrl-C while a stream is cut and sent", () => {
+  it("gives the stream no result (not the sums of the parts done), and exits 130", async () => {
+    // One worker: the parts go one at a time. The server answers the first and holds the next,
+    // so a second call means a part is done and the stream is not.
+    const server = await startLyingServer();
+    server.lie = "hang";
+    server.answerFirst = 1;
+    try {
+      const child = spawn(
+        process.execPath,
+        [clientProgram, "column-sums", "-", "--split", "64KB", "--servers", server.address, "--json"],
+        { cwd: root, stdio: ["pipe", "pipe", "pipe"] },
+      );
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(lessonTableBytes(4000));
+      const run = collectRun(child, "column-sums - in parts, interrupted");
+      while ((server.calls.columnSums ?? 0) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill("SIGINT");
+      const done = await run;
+      expect(done.code, done.stderr).toBe(130);
+      expect(done.json()).toEqual({
+        results: [],
+        errors: [{ file: "-", code: "CANCELLED", message: "interrupted" }],
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("the client's memory", () => {
   it.each(["auto", "none"])(
     "stays under 200 MiB while ~300 MB are piped through it (--split %s)",
