@@ -27,6 +27,7 @@ import {
   chunkBytesFor,
   fileChunks,
   type InputSource,
+  type ReadInto,
   type TableReadOptions,
 } from "./table-input.js";
 
@@ -120,6 +121,7 @@ export function tableOptions(file: string, options: TableCallOptions): TableOpti
  */
 class TableUpload {
   sent = 0;
+  reading: Promise<unknown> | undefined;
   readonly buffers: ReadBuffers;
 
   constructor(
@@ -158,7 +160,13 @@ class TableUpload {
         `${this.file}: can be read once, and ${source.failed ?? "its server failed"} after some of it was sent: give --split SIZE to send it in parts that can be sent again`,
       );
     }
-    for await (const chunk of filled(source.read, () => this.buffers.take())) {
+    // The read in progress, which a failed call waits for (see send).
+    const read: ReadInto = (buffer, offset, length) => {
+      const reading = source.read(buffer, offset, length);
+      this.reading = reading.catch(() => 0);
+      return reading;
+    };
+    for await (const chunk of filled(read, () => this.buffers.take())) {
       source.started = true;
       yield chunk;
     }
@@ -182,6 +190,11 @@ class TableUpload {
       const source = this.options.source;
       if (source?.kind === "live" && error instanceof ClientError && !source.failed)
         source.failed = `${error.server ?? server.address} failed (${error.codeName}: ${error.details})`;
+      // A read of a pipe cannot be cancelled: it waits in libuv's thread pool until the pipe
+      // gives bytes or ends, and a process cannot exit while one waits. The call ends with it, so
+      // Ctrl-C on a silent pipe behaves as before the stream was sent as read: the job waits,
+      // and a second Ctrl-C ends the process at once.
+      if (this.reading) await this.reading;
       throw await this.placed(error);
     } finally {
       this.buffers.close();
