@@ -14,6 +14,7 @@ import { metricsCost } from "./metrics-cost.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { queueVsCelery } from "./queue-vs-celery.js";
 import { serverMemory } from "./server-memory.js";
+import { stdinVsFile } from "./stdin-stream.js";
 import { tinyTasks } from "./tiny-tasks.js";
 import { callTargets, wholePrograms } from "./whole-programs.js";
 
@@ -25,6 +26,8 @@ const wholeOnly = process.argv.includes("--whole");
 const queueOnly = process.argv.includes("--queue");
 // --metrics: only the cost of --metrics and pool.metrics() (issue 19), on against off side by side.
 const metricsOnly = process.argv.includes("--metrics");
+// --stdin: only a table through standard input against the same file (issue 21).
+const stdinOnly = process.argv.includes("--stdin");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
@@ -33,8 +36,9 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function section(
   title: string,
   run: () => Promise<Figure[]>,
-  options: { whole?: boolean; queue?: boolean; metrics?: boolean } = {},
+  options: { whole?: boolean; queue?: boolean; metrics?: boolean; stdin?: boolean } = {},
 ) {
+  if (stdinOnly && !options.stdin) return;
   if (wholeOnly && !options.whole) return;
   if (queueOnly && !options.queue) return;
   if (metricsOnly && !options.metrics) return;
@@ -59,7 +63,9 @@ try {
     { queue: true },
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
-  const table = lessonTableBytes(queueOnly || metricsOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000);
+  const table = lessonTableBytes(
+    queueOnly || metricsOnly || stdinOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000,
+  );
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
     const found = parseThroughput(table, 5);
@@ -117,6 +123,11 @@ try {
       return [...whole.figures, ...callTargets(figures)];
     },
     { whole: true },
+  );
+  await section(
+    "a table through stdin against the same file (issue 21)",
+    () => stdinVsFile({ say, dir, bytes: quick ? 105e6 : 1e9, rounds: quick ? 2 : 3 }),
+    { whole: true, stdin: true },
   );
   const missed = figures.filter((f) => met(f) === false).map((f) => f.name);
   say(

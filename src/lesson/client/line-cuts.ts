@@ -86,43 +86,40 @@ export async function tableHead(path: string, options: CutOptions): Promise<Tabl
 }
 
 async function readHead(handle: FileHandle, options: CutOptions): Promise<TableHead> {
+  let held = Buffer.alloc(0);
+  // Reads more until the rows wanted are whole (their quotes closed), or the file ends.
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(window);
+    const { bytesRead } = await handle.read(chunk, 0, window, held.length);
+    held = Buffer.concat([held, chunk.subarray(0, bytesRead)]);
+    const head = headIn(held, bytesRead === 0, options);
+    if (head) return head;
+  }
+}
+
+/**
+ * The head of a table whose first bytes are `held` (all of it when `ended`): undefined when the
+ * rows wanted (the header, the first data row) do not end in them yet, so more must be read. A
+ * file's plan reads them from the file; a stream's (stream-parts.ts) from its first bytes.
+ */
+export function headIn(held: Buffer, ended: boolean, options: CutOptions): TableHead | undefined {
   const delimiter = options.delimiter ?? defaultReadOptions.delimiter;
   const tabIsBlank = delimiter !== TAB;
   const isBlank = (c: number) => c === SPACE || (tabIsBlank && c === TAB);
-  let held = Buffer.alloc(0);
-  let ended = false;
-  // Reads more until the rows wanted are whole (their quotes closed), or the file ends.
+  let p = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf ? 3 : 0;
+  let header: string[] | undefined;
+  let headerPending = options.header;
+  let quoted = false;
   for (;;) {
-    if (!ended) {
-      const chunk = Buffer.allocUnsafe(window);
-      const { bytesRead } = await handle.read(chunk, 0, window, held.length);
-      held = Buffer.concat([held, chunk.subarray(0, bytesRead)]);
-      ended = bytesRead === 0;
-    }
-    let p = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf ? 3 : 0;
-    let header: string[] | undefined;
-    let headerPending = options.header;
-    let quoted = false;
-    let whole = true;
-    for (;;) {
-      while (p < held.length && (isBlank(held[p]!) || held[p] === CR || held[p] === LF)) p++;
-      if (p >= held.length) {
-        if (ended) return { header, width: 0, quoted };
-        whole = false;
-        break;
-      }
-      const row = splitRow(held, p, held.length, delimiter, isBlank);
-      if (!row.complete && !ended) {
-        whole = false;
-        break;
-      }
-      quoted ||= held.subarray(p, row.next).includes(QUOTE);
-      if (!headerPending) return { header, width: row.cells.length, quoted };
-      header = row.cells.map((cell) => cellText(held, cell));
-      headerPending = false;
-      p = row.next;
-    }
-    if (!whole && ended) return { header, width: 0, quoted };
+    while (p < held.length && (isBlank(held[p]!) || held[p] === CR || held[p] === LF)) p++;
+    if (p >= held.length) return ended ? { header, width: 0, quoted } : undefined;
+    const row = splitRow(held, p, held.length, delimiter, isBlank);
+    if (!row.complete && !ended) return undefined;
+    quoted ||= held.subarray(p, row.next).includes(QUOTE);
+    if (!headerPending) return { header, width: row.cells.length, quoted };
+    header = row.cells.map((cell) => cellText(held, cell));
+    headerPending = false;
+    p = row.next;
   }
 }
 

@@ -12,11 +12,13 @@ import { BadReply } from "../../pool/bad-reply.js";
 import type { PoolServer } from "../../pool/server-connection.js";
 import type { CallOptions } from "../../rpc/call-options.js";
 import { ClientError } from "../../rpc/client-error.js";
+import { Status as status } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
 import { computeMethods } from "./lesson-methods.js";
 import { checkColumnSums, checkWeightedMeans } from "./lesson-replies.js";
 import { linesBefore, type TablePart } from "./line-cuts.js";
 import { ReadBuffers } from "./read-buffers.js";
+import { filled } from "./stream-parts.js";
 
 export type { TablePart };
 
@@ -25,8 +27,19 @@ import {
   chunkBytesFor,
   fileChunks,
   type InputSource,
+  type ReadInto,
   type TableReadOptions,
 } from "./table-input.js";
+
+type LiveSource = Extract<InputSource, { kind: "live" }>;
+
+/** Held bytes as messages of at most `most` bytes (a server may take smaller ones than they were read in). */
+function* messages(content: readonly Buffer[], most: number): Generator<Buffer> {
+  for (const chunk of content) {
+    for (let p = 0; p < chunk.length; p += most)
+      yield p === 0 && chunk.length <= most ? chunk : chunk.subarray(p, p + most);
+  }
+}
 
 /** Column sums of one file (or one part of it), as a table call returns them. */
 export interface ColumnSumsResult {
@@ -108,6 +121,7 @@ export function tableOptions(file: string, options: TableCallOptions): TableOpti
  */
 class TableUpload {
   sent = 0;
+  reading: Promise<unknown> | undefined;
   readonly buffers: ReadBuffers;
 
   constructor(
@@ -124,12 +138,37 @@ class TableUpload {
     if (source?.kind === "unreadable") throw source.error;
     const chunks =
       source?.kind === "stream"
-        ? source.content
-        : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
+        ? messages(source.content, this.buffers.size)
+        : source?.kind === "live"
+          ? this.live(source)
+          : fileChunks(this.file, part?.start ?? 0, part?.end, source?.snapshot, this.buffers);
     for await (const chunk of chunks) {
       this.sent += chunk.byteLength;
       onBytes?.(chunk.byteLength);
       yield { chunk };
+    }
+  }
+
+  /**
+   * A stream sent whole as it is read, in the read buffers' messages: it can be read once, so an
+   * attempt after one that had read some of it cannot send it again (it would send only the rest).
+   */
+  async *live(source: LiveSource): AsyncGenerator<Buffer> {
+    if (source.started) {
+      throw new ClientError(
+        status.ABORTED,
+        `${this.file}: can be read once, and ${source.failed ?? "its server failed"} after some of it was sent: give --split SIZE to send it in parts that can be sent again`,
+      );
+    }
+    // The read in progress, which a failed call waits for (see send).
+    const read: ReadInto = (buffer, offset, length) => {
+      const reading = source.read(buffer, offset, length);
+      this.reading = reading.catch(() => 0);
+      return reading;
+    };
+    for await (const chunk of filled(read, () => this.buffers.take())) {
+      source.started = true;
+      yield chunk;
     }
   }
 
@@ -148,6 +187,14 @@ class TableUpload {
         onWritten: (request) => this.buffers.give(request.chunk),
       });
     } catch (error) {
+      const source = this.options.source;
+      if (source?.kind === "live" && error instanceof ClientError && !source.failed)
+        source.failed = `${error.server ?? server.address} failed (${error.codeName}: ${error.details})`;
+      // A read of a pipe cannot be cancelled: it waits in libuv's thread pool until the pipe
+      // gives bytes or ends, and a process cannot exit while one waits. The call ends with it, so
+      // Ctrl-C on a silent pipe behaves as before the stream was sent as read: the job waits,
+      // and a second Ctrl-C ends the process at once.
+      if (this.reading) await this.reading;
       throw await this.placed(error);
     } finally {
       this.buffers.close();

@@ -1,3 +1,4 @@
+import { read as fsRead, fstatSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
@@ -87,14 +88,115 @@ export async function* fileChunks(
 export type InputSource =
   | { kind: "file"; snapshot: FileSnapshot }
   | { kind: "stream"; content: Buffer[]; bytes: number }
+  | {
+      kind: "live";
+      read: ReadInto;
+      /** Some of it was read (by a call that may have failed since): it cannot be sent again. */
+      started?: boolean;
+      /** The first call's failure, said when a second one would have to send it again. */
+      failed?: string;
+    }
   | { kind: "unreadable"; error: ClientError };
+
+/** Reads into buffer[offset, offset + length): the bytes read, 0 at the end. */
+export type ReadInto = (buffer: Buffer, offset: number, length: number) => Promise<number>;
+
+/**
+ * Standard input, a pipe, a FIFO or a process substitution, opened and not read yet: its bytes
+ * come as the job reads them (stream-parts.ts), so that a table of any size goes through the
+ * client in bounded memory. They are read straight into the job's buffers where the input is a
+ * pipe or a file (no 64 KiB buffer per read for the collector: that cost the client more CPU
+ * than the rest of its work); from the process's own stream otherwise (a parent's socket, a
+ * terminal). A read error is a ClientError naming the input, as a file's is.
+ */
+export async function openLive(path: string): Promise<InputSource> {
+  if (path === "-") return { kind: "live", read: stdinReader() };
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    return { kind: "unreadable", error: readError(path, error) };
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw { code: "EISDIR" };
+    if (stats.isFile()) {
+      await handle.close();
+      return { kind: "file", snapshot: snapshotOf(stats) };
+    }
+  } catch (error) {
+    await handle.close();
+    return { kind: "unreadable", error: readError(path, error) };
+  }
+  let closed = false;
+  const read: ReadInto = async (buffer, offset, length) => {
+    if (closed) return 0;
+    try {
+      const { bytesRead } = await handle.read(buffer, offset, length, null);
+      if (bytesRead === 0) {
+        closed = true;
+        await handle.close();
+      }
+      return bytesRead;
+    } catch (error) {
+      throw readError(path, error);
+    }
+  };
+  return { kind: "live", read };
+}
+
+/**
+ * Standard input: fd 0 read directly when it is a pipe or a file; else (or once a read says it
+ * would block: a non-blocking pipe) through process.stdin, which a socket or a terminal needs.
+ */
+function stdinReader(): ReadInto {
+  let stream: ReadInto | undefined;
+  try {
+    const stats = fstatSync(0);
+    if (!stats.isFIFO() && !stats.isFile()) stream = streamReader("-", process.stdin);
+  } catch {
+    stream = streamReader("-", process.stdin);
+  }
+  return (buffer, offset, length) => {
+    if (stream) return stream(buffer, offset, length);
+    return new Promise<number>((resolve, reject) => {
+      fsRead(0, buffer, offset, length, null, (error, bytesRead) => {
+        if (!error) resolve(bytesRead);
+        else if (error.code === "EAGAIN") {
+          stream = streamReader("-", process.stdin);
+          resolve(stream(buffer, offset, length));
+        } else reject(readError("-", error));
+      });
+    });
+  };
+}
+
+/** A stream's chunks copied into the buffers the reader is given. */
+function streamReader(path: string, stream: AsyncIterable<unknown>): ReadInto {
+  const chunks = stream[Symbol.asyncIterator]();
+  let held: Buffer = Buffer.alloc(0);
+  return async (buffer, offset, length) => {
+    try {
+      while (held.length === 0) {
+        const next = await chunks.next();
+        if (next.done) return 0;
+        held = next.value as Buffer;
+      }
+    } catch (error) {
+      throw error instanceof ClientError ? error : readError(path, error);
+    }
+    const n = held.copy(buffer, offset, 0, Math.min(length, held.length));
+    held = held.subarray(n);
+    return n;
+  };
+}
 
 /**
  * What a FILE argument is, for planning: a regular file's snapshot, or the whole content of
  * anything else (standard input, a pipe, a process substitution), read now and kept in memory:
  * a pipe can be read once only, and a task whose server fails must be able to send it again.
  */
-export async function inspectInput(path: string): Promise<InputSource> {
+export async function inspectInput(path: string): Promise<Exclude<InputSource, { kind: "live" }>> {
   if (path === "-") {
     try {
       const content = await readStdin();

@@ -1,7 +1,11 @@
+import { readOptionsFrom } from "../../csv/read-options.js";
 import type { Outcome, PoolEvent } from "../../pool/outcome.js";
 import type { Pool } from "../../pool/pool.js";
 import type { PoolServer } from "../../pool/server-connection.js";
+import { ClientError } from "../../rpc/client-error.js";
+import { Status } from "../../rpc/grpc-status.js";
 import type { SplitMode } from "./split-plan.js";
+import { chunkPoolFor, streamChunkBytes, streamHeldBytes, streamParts } from "./stream-parts.js";
 import {
   type ColumnSumsResult,
   columnSumsCall,
@@ -12,7 +16,7 @@ import {
   weightedMeansCall,
   weightsBytes,
 } from "./table-calls.js";
-import type { TableReadOptions } from "./table-input.js";
+import type { ReadInto, TableReadOptions } from "./table-input.js";
 import { TableSpans } from "./table-spans.js";
 import {
   byFile,
@@ -20,6 +24,7 @@ import {
   mergeColumnSums,
   mergeWeightedMeans,
   planTableTasks,
+  selectedNumbers,
   type TableTask,
   weightsFor,
 } from "./table-tasks.js";
@@ -62,7 +67,10 @@ type TableCall<R> = (task: TableTask, server: PoolServer, options: TableCallOpti
 
 /**
  * The shape every table job shares: cut files into tasks (split), run them over the pool with
- * failover, and regroup the outcomes by file so that each file's parts merge exactly.
+ * failover, and regroup the outcomes by file so that each file's parts merge exactly. A stream
+ * (`-`, a pipe) is cut as it is read when it is split (stream-parts.ts); its parts come after the
+ * files' tasks, read as the pool has room for them, and each part's bytes are let go once it is
+ * answered.
  */
 async function runTableJob<R>(
   pool: Pool,
@@ -72,33 +80,109 @@ async function runTableJob<R>(
   prepare?: (tasks: TableTask[]) => Promise<void>,
 ) {
   const remote = options.remote ?? false;
-  const tasks = await planTableTasks(files, {
-    split: options.split ?? { kind: "auto" },
-    servers: pool.servers.length,
+  const split = options.split ?? { kind: "auto" };
+  const servers = pool.servers.length;
+  const planned = await planTableTasks(files, {
+    split,
+    servers,
     read: options.read,
     remote,
     countRows: options.countRows,
+    live: true,
   });
-  options.onPlan?.(tasks);
+  const partBytes = options.countRows ? undefined : streamPartBytes(split, servers);
+  const cutLater = (task: TableTask) => task.source?.kind === "live" && partBytes !== undefined;
+  // The files' tasks first, in the plan's order; then each stream's parts, as they are cut.
+  const tasks = planned.filter((task) => !cutLater(task));
+  const streams = planned.filter(cutLater);
+  options.onPlan?.([...tasks, ...streams]);
   await prepare?.(tasks);
   const spans = new TableSpans(tasks);
-  const outcomes: Outcome<R>[] = await pool
-    .mapSettled(
-      tasks,
-      (task, server, signal) =>
-        spans.attempt(task, () =>
-          call(task, server, {
-            read: options.read,
-            part: task.part,
-            remote,
-            source: task.source,
-            signal,
-            onBytes: options.onBytes,
-          }),
+  const chunkPool = chunkPoolFor(partBytes ?? streamChunkBytes);
+  const unfinished = new Set(streams.map((s) => s.fileIndex));
+  // A stream that could not be read to its end: its error, for its file alone.
+  const unread = new Map<number, ClientError>();
+  async function* inputs(): AsyncGenerator<TableTask> {
+    yield* [...tasks];
+    for (const stream of streams) {
+      const parts = streamParts((stream.source as { read: ReadInto }).read, {
+        ...readOptionsFrom(options.read ?? {}),
+        partBytes: partBytes!,
+        pool: chunkPool,
+      });
+      let first = true;
+      try {
+        for await (const { part, content, bytes, head, last } of parts) {
+          const whole = first && last;
+          first = false;
+          if (!whole && part.start > 0) part.select = selectedNumbers(options.read, head.header) ?? [];
+          const source = { kind: "stream" as const, content, bytes };
+          const task: TableTask = { ...stream, part: whole ? undefined : part, source, bytes };
+          tasks.push(task);
+          yield task;
+        }
+        unfinished.delete(stream.fileIndex);
+      } catch (error) {
+        unread.set(stream.fileIndex, ClientError.from(error));
+      }
+    }
+  }
+  const outcomes: Outcome<R>[] = [];
+  const run = pool.asCompleted(
+    inputs(),
+    (task, server, signal) =>
+      spans.attempt(task, () =>
+        call(task, server, {
+          read: options.read,
+          part: task.part,
+          remote,
+          source: task.source,
+          signal,
+          onBytes: options.onBytes,
+        }),
+      ),
+    {
+      onEvent: options.onEvent,
+      retries: options.retries,
+      signal: options.signal,
+      // Parts held: about streamHeldBytes, and no more than keep every server busy (small parts
+      // are many calls); the files' tasks hold nothing. A part is cut where a buffer ends, so none
+      // is smaller than a buffer, whatever --split asked.
+      window:
+        tasks.length +
+        Math.max(
+          2,
+          Math.min(
+            4 * servers + 2,
+            Math.floor(streamHeldBytes / Math.max(partBytes ?? streamHeldBytes, chunkPool.size)),
+          ),
         ),
-      { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
-    )
-    .finally(() => spans.finish());
+    },
+  );
+  try {
+    for await (const outcome of run) {
+      outcomes[outcome.index] = outcome;
+      // A stream's part is answered for good: its bytes go back to be read into.
+      const task = tasks[outcome.index]!;
+      if (task.source?.kind === "stream") {
+        chunkPool.give(task.source.content);
+        task.source = undefined;
+      }
+    }
+  } finally {
+    spans.finish();
+  }
+  // A stream the job stopped reading (Ctrl-C) has no result: its parts so far are not the table.
+  for (const stream of streams) {
+    if (!unfinished.has(stream.fileIndex)) continue;
+    const error =
+      unread.get(stream.fileIndex) ??
+      (options.signal?.aborted
+        ? ClientError.from(options.signal.reason)
+        : new ClientError(Status.CANCELLED, `${stream.file}: not read to its end`));
+    tasks.push(stream);
+    outcomes.push({ ok: false, index: outcomes.length, error, attempts: [] });
+  }
   // A split file's parts are told apart by their place in it: "part 2 of 4".
   const partOf = (index: number) => {
     const task = tasks[index]!;
@@ -113,6 +197,18 @@ async function runTableJob<R>(
       attempts: outcome.attempts,
     }));
   return { groups: byFile(files, tasks, outcomes), retried };
+}
+
+/**
+ * The part size of a stream (undefined: sent whole, as it is read). `auto` cuts it only for two
+ * servers or more, as it would a large file, into parts that keep every server busy while the
+ * parts held stay within streamHeldBytes; a SIZE is the user's; `none` never cuts.
+ */
+export function streamPartBytes(split: SplitMode, servers: number): number | undefined {
+  if (split.kind === "none") return undefined;
+  if (split.kind === "size") return split.bytes;
+  if (servers < 2) return undefined;
+  return Math.max(4 << 20, Math.min(32 << 20, Math.floor(streamHeldBytes / (servers + 2))));
 }
 
 /** Column sums of every file, parts of a split file merged exactly (bit-identical to one server's). */

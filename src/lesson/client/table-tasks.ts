@@ -8,7 +8,7 @@ import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { cutAtLines, tableHead } from "./line-cuts.js";
 import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
-import { type InputSource, inspectInput, type TableReadOptions } from "./table-input.js";
+import { type InputSource, inspectInput, openLive, type TableReadOptions } from "./table-input.js";
 
 /** One call's worth of a job over files: a whole file, or one row range of a split file. */
 export interface TableTask {
@@ -34,18 +34,24 @@ export interface PlanOptions {
   remote?: boolean;
   /** Count each part's rows and lines (weights are sliced by rows); else parts are cut unread. */
   countRows?: boolean;
+  /**
+   * Open what is not a regular file (`-`, a pipe) without reading it: its task's source is `live`,
+   * read as it is sent or cut as it is read (stream-parts.ts). Else it is read whole here.
+   */
+  live?: boolean;
 }
 
 /**
  * Expands files into tasks: files large enough (or all, with a SIZE) become one task per part.
  * Each local file is looked at once, here: a regular file's size, times and inode are noted for
- * its tasks to check, and a pipe (or standard input, `-`) is read whole, never split.
+ * its tasks to check; a pipe (or standard input, `-`) is read whole, never split, or with `live`
+ * only opened: the job cuts it as it reads it (see table-job.ts).
  */
 export async function planTableTasks(files: string[], options: PlanOptions): Promise<TableTask[]> {
   if (options.remote) return files.map((file, fileIndex) => ({ file, fileIndex, rowsBefore: 0, bytes: 0 }));
   // One at a time: each is opened (a job of thousands of files must not run out of descriptors).
   const sources: InputSource[] = [];
-  for (const file of files) sources.push(await inspectInput(file));
+  for (const file of files) sources.push(await (options.live ? openLive(file) : inspectInput(file)));
   const sizes = sources.map((source) =>
     source.kind === "file" ? source.snapshot.size : source.kind === "stream" ? source.bytes : 0,
   );
@@ -102,20 +108,28 @@ async function partsOf(
     options.countRows || head.quoted
       ? await planSplit(file, { ...read, partBytes })
       : await cutAtLines(file, size, partBytes, read);
-  const selectors = options.read?.columns ?? [];
-  if (selectors.length > 0 && parts.length > 1) {
-    let numbers: string[];
-    try {
-      numbers = resolveColumns(selectors, read.header ? head.header : undefined).select.map((c) =>
-        String(c + 1),
-      );
-    } catch {
-      // Not resolved here: the whole file goes to one server, which refuses it in words.
-      return [];
-    }
+  if (parts.length > 1) {
+    const numbers = selectedNumbers(options.read, head.header);
+    // Not resolved here: the whole file goes to one server, which refuses it in words.
+    if (numbers === undefined) return [];
     for (const part of parts) if (part.start > 0) part.select = numbers;
   }
   return parts;
+}
+
+/**
+ * --columns as 1-based numbers, for the parts after the first (they have no header): [] without
+ * --columns, undefined when the names are not in `header` (the first part's server says so).
+ */
+export function selectedNumbers(read: TableReadOptions | undefined, header: string[] | undefined) {
+  const selectors = read?.columns ?? [];
+  if (selectors.length === 0) return [];
+  try {
+    const names = readOptionsFrom(read ?? {}).header ? header : undefined;
+    return resolveColumns(selectors, names).select.map((c) => String(c + 1));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The outcome of one file, its parts' outcomes merged. */
@@ -168,7 +182,8 @@ export function mergeColumnSums(
   const error = firstFailure(group);
   if (error) return { ok: false, error };
   const results = group.map(({ outcome }) => (outcome as { value: ColumnSumsResult }).value);
-  if (results.length === 1) return { ok: true, value: results[0]! };
+  // A stream's only part (it ended where a part was cut) came back exact only: rounded here.
+  if (results.length === 1 && !group[0]!.task.part) return { ok: true, value: results[0]! };
   const exact = mergeExact(results.map((r) => r.exact));
   const sums = refusingNumbers(group[0]!.task.file, () => roundSums(exact));
   if (!sums.ok) return sums;
