@@ -50,4 +50,10 @@ export interface RunOptions {
    * is lost. Default: the input itself when it is a ValueHandle (from `pool.scatter` or a kept result).
    */
   near?: (input: never) => { readonly id: string } | undefined;
+  /**
+   * The size of an input's work (e.g. its bytes), for measuring each server's rate
+   * (docs/scheduling.md): faster servers are preferred and a slow one is not handed the last
+   * tasks. Default: every task weighs 1 (tasks per second).
+   */
+  weight?: (input: never) => number;
 }

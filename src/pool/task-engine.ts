@@ -4,6 +4,7 @@ import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
+import { holdBack, sooner } from "./server-rates.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
 
 /**
@@ -103,11 +104,15 @@ export class TaskEngine {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
-        if (!best || server.load < best.load) best = server;
+        if (!best || sooner(this.#rated(run, server), this.#rated(run, best))) best = server;
       }
       if (!best) break;
       const task = this.#take(run, best, eligible, now);
-      if (task) this.#start(run, task, best);
+      if (task && this.#waitsForFaster(run, task, best, candidates, now)) {
+        // Faster servers will get through what is left sooner: it goes back to the queue's front.
+        run.retrying.unshift(task);
+        exhausted.add(best);
+      } else if (task) this.#start(run, task, best);
       else exhausted.add(best);
     }
     // Work left while a server cools: look again when it may take work, whatever else happens.
@@ -116,6 +121,36 @@ export class TaskEngine {
       for (const server of eligible) if (server.cooling) at = Math.min(at, server.coolsUntil);
       if (at < Number.POSITIVE_INFINITY) this.#wakeAt(at);
     }
+  }
+
+  /** A server as the rate rules see it (server-rates.ts), with this run's limit. */
+  #rated(run: Run<unknown, unknown>, server: ServerConnection) {
+    return {
+      rate: server.rate,
+      inFlight: server.inFlight,
+      limit: this.#limit(run, server),
+      load: server.load,
+    };
+  }
+
+  #waitsForFaster(
+    run: Run<unknown, unknown>,
+    task: Task<unknown>,
+    server: ServerConnection,
+    candidates: readonly ServerConnection[],
+    now: number,
+  ): boolean {
+    // Only a fresh task free to go anywhere waits: one with a home or a history has its own rules.
+    if (candidates.length < 2 || task.attempts.length > 0 || task.refusedBy) return false;
+    if (run.settings.homeOf?.(task.input) !== undefined) return false;
+    const others = candidates.filter((s) => s !== server).map((s) => this.#rated(run, s));
+    return holdBack(
+      this.#rated(run, server),
+      others,
+      run.queued + 1,
+      run.settings.weightOf?.(task.input) ?? 1,
+      now,
+    );
   }
 
   #limit(run: Run<unknown, unknown>, server: ServerConnection): number {
@@ -163,10 +198,16 @@ export class TaskEngine {
     run.busy.set(server, (run.busy.get(server) ?? 0) + 1);
     task.attempts.push(server.address);
     run.emit({ type: "started", index: task.index, server: server.name });
+    // The server's rate is measured on this task (server-rates.ts).
+    const weight = run.settings.weightOf?.(task.input) ?? 1;
+    const unit = run.settings.weightOf ? "weight" : "tasks";
+    const startedWith = server.inFlight;
+    server.rate.started(task, weight, startedWith);
     const controller = run.taskController();
     const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
+        server.rate.finished(task, { weight, unit, concurrent: (startedWith + server.inFlight) / 2 });
         this.#release(run, server, controller);
         if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
         run.emit({ type: "done", index: task.index, server: server.name });
@@ -174,6 +215,7 @@ export class TaskEngine {
         this.pump();
       },
       (caught: unknown) => {
+        server.rate.finished(task);
         this.#release(run, server, controller);
         this.#failed(run, task, server, caught);
         this.pump();

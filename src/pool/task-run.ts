@@ -39,6 +39,8 @@ export interface RunSettings {
    * whose replies already reached the caller (running it again would send them twice).
    */
   mayRetry?: (input: unknown) => boolean;
+  /** An input's size of work, for the servers' measured rates (server-rates.ts); default 1. */
+  weightOf?: (input: unknown) => number;
 }
 
 /**

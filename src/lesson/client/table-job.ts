@@ -1,6 +1,7 @@
 import type { Outcome, PoolEvent } from "../../pool/outcome.js";
 import type { Pool } from "../../pool/pool.js";
 import type { PoolServer } from "../../pool/server-connection.js";
+import { relativeSpeeds } from "../../pool/server-rates.js";
 import type { SplitMode } from "./split-plan.js";
 import {
   type ColumnSumsResult,
@@ -75,6 +76,7 @@ async function runTableJob<R>(
   const tasks = await planTableTasks(files, {
     split: options.split ?? { kind: "auto" },
     servers: pool.servers.length,
+    speeds: relativeSpeeds(pool.servers),
     read: options.read,
     remote,
     countRows: options.countRows,
@@ -96,7 +98,13 @@ async function runTableJob<R>(
             onBytes: options.onBytes,
           }),
         ),
-      { onEvent: options.onEvent, retries: options.retries, signal: options.signal },
+      {
+        onEvent: options.onEvent,
+        retries: options.retries,
+        signal: options.signal,
+        // Servers' rates are measured in table bytes (a remote path's are unknown: it counts 1).
+        weight: (task: TableTask) => task.bytes || 1,
+      },
     )
     .finally(() => spans.finish());
   // A split file's parts are told apart by their place in it: "part 2 of 4".

@@ -1,0 +1,137 @@
+/**
+ * How fast each server of a pool works, as this client measured it, and the one decision the task
+ * engine takes from it (docs/scheduling.md, "Servers of different speed").
+ *
+ * A sample is a finished task's weight (bytes of a table part, or 1 for a task of unknown size)
+ * over its time, times the calls the server had in flight when it started: the server's
+ * throughput, whether one call used all its worker threads or several shared them. Samples are
+ * smoothed (EWMA) so one slow call (a GC pause, a neighbour's burst) moves the estimate a little.
+ */
+
+/** Weight of the newest sample in the average: about the last five tasks count. */
+const smoothing = 0.3;
+
+/** What the engine and the split planning read of a server's measured speed. */
+export interface RateView {
+  /** Weight units per millisecond the server gets through, all its calls together; undefined before a sample. */
+  readonly throughput: number | undefined;
+  /** Samples taken (the weight unit of the latest, "bytes" or "tasks"). */
+  readonly samples: number;
+}
+
+/** One server's measured rate and its tasks in flight (when each started, how long it should take). */
+export class ServerRate implements RateView {
+  #throughput: number | undefined;
+  #unit: string | undefined;
+  samples = 0;
+  readonly #running = new Map<object, { startedAt: number; expectedMs: number }>();
+
+  get throughput(): number | undefined {
+    return this.#throughput;
+  }
+
+  /** Expected milliseconds of a task of `weight` started now as the `concurrent`-th call in flight. */
+  expectedMs(weight: number, concurrent: number): number | undefined {
+    return this.#throughput === undefined ? undefined : (weight * concurrent) / this.#throughput;
+  }
+
+  /** A task starts: `concurrent` counts the calls in flight on the server with it. */
+  started(token: object, weight: number, concurrent: number, now = Date.now()): void {
+    this.#running.set(token, { startedAt: now, expectedMs: this.expectedMs(weight, concurrent) ?? 0 });
+  }
+
+  /**
+   * A task ended. Only a success is a sample: a failure's time says nothing of speed. A change of
+   * unit (a run of table bytes after a run of plain tasks) starts the average afresh.
+   */
+  finished(token: object, sample?: { weight: number; concurrent: number; unit: string }, now = Date.now()) {
+    const run = this.#running.get(token);
+    this.#running.delete(token);
+    if (!run || !sample || sample.weight <= 0) return;
+    const ms = Math.max(1, now - run.startedAt);
+    const value = (sample.weight / ms) * Math.max(1, sample.concurrent);
+    if (this.#throughput === undefined || this.#unit !== sample.unit) this.#throughput = value;
+    else this.#throughput += smoothing * (value - this.#throughput);
+    this.#unit = sample.unit;
+    this.samples++;
+  }
+
+  /** Milliseconds until the first of its calls in flight should end (0 when one is overdue or none runs). */
+  freeInMs(now = Date.now()): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const run of this.#running.values()) first = Math.min(first, run.startedAt + run.expectedMs - now);
+    return first === Number.POSITIVE_INFINITY ? 0 : Math.max(0, first);
+  }
+}
+
+/** A server as `holdBack` sees it. */
+export interface RatedServer {
+  readonly rate: ServerRate;
+  /** Calls this client has in flight on it. */
+  readonly inFlight: number;
+  /** Calls the run may have in flight on it at most. */
+  readonly limit: number;
+}
+
+/**
+ * Whether a task of `weight` should wait for faster servers instead of starting on `slow` now: it
+ * does when the servers that would finish a task sooner can get through everything still queued
+ * (`queued`, this task included) before `slow` would finish this one. So a slow server takes work
+ * while there is plenty, and is not handed the last tasks, which it would still hold when the
+ * others are done. Without measurements on every server concerned, nothing waits (the engine's
+ * least-loaded rule decides, as before).
+ */
+export function holdBack(
+  slow: RatedServer,
+  others: readonly RatedServer[],
+  queued: number,
+  weight: number,
+  now = Date.now(),
+): boolean {
+  const mine = slow.rate.expectedMs(weight, slow.inFlight + 1);
+  if (mine === undefined) return false;
+  let capacity = 0;
+  for (const other of others) {
+    if (other === slow) continue;
+    // At saturation each of its `limit` slots takes this long per task.
+    const each = other.rate.expectedMs(weight, Math.max(1, other.limit));
+    if (each === undefined) return false;
+    if (each >= mine) continue;
+    const wait = other.inFlight >= other.limit ? other.rate.freeInMs(now) : 0;
+    if (wait + each >= mine) continue;
+    // Tasks it finishes within `mine`: its slots' turns, less the calls already occupying them.
+    capacity += Math.max(0, Math.floor((other.limit * (mine - wait)) / each) - other.inFlight);
+    if (capacity >= queued) return true;
+  }
+  return false;
+}
+
+/**
+ * Each server's share of the work, for planning a split before any task runs: its measured
+ * throughput when every server has one, else its worker threads (the pool's prior: a server
+ * started with --workers 1 is taken as a quarter of one with --workers 4).
+ */
+export function relativeSpeeds(
+  servers: ReadonlyArray<{
+    readonly rate?: RateView;
+    readonly info?: { readonly workers: number } | undefined;
+  }>,
+): number[] {
+  const measured = servers.map((s) => s.rate?.throughput);
+  if (measured.every((t): t is number => t !== undefined && t > 0)) return measured;
+  return servers.map((s) => Math.max(1, s.info?.workers ?? 1));
+}
+
+/**
+ * Whether `a` should get the next task before `b` (both have a free slot): the one that would
+ * finish it first by their measured rates, else (a server not measured yet) the less loaded.
+ */
+export function sooner(
+  a: RatedServer & { readonly load: number },
+  b: RatedServer & { readonly load: number },
+): boolean {
+  const onA = a.rate.expectedMs(1, a.inFlight + 1);
+  const onB = b.rate.expectedMs(1, b.inFlight + 1);
+  if (onA === undefined || onB === undefined || onA === onB) return a.load < b.load;
+  return onA < onB;
+}
