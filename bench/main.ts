@@ -9,6 +9,7 @@ import { callOverhead } from "./call-overhead.js";
 import { demoScaling } from "./demo-scaling.js";
 import { describeFigure, type Figure, met } from "./figures.js";
 import { grpcThroughput } from "./grpc-throughput.js";
+import { heteroServers } from "./hetero-servers.js";
 import { loadTest } from "./load-test.js";
 import { metricsCost } from "./metrics-cost.js";
 import { parseThroughput } from "./parse-throughput.js";
@@ -25,6 +26,8 @@ const wholeOnly = process.argv.includes("--whole");
 const queueOnly = process.argv.includes("--queue");
 // --metrics: only the cost of --metrics and pool.metrics() (issue 19), on against off side by side.
 const metricsOnly = process.argv.includes("--metrics");
+// --hetero: only the servers of different speed (issue 20).
+const heteroOnly = process.argv.includes("--hetero");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
@@ -33,8 +36,9 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function section(
   title: string,
   run: () => Promise<Figure[]>,
-  options: { whole?: boolean; queue?: boolean; metrics?: boolean } = {},
+  options: { whole?: boolean; queue?: boolean; metrics?: boolean; hetero?: boolean } = {},
 ) {
+  if (heteroOnly && !options.hetero) return;
   if (wholeOnly && !options.whole) return;
   if (queueOnly && !options.queue) return;
   if (metricsOnly && !options.metrics) return;
@@ -59,7 +63,9 @@ try {
     { queue: true },
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
-  const table = lessonTableBytes(queueOnly || metricsOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000);
+  const table = lessonTableBytes(
+    queueOnly || metricsOnly || heteroOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000,
+  );
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
     const found = parseThroughput(table, 5);
@@ -109,6 +115,17 @@ try {
       },
     ];
   });
+  await section(
+    "servers of different speed: one at a quarter of the other's CPU (issue 20)",
+    () =>
+      heteroServers({
+        dir,
+        fileBytes: quick ? 24e6 : 48e6,
+        fastCpu: Number(process.env.RPCPOOL_BENCH_HETERO_CPU ?? 0.4),
+        say,
+      }),
+    { hetero: true },
+  );
   await section(
     "whole programs, as a user runs them (issue 11)",
     async () => {

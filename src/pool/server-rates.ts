@@ -97,10 +97,13 @@ export function holdBack(
     const each = other.rate.expectedMs(weight, Math.max(1, other.limit));
     if (each === undefined) return false;
     if (each >= mine) continue;
-    const wait = other.inFlight >= other.limit ? other.rate.freeInMs(now) : 0;
+    const full = other.inFlight >= other.limit;
+    const wait = full ? other.rate.freeInMs(now) : 0;
     if (wait + each >= mine) continue;
-    // Tasks it finishes within `mine`: its slots' turns, less the calls already occupying them.
-    capacity += Math.max(0, Math.floor((other.limit * (mine - wait)) / each) - other.inFlight);
+    // Tasks it can still start and finish within `mine`: a full server's turns once a slot
+    // frees, or a free one's turns less the calls already occupying its slots.
+    const turns = Math.floor((other.limit * (mine - wait)) / each);
+    capacity += Math.max(0, full ? turns : turns - other.inFlight);
     if (capacity >= queued) return true;
   }
   return false;

@@ -1,4 +1,4 @@
-import { autoSplitMinBytes, autoSplitMinPart } from "./split-plan.js";
+import { autoSplitMinPart } from "./split-plan.js";
 
 /** What one more call costs, in bytes of table it could have parsed meanwhile (as split-plan.ts guesses). */
 const callCostBytes = 1 << 20;
@@ -12,8 +12,9 @@ export const unevenSpeeds = 1.25;
  * together. The slowest server's fair share of the bytes (total x its speed / all speeds) sets
  * the grain: parts of that share, or of a half or a third of it, are tried, and the plan whose
  * schedule (each part, largest first, to the server that would finish it first) ends soonest is
- * taken, provided it beats sending the files whole by 5%. Small files (under 32 MiB) stay whole,
- * and no part is under 8 MiB, as in the even plan. `speeds` are relative (bytes per unit of time).
+ * taken, provided it beats sending the files whole by 5%. No part is under 8 MiB, as in the even
+ * plan; but files from 16 MiB may be cut (the even plan leaves files under 32 MiB whole): with
+ * uneven servers, a whole file on the slow one costs more than a call. `speeds` are relative (bytes per unit of time).
  */
 export function rateFittedPartSizes(
   sizes: readonly number[],
@@ -32,7 +33,7 @@ export function rateFittedPartSizes(
   for (const grain of [1, 2, 3]) {
     const target = Math.max(autoSplitMinPart, Math.ceil(share / grain));
     const cut = sizes.map((size) =>
-      size < autoSplitMinBytes || size <= target ? undefined : Math.ceil(size / Math.ceil(size / target)),
+      size < 2 * autoSplitMinPart || size <= target ? undefined : Math.ceil(size / Math.ceil(size / target)),
     );
     const span = fittedSpan(
       sizes.flatMap((size, i) => {
