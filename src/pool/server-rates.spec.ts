@@ -89,6 +89,8 @@ describe("holdBack", () => {
     expect(holdBack(server(measured(100, 100), 0, 1), [unknown], 1, 100)).toBe(false);
     const same = server(measured(100, 100), 0, 1);
     expect(holdBack(same, [server(measured(100, 100), 1, 1)], 1, 100)).toBe(false);
+    // A fifth faster is noise, not a faster server: the task starts here.
+    expect(holdBack(same, [server(measured(120, 100), 0, 1)], 1, 100)).toBe(false);
   });
 });
 

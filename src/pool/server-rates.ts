@@ -64,6 +64,9 @@ export class ServerRate implements RateView {
   }
 }
 
+/** How much sooner another server must finish a task for a slower one to leave it to it. */
+const clearlyFaster = 1.5;
+
 /** A server as `holdBack` sees it. */
 export interface RatedServer {
   readonly rate: ServerRate;
@@ -99,7 +102,9 @@ export function holdBack(
     if (each >= mine) continue;
     const full = other.inFlight >= other.limit;
     const wait = full ? other.rate.freeInMs(now) : 0;
-    if (wait + each >= mine) continue;
+    // Only a clearly faster server is waited for: servers of about the same speed, told apart by
+    // noise in their samples, all keep taking work.
+    if ((wait + each) * clearlyFaster >= mine) continue;
     // Tasks it can still start and finish within `mine`: a full server's turns once a slot
     // frees, or a free one's turns less the calls already occupying its slots.
     const turns = Math.floor((other.limit * (mine - wait)) / each);
