@@ -4,6 +4,7 @@ import { Pool, type PoolServer } from "rpcpool";
 import { DemoServiceService } from "rpcpool/lesson";
 import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rateUnit } from "../src/pool/server-rates.js";
 
 // Two real server processes of one worker thread each; one is throttled to a tenth of a CPU by a
 // cgroup (v1 cpu controller, or v2 cpu.max), so it is slower by its CPU, not by what it tells.
@@ -71,7 +72,8 @@ describe.skipIf(skip !== undefined)("servers of different speed", () => {
     // A first run on each alone measures both (the first calls also warm the servers up).
     for (const server of pool.servers)
       await demo.mapSettled("spin", Array(4).fill(spin), { servers: [server] });
-    expect(slowServer.rate!.throughput!).toBeLessThan(fastServer.rate!.throughput!);
+    const spinUnit = rateUnit(false, "/rpcpool.compute.v1.DemoService/Spin");
+    expect(slowServer.rate!.throughputOf(spinUnit)!).toBeLessThan(fastServer.rate!.throughputOf(spinUnit)!);
     const outcomes = await demo.mapSettled("spin", Array(40).fill(spin), { chunksize: 1 });
     expect(outcomes.every((o) => o.ok)).toBe(true);
     // A tenth of the CPU: a few of 40 tasks (how many depends on what neighbours leave the fast one).

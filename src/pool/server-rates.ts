@@ -11,48 +11,50 @@
 /** Weight of the newest sample in the average: about the last five tasks count. */
 const smoothing = 0.3;
 
+/**
+ * What rates are kept apart by: whether tasks are weighed (bytes) or counted, and their method
+ * when the run knows it. A sleep's rate says nothing of a sum's.
+ */
+export function rateUnit(weighted: boolean, method?: string): string {
+  return `${weighted ? "weight" : "tasks"} ${method ?? ""}`;
+}
+
 /** What the engine and the split planning read of a server's measured speed. */
 export interface RateView {
   /** Weight units per millisecond the server gets through, all its calls together; undefined before a sample. */
-  readonly throughput: number | undefined;
-  /** Samples taken (the weight unit of the latest, "bytes" or "tasks"). */
-  readonly samples: number;
+  throughputOf(unit: string): number | undefined;
 }
 
-/** One server's measured rate and its tasks in flight (when each started, how long it should take). */
+/** One server's measured rates (one per unit) and its tasks in flight (when each started, how long it should take). */
 export class ServerRate implements RateView {
-  #throughput: number | undefined;
-  #unit: string | undefined;
+  readonly #throughput = new Map<string, number>();
   samples = 0;
   readonly #running = new Map<object, { startedAt: number; expectedMs: number }>();
 
-  get throughput(): number | undefined {
-    return this.#throughput;
+  throughputOf(unit: string): number | undefined {
+    return this.#throughput.get(unit);
   }
 
   /** Expected milliseconds of a task of `weight` started now as the `concurrent`-th call in flight. */
-  expectedMs(weight: number, concurrent: number): number | undefined {
-    return this.#throughput === undefined ? undefined : (weight * concurrent) / this.#throughput;
+  expectedMs(unit: string, weight: number, concurrent: number): number | undefined {
+    const throughput = this.#throughput.get(unit);
+    return throughput === undefined ? undefined : (weight * concurrent) / throughput;
   }
 
   /** A task starts: `concurrent` counts the calls in flight on the server with it. */
-  started(token: object, weight: number, concurrent: number, now = Date.now()): void {
-    this.#running.set(token, { startedAt: now, expectedMs: this.expectedMs(weight, concurrent) ?? 0 });
+  started(token: object, unit: string, weight: number, concurrent: number, now = Date.now()): void {
+    this.#running.set(token, { startedAt: now, expectedMs: this.expectedMs(unit, weight, concurrent) ?? 0 });
   }
 
-  /**
-   * A task ended. Only a success is a sample: a failure's time says nothing of speed. A change of
-   * unit (a run of table bytes after a run of plain tasks) starts the average afresh.
-   */
-  finished(token: object, sample?: { weight: number; concurrent: number; unit: string }, now = Date.now()) {
+  /** A task ended. Only a success is a sample: a failure's time says nothing of speed. */
+  finished(token: object, sample?: { unit: string; weight: number; concurrent: number }, now = Date.now()) {
     const run = this.#running.get(token);
     this.#running.delete(token);
     if (!run || !sample || sample.weight <= 0) return;
     const ms = Math.max(1, now - run.startedAt);
     const value = (sample.weight / ms) * Math.max(1, sample.concurrent);
-    if (this.#throughput === undefined || this.#unit !== sample.unit) this.#throughput = value;
-    else this.#throughput += smoothing * (value - this.#throughput);
-    this.#unit = sample.unit;
+    const before = this.#throughput.get(sample.unit);
+    this.#throughput.set(sample.unit, before === undefined ? value : before + smoothing * (value - before));
     this.samples++;
   }
 
@@ -89,15 +91,16 @@ export function holdBack(
   others: readonly RatedServer[],
   queued: number,
   weight: number,
+  unit: string,
   now = Date.now(),
 ): boolean {
-  const mine = slow.rate.expectedMs(weight, slow.inFlight + 1);
+  const mine = slow.rate.expectedMs(unit, weight, slow.inFlight + 1);
   if (mine === undefined) return false;
   let capacity = 0;
   for (const other of others) {
     if (other === slow) continue;
     // At saturation each of its `limit` slots takes this long per task.
-    const each = other.rate.expectedMs(weight, Math.max(1, other.limit));
+    const each = other.rate.expectedMs(unit, weight, Math.max(1, other.limit));
     if (each === undefined) return false;
     if (each >= mine) continue;
     const full = other.inFlight >= other.limit;
@@ -124,22 +127,28 @@ export function relativeSpeeds(
     readonly rate?: RateView;
     readonly info?: { readonly workers: number } | undefined;
   }>,
+  unit = rateUnit(true),
 ): number[] {
-  const measured = servers.map((s) => s.rate?.throughput);
+  const measured = servers.map((s) => s.rate?.throughputOf(unit));
   if (measured.every((t): t is number => t !== undefined && t > 0)) return measured;
   return servers.map((s) => Math.max(1, s.info?.workers ?? 1));
 }
 
 /**
  * Whether `a` should get the next task before `b` (both have a free slot): the one that would
- * finish it first by their measured rates, else (a server not measured yet) the less loaded.
+ * finish it clearly first by their measured rates, else (about the same speed, or a server not
+ * measured yet) the less loaded, as the engine always did.
  */
 export function sooner(
   a: RatedServer & { readonly load: number },
   b: RatedServer & { readonly load: number },
+  unit: string,
 ): boolean {
-  const onA = a.rate.expectedMs(1, a.inFlight + 1);
-  const onB = b.rate.expectedMs(1, b.inFlight + 1);
-  if (onA === undefined || onB === undefined || onA === onB) return a.load < b.load;
-  return onA < onB;
+  const onA = a.rate.expectedMs(unit, 1, a.inFlight + 1);
+  const onB = b.rate.expectedMs(unit, 1, b.inFlight + 1);
+  if (onA !== undefined && onB !== undefined) {
+    if (onA * clearlyFaster < onB) return true;
+    if (onB * clearlyFaster < onA) return false;
+  }
+  return a.load < b.load;
 }

@@ -4,7 +4,7 @@ import { unableHere } from "../rpc/unable-here.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import type { ServerConnection } from "./server-connection.js";
-import { holdBack, sooner } from "./server-rates.js";
+import { holdBack, rateUnit, sooner } from "./server-rates.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
 
 /**
@@ -100,11 +100,16 @@ export class TaskEngine {
     const healthy = eligible.some((s) => !s.cooling);
     const candidates = healthy ? eligible.filter((s) => !s.cooling) : eligible;
     const exhausted = new Set<ServerConnection>();
+    const unit = unitOf(run);
     while (run.queued > 0) {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
-        if (!best || sooner(this.#rated(run, server), this.#rated(run, best))) best = server;
+        if (
+          !best ||
+          (unit ? sooner(this.#rated(run, server), this.#rated(run, best), unit) : server.load < best.load)
+        )
+          best = server;
       }
       if (!best) break;
       const task = this.#take(run, best, eligible, now);
@@ -141,16 +146,12 @@ export class TaskEngine {
     now: number,
   ): boolean {
     // Only a fresh task free to go anywhere waits: one with a home or a history has its own rules.
-    if (candidates.length < 2 || task.attempts.length > 0 || task.refusedBy) return false;
+    const unit = unitOf(run);
+    if (!unit || candidates.length < 2 || task.attempts.length > 0 || task.refusedBy) return false;
     if (run.settings.homeOf?.(task.input) !== undefined) return false;
     const others = candidates.filter((s) => s !== server).map((s) => this.#rated(run, s));
-    return holdBack(
-      this.#rated(run, server),
-      others,
-      run.queued + 1,
-      run.settings.weightOf?.(task.input) ?? 1,
-      now,
-    );
+    const weight = run.settings.weightOf?.(task.input) ?? 1;
+    return holdBack(this.#rated(run, server), others, run.queued + 1, weight, unit, now);
   }
 
   #limit(run: Run<unknown, unknown>, server: ServerConnection): number {
@@ -200,14 +201,15 @@ export class TaskEngine {
     run.emit({ type: "started", index: task.index, server: server.name });
     // The server's rate is measured on this task (server-rates.ts).
     const weight = run.settings.weightOf?.(task.input) ?? 1;
-    const unit = run.settings.weightOf ? "weight" : "tasks";
+    const unit = unitOf(run);
     const startedWith = server.inFlight;
-    server.rate.started(task, weight, startedWith);
+    if (unit) server.rate.started(task, unit, weight, startedWith);
     const controller = run.taskController();
     const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
-        server.rate.finished(task, { weight, unit, concurrent: (startedWith + server.inFlight) / 2 });
+        if (unit)
+          server.rate.finished(task, { weight, unit, concurrent: (startedWith + server.inFlight) / 2 });
         this.#release(run, server, controller);
         if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
         run.emit({ type: "done", index: task.index, server: server.name });
@@ -362,6 +364,16 @@ export class TaskEngine {
     clearTimeout(this.#timer);
     for (const run of this.#runs) run.abort(new ClientError(status.CANCELLED, "the pool was closed"));
   }
+}
+
+/**
+ * What a run's rates are measured in (server-rates.ts): its tasks' weight, or their count per
+ * method. A run of a bare task function with no weight is not measured (its tasks may be anything,
+ * a sleep after a sum): it is balanced by load alone, as before.
+ */
+function unitOf(run: Run<unknown, unknown>): string | undefined {
+  const { weightOf, method } = run.settings;
+  return weightOf || method ? rateUnit(weightOf !== undefined, method) : undefined;
 }
 
 /** The error of a task every server refused as unable to run it: the last refusal, naming them all. */
