@@ -367,13 +367,14 @@ export class TaskEngine {
 }
 
 /**
- * What a run's rates are measured in (server-rates.ts): its tasks' weight, or their count per
- * method. A run of a bare task function with no weight is not measured (its tasks may be anything,
- * a sleep after a sum): it is balanced by load alone, as before.
+ * What a run's rates are measured in (server-rates.ts): its tasks' weights, per method. Only a
+ * run that weighs its inputs (`RunOptions.weight`) is measured and steered by rate: without
+ * weights a task's time says nothing of a server's speed (a 300 ms sleep after a 10 ms one), so
+ * such a run is balanced by load alone, as before.
  */
 function unitOf(run: Run<unknown, unknown>): string | undefined {
   const { weightOf, method } = run.settings;
-  return weightOf || method ? rateUnit(weightOf !== undefined, method) : undefined;
+  return weightOf ? rateUnit(true, method) : undefined;
 }
 
 /** The error of a task every server refused as unable to run it: the last refusal, naming them all. */
