@@ -12,7 +12,7 @@ export const unevenSpeeds = 1.25;
  * together. The slowest server's fair share of the bytes (total x its speed / all speeds) sets
  * the grain: parts of that share, or of a half or a third of it, are tried, and the plan whose
  * schedule (each part, largest first, to the server that would finish it first) ends soonest is
- * taken, provided it beats sending the files whole by 5%. No part is under 8 MiB, as in the even
+ * taken, provided it beats sending the files whole. No part is under 8 MiB, as in the even
  * plan; but files from 16 MiB may be cut (the even plan leaves files under 32 MiB whole): with
  * uneven servers, a whole file on the slow one costs more than a call. `speeds` are relative (bytes per unit of time).
  */
@@ -46,7 +46,10 @@ export function rateFittedPartSizes(
     );
     if (span < best.span) best = { span, cut };
   }
-  return best.span < 0.95 * wholeSpan ? best.cut : whole;
+  // No 5% margin here (the even plan has one): a whole file on the slow server is the costly
+  // mistake, and the schedule above is the best case for whole files (the engine may well give
+  // the slow server a whole file at the start, when the queue is long).
+  return best.span < wholeSpan ? best.cut : whole;
 }
 
 /**
