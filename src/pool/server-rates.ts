@@ -1,11 +1,13 @@
 /**
- * How fast each server of a pool works, as this client measured it, and the one decision the task
- * engine takes from it (docs/scheduling.md, "Servers of different speed").
+ * How fast each server of a pool works, as this client measured it, and the two rules the task
+ * engine takes from it: the server that finishes a task clearly sooner first (`sooner`), and no
+ * last tasks to a slow server (`holdBack`) (docs/scheduling.md, "Servers of different speed").
  *
- * A sample is a finished task's weight (bytes of a table part, or 1 for a task of unknown size)
- * over its time, times the calls the server had in flight when it started: the server's
- * throughput, whether one call used all its worker threads or several shared them. Samples are
- * smoothed (EWMA) so one slow call (a GC pause, a neighbour's burst) moves the estimate a little.
+ * A sample is a finished task's weight (what the run's `weight` says of its input: a table part's
+ * bytes) over its time, times the calls the server had in flight meanwhile (the average of at its
+ * start and at its end): the server's throughput, whether one call used all its worker threads or
+ * several shared them. Samples are smoothed (EWMA) so one slow call (a GC pause, a neighbour's
+ * burst) moves the estimate only part of the way.
  */
 
 /** Weight of the newest sample in the average: about the last five tasks count. */
