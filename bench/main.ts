@@ -9,6 +9,7 @@ import { callOverhead } from "./call-overhead.js";
 import { demoScaling } from "./demo-scaling.js";
 import { describeFigure, type Figure, met } from "./figures.js";
 import { grpcThroughput } from "./grpc-throughput.js";
+import { heteroServers } from "./hetero-servers.js";
 import { loadTest } from "./load-test.js";
 import { metricsCost } from "./metrics-cost.js";
 import { parseThroughput } from "./parse-throughput.js";
@@ -28,6 +29,8 @@ const queueOnly = process.argv.includes("--queue");
 const metricsOnly = process.argv.includes("--metrics");
 // --stdin: only a table through standard input against the same file (issue 21).
 const stdinOnly = process.argv.includes("--stdin");
+// --hetero: only the servers of different speed (issue 20).
+const heteroOnly = process.argv.includes("--hetero");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
@@ -36,9 +39,10 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function section(
   title: string,
   run: () => Promise<Figure[]>,
-  options: { whole?: boolean; queue?: boolean; metrics?: boolean; stdin?: boolean } = {},
+  options: { whole?: boolean; queue?: boolean; metrics?: boolean; stdin?: boolean; hetero?: boolean } = {},
 ) {
   if (stdinOnly && !options.stdin) return;
+  if (heteroOnly && !options.hetero) return;
   if (wholeOnly && !options.whole) return;
   if (queueOnly && !options.queue) return;
   if (metricsOnly && !options.metrics) return;
@@ -64,7 +68,7 @@ try {
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
   const table = lessonTableBytes(
-    queueOnly || metricsOnly || stdinOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000,
+    queueOnly || metricsOnly || stdinOnly || heteroOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000,
   );
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
@@ -115,6 +119,17 @@ try {
       },
     ];
   });
+  await section(
+    "servers of different speed: one at a quarter of the other's CPU (issue 20)",
+    () =>
+      heteroServers({
+        dir,
+        fileBytes: quick ? 24e6 : 48e6,
+        fastCpu: Number(process.env.RPCPOOL_BENCH_HETERO_CPU ?? 0.4),
+        say,
+      }),
+    { hetero: true },
+  );
   await section(
     "whole programs, as a user runs them (issue 11)",
     async () => {

@@ -66,4 +66,10 @@ export interface RunOptions {
    * Starvation is bounded by aging: docs/scheduling.md.
    */
   priority?: number;
+  /**
+   * The size of an input's work (e.g. its bytes), for measuring each server's rate
+   * (docs/scheduling.md): faster servers are preferred and a slow one is not handed the last
+   * tasks. Default: every task weighs 1 (tasks per second).
+   */
+  weight?: (input: never) => number;
 }

@@ -86,6 +86,7 @@ export class PoolRuns {
       servers: options.servers ? new Set(options.servers as ServerConnection[]) : undefined,
       method: options.method,
       signal: options.signal,
+      weightOf: options.weight as ((input: unknown) => number) | undefined,
       listeners,
       homeOf: (input) => {
         const near = options.near as ((input: unknown) => { id: string } | undefined) | undefined;

@@ -5,6 +5,7 @@ import { MethodDefaults } from "../rpc/method-defaults.js";
 import { type Idempotency as IdempotencyName, type MethodSpec, methodsOf } from "../rpc/method-spec.js";
 import type { ClientObserver } from "./metrics/client-observer.js";
 import { meteredTransport } from "./metrics/metered-transport.js";
+import { type RateView, ServerRate } from "./server-rates.js";
 import { createTransport } from "./transport/create-transport.js";
 import type {
   CallMetadata,
@@ -42,6 +43,8 @@ export interface PoolServer {
   /** The server's name as it stamps replies, or its address before it answered. */
   readonly name: string;
   readonly info: ServerInfo | undefined;
+  /** How fast this client measured it (server-rates.ts); absent on a server that is no pool's. */
+  readonly rate?: RateView;
   /** A plain gRPC server (no rpcpool.pool.v1.InfoService): one worker, none of rpcpool's own services. */
   readonly plain: boolean;
   /** Whether it hosts a method, by full path (a server that lists nothing is taken to host everything). */
@@ -89,6 +92,8 @@ export class ServerConnection implements PoolServer {
   /** Consecutive failures that blame the server, and when the last one happened. */
   failures = 0;
   failedAt = Number.NEGATIVE_INFINITY;
+  /** Its measured throughput and the expected ends of its calls in flight (docs/scheduling.md). */
+  readonly rate = new ServerRate();
 
   constructor(
     readonly address: string,

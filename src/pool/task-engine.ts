@@ -6,6 +6,7 @@ import { labelsOf, meets, rank, unmetError } from "./label-match.js";
 import type { Outcome, PoolEvent, TaskFn } from "./outcome.js";
 import { RunPriorities } from "./run-priority.js";
 import type { ServerConnection } from "./server-connection.js";
+import { holdBack, rateUnit, sooner } from "./server-rates.js";
 import { Run, type RunSettings, type Task } from "./task-run.js";
 
 /**
@@ -117,17 +118,26 @@ export class TaskEngine {
     const rankOf = (s: ServerConnection) => ranks?.get(s) ?? 0;
     const outranks = (s: ServerConnection, best: ServerConnection) => rankOf(s) > rankOf(best);
     const ties = (s: ServerConnection, best: ServerConnection) => rankOf(s) === rankOf(best);
+    const unit = unitOf(run);
     while (run.queued > 0) {
       let best: ServerConnection | undefined;
       for (const server of candidates) {
         if (exhausted.has(server) || (run.busy.get(server) ?? 0) >= this.#limit(run, server)) continue;
         if (this.priorities.outranked(run, server, this.#runs, now)) continue;
         if (!best || outranks(server, best)) best = server;
-        else if (ties(server, best) && server.load < best.load) best = server;
+        else if (
+          ties(server, best) &&
+          (unit ? sooner(this.#rated(run, server), this.#rated(run, best), unit) : server.load < best.load)
+        )
+          best = server;
       }
       if (!best) break;
       const task = this.#take(run, best, eligible, now);
-      if (task) this.#start(run, task, best);
+      if (task && this.#waitsForFaster(run, task, best, candidates, now)) {
+        // Faster servers will get through what is left sooner: it goes back to the queue's front.
+        run.retrying.unshift(task);
+        exhausted.add(best);
+      } else if (task) this.#start(run, task, best);
       else exhausted.add(best);
     }
     // Work left while a server cools: look again when it may take work, whatever else happens.
@@ -136,6 +146,32 @@ export class TaskEngine {
       for (const server of eligible) if (server.cooling) at = Math.min(at, server.coolsUntil);
       if (at < Number.POSITIVE_INFINITY) this.#wakeAt(at);
     }
+  }
+
+  /** A server as the rate rules see it (server-rates.ts), with this run's limit. */
+  #rated(run: Run<unknown, unknown>, server: ServerConnection) {
+    return {
+      rate: server.rate,
+      inFlight: server.inFlight,
+      limit: this.#limit(run, server),
+      load: server.load,
+    };
+  }
+
+  #waitsForFaster(
+    run: Run<unknown, unknown>,
+    task: Task<unknown>,
+    server: ServerConnection,
+    candidates: readonly ServerConnection[],
+    now: number,
+  ): boolean {
+    // Only a fresh task free to go anywhere waits: one with a home or a history has its own rules.
+    const unit = unitOf(run);
+    if (!unit || candidates.length < 2 || task.attempts.length > 0 || task.refusedBy) return false;
+    if (run.settings.homeOf?.(task.input) !== undefined) return false;
+    const others = candidates.filter((s) => s !== server).map((s) => this.#rated(run, s));
+    const weight = run.settings.weightOf?.(task.input) ?? 1;
+    return holdBack(this.#rated(run, server), others, run.queued + 1, weight, unit, now);
   }
 
   #limit(run: Run<unknown, unknown>, server: ServerConnection): number {
@@ -185,11 +221,18 @@ export class TaskEngine {
     run.emit({ type: "started", index: task.index, server: server.name });
     const startedAt = Date.now();
     this.priorities.started(run, startedAt);
+    // The server's rate is measured on this task (server-rates.ts).
+    const weight = run.settings.weightOf?.(task.input) ?? 1;
+    const unit = unitOf(run);
+    const startedWith = server.inFlight;
+    if (unit) server.rate.started(task, unit, weight, startedWith);
     const controller = run.taskController();
     const promise = this.#attempt(run, task, server, controller.signal);
     promise.then(
       (value) => {
         this.priorities.settled(Date.now() - startedAt);
+        if (unit)
+          server.rate.finished(task, { weight, unit, concurrent: (startedWith + server.inFlight) / 2 });
         this.#release(run, server, controller);
         if (server.markHealthy()) run.emit({ type: "server-back", server: server.name });
         run.emit({ type: "done", index: task.index, server: server.name });
@@ -197,6 +240,7 @@ export class TaskEngine {
         this.pump();
       },
       (caught: unknown) => {
+        server.rate.finished(task);
         this.#release(run, server, controller);
         this.#failed(run, task, server, caught);
         this.pump();
@@ -353,6 +397,17 @@ export class TaskEngine {
     clearTimeout(this.#timer);
     for (const run of this.#runs) run.abort(new ClientError(status.CANCELLED, "the pool was closed"));
   }
+}
+
+/**
+ * What a run's rates are measured in (server-rates.ts): its tasks' weights, per method. Only a
+ * run that weighs its inputs (`RunOptions.weight`) is measured and steered by rate: without
+ * weights a task's time says nothing of a server's speed (a 300 ms sleep after a 10 ms one), so
+ * such a run is balanced by load alone, as before.
+ */
+function unitOf(run: Run<unknown, unknown>): string | undefined {
+  const { weightOf, method } = run.settings;
+  return weightOf ? rateUnit(true, method) : undefined;
 }
 
 /** The error of a task every server refused as unable to run it: the last refusal, naming them all. */

@@ -42,6 +42,8 @@ export interface RunSettings extends LabelRules {
   mayRetry?: (input: unknown) => boolean;
   /** Higher first among the pool's runs, and sent as `rpcpool-priority` (run-priority.ts). Default 0. */
   priority?: number;
+  /** An input's size of work, for the servers' measured rates (server-rates.ts); default 1. */
+  weightOf?: (input: unknown) => number;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readOptionsFrom } from "../../csv/read-options.js";
 import type { Outcome, PoolEvent } from "../../pool/outcome.js";
 import type { Pool } from "../../pool/pool.js";
 import type { PoolServer } from "../../pool/server-connection.js";
+import { relativeSpeeds } from "../../pool/server-rates.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
 import type { SplitMode } from "./split-plan.js";
@@ -85,6 +86,7 @@ async function runTableJob<R>(
   const planned = await planTableTasks(files, {
     split,
     servers,
+    speeds: relativeSpeeds(pool.servers),
     read: options.read,
     remote,
     countRows: options.countRows,
@@ -145,6 +147,8 @@ async function runTableJob<R>(
       onEvent: options.onEvent,
       retries: options.retries,
       signal: options.signal,
+      // Servers' rates are measured in table bytes (a remote path's are unknown: it counts 1).
+      weight: (task: TableTask) => task.bytes || 1,
       // Parts held: about streamHeldBytes, and no more than keep every server busy (small parts
       // are many calls); the files' tasks hold nothing. A part is cut where a buffer ends, so none
       // is smaller than a buffer, whatever --split asked.

@@ -6,6 +6,7 @@ import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
 import { cutAtLines, tableHead } from "./line-cuts.js";
+import { rateFittedPartSizes, speedsDiffer } from "./rate-fitted-split.js";
 import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
 import type { ColumnSumsResult, DivisorName, TablePart, WeightedMeansResult } from "./table-calls.js";
 import { type InputSource, inspectInput, openLive, type TableReadOptions } from "./table-input.js";
@@ -28,6 +29,8 @@ export interface PlanOptions {
   split: SplitMode;
   /** Servers of the pool, for `auto` (see autoPartSizes). */
   servers: number;
+  /** Their relative speeds (pool/server-rates.ts): when they differ, `auto` fits parts to them. */
+  speeds?: readonly number[];
   /** How the tables are read (--columns names are looked up in a split file's header here). */
   read?: TableReadOptions;
   /** Files are on the servers: the client cannot cut them, so they go whole. */
@@ -86,7 +89,11 @@ function partSizesOf(
   const cuttable = (i: number) => sources[i]!.kind === "file";
   if (split.kind === "size")
     return sizes.map((size, i) => (cuttable(i) && size > split.bytes ? split.bytes : undefined));
-  const auto = autoPartSizes(sizes, options.servers);
+  const speeds = options.speeds;
+  const auto =
+    speeds && speeds.length === options.servers && speedsDiffer(speeds)
+      ? rateFittedPartSizes(sizes, speeds)
+      : autoPartSizes(sizes, options.servers);
   return auto.map((part, i) => (cuttable(i) ? part : undefined));
 }
 
