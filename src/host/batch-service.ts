@@ -68,6 +68,7 @@ export function batchInvoke(
       }
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    const meter = deps.observer?.batch(request.method);
     let next = 0;
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
@@ -80,10 +81,10 @@ export function batchInvoke(
             message: release,
             statusDetails: empty,
           };
-          deps.observer?.batchItem(request.method, status.RESOURCE_EXHAUSTED, 0);
+          meter?.unary(status.RESOURCE_EXHAUSTED, 0);
           continue;
         }
-        const from = deps.observer ? performance.now() : 0;
+        const from = meter ? performance.now() : 0;
         try {
           results[i] = await invokeUnary(method, request.requests[i]!, {
             metadata: context.metadata,
@@ -93,7 +94,7 @@ export function batchInvoke(
         } finally {
           release();
         }
-        deps.observer?.batchItem(request.method, results[i]!.code, (performance.now() - from) / 1000);
+        meter?.unary(results[i]!.code, (performance.now() - from) / 1000);
         // Items that settle at once chain as microtasks: each runner lets I/O in between its items,
         // so health checks and other calls are answered while a large batch runs.
         await setImmediate();
