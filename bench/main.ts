@@ -78,13 +78,17 @@ try {
   });
   await section(
     "the cost of metrics: --metrics and pool.metrics() on against off (issue 19)",
-    () =>
-      metricsCost({
+    async () => {
+      const cost = await metricsCost({
         table: lessonTableBytes(quick ? 7 * 10_000 : 7 * 40_000),
         calls: quick ? 5000 : 10_000,
         rounds: quick ? 4 : 20,
         say,
-      }),
+      });
+      // Off, on and their ratio for each figure, in the JSON line (key metricsCost).
+      extra.metricsCost = cost.json;
+      return cost.figures;
+    },
     { metrics: true },
   );
   await section("through gRPC: one server, then fanned out", () => grpcThroughput(table, inProcess, dir));

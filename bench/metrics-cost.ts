@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Pool } from "rpcpool";
@@ -21,16 +21,27 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** CPU (user + system, in us) a process has used: this one's, or a child's read from /proc. */
+/**
+ * CPU (user + system, in us) a process has used: this one's, or a child's read from /proc. A
+ * child's is the sum of its threads' schedstat (ns), not /proc/PID/stat's 10 ms clock ticks: a
+ * round of 10,000 calls takes about 300 ms of the server's CPU, which ticks would read to 3%, as
+ * much as the cost being measured. (A thread that ends mid-round would drop out; the server's
+ * threads live as long as it does.)
+ */
 function cpuUs(pid?: number): number {
   if (pid === undefined) {
     const { user, system } = process.cpuUsage();
     return user + system;
   }
-  // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime, stime, in clock ticks.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  let ns = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1000;
 }
 
 /** `count` applies with 64 in flight (they coalesce into batches): calls/s. */
@@ -61,6 +72,75 @@ async function columnSumsRound(pool: Pool, table: Buffer): Promise<number> {
   return table.length / 1e6 / ((performance.now() - start) / 1000);
 }
 
+/**
+ * The metrics' own code per coalesced call, alone, in this process: what a batch item costs the
+ * server's hooks (a clock read, one `unary` on the batch's meter) and the pool's (one
+ * `unary` per item, a meter per round trip), in ns; the best of five runs, as machine noise only
+ * adds. The server's interceptor runs once per round trip (about 66 items here) and is left out.
+ */
+async function hookNs(): Promise<{ server: number; client: number }> {
+  const { serverMetrics } = await import("../src/host/metrics/prometheus-server.js");
+  const { clientMetrics } = await import("../src/pool/metrics/prometheus-client.js");
+  const server = serverMetrics().observer;
+  const client = clientMetrics().observer;
+  const path = "/rpcpool.compute.v1.ComputeService/Means";
+  const batches = 20_000;
+  const items = 64;
+  const best = (run: () => void) => {
+    let min = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      run();
+      min = Math.min(min, ((performance.now() - start) * 1e6) / (batches * items));
+    }
+    return min;
+  };
+  const serverNs = best(() => {
+    for (let b = 0; b < batches; b++) {
+      const meter = server.batch(path);
+      const from = performance.now();
+      for (let i = 0; i < items; i++) meter.unary(0, (performance.now() - from) / 1000);
+    }
+  });
+  const clientNs = best(() => {
+    for (let b = 0; b < batches; b++) {
+      const call = client.call("/rpcpool.pool.v1.BatchService/Invoke", false, false);
+      call.sent();
+      call.received();
+      call.end(0);
+      const meter = client.batch(path);
+      const seconds = 0.001;
+      for (let i = 0; i < items; i++) meter.unary(0, seconds);
+    }
+  });
+  return { server: serverNs, client: clientNs };
+}
+
+/** The figures of one quantity, metrics off and on, as the JSON line carries them. */
+export interface OffOn {
+  off: number;
+  on: number;
+  /** The median of the rounds' on / off pairs (not on / off of the medians). */
+  ratio: number;
+  /** The same for the control, a second arm without metrics: how far two identical arms drift. */
+  control: number;
+}
+
+export interface MetricsCost {
+  figures: Figure[];
+  /** For the JSON line of `npm run bench` (key `metricsCost`). */
+  json: {
+    rounds: number;
+    coalescedCallsPerSecond: OffOn;
+    columnSumsMBps: OffOn;
+    columnSumsSeconds: OffOn;
+    serverCpuUsPerCall: OffOn;
+    clientCpuUsPerCall: OffOn;
+    /** The metrics' own code per coalesced call (hookNs), and its share of the server's CPU per call. */
+    hooksNsPerCall: { server: number; client: number; serverShare: number };
+  };
+}
+
 type Arm = "off" | "control" | "on";
 const arms: Arm[] = ["off", "control", "on"];
 /** The orders of the three arms, one per round in turn: each goes first, second and third alike. */
@@ -85,7 +165,7 @@ export async function metricsCost(options: {
   calls: number;
   rounds: number;
   say: (line: string) => void;
-}): Promise<Figure[]> {
+}): Promise<MetricsCost> {
   const port = await freePort();
   const started: LocalServer[] = [];
   try {
@@ -103,9 +183,18 @@ export async function metricsCost(options: {
     const results = Object.fromEntries(
       arms.map((arm) => [
         arm,
-        { calls: [] as number[], mbps: [] as number[], clientCpu: [] as number[], serverCpu: [] as number[] },
+        {
+          calls: [] as number[],
+          mbps: [] as number[],
+          seconds: [] as number[],
+          clientCpu: [] as number[],
+          serverCpu: [] as number[],
+        },
       ]),
-    ) as Record<Arm, { calls: number[]; mbps: number[]; clientCpu: number[]; serverCpu: number[] }>;
+    ) as Record<
+      Arm,
+      { calls: number[]; mbps: number[]; seconds: number[]; clientCpu: number[]; serverCpu: number[] }
+    >;
     // Warm-up: worker threads started, code optimised, on every arm.
     for (const arm of arms) {
       await coalescedRound(pools[arm], Math.min(2000, options.calls));
@@ -121,7 +210,11 @@ export async function metricsCost(options: {
         results[arm].clientCpu.push((cpuUs() - client) / options.calls);
         results[arm].serverCpu.push((cpuUs(pid) - server) / options.calls);
       }
-      for (const arm of order) results[arm].mbps.push(await columnSumsRound(pools[arm], options.table));
+      for (const arm of order) {
+        const mbps = await columnSumsRound(pools[arm], options.table);
+        results[arm].mbps.push(mbps);
+        results[arm].seconds.push(options.table.length / 1e6 / mbps);
+      }
       const last = (of: "calls" | "mbps") => arms.map((a) => results[a][of].at(-1)!.toFixed(0)).join(" / ");
       options.say(
         `  round ${round + 1}: coalesced calls/s off / control / on ${last("calls")}; column sums MB/s ${last("mbps")}`,
@@ -135,7 +228,7 @@ export async function metricsCost(options: {
     if (!/grpc_client_handled_total\{[^}]*grpc_method="Means"/.test(client))
       throw new Error("the pool's metrics counted no Means calls");
     for (const arm of arms) await pools[arm].close();
-    type Of = "calls" | "mbps" | "clientCpu" | "serverCpu";
+    type Of = "calls" | "mbps" | "seconds" | "clientCpu" | "serverCpu";
     // Each round's arm against the "off" arm of the same round (taken seconds apart).
     const ratios = (arm: Arm, of: Of) => results[arm][of].map((v, i) => v / results.off[of][i]!);
     const spread = (values: number[]) => {
@@ -150,12 +243,38 @@ export async function metricsCost(options: {
       target,
     });
     const within3 = { value: 0.97, kind: "min" as const };
-    return [
-      ratio("calls", "coalesced calls/s", "calls/s", within3),
-      ratio("serverCpu", "coalesced calls: server CPU per call", "us"),
-      ratio("clientCpu", "coalesced calls: client CPU per call", "us"),
-      ratio("mbps", "column sums MB/s", "MB/s", within3),
-    ];
+    const offOn = (of: Of): OffOn => ({
+      off: median(results.off[of]),
+      on: median(results.on[of]),
+      ratio: median(ratios("on", of)),
+      control: median(ratios("control", of)),
+    });
+    const hooks = await hookNs();
+    const serverCpu = offOn("serverCpu");
+    const serverShare = hooks.server / 1000 / serverCpu.off;
+    return {
+      figures: [
+        ratio("calls", "coalesced calls/s", "calls/s", within3),
+        ratio("serverCpu", "coalesced calls: server CPU per call", "us"),
+        ratio("clientCpu", "coalesced calls: client CPU per call", "us"),
+        ratio("mbps", "column sums MB/s", "MB/s", within3),
+        {
+          name: "metrics' own code per coalesced call, server hooks alone",
+          value: hooks.server,
+          unit: "ns",
+          note: `${(100 * serverShare).toFixed(2)}% of the server's ${serverCpu.off.toFixed(1)} us per call without metrics; the pool's hooks ${hooks.client.toFixed(0)} ns`,
+        },
+      ],
+      json: {
+        rounds: options.rounds,
+        coalescedCallsPerSecond: offOn("calls"),
+        columnSumsMBps: offOn("mbps"),
+        columnSumsSeconds: offOn("seconds"),
+        serverCpuUsPerCall: serverCpu,
+        clientCpuUsPerCall: offOn("clientCpu"),
+        hooksNsPerCall: { ...hooks, serverShare },
+      },
+    };
   } finally {
     await Promise.all(started.map((s) => s.stop()));
   }

@@ -69,6 +69,10 @@ export function batchInvoke(
       }
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    // Metrics time each item from the batch's start to the item's end, as a call of its own is
+    // timed from its headers: one clock read per item, not two (each is most of an item's cost).
+    const meter = deps.observer?.batch(request.method);
+    const from = meter ? performance.now() : 0;
     let next = 0;
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
@@ -83,10 +87,9 @@ export function batchInvoke(
             message: release,
             statusDetails: empty,
           };
-          deps.observer?.batchItem(request.method, status.RESOURCE_EXHAUSTED, 0);
+          meter?.unary(status.RESOURCE_EXHAUSTED, 0);
           continue;
         }
-        const from = deps.observer ? performance.now() : 0;
         try {
           results[i] = await invokeUnary(method, request.requests[i]!, {
             metadata: context.metadata,
@@ -96,7 +99,7 @@ export function batchInvoke(
         } finally {
           release();
         }
-        deps.observer?.batchItem(request.method, results[i]!.code, (performance.now() - from) / 1000);
+        meter?.unary(results[i]!.code, (performance.now() - from) / 1000);
         // Items that settle at once chain as microtasks: each runner lets I/O in between its items,
         // so health checks and other calls are answered while a large batch runs.
         await setImmediate();

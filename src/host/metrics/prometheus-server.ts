@@ -1,13 +1,8 @@
-import {
-  ResponderBuilder,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  ServerListenerBuilder,
-} from "@grpc/grpc-js";
+import type { ServerInterceptingCall, ServerInterceptor } from "@grpc/grpc-js";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
 import { GrpcSeries } from "../../rpc/grpc-series.js";
-import { Status } from "../../rpc/grpc-status.js";
+import { MeteredCall } from "./metered-call.js";
 import type { ServerObserver, ServerState } from "./server-observer.js";
 
 /** What the queue worker tells the metrics (src/queue/queue-worker.ts's `observer`). */
@@ -40,56 +35,20 @@ export function serverMetrics(): ServerMetrics {
   collectDefaultMetrics({ register: registry });
   const grpc = new GrpcSeries("server", registry);
 
-  const interceptor: ServerInterceptor = (method, call) => {
-    const series = grpc.method(method.path, grpcTypeLabel(method.requestStream, method.responseStream));
-    const from = performance.now();
-    series.started++;
-    let ended = false;
-    const end = (code: number) => {
-      if (ended) return;
-      ended = true;
-      series.end(code, (performance.now() - from) / 1000);
-    };
-    return new ServerInterceptingCall(
+  // One MeteredCall per call; the method's series found by its path (grpc-js hands the same
+  // path string for every call of a method, so its hash is computed once). grpc-js's type asks
+  // for its ServerInterceptingCall class, but it uses only the interface MeteredCall implements.
+  const interceptor: ServerInterceptor = (method, call) =>
+    new MeteredCall(
       call,
-      new ResponderBuilder()
-        .withStart((next) =>
-          next(
-            new ServerListenerBuilder()
-              .withOnReceiveMessage((message, nextMessage) => {
-                series.received++;
-                nextMessage(message);
-              })
-              // A call the client cancelled (or whose deadline passed) gets no status of its own.
-              .withOnCancel(() => end(Status.CANCELLED))
-              .build(),
-          ),
-        )
-        .withSendMessage((message, next) => {
-          series.sent++;
-          next(message);
-        })
-        .withSendStatus((status, next) => {
-          end(status.code);
-          next(status);
-        })
-        .build(),
-    );
-  };
-
-  const batchItem = (path: string, code: number, seconds: number) => {
-    const series = grpc.method(path, "unary");
-    series.started++;
-    series.received++;
-    if (code === Status.OK) series.sent++;
-    series.end(code, seconds);
-  };
+      grpc.method(method.path, grpcTypeLabel(method.requestStream, method.responseStream)),
+    ) as unknown as ServerInterceptingCall;
 
   const queue = queueSeries(registry);
   const tables = tableSeries(registry);
   const observer: ServerObserver = {
     interceptor,
-    batchItem,
+    batch: (path) => grpc.method(path, "unary"),
     attach: (state) => stateSeries(registry, state),
   };
   return { registry, observer, queue, tables };

@@ -3,16 +3,24 @@ import type { ServerInterceptor } from "@grpc/grpc-js";
 /**
  * What a server tells its metrics (`--metrics`), kept to a few narrow hooks so that a server
  * without them pays nothing: the standard series come from one interceptor, batch items from one
- * call per item, and everything else is read from the server's own state when Prometheus scrapes.
+ * meter per batch, and everything else is read from the server's own state when Prometheus scrapes.
  * The implementation (prometheus-server.ts, on prom-client) is loaded only when asked.
  */
 export interface ServerObserver {
   /** Goes first among the server's interceptors, so it sees every call, those the guard refuses too. */
   readonly interceptor: ServerInterceptor;
-  /** One item of a batch ran: counted under its own method (unary), not under BatchService/Invoke. */
-  batchItem(path: string, code: number, seconds: number): void;
+  /**
+   * The meter of a batch's items, found once per batch (every item is of one method): each item
+   * counts under its own method as a unary call, not under BatchService/Invoke.
+   */
+  batch(path: string): BatchMeter;
   /** The server's state, read on each scrape. */
   attach(state: ServerState): void;
+}
+
+export interface BatchMeter {
+  /** One item ended with `code` after `seconds`. */
+  unary(code: number, seconds: number): void;
 }
 
 /** The figures a scrape reads; each a function, so nothing is counted twice or between scrapes. */

@@ -134,12 +134,13 @@ function batchItems(
   const { method, requests } = request as { method?: string; requests?: unknown[] };
   if (!method || !requests) return;
   const seconds = (performance.now() - from) / 1000;
+  const meter = observer.batch(method);
   const results = (reply as { results?: Array<{ code: number }> } | undefined)?.results;
   if (results && results.length === requests.length) {
-    for (const result of results) observer.batchItem(method, result.code, seconds);
+    for (const result of results) meter.unary(result.code, seconds);
     return;
   }
   // A failed batch (or one whose reply the pool refuses as malformed) fails every item it carried.
   const code = results ? Status.INTERNAL : codeOf(error);
-  for (let i = 0; i < requests.length; i++) observer.batchItem(method, code, seconds);
+  for (let i = 0; i < requests.length; i++) meter.unary(code, seconds);
 }

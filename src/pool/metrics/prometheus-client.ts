@@ -1,8 +1,7 @@
 import { Registry } from "prom-client";
 import { grpcTypeLabel } from "../../rpc/grpc-metric-labels.js";
-import { GrpcSeries } from "../../rpc/grpc-series.js";
-import { Status } from "../../rpc/grpc-status.js";
-import type { ClientObserver } from "./client-observer.js";
+import { GrpcSeries, type MethodSeries } from "../../rpc/grpc-series.js";
+import type { CallMeter, ClientObserver } from "./client-observer.js";
 
 /**
  * A pool's Prometheus registry (prom-client): the grpc_client_* series of go-grpc-prometheus,
@@ -13,32 +12,31 @@ export function clientMetrics(): { registry: Registry; observer: ClientObserver 
   const registry = new Registry();
   const grpc = new GrpcSeries("client", registry);
   const observer: ClientObserver = {
-    call(path, requestStream, responseStream) {
-      const series = grpc.method(path, grpcTypeLabel(requestStream, responseStream));
-      series.started++;
-      const from = performance.now();
-      let ended = false;
-      return {
-        sent: () => {
-          series.sent++;
-        },
-        received: () => {
-          series.received++;
-        },
-        end(code) {
-          if (ended) return;
-          ended = true;
-          series.end(code, (performance.now() - from) / 1000);
-        },
-      };
-    },
-    batchItem(path, code, seconds) {
-      const series = grpc.method(path, "unary");
-      series.started++;
-      series.sent++;
-      if (code === Status.OK) series.received++;
-      series.end(code, seconds);
-    },
+    call: (path, requestStream, responseStream) =>
+      new SeriesMeter(grpc.method(path, grpcTypeLabel(requestStream, responseStream))),
+    batch: (path) => grpc.method(path, "unary"),
   };
   return { registry, observer };
+}
+
+/** One call's meter: one object per call, no closures (the pool makes one per round trip). */
+class SeriesMeter implements CallMeter {
+  readonly #from = performance.now();
+  #ended = false;
+
+  constructor(private readonly series: MethodSeries) {
+    series.started++;
+  }
+
+  sent(): void {
+    this.series.sent++;
+  }
+  received(): void {
+    this.series.received++;
+  }
+  end(code: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.series.end(code, (performance.now() - this.#from) / 1000);
+  }
 }
