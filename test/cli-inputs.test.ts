@@ -4,7 +4,7 @@ import { Pool } from "rpcpool";
 import { columnSumsJob, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
-import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
+import { clientProgram, collectRun, root, rpcpool, withInput } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Tables as a person hands them over: standard input, pipes, process substitutions, and tables
@@ -12,16 +12,6 @@ import { tempDir } from "./support/temp-dir.js";
 const servers = useServers(2);
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-/** Runs the client with `input` on its standard input. */
-function withInput(args: string[], input: string | Buffer) {
-  const child = spawn(process.execPath, [clientProgram, ...args], {
-    cwd: root,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdin!.end(input);
-  return collectRun(child, args.join(" "));
-}
 
 /**
  * Writes into a named pipe from another process: opening a FIFO waits for its reader, and a

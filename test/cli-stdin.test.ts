@@ -3,7 +3,7 @@ import { lessonColumnSums, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { startLyingServer } from "./support/lying-server.js";
-import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
+import { clientProgram, collectRun, root, rpcpool, withInput } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Standard input is streamed like a file (issue 21): sent as it is read, and with --split cut at
@@ -12,17 +12,6 @@ import { tempDir } from "./support/temp-dir.js";
 const servers = useServers(2);
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-/** Runs the client with `input` on its standard input. */
-function withInput(args: string[], input: string | Buffer) {
-  const child = spawn(process.execPath, [clientProgram, ...args], {
-    cwd: root,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdin!.on("error", () => {});
-  child.stdin!.end(input);
-  return collectRun(child, args.join(" "));
-}
 
 /** What must not depend on the input being a file or a stream: everything but the name and servers. */
 function comparable(document: {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { ClientError } from "rpcpool";
 import {
@@ -16,7 +15,7 @@ import {
   startQueueServer,
   startRedis,
 } from "./support/redis-server.js";
-import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
+import { root, rpcpool, withInput } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 /**
@@ -32,17 +31,6 @@ const means = "rpcpool.compute.v1.ComputeService/Means";
 let redis: RedisProcess;
 let server: QueueServer;
 let queue: JobQueue;
-
-/** Runs the client with `input` on its stdin. */
-function withInput(args: string[], input: string) {
-  const child = spawn(process.execPath, [clientProgram, ...args], {
-    cwd: root,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stdin!.on("error", () => {});
-  child.stdin!.end(input);
-  return collectRun(child, args.join(" "));
-}
 
 /** Lines of every kind map meets: good, not JSON, not fitting the message, refused by the handler, blank. */
 function lines(count: number): string {

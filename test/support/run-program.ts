@@ -122,3 +122,14 @@ export function startServerProgram(
     });
   });
 }
+
+/** Runs the client with `input` on its standard input (a reader that stops early is no error). */
+export function withInput(args: string[], input: string | Buffer) {
+  const child = spawn(process.execPath, [clientProgram, ...args], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin!.on("error", () => {});
+  child.stdin!.end(input);
+  return collectRun(child, args.join(" "));
+}
