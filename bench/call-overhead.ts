@@ -6,54 +6,8 @@ import { Pool } from "rpcpool";
 import { ComputeServiceService, computeMethods, MeansRequest } from "rpcpool/lesson";
 import { startLocalServers } from "rpcpool/protocol";
 import { echoService } from "./bare-echo-server.js";
-import { type Figure, percentile } from "./figures.js";
-
-type Caller = () => Promise<unknown>;
-
-/**
- * Latency (µs) of calls one after another, and calls/s with `inFlight` at once, for several
- * callers measured in interleaved rounds: drift of a shared, noisy machine hits them alike.
- */
-async function measure(callers: Caller[], count: number, inFlight: number, rounds = 10) {
-  for (const call of callers) for (let i = 0; i < 500; i++) await call();
-  const samples: number[][] = callers.map(() => []);
-  const busyMs = callers.map(() => 0);
-  const cpuUs = callers.map(() => 0);
-  const perRound = Math.ceil(count / rounds);
-  for (let round = 0; round < rounds; round++) {
-    for (const [c, call] of callers.entries()) {
-      const cpu = process.cpuUsage();
-      for (let i = 0; i < perRound; i++) {
-        const start = performance.now();
-        await call();
-        samples[c]!.push((performance.now() - start) * 1000);
-      }
-      const used = process.cpuUsage(cpu);
-      cpuUs[c]! += used.user + used.system;
-      const start = performance.now();
-      let done = 0;
-      await Promise.all(
-        Array.from({ length: inFlight }, async () => {
-          while (done < perRound) {
-            done++;
-            await call();
-          }
-        }),
-      );
-      busyMs[c]! += performance.now() - start;
-    }
-  }
-  return samples.map((list, c) => {
-    list.sort((a, b) => a - b);
-    return {
-      p50: percentile(list, 50),
-      p99: percentile(list, 99),
-      perSecond: (perRound * rounds) / (busyMs[c]! / 1000),
-      /** CPU this (client) process spent per sequential call. */
-      cpuPerCall: cpuUs[c]! / (perRound * rounds),
-    };
-  });
-}
+import type { Figure } from "./figures.js";
+import { measure } from "./interleaved-calls.js";
 
 /** The bare echo server in a process of its own, like the rpcpool server it is compared with. */
 async function startBareServer() {

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Pool } from "rpcpool";
 import { ComputeServiceService, MeansRequest } from "rpcpool/lesson";
 import { startTracing } from "../src/tracing/start-tracing.js";
-import { percentile } from "./figures.js";
+import { measure } from "./interleaved-calls.js";
 
 const calls = Number(process.argv[2] ?? 20_000);
 const rounds = 10;
@@ -74,50 +74,20 @@ const callers = [plainPool, tracedPool].map((pool) => {
   return () => compute.apply("means", request);
 });
 
-for (const call of callers) for (let i = 0; i < 1000; i++) await call();
-const samples: number[][] = callers.map(() => []);
-const cpuUs = callers.map(() => 0);
-const busyMs = callers.map(() => 0);
-const perRound = Math.ceil(calls / rounds);
-for (let round = 0; round < rounds; round++) {
-  for (const [c, call] of callers.entries()) {
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < perRound; i++) {
-      const start = performance.now();
-      await call();
-      samples[c]!.push((performance.now() - start) * 1000);
-    }
-    const used = process.cpuUsage(cpu);
-    cpuUs[c]! += used.user + used.system;
-    // Throughput with 32 calls in flight.
-    const start = performance.now();
-    let done = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (done < perRound) {
-          done++;
-          await call();
-        }
-      }),
-    );
-    busyMs[c]! += performance.now() - start;
-  }
-}
+// Throughput with 32 calls in flight.
+const measured = await measure(callers, calls, 32, rounds, 1000);
 await tracing.shutdown();
-const figures = samples.map((list, c) => {
-  list.sort((a, b) => a - b);
-  return {
-    p50Us: Math.round(percentile(list, 50)),
-    p99Us: Math.round(percentile(list, 99)),
-    clientCpuUsPerCall: Math.round((cpuUs[c]! / (perRound * rounds)) * 10) / 10,
-    callsPerSecond32: Math.round((2 * perRound * rounds) / 2 / (busyMs[c]! / 1000)),
-  };
-});
+const figures = measured.map((m) => ({
+  p50Us: Math.round(m.p50),
+  p99Us: Math.round(m.p99),
+  clientCpuUsPerCall: Math.round(m.cpuPerCall * 10) / 10,
+  callsPerSecond32: Math.round(m.perSecond),
+}));
 const [off, on] = figures as [(typeof figures)[0], (typeof figures)[0]];
 console.log(
   JSON.stringify(
     {
-      calls: perRound * rounds,
+      calls: measured[0]!.calls,
       off,
       on,
       costPerCallUs: {

@@ -55,19 +55,7 @@ export function meteredTransport(transport: Transport, observer: ClientObserver)
     async *serverStream<Req, Res>(method: MethodSpec<Req, Res>, request: Req, call: ResolvedCall) {
       const m = meter(method);
       m.sent();
-      try {
-        for await (const reply of transport.serverStream(method, request, call)) {
-          m.received();
-          yield reply;
-        }
-        m.end(Status.OK);
-      } catch (error) {
-        m.end(codeOf(error));
-        throw error;
-      } finally {
-        // The caller stopped reading: the call was cancelled.
-        m.end(Status.CANCELLED);
-      }
+      yield* meteredReplies(transport.serverStream(method, request, call), m);
     },
     duplex<Req, Res>(method: MethodSpec<Req, Res>, call: ResolvedCall): DuplexCall<Req, Res> {
       const m = meter(method);
@@ -82,24 +70,30 @@ export function meteredTransport(transport: Transport, observer: ClientObserver)
           m.end(error?.code ?? Status.CANCELLED);
           inner.cancel(error);
         },
-        replies: (async function* () {
-          try {
-            for await (const reply of inner.replies) {
-              m.received();
-              yield reply;
-            }
-            m.end(Status.OK);
-          } catch (error) {
-            m.end(codeOf(error));
-            throw error;
-          } finally {
-            m.end(Status.CANCELLED);
-          }
-        })(),
+        replies: meteredReplies(inner.replies, m),
       };
     },
     close: () => transport.close(),
   };
+}
+
+/**
+ * A stream's replies, each counted, and its status at the end: OK, the error's code, or CANCELLED
+ * when the caller stopped reading (the meter keeps only the first end).
+ */
+async function* meteredReplies<Res>(replies: AsyncIterable<Res>, m: CallMeter): AsyncGenerator<Res> {
+  try {
+    for await (const reply of replies) {
+      m.received();
+      yield reply;
+    }
+    m.end(Status.OK);
+  } catch (error) {
+    m.end(codeOf(error));
+    throw error;
+  } finally {
+    m.end(Status.CANCELLED);
+  }
 }
 
 /** The requests as the transport reads them, each counted; a sync source stays sync (no extra ticks). */
