@@ -139,6 +139,9 @@ export async function openLive(path: string): Promise<InputSource> {
       }
       return bytesRead;
     } catch (error) {
+      // A failed read ends the input: its descriptor is not left open.
+      closed = true;
+      await handle.close().catch(() => {});
       throw readError(path, error);
     }
   };
@@ -197,39 +200,31 @@ function streamReader(path: string, stream: AsyncIterable<unknown>): ReadInto {
  * a pipe can be read once only, and a task whose server fails must be able to send it again.
  */
 export async function inspectInput(path: string): Promise<Exclude<InputSource, { kind: "live" }>> {
-  if (path === "-") {
-    try {
-      const content = await readStdin();
-      return { kind: "stream", content, bytes: content.reduce((n, c) => n + c.byteLength, 0) };
-    } catch (error) {
-      return { kind: "unreadable", error: readError(path, error) };
-    }
-  }
-  let handle: FileHandle;
+  // Opened as a live input is (one place decides what a path is), then read to its end.
+  const source = await openLive(path);
+  if (source.kind !== "live") return source;
+  const content: Buffer[] = [];
+  let bytes = 0;
   try {
-    handle = await open(path, "r");
-  } catch (error) {
-    return { kind: "unreadable", error: readError(path, error) };
-  }
-  try {
-    const stats = await handle.stat();
-    if (stats.isFile()) return { kind: "file", snapshot: snapshotOf(stats) };
-    if (stats.isDirectory()) return { kind: "unreadable", error: readError(path, { code: "EISDIR" }) };
-    const content: Buffer[] = [];
-    let bytes = 0;
-    for await (const chunk of handle.createReadStream({
-      highWaterMark: uploadChunkBytes,
-      autoClose: false,
-    })) {
-      content.push(chunk as Buffer);
-      bytes += (chunk as Buffer).byteLength;
+    for (let end = false; !end; ) {
+      // Each buffer is filled before the next: a pipe's small reads do not each hold a buffer.
+      const buffer = Buffer.allocUnsafe(uploadChunkBytes);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const n = await source.read(buffer, filled, buffer.length - filled);
+        if (n === 0) {
+          end = true;
+          break;
+        }
+        filled += n;
+      }
+      if (filled > 0) content.push(filled === buffer.length ? buffer : buffer.subarray(0, filled));
+      bytes += filled;
     }
-    return { kind: "stream", content, bytes };
   } catch (error) {
-    return { kind: "unreadable", error: readError(path, error) };
-  } finally {
-    await handle.close();
+    return { kind: "unreadable", error: error instanceof ClientError ? error : readError(path, error) };
   }
+  return { kind: "stream", content, bytes };
 }
 
 function readError(path: string, error: unknown): ClientError {
