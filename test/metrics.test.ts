@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -14,7 +14,7 @@ import {
   startQueueServer,
   startRedis,
 } from "./support/redis-server.js";
-import { root, rpcpool, runProgram, serverProgram } from "./support/run-program.js";
+import { root, rpcpool, runProgram, serverProgram, startServerProgram } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
 // Two real rpcpool-server processes with --metrics and a token; calls of every shape (plain,
@@ -32,29 +32,12 @@ interface MetricsServer {
 }
 
 async function startMetricsServer(): Promise<MetricsServer> {
-  const child = spawn(
-    process.execPath,
-    [serverProgram, "--port", "0", "--workers", "1", "--metrics", "127.0.0.1:0", "--token-file", tokenFile],
-    { stdio: ["ignore", "pipe", "pipe"] },
+  const server = await startServerProgram(
+    ["--port", "0", "--workers", "1", "--metrics", "127.0.0.1:0", "--token-file", tokenFile],
+    { ready: /metrics on \S+/ },
   );
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  return new Promise<MetricsServer>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-      const metrics = /metrics on (\S+)/.exec(stdout);
-      const listening = /listening on (\S+)/.exec(stdout);
-      if (metrics && listening) {
-        clearTimeout(timer);
-        resolve({ child, address: listening[1]!, metricsUrl: metrics[1]! });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
+  const metricsUrl = /metrics on (\S+)/.exec(server.stdout())![1]!;
+  return { child: server.child, address: server.address, metricsUrl };
 }
 
 /** Sums the samples of a series whose labels include all of `labels` (Prometheus text format). */

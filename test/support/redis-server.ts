@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { serverProgram } from "./run-program.js";
+import { startServerProgram } from "./run-program.js";
 
 /** Why the queue tests cannot run here, or undefined when redis-server is installed. */
 export const noRedis: string | undefined = spawnSync("redis-server", ["--version"]).error
@@ -64,32 +64,21 @@ export interface QueueServer {
 
 /** A real rpcpool-server process that also works the queue (--queue), with a short task lock. */
 export async function startQueueServer(queue: string, args: string[] = []): Promise<QueueServer> {
-  const child = spawn(
-    process.execPath,
-    [serverProgram, "--port", "0", "--workers", "1", "--queue", queue, "--queue-lock-ms", "1000", ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += d;
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-      const match = /listening on (\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
+  const { child, address, stderr } = await startServerProgram([
+    "--port",
+    "0",
+    "--workers",
+    "1",
+    "--queue",
+    queue,
+    "--queue-lock-ms",
+    "1000",
+    ...args,
+  ]);
   return {
     child,
     address,
-    stderr: () => stderr,
+    stderr,
     kill: async (signal = "SIGTERM") => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
