@@ -56,6 +56,8 @@ export type {
 export class ServiceClient<D extends AnyServiceDefinition> {
   readonly methods: Record<string, MethodSpec>;
   readonly #runs: PoolRuns;
+  /** What of the service's options sets its coalescers apart (they are fixed: made once, not per call). */
+  readonly #coalescingKey: string;
 
   /** Made by `pool.service(definition, options)`. */
   constructor(
@@ -65,6 +67,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   ) {
     this.#runs = runs;
     this.methods = methodsOf(definition, (path) => runs.idempotencyOf(path));
+    const { idempotent, timeoutMs, require, prefer, priority } = options;
+    this.#coalescingKey = JSON.stringify({ idempotent, timeoutMs, require, prefer, priority });
   }
 
   /**
@@ -98,10 +102,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
     const spec = this.#spec(method);
-    const { require, prefer, priority } = this.options;
-    const key = `${spec.path} ${this.options.idempotent ?? ""} ${this.options.timeoutMs ?? ""} ${JSON.stringify({ require, prefer, priority })}`;
     return this.#runs.coalescers.get(
-      key,
+      `${spec.path} ${this.#coalescingKey}`,
       this.options.checkReply,
       () =>
         new CallCoalescer({
