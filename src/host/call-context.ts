@@ -47,17 +47,18 @@ export function callContext(
     cancelled = true;
     controller?.abort(new DOMException("call cancelled", "AbortError"));
   });
+  const peer = call.getPeer();
   // The call's span, child of the client's (its traceparent) or of the in-process caller's.
   const traced = tracingOn()
     ? startServerSpan(
         call.getPath(),
         call.metadata,
-        call.getPeer(),
+        peer,
         (call as { inProcess?: boolean }).inProcess === true,
       )
     : undefined;
   // The call's client rides with its handler's async context to the worker pool's turns.
-  const who = clients ? callClient(call.metadata, call.getPeer()) : undefined;
+  const who = clients ? callClient(call.metadata, peer) : undefined;
   const asClient = <T>(fn: () => T): T => (clients && who ? clients.run(who, fn) : fn());
   return {
     get signal() {
@@ -68,7 +69,7 @@ export function callContext(
       return controller.signal;
     },
     metadata: call.metadata,
-    peer: call.getPeer(),
+    peer,
     // Read when asked: most handlers never look.
     get deadline() {
       const deadline = call.getDeadline?.();
