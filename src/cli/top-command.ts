@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { textTable, writeJson } from "./output.js";
-import { pause } from "./pause.js";
 import type { CommonOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 import { type ServerRow, StatsSource, withoutSpans } from "./server-stats.js";
@@ -37,7 +37,8 @@ export async function topCommand(options: TopOptions, command: Command): Promise
         process.stdout.write(`\x1b[H\x1b[J${new Date().toISOString()}  rpcpool top (Ctrl-C ends)\n\n`);
         process.stdout.write(`${topTable(rows)}\n`);
         shown++;
-        await pause(options.intervalMs ?? 1_000, stop.signal);
+        // Node's own timer: ends early on the stop signal (its AbortError is no error here).
+        await sleep(options.intervalMs ?? 1_000, undefined, { signal: stop.signal }).catch(() => {});
       }
     } finally {
       process.off("SIGINT", onSigint);

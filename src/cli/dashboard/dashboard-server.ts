@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { pause } from "../pause.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerSample, StatsSource } from "../server-stats.js";
 import { pageHtml } from "./page.js";
 import { pageScript } from "./page-script.js";
@@ -94,7 +94,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       const snapshot: Snapshot = { t: Date.now(), servers, ...(queue ? { queue } : {}) };
       last = `data: ${JSON.stringify(snapshot)}\n\n`;
       for (const listener of listeners) listener.write(last);
-      await pause(options.intervalMs, stop.signal);
+      // Node's own timer: ends early on the stop signal (its AbortError is no error here).
+      await sleep(options.intervalMs, undefined, { signal: stop.signal }).catch(() => {});
     }
   })();
   const address = server.address();
