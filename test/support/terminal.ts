@@ -7,7 +7,11 @@ export const noTerminal = existsSync("/usr/bin/script")
   ? undefined
   : "util-linux `script` (/usr/bin/script) is not installed: no pseudo-terminal";
 
-const quoted = (args: string[]) => [process.execPath, clientProgram, ...args].map((a) => `'${a}'`).join(" ");
+// `exec`: the shell script(1) starts ($SHELL, or dash as /bin/sh) must not stay between the terminal
+// and the client. dash would otherwise take the Ctrl-C too, die of it, and script would report its
+// 130 whatever the client did.
+const quoted = (args: string[]) =>
+  `exec ${[process.execPath, clientProgram, ...args].map((a) => `'${a}'`).join(" ")}`;
 
 /** Runs the client on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
 export function onTerminal(args: string[]): string {
