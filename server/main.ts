@@ -322,6 +322,8 @@ const program = new Command("rpcpool-server")
           concurrency: options.queueConcurrency ?? options.workers,
           lockMs: options.queueLockMs,
           maxTaskMs: options.maxDeadlineMs,
+          // It also takes the tasks of jobs whose --require these labels meet (docs/queue.md).
+          labels: options.label,
           // Outcomes signed with the token, so clients given it can refuse forged ones (docs/queue.md).
           signingKey: options.tokenFile ? readTokenFile(options.tokenFile) : undefined,
           log: (message) => process.stderr.write(`${message}\n`),

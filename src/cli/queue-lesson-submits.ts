@@ -8,7 +8,7 @@ import {
   tableFlags,
   tableReadOptions,
 } from "./option-parsers.js";
-import { controls, printSubmitted, type SubmitOptions, submitOptions, withQueue } from "./queue-options.js";
+import { controls, printSubmitted, type SubmitOptions, submitOptions, withSubmit } from "./queue-options.js";
 import { UsageError } from "./run-program.js";
 import { checkStdin } from "./table-commands.js";
 
@@ -51,7 +51,7 @@ export function addLessonSubmitCommands(submit: Command): void {
       throw new UsageError(`--then: column-sums is reduced by ${mergeColumnSums}, not "${options.then}"`);
     const read = tableReadOptions(options);
     const { submitColumnSums } = await lesson();
-    const job = await withQueue(options, (queue) =>
+    const job = await withSubmit(options, (queue) =>
       submitColumnSums(queue, files, {
         read,
         remote: options.remotePaths,
@@ -79,7 +79,7 @@ export function addLessonSubmitCommands(submit: Command): void {
       const read = tableReadOptions(options);
       const weights = await readWeights(options.weights);
       const { submitWeightedMeans } = await lesson();
-      const job = await withQueue(options, (queue) =>
+      const job = await withSubmit(options, (queue) =>
         submitWeightedMeans(queue, files, weights, {
           read,
           remote: options.remotePaths,
@@ -100,7 +100,7 @@ export function addLessonSubmitCommands(submit: Command): void {
   ).action(async (options: SubmitOptions & { radii: string; pi?: number }) => {
     const radii = parseRadii(options.radii);
     const { submitCircles } = await lesson();
-    const job = await withQueue(options, (queue) =>
+    const job = await withSubmit(options, (queue) =>
       submitCircles(queue, radii, options.pi, controls(options)),
     );
     await printSubmitted(job.id, options, job.schedule);
@@ -114,7 +114,7 @@ export function addLessonSubmitCommands(submit: Command): void {
   ).action(async (options: SubmitOptions & { lists: string }) => {
     const lists = parseLists(options.lists);
     const { submitMeans } = await lesson();
-    const job = await withQueue(options, (queue) => submitMeans(queue, lists, controls(options)));
+    const job = await withSubmit(options, (queue) => submitMeans(queue, lists, controls(options)));
     await printSubmitted(job.id, options, job.schedule);
   });
 }

@@ -11,7 +11,7 @@ import type { GrpcServiceDefinition } from "../rpc/method-spec.js";
 import { type DescribedCallOptions, oneServer, requestOf } from "./call-command.js";
 import { flushLines, inputLines, inputName, inputStream, writeLine } from "./json-lines.js";
 import { commandMethod, type MethodSource, parseMethodName } from "./method-lookup.js";
-import { controls, printSubmitted, type SubmitOptions, withQueue } from "./queue-options.js";
+import { controls, printSubmitted, type SubmitOptions, withSubmit } from "./queue-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
 
 /**
@@ -95,7 +95,7 @@ export async function submitMethodCommand(
   // A definition of the described methods: known only at run time, hence the casts.
   const definition = { method: spec, ...(reduce ? { reduce: reduce.spec } : {}) } as GrpcServiceDefinition;
   const then = reduce ? ("reduce" as never) : undefined;
-  const job = await withQueue(options, (queue) =>
+  const job = await withSubmit(options, (queue) =>
     queue.service(definition).submit("method" as never, requests() as AsyncIterable<never>, {
       ...controls(options),
       kind: spec.path.slice(1),

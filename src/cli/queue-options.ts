@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import type { JobQueue } from "../queue/job-queue.js";
 import { readTokenFile } from "../rpc/client-credentials.js";
-import { duration } from "./option-parsers.js";
+import { duration, labelPairs } from "./option-parsers.js";
 import { writeJson, writeText } from "./output.js";
+import { warnUnmetRequirement } from "./queue-wait-notice.js";
 import { UsageError } from "./run-program.js";
 
 /**
@@ -25,6 +26,9 @@ export interface SubmitOptions extends QueueOptions {
   delay?: number;
   priority?: number;
   every?: number;
+  /** --require and --prefer KEY=VALUE, gathered: the labels a worker must have (prefer: ignored). */
+  require?: Record<string, string>;
+  prefer?: Record<string, string>;
 }
 
 /** The controls every submit passes to JobQueue.submit. */
@@ -36,6 +40,8 @@ export function controls(options: SubmitOptions) {
     delayMs: options.delay,
     priority: options.priority,
     every: options.every,
+    require: options.require,
+    prefer: options.prefer,
   };
 }
 
@@ -80,6 +86,22 @@ export async function withQueue<T>(options: QueueOptions, work: (queue: JobQueue
     await queue.close();
   }
 }
+/**
+ * withQueue for a submit: a job with --require that no connected worker meets is stored all the
+ * same (a durable queue takes work for workers that come later), with a warning on stderr naming
+ * the requirement, so that a typo or a missing --label is not a silent wait (docs/queue.md).
+ */
+export function withSubmit<J extends { id: string; schedule: boolean }>(
+  options: SubmitOptions,
+  work: (queue: JobQueue) => Promise<J>,
+): Promise<J> {
+  return withQueue(options, async (queue) => {
+    const job = await work(queue);
+    if (options.require && !job.schedule) await warnUnmetRequirement(queue, job.id);
+    return job;
+  });
+}
+
 export async function printSubmitted(id: string, options: QueueOptions, schedule = false): Promise<void> {
   if (options.json) await writeJson(schedule ? { schedule: id } : { job: id });
   else await writeText(id);
@@ -118,6 +140,16 @@ export function submitOptions(command: Command): Command {
       "--every <time>",
       "repeat: submit the job again every 2s, 10m, 1h (prints the schedule's id; cancel it to stop)",
       delay,
+    )
+    .option(
+      "--require <key=value>",
+      "only queue workers with this label take its tasks (repeatable; a server's --label)",
+      labelPairs("--require"),
+    )
+    .option(
+      "--prefer <key=value>",
+      "accepted for the pool's sake and ignored: a queued task goes to the first worker free to take it",
+      labelPairs("--prefer"),
     )
     .option("--json", 'print {"job":"ID"} ({"schedule":"ID"} with --every)');
 }

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { JobMeta, TaskData } from "./job-keys.js";
+import { checkedRequirement } from "./job-requirements.js";
 import type { SubmitOptions, TaskInput } from "./job-types.js";
 
 /** One BullMQ job of a job's tasks: its first task's index, whether its inputs ride inline, its data. */
@@ -82,6 +83,7 @@ export function jobPlan(
     document: options.document,
     reduce: options.then === undefined ? undefined : { method: options.then, index: tasks.length },
     key: options.key,
+    require: checkedRequirement(options.require),
   };
   // At least 64 BullMQ jobs when there are that many tasks, so that a job of a few slow tasks
   // still spreads over every server; up to 64 tasks in each for the many tiny ones.

@@ -40,6 +40,7 @@ export interface EnqueueOptions extends SubmitOptions {
   delayMs: number;
   /** BullMQ's (bullPriority). */
   priority: number;
+  /** The queue of a method's tasks for this job (its requirement's, if it has one). */
   queueOf: (method: string) => Queue;
   /** For a job with a reduce step. */
   flows?: FlowProducer;
@@ -74,7 +75,7 @@ export async function enqueueChunks(
     const { method, index } = meta.reduce;
     await flows.add({
       name: "then",
-      queueName: taskQueueName(method),
+      queueName: taskQueueName(method, meta.require),
       data: {
         job: id,
         method,
@@ -85,7 +86,7 @@ export async function enqueueChunks(
       opts: { ...options_(index), delay: undefined },
       children: chunks.map(({ first, data }) => ({
         name: "task",
-        queueName: taskQueueName(data.method),
+        queueName: taskQueueName(data.method, meta.require),
         data,
         opts: { ...options_(first), ignoreDependencyOnFailure: true },
       })),

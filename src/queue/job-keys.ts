@@ -1,3 +1,6 @@
+import type { Labels } from "../rpc/server-labels.js";
+import { requirementText } from "./job-requirements.js";
+
 /**
  * Where a job lives in Redis. BullMQ keeps the tasks (one queue per method, under the `rpcpool`
  * prefix); beside them, each job has one hash of its own: `meta` (what was submitted), `keep`
@@ -33,9 +36,14 @@ export const errorField = (index: number) => `e:${index}`;
 /** The outcome's HMAC when the servers have a token (src/queue/result-signature.ts). */
 export const signatureField = (index: number) => `s:${index}`;
 
-/** A method's task queue: BullMQ names may not hold ':'; a path's '/' become '.'. */
-export function taskQueueName(methodPath: string): string {
-  return `task.${methodPath.replace(/^\//, "").replaceAll("/", ".")}`;
+/**
+ * A method's task queue: BullMQ names may not hold ':'; a path's '/' become '.'. A job with a
+ * requirement (`--require`) has queues of its own, `task.METHOD@gpu=1&zone=b` (its canonical text,
+ * src/queue/job-requirements.ts), consumed only by the workers whose labels meet it.
+ */
+export function taskQueueName(methodPath: string, require?: Labels): string {
+  const base = `task.${methodPath.replace(/^\//, "").replaceAll("/", ".")}`;
+  return require && Object.keys(require).length > 0 ? `${base}@${requirementText(require)}` : base;
 }
 
 /** A task's BullMQ job id: unique within its queue, so a task is never enqueued twice. */
@@ -82,6 +90,11 @@ export interface JobMeta {
   reduce?: { method: string; index: number };
   /** The submission key it was submitted with (`--key`), kept as long as the job. */
   key?: string;
+  /**
+   * The labels a worker must have to take its tasks (`--require`): its tasks are on the queues
+   * taskQueueName(method, require), where status and cancel find them.
+   */
+  require?: Labels;
 }
 
 /** A settled task: its reply's bytes, or its status. */

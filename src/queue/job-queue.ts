@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { meets } from "../pool/label-match.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
 import type { AnyServiceDefinition } from "../rpc/method-spec.js";
+import type { Labels } from "../rpc/server-labels.js";
 import { endSpan, startProducerSpan, traceCarrier, tracingOn, withContext } from "../tracing/spans.js";
 import { jobPlan, storeInput } from "./job-chunks.js";
 import { checkedSubmission, enqueueChunks } from "./job-enqueue.js";
@@ -26,6 +28,7 @@ import {
 } from "./job-keys.js";
 import { SettledListener } from "./job-listener.js";
 import { type CollectingRedis, collectOutcomes } from "./job-outcomes.js";
+import { recordRequirement, requirementText, workerLabels } from "./job-requirements.js";
 import {
   listSchedules,
   removeSchedule,
@@ -105,12 +108,14 @@ export class JobQueue {
     return this.#redis;
   }
 
-  #queue(method: string): Queue {
-    let queue = this.#queues.get(method);
+  /** A method's task queue, for a job with `require` its requirement's (job-requirements.ts). */
+  #queue(method: string, require?: Labels): Queue {
+    const name = taskQueueName(method, require);
+    let queue = this.#queues.get(name);
     if (!queue) {
-      queue = new Queue(taskQueueName(method), { connection: this.#redis, prefix: bullPrefix });
+      queue = new Queue(name, { connection: this.#redis, prefix: bullPrefix });
       queue.on("error", () => {});
-      this.#queues.set(method, queue);
+      this.#queues.set(name, queue);
     }
     return queue;
   }
@@ -181,6 +186,8 @@ export class JobQueue {
       // Sent now, awaited last: the tasks below go on the same connection, so Redis has the
       // record before any of them (a round trip saved on every submit).
       const recorded = record.exec();
+      // Known to the workers before its tasks are queued: those whose labels meet it consume them.
+      if (meta.require) await recordRequirement(redis, meta.require);
       for (const chunk of chunks) {
         for (const { index } of chunk.data.tasks) {
           const task = tasks[index] as { requests: Buffer[] };
@@ -194,7 +201,7 @@ export class JobQueue {
         keepMs,
         delayMs,
         priority,
-        queueOf: (method) => this.#queue(method),
+        queueOf: (method) => this.#queue(method, meta.require),
         flows: this.#flows,
       });
       await recorded;
@@ -276,19 +283,36 @@ export class JobQueue {
 
   /** How many of a job's tasks wait, run, are done, and failed. */
   status(id: string): Promise<JobStatus> {
-    return this.#guard(async (redis) =>
-      jobStatus(redis, await this.#meta(redis, id), (method, bullId) =>
-        this.#queue(method).getJobState(bullId),
-      ),
-    );
-  }
-
-  /** Workers connected now to the task queues of a job's methods (BullMQ's count, from CLIENT LIST). */
-  workersFor(id: string): Promise<number> {
     return this.#guard(async (redis) => {
       const meta = await this.#meta(redis, id);
-      const counts = await Promise.all(meta.methods.map((method) => this.#queue(method).getWorkersCount()));
-      return counts.reduce((n, count) => n + count, 0);
+      return jobStatus(redis, meta, (method, bullId) =>
+        this.#queue(method, meta.require).getJobState(bullId),
+      );
+    });
+  }
+
+  /** Workers connected now to the task queues of a job's methods that may take its tasks. */
+  async workersFor(id: string): Promise<number> {
+    return (await this.jobWorkers(id)).matching;
+  }
+
+  /**
+   * Who may take a job's tasks now: the workers connected to its methods' base queues (BullMQ's
+   * list, from CLIENT LIST; each worker consumes them whatever its labels, and names its
+   * connections with its labels), `matching` those whose labels meet the job's requirement, and
+   * the distinct labels of all of them (for a message naming what there is instead).
+   */
+  jobWorkers(id: string): Promise<{ require?: Labels; matching: number; labels: Labels[] }> {
+    return this.#guard(async (redis) => {
+      const meta = await this.#meta(redis, id);
+      const lists = await Promise.all(meta.methods.map((method) => this.#queue(method).getWorkers()));
+      const all = lists.flat().map((worker) => workerLabels(worker.rawname));
+      const distinct = new Map(all.map((labels) => [requirementText(labels), labels]));
+      return {
+        require: meta.require,
+        matching: all.filter((labels) => meets(labels, meta.require)).length,
+        labels: [...distinct.values()],
+      };
     });
   }
 
@@ -373,7 +397,7 @@ export class JobQueue {
         if (method) bullJobs.set(taskJobId(id, meta.chunk?.[index] ?? index), method);
       }
       for (const [bullId, method] of bullJobs) {
-        await this.#queue(method)
+        await this.#queue(method, meta.require)
           .remove(bullId)
           .catch(() => {});
       }

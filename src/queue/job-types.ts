@@ -1,5 +1,6 @@
 import { ClientError } from "../rpc/client-error.js";
 import { Status } from "../rpc/grpc-status.js";
+import type { Labels } from "../rpc/server-labels.js";
 import type { TaskOutcome } from "./job-keys.js";
 
 /**
@@ -51,6 +52,16 @@ export interface SubmitOptions {
    * submit with it updates the schedule instead of adding one.
    */
   every?: number;
+  /**
+   * Labels a worker must have to take the job's tasks (`--require gpu=1`): only queue workers
+   * started with every pair among their `--label`s take them; the job waits for one otherwise.
+   */
+  require?: Labels;
+  /**
+   * Accepted for symmetry with the pool's options, and ignored: a queued task goes to whichever
+   * worker that may take it asks first (docs/queue.md, "Requirements").
+   */
+  prefer?: Labels;
 }
 
 /** What `status` calls a job as a whole. */

@@ -5,6 +5,7 @@ import { blamesServer } from "../pool/task-engine.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status, statusName } from "../rpc/grpc-status.js";
 import type { MethodSpec } from "../rpc/method-spec.js";
+import type { Labels } from "../rpc/server-labels.js";
 import { endRpcSpan, startConsumerSpan, tracingOn, withContext } from "../tracing/spans.js";
 import { repeatedField } from "../wire/repeated-field.js";
 import {
@@ -22,6 +23,7 @@ import {
   taskQueueName,
 } from "./job-keys.js";
 import { JobQueue, type TaskInput } from "./job-queue.js";
+import { metRequirements, requirementsChannel, requirementsKey, workerName } from "./job-requirements.js";
 import { startScheduleWorker } from "./job-schedules.js";
 import { type QueueLimits, queueLimits, tooLarge } from "./queue-limits.js";
 import { parseQueueUrl, redact } from "./queue-url.js";
@@ -66,6 +68,14 @@ export interface QueueWorkerOptions {
    * that clients given the token refuse outcomes written into Redis by anyone else.
    */
   signingKey?: string;
+  /**
+   * The server's labels (--label): besides its methods' base queues, it consumes the queues of
+   * every submitted requirement they meet (src/queue/job-requirements.ts), and names its base
+   * queues' connections with them, so that clients see who may take a job.
+   */
+  labels?: Labels;
+  /** How often it looks for requirements submitted since (default 5 s; each is also announced). */
+  requirementsPollMs?: number;
   log: (message: string) => void;
   /** Metrics (the server's --metrics): jobs and tasks taken, tasks done or failed, stalled jobs re-taken. */
   observer?: {
@@ -126,10 +136,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   const cancelled = (job: string) => new ClientError(Status.CANCELLED, `job ${job} was cancelled`);
   const listener = redis.duplicate();
   listener.on("error", () => {});
-  listener.on("message", (_channel: string, job: string) => {
-    for (const controller of running.get(job) ?? []) controller.abort(cancelled(job));
+  listener.on("message", (channel: string, message: string) => {
+    if (channel === requirementsChannel) return consume([message]);
+    for (const controller of running.get(message) ?? []) controller.abort(cancelled(message));
   });
-  listener.subscribe(cancelChannel).catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
+  listener
+    .subscribe(cancelChannel, requirementsChannel)
+    .catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
   /**
    * Records outcomes of a job's tasks in one call (one round trip, however many tasks), each
    * signed when the server has a token: over the job, the task, the method that ran and the bytes.
@@ -355,8 +368,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     if (failed && !succeeded) throw new UnrecoverableError(`${failed.codeName}: ${failed.details}`);
   };
   const methods = queueableMethods(options.server.localMethods()).map((m) => m.path);
-  const workers = methods.map((method) => {
-    const worker = new Worker<TaskData>(taskQueueName(method), runTasks(method), {
+  const labels = options.labels ?? {};
+  /** A BullMQ worker on one of `method`'s queues: its base queue, or a requirement's. */
+  const startWorker = (method: string, require?: Labels) => {
+    const worker = new Worker<TaskData>(taskQueueName(method, require), runTasks(method), {
+      // Only the base queues' connections carry the labels: one list (getWorkers) tells all.
+      ...(require ? {} : { name: workerName(labels) }),
       autorun: false,
       connection: redis,
       prefix: bullPrefix,
@@ -401,7 +418,30 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
     };
     worker.run().catch((error: Error) => say(`queue ${address.shown}: ${error.message}`));
     return worker;
-  });
+  };
+  const workers: Array<{ close(force?: boolean): Promise<void> }> = methods.map((method) =>
+    startWorker(method),
+  );
+  // The requirement queues its labels meet: those submitted before it started, then each one
+  // announced, and every few seconds a look for one whose announcement it missed.
+  const consumed = new Set<string>();
+  let closing = false;
+  const consume = (texts: string[]) => {
+    if (closing) return;
+    for (const [text, require] of metRequirements(labels, texts)) {
+      if (consumed.has(text)) continue;
+      consumed.add(text);
+      for (const method of methods) workers.push(startWorker(method, require));
+    }
+  };
+  const lookForRequirements = () =>
+    redis.smembers(requirementsKey).then(consume, (error: Error) => {
+      if (error.message !== lastError) say(`queue ${address.shown}: ${error.message}`);
+      lastError = error.message;
+    });
+  void lookForRequirements();
+  const requirementsPoll = setInterval(lookForRequirements, options.requirementsPollMs ?? 5000);
+  requirementsPoll.unref();
   // The repeating jobs' ticks (submit --every): each submits a run, as a client's submit would.
   let submitter: JobQueue | undefined;
   const schedules = startScheduleWorker(
@@ -420,11 +460,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
       lastError = message;
     },
   );
-  workers.push(schedules as unknown as Worker<TaskData>);
+  workers.push(schedules);
   return {
     shown: address.shown,
     methods,
     close: async (graceMs = 30_000) => {
+      closing = true;
+      clearInterval(requirementsPoll);
       // Not connected (Redis down, a wrong password): nothing runs, nothing to wait for.
       const wait = redis.status === "ready" ? graceMs : 0;
       let timer: NodeJS.Timeout | undefined;
