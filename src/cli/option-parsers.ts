@@ -11,7 +11,8 @@ import { UsageError } from "./run-program.js";
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
 export function integerIn(min: number, max: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value.trim()))
+    // A sign is allowed where the range has negatives (--priority -1); the range says the rest.
+    if (!/^-?\d+$/.test(value.trim()))
       throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
     const n = Number(value);
     if (n < min || n > max)
