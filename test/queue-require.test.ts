@@ -111,6 +111,51 @@ describe.skipIf(noRedis)(`queue requirements${noRedis ? `: skipped, ${noRedis}` 
     expect(circles.stdout).toContain("(on plain-box)");
   });
 
+  it("keeps the requirement with --delay, --priority and on each run of --every", async () => {
+    const delayed = await cli([
+      "submit",
+      "circles",
+      "--radii",
+      "1",
+      "--require",
+      "gpu=1",
+      "--delay",
+      "300",
+      "--priority",
+      "3",
+      "--json",
+    ]);
+    expect(delayed.code, delayed.stderr).toBe(0);
+    const once = await cli(["result", delayed.json().job, "--wait"]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toContain("(on gpu-box)");
+    const submitted = await cli([
+      "submit",
+      "circles",
+      "--radii",
+      "2",
+      "--every",
+      "1s",
+      "--require",
+      "gpu=1",
+      "--json",
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const schedule = submitted.json().schedule;
+    // Polled until it has run (the test's timeout is the hang guard).
+    let last: string | undefined;
+    while (!last) {
+      const run = await cli(["jobs", "--schedules", "--json"]);
+      last =
+        run.json().schedules.find((s: { schedule: string }) => s.schedule === schedule)?.last ?? undefined;
+      if (!last) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const result = await cli(["result", last, "--wait"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("(on gpu-box)");
+    expect((await cli(["cancel", schedule, "--json"])).json()).toEqual({ schedule, cancelled: true });
+  });
+
   it("stores a job no worker meets with a warning naming the requirement; cancel and status find it", async () => {
     const submitted = await cli(["submit", "circles", "--radii", "1,2", "--require", "gpu=3", "--json"]);
     expect(submitted.code, submitted.stderr).toBe(0);
