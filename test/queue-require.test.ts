@@ -180,7 +180,13 @@ describe.skipIf(noRedis)(`queue requirements${noRedis ? `: skipped, ${noRedis}` 
       stdio: ["ignore", "pipe", "pipe"],
     });
     const run = collectRun(child, "result --wait");
-    const said = await stderrSays(child, "waiting for a worker with gpu=2");
+    // A result that came instead (a worker without the label took the job) fails at once.
+    const said = await Promise.race([
+      stderrSays(child, "waiting for a worker with gpu=2"),
+      run.then((ended) => {
+        throw new Error(`result --wait ended before it said what it waits for: ${ended.stdout}`);
+      }),
+    ]);
     expect(said).toContain(`rpcpool-server --queue ${redis.url} --label gpu=2`);
     // Nobody took it meanwhile (the two workers do not meet it).
     expect((await cli(["status", id, "--json"])).json()).toMatchObject({ state: "waiting" });
