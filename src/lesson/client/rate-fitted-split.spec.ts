@@ -35,7 +35,7 @@ describe("rateFittedPartSizes", () => {
     expect(engineSpan([420 * MB], [4, 1]) / ((420 * MB) / 5)).toBeGreaterThan(1.2);
   });
 
-  it("cuts four equal files so that the slow server at speeds 4 : 1 runs about its share (whole files: a file, 1.25 shares)", () => {
+  it("cuts four equal files so that the slow server at speeds 4 : 1 runs about its share", () => {
     // The bench's case: 4 files of 48 MB, rates 54 and 12 MB/s.
     for (const [size, speeds] of [
       [48e6, [54, 12]],
