@@ -1,41 +1,12 @@
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Pool, type PoolServer } from "rpcpool";
 import { DemoServiceService } from "rpcpool/lesson";
 import { type LocalServer, startLocalServers } from "rpcpool/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rateUnit } from "../src/pool/server-rates.js";
+import { throttledGroup } from "./support/cpu-throttle.js";
 
 // Two real server processes of one worker thread each; one is throttled to a tenth of a CPU by a
-// cgroup (v1 cpu controller, or v2 cpu.max), so it is slower by its CPU, not by what it tells.
-// Creating a cgroup needs root: without one the test is skipped, saying why.
-
-const v1 = "/sys/fs/cgroup/cpu";
-const v2 = "/sys/fs/cgroup";
-
-/** A cgroup limited to `share` of one CPU, or why none can be made here. */
-function throttledGroup(name: string, share: number): { dir: string; remove: () => void } | string {
-  const period = 100_000;
-  const quota = Math.round(period * share);
-  try {
-    if (existsSync(join(v1, "cpu.cfs_quota_us"))) {
-      const dir = join(v1, name);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "cpu.cfs_period_us"), String(period));
-      writeFileSync(join(dir, "cpu.cfs_quota_us"), String(quota));
-      return { dir, remove: () => rmdirSync(dir) };
-    }
-    if (existsSync(join(v2, "cgroup.controllers"))) {
-      const dir = join(v2, name);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "cpu.max"), `${quota} ${period}`);
-      return { dir, remove: () => rmdirSync(dir) };
-    }
-    return "no cgroup cpu controller";
-  } catch (error) {
-    return `cannot make a cgroup: ${(error as Error).message}`;
-  }
-}
+// cgroup (test/support/cpu-throttle.ts; skipped, saying why, where none can be made).
 
 const group = throttledGroup(`rpcpool-test-hetero-${process.pid}`, 0.1);
 const skip = typeof group === "string" ? group : undefined;
@@ -48,7 +19,7 @@ beforeAll(async () => {
   if (typeof group === "string") return;
   servers = await startLocalServers(2, { workers: 1, stderr: "ignore" });
   // The whole process (its worker thread too) goes into the throttled group.
-  writeFileSync(join(group.dir, "cgroup.procs"), String(servers[1]!.process.pid));
+  group.add(servers[1]!.process.pid!);
   // The slow server first: where loads tie, the engine's old rule took the first server listed.
   pool = await Pool.connect([servers[1]!.address, servers[0]!.address]);
 }, 30_000);
