@@ -58,6 +58,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   readonly #runs: PoolRuns;
   /** What of the service's options sets its coalescers apart (they are fixed: made once, not per call). */
   readonly #coalescingKey: string;
+  /** This client's coalescer of each method, once found in the pool's. */
+  readonly #coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
 
   /** Made by `pool.service(definition, options)`. */
   constructor(
@@ -101,8 +103,11 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    * calls waiting for room travel together in one BatchService round trip.
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
+    // Looked up once per method: the pool's key is a string made from the path and options.
+    const known = this.#coalescers.get(method);
+    if (known) return known;
     const spec = this.#spec(method);
-    return this.#runs.coalescers.get(
+    const coalescer = this.#runs.coalescers.get(
       `${spec.path} ${this.#coalescingKey}`,
       this.options.checkReply,
       () =>
@@ -114,6 +119,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
           path: spec.path,
         }),
     );
+    this.#coalescers.set(method, coalescer);
+    return coalescer;
   }
 
   /**
