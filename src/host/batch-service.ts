@@ -73,13 +73,13 @@ export function batchInvoke(
     // timed from its headers: one clock read per item, not two (each is most of an item's cost).
     const meter = deps.observer?.batch(request.method);
     const from = meter ? performance.now() : 0;
+    // Every item is the batch's client's (its metadata and peer): read once, not once per item.
+    const client = deps.limit ? callClient(context.metadata, context.peer).client : undefined;
     let next = 0;
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
         const i = next++;
-        const release = deps.limit
-          ? deps.limit.enter(context.peer, callClient(context.metadata, context.peer).client)
-          : () => {};
+        const release = deps.limit ? deps.limit.enter(context.peer, client) : () => {};
         if (typeof release === "string") {
           results[i] = {
             response: empty,
