@@ -115,7 +115,6 @@ export async function callOverhead(count = 3000): Promise<Figure[]> {
       note: "issue 21's setup: two 1-thread servers, each a process of its own",
       target: { value: 30_000, kind: "min" },
     },
-    { name: "pool call on 2 servers: client CPU per call", value: pooled2!.cpuPerCall, unit: "us" },
     {
       name: "pool / bare p50 latency",
       value: pooled!.p50 / bare!.p50,
