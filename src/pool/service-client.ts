@@ -114,7 +114,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
         new CallCoalescer({
           direct: (request, signal) => applyOne(this.#calls(method), request, { signal }),
           batch: (requests) => this.#calls(method).batch(requests),
-          // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
+          // Two round trips per worker thread in flight keep every server busy (one runs while the
+          // other travels); the rest wait and coalesce. 1 and 4 measured lower (docs/performance.md).
           limit: () => 2 * this.#runs.slots(),
           path: spec.path,
         }),
