@@ -29,21 +29,31 @@ export interface CoalescedMethod<Req, Res> {
 const maxBatch = 1000;
 
 /**
- * Coalesces concurrent calls of one unary method without changing the caller's code: while
- * `limit` of them are in flight, later calls wait, and when one returns, all that wait go to the
- * least busy server in one BatchService round trip (each with its own status). A call alone never
- * waits, so its latency is a plain call's; many at once cost one round trip per batch instead of
- * one per call. A waiting call whose signal aborts leaves at once with CANCELLED.
+ * Coalesces concurrent calls of one unary method without changing the caller's code. A call alone
+ * (nothing in flight, nothing waiting) never waits, so its latency is a plain call's. Any other
+ * call waits for the end of the current turn of the event loop (Nagle-like: a setImmediate), so
+ * that the calls made in the same turn (typically the callers of a batch that just came back,
+ * calling again) leave together; what waits then goes, while fewer than `limit` round trips are
+ * in flight, split evenly over the free places, each part to the least busy server in one
+ * BatchService round trip (each item with its own status). Sending at the end of the turn rather
+ * than at the moment a round trip ends keeps two full batches in flight: one on the server while
+ * the other travels or is answered here (sent at once, the room went to a lone call and the rest
+ * waited a whole round trip, so client and server each idled half the time).
+ * A waiting call whose signal aborts leaves at once with CANCELLED.
  */
 export class CallCoalescer<Req, Res> {
   #inFlight = 0;
   readonly #waiting: Waiting<Req, Res>[] = [];
+  /** A flush is due at the end of this turn of the event loop. */
+  #flushDue = false;
 
   constructor(readonly method: CoalescedMethod<Req, Res>) {}
 
   call(request: Req, signal?: AbortSignal): Promise<Res> {
     if (signal?.aborted) return Promise.reject(ClientError.fromAbort(signal));
-    if (this.#inFlight < this.method.limit()) return this.#track(this.method.direct(request, signal));
+    if (this.#inFlight === 0 && this.#waiting.length === 0 && !this.#flushDue) {
+      return this.#track(this.method.direct(request, signal));
+    }
     return new Promise<Res>((resolve, reject) => {
       const waiting: Waiting<Req, Res> = { request, resolve, reject, signal };
       if (tracingOn()) {
@@ -68,6 +78,17 @@ export class CallCoalescer<Req, Res> {
         signal.addEventListener("abort", waiting.onAbort, { once: true });
       }
       this.#waiting.push(waiting);
+      this.#flushSoon();
+    });
+  }
+
+  /** Flushes at the end of this turn, once however many calls or ends ask for it. */
+  #flushSoon(): void {
+    if (this.#flushDue || this.#inFlight >= this.method.limit()) return;
+    this.#flushDue = true;
+    setImmediate(() => {
+      this.#flushDue = false;
+      this.#flush();
     });
   }
 
@@ -75,16 +96,19 @@ export class CallCoalescer<Req, Res> {
     this.#inFlight++;
     const done = () => {
       this.#inFlight--;
-      this.#flush();
+      if (this.#waiting.length > 0) this.#flushSoon();
     };
     call.then(done, done);
     return call;
   }
 
-  /** Sends what waits, in batches, while there is room. */
+  /** Sends what waits, in batches of even sizes over the free places. */
   #flush(): void {
+    const free = this.method.limit() - this.#inFlight;
+    if (free <= 0 || this.#waiting.length === 0) return;
+    const size = Math.min(maxBatch, Math.ceil(this.#waiting.length / free));
     while (this.#waiting.length > 0 && this.#inFlight < this.method.limit()) {
-      const group = this.#waiting.splice(0, maxBatch);
+      const group = this.#waiting.splice(0, size);
       for (const waiting of group) {
         if (waiting.onAbort) waiting.signal!.removeEventListener("abort", waiting.onAbort);
       }

@@ -58,6 +58,8 @@ export class ServiceClient<D extends AnyServiceDefinition> {
   readonly #runs: PoolRuns;
   /** What of the service's options sets its coalescers apart (they are fixed: made once, not per call). */
   readonly #coalescingKey: string;
+  /** This client's coalescer of each method, once found in the pool's. */
+  readonly #coalescers = new Map<string, CallCoalescer<unknown, unknown>>();
 
   /** Made by `pool.service(definition, options)`. */
   constructor(
@@ -101,19 +103,25 @@ export class ServiceClient<D extends AnyServiceDefinition> {
    * calls waiting for room travel together in one BatchService round trip.
    */
   #coalescer(method: string): CallCoalescer<unknown, unknown> {
+    // Looked up once per method: the pool's key is a string made from the path and options.
+    const known = this.#coalescers.get(method);
+    if (known) return known;
     const spec = this.#spec(method);
-    return this.#runs.coalescers.get(
+    const coalescer = this.#runs.coalescers.get(
       `${spec.path} ${this.#coalescingKey}`,
       this.options.checkReply,
       () =>
         new CallCoalescer({
           direct: (request, signal) => applyOne(this.#calls(method), request, { signal }),
           batch: (requests) => this.#calls(method).batch(requests),
-          // Two calls per worker thread in flight keep every server busy; the rest wait and coalesce.
+          // Two round trips per worker thread in flight keep every server busy (one runs while the
+          // other travels); the rest wait and coalesce. 1 and 4 measured lower (docs/performance.md).
           limit: () => 2 * this.#runs.slots(),
           path: spec.path,
         }),
     );
+    this.#coalescers.set(method, coalescer);
+    return coalescer;
   }
 
   /**
