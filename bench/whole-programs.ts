@@ -248,6 +248,10 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
     const fixed1 = series("column-sums, 1 server, --split 32MB");
     const auto2 = series("column-sums, 2 servers, --split auto");
     const remote = series("column-sums --remote-paths, 1 server");
+    // The same call on one lesson table: the client's start, connecting and one small call, to
+    // tell the server's own rate apart from the whole process's.
+    const remoteTiny = series("tiny --remote-paths call (one lesson table), 1 server");
+    const tinyRemotePath = relative(data.dir, data.lesson[0]!);
     const bigRounds = quick ? 1 : 2;
     const remotePaths = data.big.map((f) => relative(data.dir, f));
     for (let round = 1; round <= bigRounds; round++) {
@@ -268,6 +272,7 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
       progress(auto2);
       await rpcpool(remote, [one], ["column-sums", ...remotePaths, "--remote-paths"], 4, data.bigRows);
       progress(remote);
+      await rpcpool(remoteTiny, [one], ["column-sums", tinyRemotePath, "--remote-paths"], 1, data.lessonRows);
     }
 
     // --- --split on one big file and on many small ones (one server, two workers) ---------------
@@ -387,6 +392,18 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
     unit: "x",
     target: { value: 0.7, kind: "min" },
     note: `${(bigMB / (remote.wallMs / 1000)).toFixed(0)} MB/s against ${inProcess.toFixed(0)} MB/s x ${workers}`,
+  });
+  // The server's part alone: the whole run less a tiny call's (start, connect, one call). For
+  // scale only: the target stays on the whole process above.
+  const remoteTiny = get("tiny --remote-paths call");
+  const serverOnlyMs = remote.wallMs - remoteTiny.wallMs;
+  figures.push({
+    name: "whole: --remote-paths less a tiny --remote-paths call (the server's part) / in-process rate x threads",
+    value: bigMB / (serverOnlyMs / 1000) / (inProcess * workers),
+    unit: "x",
+    note:
+      `${(bigMB / (serverOnlyMs / 1000)).toFixed(0)} MB/s: ${remote.wallMs.toFixed(0)} ms less ` +
+      `${remoteTiny.wallMs.toFixed(0)} ms; server CPU ${(median(remote.serverCpuMs) / bigMB).toFixed(2)} ms/MB`,
   });
   const lesson2 = get("lesson's 10 tables, column-sums");
   const lessonPool = get("lesson's 10 tables, the lesson's");

@@ -20,6 +20,14 @@ describe("PieceSlots", () => {
     expect(slots.lent).toBe(2);
   });
 
+  it("lends Buffers, whose indexOf and lastIndexOf search shared memory natively", async () => {
+    const slots = new PieceSlots(1024, 1);
+    const view = await slots.take(100);
+    expect(Buffer.isBuffer(view)).toBe(true);
+    expect(view.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(view.byteOffset).toBe(0);
+  });
+
   it("gives a piece larger than a slot a buffer of its own, still counted", async () => {
     const slots = new PieceSlots(16, 1);
     const big = await slots.take(100);

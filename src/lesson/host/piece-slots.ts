@@ -45,7 +45,10 @@ export class PieceSlots {
     this.#lent++;
     if (bytes > this.slotBytes) return Buffer.allocUnsafeSlow(bytes);
     const slot = this.#free.pop() ?? new SharedArrayBuffer(this.slotBytes);
-    return new Uint8Array(slot, 0, bytes);
+    // A Buffer, not a plain Uint8Array: the cutters search every piece for a quote and its last
+    // newline, and a plain Uint8Array over shared memory searches element by element (about
+    // 1.5 GB/s: a third of a core at 420 MB/s) where Buffer's indexOf is memchr (70+ GB/s).
+    return Buffer.from(slot, 0, bytes);
   }
 
   /** Returns a view's slot once nothing reads it any more. */

@@ -251,6 +251,16 @@ async function storedChunks<Req>(
   })();
 }
 
+/**
+ * Pieces per worker task for a file the server reads itself: between two tasks a worker waits
+ * for the event loop to take its result and send the next (a millisecond or more on a busy
+ * machine, against a few for a piece), so its pieces go two at a time. A client's stream keeps
+ * one per task: its pieces come at the network's pace, and none should wait for a partner.
+ */
+const ownFilePiecesPerTask = 2;
+
+type Summed = ReturnType<typeof sumPiece>;
+
 /** Column sums of one table stream: pieces run on all workers at once and merge in order. */
 export async function sumTable(
   call: TableCall,
@@ -260,17 +270,44 @@ export async function sumTable(
 ): Promise<MergedTable> {
   const abort = linkedController(scope.signal);
   const budget = work.buffered.holder(scope.peer);
-  const pending: Array<Promise<ReturnType<typeof sumPiece>>> = [];
+  const pending: Array<Promise<Summed[]>> = [];
+  const perTask = call.pieces ? ownFilePiecesPerTask : 1;
+  // Pieces read but not yet sent, each with its read options (only a file's first holds its header).
+  let group: Array<{ bytes: Uint8Array; read: ReadOptions }> = [];
   let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
   let bytesRead = 0;
   let threadId = 0;
+  const send = () => {
+    if (group.length === 0) return;
+    const sent = group;
+    group = [];
+    const task =
+      sent.length === 1
+        ? work
+            .run<Summed>(tableWorker, "sumPiece", [sent[0]!.bytes, sent[0]!.read], {
+              signal: abort.signal,
+              transfer: transferable(sent[0]!.bytes),
+            })
+            .then((piece) => [piece])
+        : work.run<Summed[]>(tableWorker, "sumPieces", [sent.map((p) => p.bytes), sent.map((p) => p.read)], {
+            signal: abort.signal,
+            transfer: sent.flatMap((p) => transferable(p.bytes) ?? []),
+          });
+    // The pieces' slots are free again once their worker is done with them, whatever the outcome.
+    const giveBack = () => {
+      for (const p of sent) work.pieces.give(p.bytes);
+    };
+    task.then(giveBack, giveBack);
+    pending.push(task);
+  };
   try {
     const merger = new TableMerger(call.firstLine, checkedWidth(call, limits));
     const mergeOldest = async () => {
-      const piece = await pending.shift()!;
-      threadId = piece.threadId;
-      merger.addSum(piece);
-      throwIfRefused(merger, call.fileName);
+      for (const piece of await pending.shift()!) {
+        threadId = piece.threadId;
+        merger.addSum(piece);
+        throwIfRefused(merger, call.fileName);
+      }
     };
     const pieces = piecesOf(
       call,
@@ -280,29 +317,28 @@ export async function sumTable(
     );
     for await (const bytes of refusingCuts(pieces, call, merger, async () => {
       // The pieces before a refused line are merged first: their own refusal comes first in the file.
+      send();
       while (pending.length > 0) await mergeOldest();
     })) {
       if (bytesRead === 0) read = selecting(call, read, bytes, merger, () => work.pieces.give(bytes));
       bytesRead += bytes.byteLength;
-      const task = work.run<ReturnType<typeof sumPiece>>(tableWorker, "sumPiece", [bytes, read], {
-        signal: abort.signal,
-        transfer: transferable(bytes),
-      });
-      // The piece's slot is free again once its worker is done with it, whatever the outcome.
-      task.then(
-        () => work.pieces.give(bytes),
-        () => work.pieces.give(bytes),
-      );
-      pending.push(task);
+      group.push({ bytes, read });
       // Only the first piece of a file holds its BOM and header.
       read = { ...read, startsFile: false, header: false };
-      // Two pieces per worker thread: each worker has its next piece queued while the event loop
+      // A group waits for its next piece only while a slot is free: when every slot is lent (to
+      // this call's groups and others'), waiting could hold slots that no task will give back.
+      if (group.length >= perTask || work.pieces.lent >= work.pieces.count) send();
+      // Two tasks per worker thread: each worker has its next piece queued while the event loop
       // is busy receiving, and memory stays bounded by pieces, not by the table's size.
       if (pending.length >= work.threads * 2) await mergeOldest();
     }
+    send();
     while (pending.length > 0) await mergeOldest();
     return { merger, bytes: bytesRead, threadId };
   } finally {
+    // Pieces read but never sent (the call was refused or cancelled) give their slots back here.
+    for (const p of group) work.pieces.give(p.bytes);
+    group = [];
     budget.close();
     abort.abort();
     await call.release?.();

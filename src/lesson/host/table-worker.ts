@@ -25,6 +25,14 @@ export function sumPiece(bytes: Uint8Array, options: ReadOptions): SumPiece & On
   return { ...sumTablePiece(bytes, options), threadId };
 }
 
+/**
+ * The sums of several pieces in one task, each with its own read options, in order: a server's
+ * own file sends two pieces per task, so a worker waits for the event loop half as often.
+ */
+export function sumPieces(pieces: Uint8Array[], options: ReadOptions[]): Array<SumPiece & OnThread> {
+  return pieces.map((bytes, i) => sumPiece(bytes, options[i]!));
+}
+
 /** Weighted sums of a piece whose first data row takes `weights[firstWeight]`. */
 export function weighPiece(
   bytes: Uint8Array,
