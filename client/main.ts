@@ -9,8 +9,12 @@ import {
   tableFlags,
 } from "../src/cli/option-parsers.js";
 import { runProgram } from "../src/cli/run-program.js";
+import { startTrace } from "../src/cli/start-trace.js";
 
 import { version } from "../src/version.js";
+
+const trace = startTrace(process.env);
+trace.mark("bundle evaluated");
 
 /**
  * A command's action, loaded when that command runs: the build splits each command's module (and
@@ -22,7 +26,10 @@ type Action = (...args: any[]) => void | Promise<void>;
 
 function lazy<M>(load: () => Promise<M>, pick: (module: M) => Action): Action {
   return async (...args) => {
-    await pick(await load())(...args);
+    trace.mark("command line parsed");
+    const action = pick(await load());
+    trace.mark("command's module loaded");
+    await action(...args);
   };
 }
 
@@ -392,6 +399,7 @@ if (!program.commands.some((command) => command.name() === process.argv[2])) {
 }
 
 const code = await runProgram(program, process.argv);
+trace.mark("command done");
 // Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps
 // its socket open after the pool closed: Node's HTTP/2 ends it gracefully, waiting for unsent
 // bytes that the kernel retransmits for up to 15 minutes. The job is done; nothing is lost.
