@@ -61,7 +61,9 @@ function watchSession(session: ClientHttp2Session, name: string, mark: (stage: s
   const request = session.request.bind(session);
   session.request = ((...args: Parameters<ClientHttp2Session["request"]>) => {
     const stream = request(...args);
-    const path = String(args[0]?.[":path"] ?? "?").split("/").pop();
+    const path = String(args[0]?.[":path"] ?? "?")
+      .split("/")
+      .pop();
     mark(`${name}: ${path} requested`);
     stream.once("response", () => mark(`${name}: ${path} reply headers`));
     stream.once("trailers", () => mark(`${name}: ${path} trailers`));
