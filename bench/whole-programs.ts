@@ -23,6 +23,8 @@ import {
 } from "./whole-process.js";
 
 const pythonDir = fileURLToPath(new URL("../../bench/python/", import.meta.url));
+/** The tiny call's floor: node:http2 and one hand-encoded Circles, nothing else. */
+const bareTinyCall = fileURLToPath(new URL("../../bench/prototypes/bare-tiny-call.mjs", import.meta.url));
 
 /** Debian's python3 (with python3-pandas and python3-distributed), or RPCPOOL_BENCH_PYTHON. */
 function pythonProgram(): string {
@@ -321,11 +323,13 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
     const tiny = series("circles --radii 1,2 --servers (2 running servers)");
     const bare = series("node -e 0");
     const embedded = series("circles --radii 1,2, embedded default (no --servers)");
+    const floor = series("tiny call's floor: node:http2, one Circles (bench/prototypes/bare-tiny-call.mjs)");
     const tinyRounds = quick ? 4 : 10;
     const tinyArgs = [clientProgram, "circles", "--radii", "1,2", "--json", "--servers", serversOf(two)];
     for (let round = 0; round < tinyRounds; round++) {
       await sample(tiny, async () => ({ run: await mustRun(node, tinyArgs) }));
       await sample(bare, async () => ({ run: await mustRun(node, ["-e", "0"]) }));
+      await sample(floor, async () => ({ run: await mustRun(node, [bareTinyCall, two[0]!.address]) }));
       if (round % 2 === 0)
         await sample(embedded, async () => ({
           run: await mustRun(node, [clientProgram, "circles", "--radii", "1,2", "--json"]),
@@ -341,7 +345,8 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
       });
     const circles = JSON.parse(tiny.runs[0]!.stdout) as { areas: number[] };
     if (circles.areas[1] !== 4 * Math.PI) throw new Error(`circles answered ${tiny.runs[0]!.stdout}`);
-    for (const s of [tiny, bare, embedded]) say(`  ${s.label}: ${s.wallMs.toFixed(0)} ms (${s.range()})`);
+    for (const s of [tiny, bare, floor, embedded])
+      say(`  ${s.label}: ${s.wallMs.toFixed(0)} ms (${s.range()})`);
 
     extra.serversPeakRssMiB = {
       oneServer: one.peakRssMiB(),
@@ -455,6 +460,7 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
   const tiny = get("circles --radii 1,2 --servers (");
   const bare = get("node -e 0");
   const embedded = get("circles --radii 1,2, embedded");
+  const floor = get("tiny call's floor");
   figures.push(
     { name: `whole: ${tiny.label}`, value: tiny.wallMs, unit: "ms", note: tiny.range() },
     { name: "whole: node -e 0", value: bare.wallMs, unit: "ms", note: bare.range() },
@@ -463,6 +469,12 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
       value: tiny.wallMs / bare.wallMs,
       unit: "x",
       target: { value: 1.5, kind: "max" },
+    },
+    {
+      name: "whole: the tiny call's floor / node -e 0",
+      value: floor.wallMs / bare.wallMs,
+      unit: "x",
+      note: `${floor.wallMs.toFixed(0)} ms (${floor.range()}): node:http2 and one Circles, no pool`,
     },
     { name: `whole: ${embedded.label}`, value: embedded.wallMs, unit: "ms", note: embedded.range() },
     {

@@ -1,27 +1,44 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { accumulateCommand } from "../src/cli/accumulate-command.js";
-import { callCommand, collect } from "../src/cli/call-command.js";
-import { dashboardCommand } from "../src/cli/dashboard/dashboard-command.js";
-import { demoCommand, demoIterations } from "../src/cli/demo-command.js";
-import { initCommand } from "../src/cli/init-command.js";
-import { lessonCommand } from "../src/cli/lesson-command.js";
-import { mapCommand } from "../src/cli/map-command.js";
 import {
+  collect,
   finiteNumber,
   integerIn,
   labelPairs,
   positiveInteger,
   tableFlags,
 } from "../src/cli/option-parsers.js";
-import { addQueueCommands } from "../src/cli/queue-commands.js";
 import { runProgram } from "../src/cli/run-program.js";
-import { scaleCommand } from "../src/cli/scale-command.js";
-import { circlesCommand, meansCommand } from "../src/cli/small-commands.js";
-import { columnSumsCommand, weightedMeansCommand } from "../src/cli/table-commands.js";
-import { topCommand } from "../src/cli/top-command.js";
+import { startTrace } from "../src/cli/start-trace.js";
 
 import { version } from "../src/version.js";
+
+const trace = startTrace(process.env);
+trace.mark("bundle evaluated");
+
+/**
+ * A command's action, loaded when that command runs: the build splits each command's module (and
+ * what only it uses) into a chunk of its own, so `circles` does not read, compile and evaluate the
+ * code of `dashboard`, `scale`, `init` or `map`. That was about a third of a tiny call's start-up.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: an action's arguments are commander's, passed through.
+type Action = (...args: any[]) => void | Promise<void>;
+
+function lazy<M>(load: () => Promise<M>, pick: (module: M) => Action): Action {
+  return async (...args) => {
+    trace.mark("command line parsed");
+    const action = pick(await load());
+    trace.mark("command's module loaded");
+    await action(...args);
+  };
+}
+
+/**
+ * The CPU demo's default count: a few hundred milliseconds a call, long enough that the speed-up
+ * measures the computation rather than the calls' overhead (the lesson's 10,000,000 takes ~6 ms
+ * here, where Python took ~0.5 s).
+ */
+const demoIterations = 500_000_000;
 
 // A closed stdout or stderr (`rpcpool ... | head`) ends the program quietly, as SIGPIPE ends a C
 // program: the reader has what it wanted. 141 = 128 + SIGPIPE.
@@ -116,7 +133,12 @@ common(
       .description("column sums of CSV tables")
       .option("--total", "also the exact column sums over all files together (same widths needed)"),
   ),
-).action(columnSumsCommand);
+).action(
+  lazy(
+    () => import("../src/cli/table-commands.js"),
+    (m) => m.columnSumsCommand,
+  ),
+);
 
 common(
   table(
@@ -134,7 +156,12 @@ common(
           .default("weights"),
       ),
   ),
-).action(weightedMeansCommand);
+).action(
+  lazy(
+    () => import("../src/cli/table-commands.js"),
+    (m) => m.weightedMeansCommand,
+  ),
+);
 
 common(
   tableFlags(
@@ -146,7 +173,12 @@ common(
       ),
   ).option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
   { retries: false },
-).action(accumulateCommand);
+).action(
+  lazy(
+    () => import("../src/cli/accumulate-command.js"),
+    (m) => m.accumulateCommand,
+  ),
+);
 
 common(
   program
@@ -154,14 +186,24 @@ common(
     .description("circle lengths 2*pi*r and areas pi*r^2")
     .requiredOption("--radii <list>", "radii: 1,2,3 or a range 1..9")
     .option("--pi <x>", "the value of pi (the lesson uses 3.1415927)", finiteNumber),
-).action(circlesCommand);
+).action(
+  lazy(
+    () => import("../src/cli/small-commands.js"),
+    (m) => m.circlesCommand,
+  ),
+);
 
 common(
   program
     .command("means")
     .description("the mean of each list")
     .requiredOption("--lists <json>", "a JSON array of lists, e.g. '[[1,2,3],[5,2,7]]'"),
-).action(meansCommand);
+).action(
+  lazy(
+    () => import("../src/cli/small-commands.js"),
+    (m) => m.meansCommand,
+  ),
+);
 
 common(
   program
@@ -175,7 +217,12 @@ common(
       integerIn(1, 1e12),
       demoIterations,
     ),
-).action(demoCommand);
+).action(
+  lazy(
+    () => import("../src/cli/demo-command.js"),
+    (m) => m.demoCommand,
+  ),
+);
 
 common(
   program
@@ -188,7 +235,12 @@ common(
       "the lesson's tables; missing ones are generated into an empty or rpcpool-made folder",
       "data/lesson",
     ),
-).action(lessonCommand);
+).action(
+  lazy(
+    () => import("../src/cli/lesson-command.js"),
+    (m) => m.lessonCommand,
+  ),
+);
 
 common(
   program
@@ -214,7 +266,12 @@ common(
     .option("--sleep-ms <ms>", "sleep: milliseconds each task sleeps", integerIn(0, 3_600_000), 200)
     .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
     .option("--report <file.html>", "also write a self-contained HTML page with the charts (checked first)"),
-).action(scaleCommand);
+).action(
+  lazy(
+    () => import("../src/cli/scale-command.js"),
+    (m) => m.scaleCommand,
+  ),
+);
 
 /** Options of the commands that call any method by its descriptors (`call`, `map`). */
 function described(command: Command): Command {
@@ -247,7 +304,12 @@ common(
       )
       .option("--pretty", "indent the JSON replies"),
   ),
-).action(callCommand);
+).action(
+  lazy(
+    () => import("../src/cli/call-command.js"),
+    (m) => m.callCommand,
+  ),
+);
 
 common(
   described(
@@ -260,7 +322,12 @@ common(
       .option("--chunksize <n>", "requests per round trip (BatchService)", positiveInteger, 64)
       .option("--window <n>", "lines read ahead of the oldest reply not yet printed", positiveInteger),
   ),
-).action(mapCommand);
+).action(
+  lazy(
+    () => import("../src/cli/map-command.js"),
+    (m) => m.mapCommand,
+  ),
+);
 
 program
   .command("init")
@@ -268,9 +335,12 @@ program
   .description(
     "write a small service project into DIR: a proto, typed handlers, a client, a test (then: cd DIR && npm install && npm test)",
   )
-  .action(initCommand);
-
-addQueueCommands(program);
+  .action(
+    lazy(
+      () => import("../src/cli/init-command.js"),
+      (m) => m.initCommand,
+    ),
+  );
 
 /** Options of the commands that watch running servers (`top`, `dashboard`): no local servers, no retries. */
 function watching(command: Command): Command {
@@ -294,7 +364,12 @@ watching(
     .option("--json", "print one snapshot as a JSON document and exit")
     .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
     .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
-).action(topCommand);
+).action(
+  lazy(
+    () => import("../src/cli/top-command.js"),
+    (m) => m.topCommand,
+  ),
+);
 
 watching(
   program
@@ -304,9 +379,27 @@ watching(
     .option("--port <port>", "port of the page (0: any free one)", integerIn(0, 65535), 8787)
     .option("--interval-ms <ms>", "how often the servers are asked", positiveInteger, 1000)
     .option("--queue <url>", "also show this durable queue's depth (redis://...; default: $RPCPOOL_QUEUE)"),
-).action(dashboardCommand);
+).action(
+  lazy(
+    () => import("../src/cli/dashboard/dashboard-command.js"),
+    (m) => m.dashboardCommand,
+  ),
+);
+
+// The queue's commands (submit, status, result, jobs) are added only when the command line may
+// name one of them: their registration imports what their actions print with (the table
+// commands, the generic method calls and protobuf's reflection), about a third of a tiny call's
+// start-up. Any other first word (a queue command, help, an option, a typo) gets every command.
+// Their subcommands take options after their names (positional options): set here, for all, as
+// when they were always added.
+program.enablePositionalOptions();
+if (!program.commands.some((command) => command.name() === process.argv[2])) {
+  const { addQueueCommands } = await import("../src/cli/queue-commands.js");
+  addQueueCommands(program);
+}
 
 const code = await runProgram(program, process.argv);
+trace.mark("command done");
 // Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps
 // its socket open after the pool closed: Node's HTTP/2 ends it gracefully, waiting for unsent
 // bytes that the kernel retransmits for up to 15 minutes. The job is done; nothing is lost.

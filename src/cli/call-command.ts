@@ -24,11 +24,6 @@ export interface DescribedCallOptions extends CommonOptions {
   timeoutMs?: number;
 }
 
-/** Collects a repeatable option's values. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /**
  * A request from one JSON text through the proto3 JSON mapping. Text that is not JSON, or JSON
  * that does not fit the message (an unknown field, a string for a number), is a UsageError

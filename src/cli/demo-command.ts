@@ -29,13 +29,6 @@ interface DemoRun extends SpeedupSummary {
 }
 
 /**
- * The CPU demo's default count: a few hundred milliseconds a call, long enough that the speed-up
- * measures the computation rather than the calls' overhead (the lesson's 10,000,000 takes ~6 ms
- * here, where Python took ~0.5 s).
- */
-export const demoIterations = 500_000_000;
-
-/**
  * The lesson's two timing demos: calls of a 1 s sleep and of a CPU-bound count, first one at a
  * time on one server, then fanned out over all servers; each call says who ran it.
  */

@@ -8,6 +8,11 @@ import { parseLabel } from "../rpc/server-labels.js";
 import { readFailure } from "./output.js";
 import { UsageError } from "./run-program.js";
 
+/** Collects a repeatable option's values. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** Commander value parsers: each refuses bad input in words, which commander turns into exit 2. */
 export function integerIn(min: number, max: number) {
   return (value: string): number => {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { TableReadOptions } from "../lesson/client/table-input.js";
 import type { JobStatus } from "../queue/job-queue.js";
-import { collect } from "./call-command.js";
+import { collect } from "./option-parsers.js";
 import { printable, say, textTable, writeJson, writeText } from "./output.js";
 import { addLessonSubmitCommands } from "./queue-lesson-submits.js";
 import {
