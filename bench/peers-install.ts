@@ -5,46 +5,49 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runProgram } from "./whole-process.js";
+import { type Run, runProgram } from "./whole-process.js";
 
-/** bench/peers/ of the source tree, found from dist/bench/. */
-export const peersDir = fileURLToPath(new URL("../../bench/peers/", import.meta.url));
+/** bench/peers/ of the source tree, found from dist/bench/ (the bench) or from bench/ (the tests). */
+export const peersDir = [new URL("./peers/", import.meta.url), new URL("../../bench/peers/", import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(join(dir, "package.json")))!;
 
 /** The peer script `name` in bench/peers/. */
 export const peerScript = (name: string) => join(peersDir, name);
 
+const bounded = ["--fetch-retries", "1", "--fetch-retry-mintimeout", "2000", "--fetch-timeout", "30000"];
+
 export type Installed = { ok: true } | { ok: false; reason: string };
+
+export interface InstallOptions {
+  /** The peers' package (bench/peers/ by default). */
+  dir?: string;
+  /** npm's environment (npm_config_* included), on top of ours. */
+  env?: NodeJS.ProcessEnv;
+}
 
 /**
  * `@duckdb/node-api` (pinned in bench/peers/package.json), installed if missing. Returns why not
- * when the install fails; bounded so that an offline machine does not hold the bench for long.
+ * when the install fails; bounded so that an offline machine does not hold the bench for long
+ * (one retry, a short wait before it).
  */
-export async function ensureDuckdb(say: (line: string) => void): Promise<Installed> {
-  if (existsSync(join(peersDir, "node_modules", "@duckdb", "node-api", "package.json"))) return { ok: true };
-  say(`  installing the DuckDB peer: npm ci --prefix ${peersDir}`);
+export async function ensureDuckdb(
+  say: (line: string) => void,
+  options: InstallOptions = {},
+): Promise<Installed> {
+  const dir = options.dir ?? peersDir;
+  const installed = () => existsSync(join(dir, "node_modules", "@duckdb", "node-api", "package.json"));
+  if (installed()) return { ok: true };
+  say(`  installing the DuckDB peer: npm ci --prefix ${dir}`);
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  let run: Awaited<ReturnType<typeof runProgram>>;
+  const args = ["ci", "--prefix", dir, "--no-audit", "--no-fund"];
+  let run: Run;
   try {
-    run = await runProgram(
-      npm,
-      [
-        "ci",
-        "--prefix",
-        peersDir,
-        "--no-audit",
-        "--no-fund",
-        "--fetch-retries",
-        "1",
-        "--fetch-timeout",
-        "30000",
-      ],
-      { timeoutMs: 300_000 },
-    );
+    run = await runProgram(npm, [...args, ...bounded], { env: options.env, timeoutMs: 300_000 });
   } catch (error) {
     return { ok: false, reason: `could not run npm: ${(error as Error).message}` };
   }
-  if (run.code === 0 && existsSync(join(peersDir, "node_modules", "@duckdb", "node-api", "package.json")))
-    return { ok: true };
+  if (run.code === 0 && installed()) return { ok: true };
   const last = `${run.stderr}\n${run.stdout}`
     .trim()
     .split("\n")
@@ -53,6 +56,6 @@ export async function ensureDuckdb(say: (line: string) => void): Promise<Install
     .join(" | ");
   return {
     ok: false,
-    reason: `npm ci --prefix bench/peers exited with ${run.code ?? "a signal"}${last ? `: ${last}` : ""}`,
+    reason: `npm ci --prefix ${dir} exited with ${run.code ?? "a signal"}${last ? `: ${last}` : ""}`,
   };
 }
