@@ -4,18 +4,22 @@
 // the time went (as bench/python/pandas_sums.py does), or {"skipped": why} and exit 3 when DuckDB
 // is not installed (the bench installs it with `npm ci --prefix bench/peers`).
 //
-//     node bench/peers/duckdb-sums.mjs --type BIGINT|DOUBLE FILE...
+//     node bench/peers/duckdb-sums.mjs --type BIGINT|DOUBLE [--sniff] FILE...
 //
 // The tables are the lesson's: `;`-delimited, no header. Their column types are given, not
 // sniffed: every column is a number of the one --type, so DuckDB's sniffer can neither guess a
 // float column as integers from its sample nor spend time on it (a user who knows the table
-// would say so too). BIGINT sums come back as HUGEINT (bigint here), exact as integers.
+// would say so too; it was the faster of the two here). `--sniff` leaves the types to DuckDB's
+// sniffer, as `read_csv(FILE)` alone does, for a comparison by hand. BIGINT sums come back as
+// HUGEINT (bigint here), exact as integers.
 import { closeSync, openSync, readSync } from "node:fs";
 
 const started = performance.now();
 const args = process.argv.slice(2);
 const typeAt = args.indexOf("--type");
 const type = typeAt >= 0 ? args.splice(typeAt, 2)[1] : "DOUBLE";
+const sniffAt = args.indexOf("--sniff");
+const sniff = sniffAt >= 0 && args.splice(sniffAt, 1).length > 0;
 if (type !== "BIGINT" && type !== "DOUBLE") {
   process.stderr.write(`--type must be BIGINT or DOUBLE, not ${type}\n`);
   process.exit(2);
@@ -59,8 +63,10 @@ for (const path of files) {
   const names = Array.from({ length: width }, (_, i) => `c${i + 1}`);
   const columns = `{${names.map((name) => `${quote(name)}: ${quote(type)}`).join(", ")}}`;
   const reader = await connection.runAndReadAll(
-    `SELECT ${names.map((name) => `sum(${name})`).join(", ")} ` +
-      `FROM read_csv(${quote(path)}, delim = ';', header = false, columns = ${columns})`,
+    sniff
+      ? `SELECT sum(COLUMNS(*)) FROM read_csv(${quote(path)}, delim = ';', header = false)`
+      : `SELECT ${names.map((name) => `sum(${name})`).join(", ")} ` +
+          `FROM read_csv(${quote(path)}, delim = ';', header = false, columns = ${columns})`,
   );
   sums.push(reader.getRows()[0].map(Number));
 }
@@ -74,6 +80,7 @@ process.stdout.write(
     openSeconds: (opened - imported) / 1000,
     computeSeconds: (done - opened) / 1000,
     duckdb: duckdb.version(),
+    types: sniff ? "sniffed" : type,
     // Doubles round-trip through JSON exactly; the integer tables' sums are far below 2^53.
     sums,
   })}\n`,
