@@ -7,10 +7,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Run, runProgram } from "./whole-process.js";
 
-/** bench/peers/ of the source tree, found from dist/bench/ (the bench) or from bench/ (the tests). */
-export const peersDir = [new URL("./peers/", import.meta.url), new URL("../../bench/peers/", import.meta.url)]
-  .map((url) => fileURLToPath(url))
-  .find((dir) => existsSync(join(dir, "package.json")))!;
+/**
+ * bench/peers/ of the source tree, found from bench/ (the tests) or from dist/bench/ (the bench;
+ * also where it is looked for when neither holds it, so that the install says it is missing).
+ */
+const fromDist = fileURLToPath(new URL("../../bench/peers/", import.meta.url));
+const fromSource = fileURLToPath(new URL("./peers/", import.meta.url));
+export const peersDir = existsSync(join(fromSource, "package.json")) ? fromSource : fromDist;
 
 /** The peer script `name` in bench/peers/. */
 export const peerScript = (name: string) => join(peersDir, name);
