@@ -7,10 +7,12 @@ import { join } from "node:path";
 import { lessonTableBytes } from "rpcpool/lesson";
 import { callOverhead } from "./call-overhead.js";
 import { demoScaling } from "./demo-scaling.js";
+import { againstDuckdb } from "./duckdb-peer.js";
 import { describeFigure, type Figure, met } from "./figures.js";
 import { grpcThroughput } from "./grpc-throughput.js";
 import { heteroServers } from "./hetero-servers.js";
 import { loadTest } from "./load-test.js";
+import { mapThroughput } from "./map-throughput.js";
 import { metricsCost } from "./metrics-cost.js";
 import { parseThroughput } from "./parse-throughput.js";
 import { queueVsCelery } from "./queue-vs-celery.js";
@@ -31,6 +33,10 @@ const metricsOnly = process.argv.includes("--metrics");
 const stdinOnly = process.argv.includes("--stdin");
 // --hetero: only the servers of different speed (issue 20).
 const heteroOnly = process.argv.includes("--hetero");
+// --duckdb: only rpcpool against DuckDB, integer and float tables (issue 21); --map: only the
+// throughput of `rpcpool map` (issue 21). Both are in --whole too.
+const duckdbOnly = process.argv.includes("--duckdb");
+const mapOnly = process.argv.includes("--map");
 const dir = mkdtempSync(join(tmpdir(), "rpcpool-bench-"));
 const figures: Figure[] = [];
 const extra: Record<string, unknown> = {};
@@ -39,8 +45,18 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 async function section(
   title: string,
   run: () => Promise<Figure[]>,
-  options: { whole?: boolean; queue?: boolean; metrics?: boolean; stdin?: boolean; hetero?: boolean } = {},
+  options: {
+    whole?: boolean;
+    queue?: boolean;
+    metrics?: boolean;
+    stdin?: boolean;
+    hetero?: boolean;
+    duckdb?: boolean;
+    map?: boolean;
+  } = {},
 ) {
+  if (duckdbOnly && !options.duckdb) return;
+  if (mapOnly && !options.map) return;
   if (stdinOnly && !options.stdin) return;
   if (heteroOnly && !options.hetero) return;
   if (wholeOnly && !options.whole) return;
@@ -68,7 +84,11 @@ try {
   );
   // The lesson's table repeated to at least 100 MB (whole 7-row cycles; each row is ~105 bytes).
   const table = lessonTableBytes(
-    queueOnly || metricsOnly || stdinOnly || heteroOnly ? 7 : quick ? 7 * 30_000 : 7 * 140_000,
+    queueOnly || metricsOnly || stdinOnly || heteroOnly || duckdbOnly || mapOnly
+      ? 7
+      : quick
+        ? 7 * 30_000
+        : 7 * 140_000,
   );
   let inProcess = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
@@ -147,6 +167,29 @@ try {
     "a table through stdin against the same file (issue 21)",
     () => stdinVsFile({ say, dir, bytes: quick ? 105e6 : 1e9, rounds: quick ? 2 : 3 }),
     { whole: true, stdin: true },
+  );
+  await section(
+    "against DuckDB: column sums of integer and float tables, one server (issue 21)",
+    async () => {
+      const result = await againstDuckdb({ say, quick });
+      extra.duckdb = result.extra;
+      return result.figures;
+    },
+    { whole: true, duckdb: true },
+  );
+  await section(
+    "rpcpool map: tiny JSON-lines requests on 2 servers (issue 21)",
+    async () => {
+      const result = await mapThroughput({
+        say,
+        dir,
+        lines: quick ? [50_000, 200_000] : [200_000, 1_000_000],
+        rounds: quick ? 1 : 2,
+      });
+      extra.map = result.extra;
+      return result.figures;
+    },
+    { whole: true, map: true },
   );
   const missed = figures.filter((f) => met(f) === false).map((f) => f.name);
   say(

@@ -3,12 +3,20 @@
 // peak resident set, which the client prints as it exits (`--require` of a one-line module reading
 // process.resourceUsage().maxRSS). Two rpcpool-server processes of one worker thread each, as the
 // embedded default starts on a 2-core machine; interleaved rounds, each side's best run counts.
-import { createWriteStream, writeFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { Figure } from "./figures.js";
 import { firstColumnSum, patternTable } from "./whole-data.js";
-import { clientProgram, quiet, type Run, runProgram, startServerProcess } from "./whole-process.js";
+import {
+  clientProgram,
+  peakRssMiBOf,
+  peakRssModule,
+  quiet,
+  type Run,
+  runProgram,
+  startServerProcess,
+} from "./whole-process.js";
 
 export interface StdinOptions {
   say: (line: string) => void;
@@ -38,11 +46,7 @@ export async function stdinVsFile(options: StdinOptions): Promise<Figure[]> {
   const table = join(dir, "stdin-table.csv");
   const rows = await writeTable(table, options.bytes);
   const mb = (options.bytes / 1e6).toFixed(0);
-  const peak = join(dir, "peak-rss.cjs");
-  writeFileSync(
-    peak,
-    'process.on("exit", () => process.stderr.write("peak-rss-kib " + process.resourceUsage().maxRSS + "\\n"));\n',
-  );
+  const peak = peakRssModule(dir);
   const servers = [
     await startServerProcess(["--workers", "1"]),
     await startServerProcess(["--workers", "1"]),
@@ -61,7 +65,7 @@ export async function stdinVsFile(options: StdinOptions): Promise<Figure[]> {
     if (run.code !== 0) throw new Error(`column-sums exited with ${run.code}: ${run.stderr.slice(-1000)}`);
     const sum = (JSON.parse(run.stdout) as { results: Array<{ sums: number[] }> }).results[0]?.sums[0];
     if (sum !== firstColumnSum(rows)) throw new Error(`column-sums gave ${sum}, not ${firstColumnSum(rows)}`);
-    return Number(/peak-rss-kib (\d+)/.exec(run.stderr)?.[1]) / 1024;
+    return peakRssMiBOf(run.stderr);
   };
   try {
     // The page cache holds the table, and the servers are warm, before the first timed run.

@@ -1,7 +1,8 @@
 // Running the programs as a user does, for the whole-process figures: a child process timed from
 // spawn to exit, optionally with its own CPU time, and rpcpool-server processes read from /proc.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The built programs, found from dist/bench/. */
@@ -215,3 +216,20 @@ export async function quiet(threshold = 0.15, maxMs = 5000): Promise<number> {
     if (busy < threshold || performance.now() - start > maxMs) return performance.now() - start;
   }
 }
+
+/**
+ * A module for `node --require` that prints the process's peak resident set as it exits
+ * (`peak-rss-kib N` on stderr, from process.resourceUsage().maxRSS), written into `dir`; read it
+ * back from the run's stderr with peakRssMiBOf.
+ */
+export function peakRssModule(dir: string): string {
+  const path = join(dir, "peak-rss.cjs");
+  writeFileSync(
+    path,
+    'process.on("exit", () => process.stderr.write("peak-rss-kib " + process.resourceUsage().maxRSS + "\\n"));\n',
+  );
+  return path;
+}
+
+/** The peak resident set (MiB) a peakRssModule printed on `stderr`; NaN without one. */
+export const peakRssMiBOf = (stderr: string): number => Number(/peak-rss-kib (\d+)/.exec(stderr)?.[1]) / 1024;

@@ -54,7 +54,7 @@ export interface WholeResult {
 }
 
 /** Samples of one configuration across rounds. */
-class Series {
+export class Series {
   readonly runs: Run[] = [];
   readonly serverCpuMs: number[] = [];
   readonly details: unknown[] = [];
@@ -88,7 +88,10 @@ const mb = (bytes: number) => bytes / 1e6;
  * Runs one sample of `series` on a quiet machine, and notes how much CPU other processes took
  * while it ran: the machine's busy time less ours (`ownCpuMs` of the run, if known).
  */
-async function sample(series: Series, run: () => Promise<{ run: Run; ownCpuMs?: number }>): Promise<Run> {
+export async function sample(
+  series: Series,
+  run: () => Promise<{ run: Run; ownCpuMs?: number }>,
+): Promise<Run> {
   series.waitedMs.push(await quiet());
   const busyBefore = machineBusyMs();
   const result = await run();
@@ -102,7 +105,7 @@ async function sample(series: Series, run: () => Promise<{ run: Run; ownCpuMs?: 
 }
 
 /** Checks rpcpool's --json output against the pattern's known first-column sum. */
-function checkRpcpool(run: Run, files: number, rows: number): void {
+export function checkRpcpool(run: Run, files: number, rows: number): void {
   const document = JSON.parse(run.stdout) as { results: { sums: number[] }[]; errors: unknown[] };
   const expected = firstColumnSum(rows);
   if (document.errors.length || document.results.length !== files)
