@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseNumber } from "./number-syntax.js";
 
@@ -21,5 +22,51 @@ describe("parseNumber's slow path", () => {
     const cell = Buffer.from("x;0.1000000000000000055511151231257827;y");
     shared.set(cell, 7);
     expect(parseNumber(shared, 9, 7 + cell.byteLength - 2, DOT)).toBe(0.1);
+  });
+});
+
+describe("parseNumber's fast path (Clinger's, up to 16 significant digits below 2^53)", () => {
+  // Each text as Number() reads it: correctly rounded, whichever path parseNumber takes.
+  const agrees = (text: string) => expect(Object.is(parse(text), Number(text)), text).toBe(true);
+
+  it("agrees with Number() at the edges of 2^53 and of the powers of ten", () => {
+    for (const text of [
+      "9007199254740991", // 2^53 - 1: fast
+      "9007199254740992", // 2^53: slow path, exact either way
+      "9007199254740993", // 2^53 + 1: a tie, to even
+      "9007199254740995",
+      "9999999999999999",
+      "1000000000000000",
+      "0.9007199254740993",
+      "900719925474099.3",
+      "9007199254740993e-22",
+      "9007199254740993e22",
+      "8.999999999999999e22",
+      "1.234567890123456e-7",
+      "-4.503599627370497e15",
+      "0.0000000000000000000001234567890123456",
+      "1234567890123456e-23",
+    ])
+      agrees(text);
+  });
+
+  it("agrees with Number() on random 14-18 digit decimals over the fast path's exponents", () => {
+    const decimal = fc
+      .tuple(
+        fc.boolean(),
+        fc.bigInt({ min: 10n ** 13n, max: 10n ** 18n - 1n }),
+        fc.integer({ min: 0, max: 18 }),
+        fc.integer({ min: -30, max: 30 }),
+      )
+      .map(([negative, digits, point, exp]) => {
+        const text = digits.toString();
+        const at = Math.min(point, text.length);
+        const mantissa = at === 0 ? text : `${text.slice(0, at)}.${text.slice(at)}`;
+        return `${negative ? "-" : ""}${mantissa}${exp === 0 ? "" : `e${exp}`}`;
+      });
+    fc.assert(
+      fc.property(decimal, (text) => Object.is(parse(text), Number(text))),
+      { numRuns: 200_000 },
+    );
   });
 });

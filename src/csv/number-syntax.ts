@@ -2,7 +2,15 @@ import { DOT, LOWER_E, MINUS, NINE, PLUS, UPPER_E, ZERO } from "./byte-codes.js"
 
 /** Powers of ten that float64 holds exactly: the fast path multiplies or divides by one of them. */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-const MAX_FAST_DIGITS = 15;
+/**
+ * Digits gathered into the fast path's mantissa. Fifteen always fit a double; a sixteenth fits when
+ * the mantissa stays below 2^53. That test is exact: ten times a 15-digit mantissa is an even
+ * integer below 2^54, so it is a double, and adding the last digit rounds to 2^53 or above exactly
+ * when the true mantissa is 2^53 or above. Float tables are mostly 15-17 significant digits: a
+ * sixteenth digit keeps about half of the 16-digit cells off the slow path (a string and Number()).
+ */
+const MAX_FAST_DIGITS = 16;
+const TWO_53 = 2 ** 53;
 
 /**
  * Parses the decimal number in bytes[start, end) (no surrounding spaces), with `decimal` as the
@@ -66,7 +74,7 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number, decim
   }
   if (p !== end) return Number.NaN;
   let value: number;
-  if (significant <= MAX_FAST_DIGITS && exponent >= -22 && exponent <= 22) {
+  if (significant <= MAX_FAST_DIGITS && mantissa < TWO_53 && exponent >= -22 && exponent <= 22) {
     value = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
   } else {
     value = slowParse(bytes, start, end, decimal);
