@@ -1,14 +1,13 @@
 import type { JobQueue } from "../queue/job-queue.js";
-import { formatLabels, type Labels } from "../rpc/server-labels.js";
+import { formatLabels, type Labels, labelsAsPairs } from "../rpc/server-labels.js";
 import { say } from "./output.js";
 
 /** How long `result --wait` waits before it looks for workers, and then between looks. */
 const lookEveryMs = 3_000;
 
-/** `gpu=1,zone=b`, and the `--label` flags that start a worker meeting it. */
-const pairs = (require: Labels) => Object.entries(require).map(([k, v]) => `${k}=${v}`);
+/** The `--label` flags that start a worker meeting a requirement. */
 const labelFlags = (require: Labels) =>
-  pairs(require)
+  labelsAsPairs(require)
     .map((pair) => ` --label ${pair}`)
     .join("");
 
@@ -27,7 +26,7 @@ export async function waitNoticingNoWorker<T>(queue: JobQueue, id: string, wait:
       const { require } = workers;
       say(
         require
-          ? `waiting for a worker with ${pairs(require).join(",")}: none connected to queue ${queue.shown} has it ` +
+          ? `waiting for a worker with ${labelsAsPairs(require).join(",")}: none connected to queue ${queue.shown} has it ` +
               `(workers' labels: ${shownLabels(workers.labels)}); start one with rpcpool-server --queue ${queue.shown}${labelFlags(require)} (still waiting; Ctrl-C to stop)`
           : `waiting: no worker is connected to queue ${queue.shown}; ` +
               `start one with rpcpool-server --queue ${queue.shown} (still waiting; Ctrl-C to stop)`,
@@ -53,7 +52,7 @@ export async function warnUnmetRequirement(queue: JobQueue, id: string): Promise
   const workers = await queue.jobWorkers(id).catch(() => undefined);
   if (!workers?.require || workers.matching > 0) return;
   say(
-    `warning: no worker connected to queue ${queue.shown} has ${pairs(workers.require).join(",")} ` +
+    `warning: no worker connected to queue ${queue.shown} has ${labelsAsPairs(workers.require).join(",")} ` +
       `(workers' labels: ${shownLabels(workers.labels)}); job ${id} waits for one: ` +
       `start it with rpcpool-server --queue ${queue.shown}${labelFlags(workers.require)}`,
   );

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
+import { labelsAsPairs } from "../rpc/server-labels.js";
 import { textTable, writeJson } from "./output.js";
 import type { CommonOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
@@ -75,9 +76,7 @@ export function topTable(rows: ServerRow[]): string {
         : [
             r.address,
             r.name ?? "",
-            Object.entries(r.labels ?? {})
-              .map(([k, v]) => `${k}=${v}`)
-              .join(","),
+            labelsAsPairs(r.labels).join(","),
             r.version ?? "",
             duration(r.uptimeSeconds ?? 0),
             `${r.workersBusy}/${r.workers}`,

@@ -65,13 +65,6 @@ export function checkedRequirement(require: Labels | undefined): Labels | undefi
   }
 }
 
-/** `gpu=1,zone=b`: a requirement as the messages name it. */
-export function shownRequirement(require: Labels): string {
-  return Object.entries(require)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
-}
-
 /** Records a requirement as submitted, announcing it the first time. */
 export async function recordRequirement(redis: Redis, require: Labels): Promise<void> {
   const text = requirementText(require);

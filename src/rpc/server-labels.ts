@@ -37,9 +37,11 @@ export function checkLabels(labels: Labels): Labels {
   return labels;
 }
 
-/** `{zone=a,gpu=1}`: labels as the errors and `rpcpool top` show them. */
+/** The labels' `KEY=VALUE` pairs, in their order: what --label and --require take. */
+export const labelsAsPairs = (labels: Labels | undefined): string[] =>
+  Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+
+/** `{zone=a,gpu=1}`: labels as the errors show them. */
 export function formatLabels(labels: Labels | undefined): string {
-  return `{${Object.entries(labels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",")}}`;
+  return `{${labelsAsPairs(labels).join(",")}}`;
 }
