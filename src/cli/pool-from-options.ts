@@ -89,7 +89,7 @@ export function clientSecurity(options: CommonOptions): ClientSecurity {
 export async function poolFromOptions(
   options: CommonOptions,
   onEvent?: (event: PoolEvent) => void,
-  local: { processes?: boolean } = {},
+  local: { processes?: boolean; pipeline?: boolean } = {},
 ): Promise<Pool> {
   const onWarning = (message: string) => say(`warning: ${message}`);
   const security = clientSecurity(options);
@@ -110,6 +110,8 @@ export async function poolFromOptions(
       require: options.require,
       prefer: options.prefer,
       methods: lessonMethodDefaults,
+      // A command of one small call sends it behind the servers' Info, not after it (ConnectOptions.pipeline).
+      pipeline: local.pipeline,
     });
   }
   if (security.tlsCa || security.tlsCert || security.token) {

@@ -3,7 +3,7 @@ import type { CirclesResponse, MeansResponse } from "../gen/rpcpool/compute/v1/c
 import { LessonClient } from "../lesson/client/lesson-client.js";
 import { ClientError } from "../rpc/client-error.js";
 import { parseLists, parseRadii } from "./option-parsers.js";
-import { say, textTable, writeJson, writeText } from "./output.js";
+import { say, textTable, unreachableHints, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode } from "./run-program.js";
 
@@ -13,7 +13,8 @@ async function runOne<T>(
   command: Command,
   call: (lesson: LessonClient) => Promise<T>,
 ): Promise<T | undefined> {
-  const pool = await poolFromOptions(options);
+  // One call and exit: it goes out right behind the servers' Info (a round trip less).
+  const pool = await poolFromOptions(options, undefined, { pipeline: true });
   try {
     return await call(new LessonClient(pool));
   } catch (caught) {
@@ -28,6 +29,8 @@ async function runOne<T>(
 export async function reportRefusal(caught: unknown, options: { json?: boolean }, command: Command) {
   const error = ClientError.from(caught);
   say(`error: ${error.codeName}: ${error.details}`);
+  // A pipelined pool that reached no server fails its call with connect's error: the same hints.
+  for (const hint of unreachableHints(error)) say(`hint: ${hint}`);
   if (options.json) await writeJson({ errors: [{ code: error.codeName, message: error.details }] });
   setExitCode(command, 1);
 }

@@ -1,11 +1,14 @@
-import { lookup as dnsLookup } from "node:dns/promises";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
 
 /** Every address behind a name (IPv4 and IPv6), like the system resolver's lookup with all: true. */
 export type Lookup = (name: string) => Promise<string[]>;
 
-const systemLookup: Lookup = async (name) => (await dnsLookup(name, { all: true })).map((a) => a.address);
+// node:dns/promises is loaded on the first dns:/// target: HOST:PORT lists (a tiny call) never need it.
+const systemLookup: Lookup = async (name) => {
+  const { lookup } = await import("node:dns/promises");
+  return (await lookup(name, { all: true })).map((a) => a.address);
+};
 
 /**
  * The servers a target list names: HOST:PORT items as they are, and `dns:///name:port` items

@@ -1,7 +1,7 @@
 import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
 import type { MethodDefaults } from "../rpc/method-defaults.js";
-import { connectFailure } from "./connect-failure.js";
+import { connectFailure, noServerError } from "./connect-failure.js";
 import type { Discovery } from "./discovery.js";
 import type { ClientObserver } from "./metrics/client-observer.js";
 import type { ConnectOptions } from "./pool-options.js";
@@ -19,6 +19,9 @@ export class PoolMembers {
   #discovery?: { stop(): void };
   /** pool.metrics()'s observer, once asked for: servers that join later are counted too. */
   #observer?: ClientObserver;
+  /** The pool's error once no server it was given answered its Info (`greet`): none is left. */
+  unreachable: ClientError | undefined;
+  #closed = false;
 
   constructor(
     /** The servers work goes to now. */
@@ -39,6 +42,37 @@ export class PoolMembers {
       for (const server of this.list.filter((s) => !current.includes(s.address))) this.#remove(server);
       changed();
     });
+  }
+
+  /**
+   * Asks every member its Info without waiting for the answers (ConnectOptions.pipeline): calls go
+   * out behind Info on the same connections. A server that does not answer is warned of and
+   * dropped, as `connectAll` skips it; when none answered, `unreachable` is the error a pool that
+   * reached no server throws. `changed` after each answer (Info brings worker counts and labels).
+   */
+  greet(targets: string[], changed: () => void): void {
+    const failures: ClientError[] = [];
+    let waiting = this.list.length;
+    for (const server of this.list) {
+      server.greeting = server.hello().then(
+        () => {
+          server.greeting = undefined;
+          return true;
+        },
+        (reason: unknown) => {
+          server.greeting = undefined;
+          // An Info cut short by the pool's own close (a command done before it came) is no news.
+          if (this.#closed) return false;
+          failures.push(skipped(server.address, reason, this.options));
+          this.#remove(server);
+          return false;
+        },
+      );
+      server.greeting.then(() => {
+        if (--waiting === 0 && this.list.length === 0) this.unreachable = noServerError(targets, failures);
+        changed();
+      });
+    }
   }
 
   /** Counts every member's calls from now on, and those of servers that join later. */
@@ -68,6 +102,7 @@ export class PoolMembers {
 
   /** Stops discovery and closes every connection. */
   close(): void {
+    this.#closed = true;
     this.#discovery?.stop();
     for (const server of [...this.list, ...this.#leaving]) server.close();
     this.#leaving.clear();
@@ -95,10 +130,27 @@ export async function connectAll(
   defaults: MethodDefaults,
   failures: ClientError[] = [],
 ): Promise<ServerConnection[]> {
+  const connections = connectionsTo(addresses, options, defaults);
+  const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
+  hellos.forEach((hello, i) => {
+    if (hello.status === "rejected") {
+      connections[i]!.close();
+      failures.push(skipped(addresses[i]!, hello.reason, options));
+    }
+  });
+  return connections.filter((_, i) => hellos[i]!.status === "fulfilled");
+}
+
+/** A connection to each address (nothing asked yet: the transport connects on the first call). */
+export function connectionsTo(
+  addresses: string[],
+  options: ConnectOptions,
+  defaults: MethodDefaults,
+): ServerConnection[] {
   const security = options.security ?? {};
   const tls = transportTls(security);
   const metadata = callMetadata(security);
-  const connections = addresses.map(
+  return addresses.map(
     (address) =>
       new ServerConnection(address, {
         tls,
@@ -108,17 +160,12 @@ export async function connectAll(
         cooldownMs: options.cooldownMs,
       }),
   );
-  const hellos = await Promise.allSettled(connections.map((connection) => connection.hello()));
-  hellos.forEach((hello, i) => {
-    if (hello.status === "rejected") {
-      connections[i]!.close();
-      const error = ClientError.from(hello.reason, addresses[i]);
-      failures.push(error);
-      const { reason, tls } = connectFailure(error);
-      options.onWarning?.(
-        `skipping ${addresses[i]}: ${error.codeName}: ${tls ? "TLS refused: " : ""}${reason}`,
-      );
-    }
-  });
-  return connections.filter((_, i) => hellos[i]!.status === "fulfilled");
+}
+
+/** A server that did not answer its Info: the warning, and its failure for noServerError. */
+function skipped(address: string, reason: unknown, options: ConnectOptions): ClientError {
+  const error = ClientError.from(reason, address);
+  const { reason: why, tls } = connectFailure(error);
+  options.onWarning?.(`skipping ${address}: ${error.codeName}: ${tls ? "TLS refused: " : ""}${why}`);
+  return error;
 }

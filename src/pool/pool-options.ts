@@ -48,6 +48,16 @@ export interface ConnectOptions {
   methods?: Record<string, Partial<MethodPolicy>>;
   /** Connection settings over rpcpool's (keepalive as docs/limits.md says, replies up to 64 MiB). */
   transport?: Partial<Omit<TransportOptions, "tls">>;
+  /**
+   * `connect` returns at once instead of after every server's Info: the first calls go out on the
+   * same connections right behind Info (one round trip less for a program that makes one call and
+   * exits: the CLI's `circles` and `means`). Until its Info answers, a server counts one worker
+   * thread, no labels (a run that requires labels waits for them) and hosts every method; a call it
+   * fails before answering Info runs elsewhere as if never sent, and a server that never answers is
+   * skipped with the same warning. When none answers, the runs fail with the error `connect` would
+   * have thrown. Default false.
+   */
+  pipeline?: boolean;
 }
 
 export interface LocalPoolOptions extends ConnectOptions, LocalServerOptions {

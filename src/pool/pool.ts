@@ -9,10 +9,10 @@ import { Collectives, type ReduceOp, type StoreCallOptions, type ValueTraffic } 
 import { noServerError } from "./connect-failure.js";
 import { Discovery } from "./discovery.js";
 import { type LabelRules, labelsOf, matching, mergeRules, rank, unmetError } from "./label-match.js";
-import { type StartedServer, startLocalServers } from "./local-servers.js";
+import type { StartedServer } from "./local-servers.js";
 import type { ClientObserver } from "./metrics/client-observer.js";
 import type { Outcome, RunOptions, TaskFn } from "./outcome.js";
-import { connectAll, PoolMembers } from "./pool-members.js";
+import { connectAll, connectionsTo, PoolMembers } from "./pool-members.js";
 import type { ConnectOptions, LocalPoolOptions } from "./pool-options.js";
 import { PoolRuns } from "./pool-runs.js";
 import { applyOne, asCompleted, type Inputs, imapValues, mapSettled, mapValues } from "./run-verbs.js";
@@ -48,16 +48,27 @@ export class Pool {
     this.#runs.engine.onIdle = (server) => members.closeIfDrained(server);
   }
 
-  /** Connects to running servers. Unreachable ones are skipped with a warning while any is up. */
+  /**
+   * Connects to running servers. Unreachable ones are skipped with a warning while any is up. With
+   * `pipeline`, it returns without waiting for the servers' Info: see ConnectOptions.pipeline.
+   */
   static async connect(targets: string[], options: ConnectOptions = {}): Promise<Pool> {
     if (targets.length === 0) throw new ClientError(status.INVALID_ARGUMENT, "no server address given");
     const discovery = new Discovery(targets, options.lookup);
     const defaults = new MethodDefaults(options.methods);
     const failures: ClientError[] = [];
-    const up = await connectAll(await discovery.resolve(), options, defaults, failures);
+    const addresses = await discovery.resolve();
+    const up = options.pipeline
+      ? connectionsTo(addresses, options, defaults)
+      : await connectAll(addresses, options, defaults, failures);
     if (up.length === 0) throw noServerError(targets, failures);
     const pool = new Pool(new PoolMembers(up, options, defaults), options);
-    if (discovery.dynamic) pool.#members.watch(discovery, () => pool.#runs.engine.pump());
+    const pump = () => pool.#runs.engine.pump();
+    if (options.pipeline) {
+      pool.#runs.engine.unreachable = () => pool.#members.unreachable;
+      pool.#members.greet(targets, pump);
+    }
+    if (discovery.dynamic) pool.#members.watch(discovery, pump);
     return pool;
   }
 
@@ -67,7 +78,8 @@ export class Pool {
     const workers = options.workersPerServer ?? options.workers ?? 1;
     const local = options.start
       ? await options.start(count, workers)
-      : await startLocalServers(count, { ...options, workers });
+      : // Loaded here: it spawns processes (node:child_process, node:readline), which `connect` never does.
+        await (await import("./local-servers.js")).startLocalServers(count, { ...options, workers });
     try {
       const pool = await Pool.connect(
         local.map((server) => server.address),

@@ -94,6 +94,12 @@ export class ServerConnection implements PoolServer {
   failedAt = Number.NEGATIVE_INFINITY;
   /** Its measured throughput and the expected ends of its calls in flight (docs/scheduling.md). */
   readonly rate = new ServerRate();
+  /**
+   * Set while its first Info is on the way in a pool that sends calls before Info
+   * (`ConnectOptions.pipeline`): true once it answered, false when it never did (it was never one
+   * of the pool's servers). Undefined once settled, and always in a pool that waits for Info.
+   */
+  greeting: Promise<boolean> | undefined;
 
   constructor(
     readonly address: string,

@@ -39,6 +39,8 @@ export class TaskEngine {
   readonly priorities = new RunPriorities();
   /** Told when a server has no call of any run in flight any more (a server leaving the pool closes then). */
   onIdle: ((server: ServerConnection) => void) | undefined;
+  /** The pool's error when no server it was given answered (a pipelined pool): runs left without one fail with it. */
+  unreachable: (() => ClientError | undefined) | undefined;
 
   /**
    * `recover`: told of a task's failure before the engine judges it; true when it repaired the
@@ -94,6 +96,9 @@ export class TaskEngine {
   }
 
   #dispatch(run: Run<unknown, unknown>, all: readonly ServerConnection[], now: number): void {
+    // Servers whose first Info is on its way have no labels yet (a pipelined pool): a run that
+    // requires or prefers some waits for every answer, as it would have in a pool that waits.
+    if ((run.settings.require || run.settings.prefer) && all.some((s) => s.greeting)) return;
     const eligible = this.#eligible(run, all);
     if (eligible.length === 0) {
       if (run.inFlight === 0) this.#abandon(run, run.settings.method, all);
@@ -240,10 +245,32 @@ export class TaskEngine {
         this.pump();
       },
       (caught: unknown) => {
-        server.rate.finished(task);
-        this.#release(run, server, controller);
-        this.#failed(run, task, server, caught);
-        this.pump();
+        const judge = () => {
+          server.rate.finished(task);
+          this.#release(run, server, controller);
+          this.#failed(run, task, server, caught);
+          this.pump();
+        };
+        // A call sent before its server's first Info came back is judged once it has: a server that
+        // never answered Info was never one of the pool's, and the task goes elsewhere as if it
+        // had never been sent (it is not counted against the retries, nor the server's health).
+        const greeting = server.greeting;
+        if (!greeting) return judge();
+        greeting.then((answered) => {
+          if (answered) return judge();
+          server.rate.finished(task);
+          this.#release(run, server, controller);
+          const error = ClientError.from(caught, server.address);
+          if (run.aborted) {
+            run.emit({ type: "failed", index: task.index, server: server.name, error: run.aborted });
+            run.settle({ ok: false, index: task.index, error: run.aborted, attempts: task.attempts });
+          } else {
+            run.emit({ type: "retried", index: task.index, from: server.name, error });
+            task.attempts.pop();
+            run.retrying.unshift(task);
+          }
+          this.pump();
+        });
       },
     );
   }
@@ -361,8 +388,10 @@ export class TaskEngine {
     // Servers are there but none has the labels the run requires: the requirement's error, at once.
     // (A run given no server at all, as a baseline of the matching ones is when none match: the pool's.)
     const named = hosting.length > 0 ? hosting : all.filter((s) => !method || s.hosts(method));
-    const error =
-      require && named.length > 0
+    const unreachable = all.length === 0 ? this.unreachable?.() : undefined;
+    const error = unreachable
+      ? unreachable
+      : require && named.length > 0
         ? unmetError(require, named, method)
         : new ClientError(
             status.UNAVAILABLE,

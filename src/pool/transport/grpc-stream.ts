@@ -1,5 +1,5 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
-import { gunzipSync, inflateSync } from "node:zlib";
+import { createRequire } from "node:module";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status, statusOfHttp } from "../../rpc/grpc-status.js";
 import type { MethodSpec } from "../../rpc/method-spec.js";
@@ -260,8 +260,10 @@ export class GrpcStream<Req, Res> {
     const encoding = String(this.#headers?.["grpc-encoding"] ?? "identity");
     const options = { maxOutputLength: this.options.maxReceiveBytes };
     try {
-      if (encoding === "gzip") return gunzipSync(bytes, options);
-      if (encoding === "deflate") return inflateSync(bytes, options);
+      // zlib is taken only here, for the rare compressed reply: not loaded at every start-up.
+      const zlib = (): typeof import("node:zlib") => createRequire(import.meta.url)("node:zlib");
+      if (encoding === "gzip") return zlib().gunzipSync(bytes, options);
+      if (encoding === "deflate") return zlib().inflateSync(bytes, options);
     } catch (error) {
       const tooLarge = (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
       this.#failWith(
