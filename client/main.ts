@@ -55,6 +55,16 @@ process.on("warning", (warning: Error & { code?: string }) => {
   if (warning.code !== "DEP0123") process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 
+/**
+ * Each command's definition, by name, run below: all of them, or only the one the first word
+ * names (its options and help are all it needs). Defining every command and its options
+ * took about 2 ms of a tiny call's start-up.
+ */
+const definitions: Array<[string, () => unknown]> = [];
+function define(name: string, add: () => unknown): void {
+  definitions.push([name, add]);
+}
+
 const program = new Command("rpcpool")
   .description("Fan the lesson's computations out over rpcpool compute servers.")
   .version(version);
@@ -125,151 +135,170 @@ function table(command: Command): Command {
     .option("--remote-paths", "FILEs are paths under each server's --data-root: only paths travel");
 }
 
-common(
-  table(
-    program
-      .command("column-sums")
-      .argument("<files...>", "CSV tables; - is standard input")
-      .description("column sums of CSV tables")
-      .option("--total", "also the exact column sums over all files together (same widths needed)"),
-  ),
-).action(
-  lazy(
-    () => import("../src/cli/table-commands.js"),
-    (m) => m.columnSumsCommand,
+define("column-sums", () =>
+  common(
+    table(
+      program
+        .command("column-sums")
+        .argument("<files...>", "CSV tables; - is standard input")
+        .description("column sums of CSV tables")
+        .option("--total", "also the exact column sums over all files together (same widths needed)"),
+    ),
+  ).action(
+    lazy(
+      () => import("../src/cli/table-commands.js"),
+      (m) => m.columnSumsCommand,
+    ),
   ),
 );
 
-common(
-  table(
+define("weighted-means", () =>
+  common(
+    table(
+      program
+        .command("weighted-means")
+        .argument("<files...>", "CSV tables; - is standard input")
+        .description("weighted column means of CSV tables")
+        .requiredOption(
+          "--weights <file>",
+          "weights: a JSON array, or one number a line; one per row (- is standard input)",
+        )
+        .addOption(
+          new Option("--divisor <d>", "divide by the sum of the weights, or by the row count (the lesson's)")
+            .choices(["weights", "rows"])
+            .default("weights"),
+        ),
+    ),
+  ).action(
+    lazy(
+      () => import("../src/cli/table-commands.js"),
+      (m) => m.weightedMeansCommand,
+    ),
+  ),
+);
+
+define("accumulate", () =>
+  common(
+    tableFlags(
+      program
+        .command("accumulate")
+        .argument("<files...>")
+        .description(
+          "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
+        ),
+    ).option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
+    { retries: false },
+  ).action(
+    lazy(
+      () => import("../src/cli/accumulate-command.js"),
+      (m) => m.accumulateCommand,
+    ),
+  ),
+);
+
+define("circles", () =>
+  common(
     program
-      .command("weighted-means")
-      .argument("<files...>", "CSV tables; - is standard input")
-      .description("weighted column means of CSV tables")
-      .requiredOption(
-        "--weights <file>",
-        "weights: a JSON array, or one number a line; one per row (- is standard input)",
+      .command("circles")
+      .description("circle lengths 2*pi*r and areas pi*r^2")
+      .requiredOption("--radii <list>", "radii: 1,2,3 or a range 1..9")
+      .option("--pi <x>", "the value of pi (the lesson uses 3.1415927)", finiteNumber),
+  ).action(
+    lazy(
+      () => import("../src/cli/small-commands.js"),
+      (m) => m.circlesCommand,
+    ),
+  ),
+);
+
+define("means", () =>
+  common(
+    program
+      .command("means")
+      .description("the mean of each list")
+      .requiredOption("--lists <json>", "a JSON array of lists, e.g. '[[1,2,3],[5,2,7]]'"),
+  ).action(
+    lazy(
+      () => import("../src/cli/small-commands.js"),
+      (m) => m.meansCommand,
+    ),
+  ),
+);
+
+define("demo", () =>
+  common(
+    program
+      .command("demo")
+      .description("the lesson's timing demos: sleep and a CPU-bound count, sequential against fanned out")
+      .option("--calls <n>", "calls of each demo", positiveInteger, 6)
+      .option("--sleep-ms <ms>", "milliseconds each sleep takes", integerIn(0, 3_600_000), 1000)
+      .option(
+        "--iterations <n>",
+        "count of the CPU-bound loop (the default takes a few hundred ms a call)",
+        integerIn(1, 1e12),
+        demoIterations,
+      ),
+  ).action(
+    lazy(
+      () => import("../src/cli/demo-command.js"),
+      (m) => m.demoCommand,
+    ),
+  ),
+);
+
+define("lesson", () =>
+  common(
+    program
+      .command("lesson")
+      .description(
+        "the lesson's experiment: column sums of its ten tables, sequential and fanned out, with the speed-up",
+      )
+      .option(
+        "--data <dir>",
+        "the lesson's tables; missing ones are generated into an empty or rpcpool-made folder",
+        "data/lesson",
+      ),
+  ).action(
+    lazy(
+      () => import("../src/cli/lesson-command.js"),
+      (m) => m.lessonCommand,
+    ),
+  ),
+);
+
+define("scale", () =>
+  common(
+    program
+      .command("scale")
+      .description(
+        "run a workload on 1, 2, ... N servers: speed-up, efficiency, Karp-Flatt, and the Amdahl fit",
+      )
+      .option(
+        "--max-local <n>",
+        "local servers to start when --servers is not given (default: one per core)",
+        positiveInteger,
       )
       .addOption(
-        new Option("--divisor <d>", "divide by the sum of the weights, or by the row count (the lesson's)")
-          .choices(["weights", "rows"])
-          .default("weights"),
+        new Option("--workload <w>", "what to run").choices(["column-sums", "spin", "sleep"]).default("spin"),
+      )
+      .option(
+        "--tasks <n>",
+        "tasks per run (12 divides evenly among 1, 2, 3, 4 and 6 servers)",
+        positiveInteger,
+        12,
+      )
+      .option("--iterations <n>", "spin: count of each task's loop", integerIn(1, 1e12), 500_000_000)
+      .option("--sleep-ms <ms>", "sleep: milliseconds each task sleeps", integerIn(0, 3_600_000), 200)
+      .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
+      .option(
+        "--report <file.html>",
+        "also write a self-contained HTML page with the charts (checked first)",
       ),
-  ),
-).action(
-  lazy(
-    () => import("../src/cli/table-commands.js"),
-    (m) => m.weightedMeansCommand,
-  ),
-);
-
-common(
-  tableFlags(
-    program
-      .command("accumulate")
-      .argument("<files...>")
-      .description(
-        "running exact column sums of tables added one at a time to an accumulator on one server (a session)",
-      ),
-  ).option("--server <address>", "the server that holds the accumulator (default: the least busy)"),
-  { retries: false },
-).action(
-  lazy(
-    () => import("../src/cli/accumulate-command.js"),
-    (m) => m.accumulateCommand,
-  ),
-);
-
-common(
-  program
-    .command("circles")
-    .description("circle lengths 2*pi*r and areas pi*r^2")
-    .requiredOption("--radii <list>", "radii: 1,2,3 or a range 1..9")
-    .option("--pi <x>", "the value of pi (the lesson uses 3.1415927)", finiteNumber),
-).action(
-  lazy(
-    () => import("../src/cli/small-commands.js"),
-    (m) => m.circlesCommand,
-  ),
-);
-
-common(
-  program
-    .command("means")
-    .description("the mean of each list")
-    .requiredOption("--lists <json>", "a JSON array of lists, e.g. '[[1,2,3],[5,2,7]]'"),
-).action(
-  lazy(
-    () => import("../src/cli/small-commands.js"),
-    (m) => m.meansCommand,
-  ),
-);
-
-common(
-  program
-    .command("demo")
-    .description("the lesson's timing demos: sleep and a CPU-bound count, sequential against fanned out")
-    .option("--calls <n>", "calls of each demo", positiveInteger, 6)
-    .option("--sleep-ms <ms>", "milliseconds each sleep takes", integerIn(0, 3_600_000), 1000)
-    .option(
-      "--iterations <n>",
-      "count of the CPU-bound loop (the default takes a few hundred ms a call)",
-      integerIn(1, 1e12),
-      demoIterations,
+  ).action(
+    lazy(
+      () => import("../src/cli/scale-command.js"),
+      (m) => m.scaleCommand,
     ),
-).action(
-  lazy(
-    () => import("../src/cli/demo-command.js"),
-    (m) => m.demoCommand,
-  ),
-);
-
-common(
-  program
-    .command("lesson")
-    .description(
-      "the lesson's experiment: column sums of its ten tables, sequential and fanned out, with the speed-up",
-    )
-    .option(
-      "--data <dir>",
-      "the lesson's tables; missing ones are generated into an empty or rpcpool-made folder",
-      "data/lesson",
-    ),
-).action(
-  lazy(
-    () => import("../src/cli/lesson-command.js"),
-    (m) => m.lessonCommand,
-  ),
-);
-
-common(
-  program
-    .command("scale")
-    .description(
-      "run a workload on 1, 2, ... N servers: speed-up, efficiency, Karp-Flatt, and the Amdahl fit",
-    )
-    .option(
-      "--max-local <n>",
-      "local servers to start when --servers is not given (default: one per core)",
-      positiveInteger,
-    )
-    .addOption(
-      new Option("--workload <w>", "what to run").choices(["column-sums", "spin", "sleep"]).default("spin"),
-    )
-    .option(
-      "--tasks <n>",
-      "tasks per run (12 divides evenly among 1, 2, 3, 4 and 6 servers)",
-      positiveInteger,
-      12,
-    )
-    .option("--iterations <n>", "spin: count of each task's loop", integerIn(1, 1e12), 500_000_000)
-    .option("--sleep-ms <ms>", "sleep: milliseconds each task sleeps", integerIn(0, 3_600_000), 200)
-    .option("--rows <n>", "column-sums: rows of the lesson table each task sums", positiveInteger, 70_000)
-    .option("--report <file.html>", "also write a self-contained HTML page with the charts (checked first)"),
-).action(
-  lazy(
-    () => import("../src/cli/scale-command.js"),
-    (m) => m.scaleCommand,
   ),
 );
 
@@ -290,57 +319,63 @@ function described(command: Command): Command {
     .option("--timeout-ms <ms>", "deadline of each call", positiveInteger);
 }
 
-common(
-  described(
-    program
-      .command("call")
-      .argument("<method>", "SERVICE/METHOD, e.g. acme.stats.v1.StatsService/Describe")
-      .argument(
-        "[json]",
-        "the request in proto3 JSON; - or none reads it (or JSON lines of a stream) from stdin",
-      )
-      .description(
-        "call any method of a server (described by its reflection or --proto); replies as JSON lines",
-      )
-      .option("--pretty", "indent the JSON replies"),
-  ),
-).action(
-  lazy(
-    () => import("../src/cli/call-command.js"),
-    (m) => m.callCommand,
-  ),
-);
-
-common(
-  described(
-    program
-      .command("map")
-      .argument("<method>", "SERVICE/METHOD of a unary method")
-      .argument("[file]", "JSON lines, one request each; - or none is stdin")
-      .description("one call per JSON line fanned out over the servers; one reply a line, in input order")
-      .option("--unordered", "print replies as they finish, not in input order")
-      .option("--chunksize <n>", "requests per round trip (BatchService)", positiveInteger, 64)
-      .option("--window <n>", "lines read ahead of the oldest reply not yet printed", positiveInteger),
-  ),
-).action(
-  lazy(
-    () => import("../src/cli/map-command.js"),
-    (m) => m.mapCommand,
-  ),
-);
-
-program
-  .command("init")
-  .argument("<dir>", "a new or empty folder")
-  .description(
-    "write a small service project into DIR: a proto, typed handlers, a client, a test (then: cd DIR && npm install && npm test)",
-  )
-  .action(
-    lazy(
-      () => import("../src/cli/init-command.js"),
-      (m) => m.initCommand,
+define("call", () =>
+  common(
+    described(
+      program
+        .command("call")
+        .argument("<method>", "SERVICE/METHOD, e.g. acme.stats.v1.StatsService/Describe")
+        .argument(
+          "[json]",
+          "the request in proto3 JSON; - or none reads it (or JSON lines of a stream) from stdin",
+        )
+        .description(
+          "call any method of a server (described by its reflection or --proto); replies as JSON lines",
+        )
+        .option("--pretty", "indent the JSON replies"),
     ),
-  );
+  ).action(
+    lazy(
+      () => import("../src/cli/call-command.js"),
+      (m) => m.callCommand,
+    ),
+  ),
+);
+
+define("map", () =>
+  common(
+    described(
+      program
+        .command("map")
+        .argument("<method>", "SERVICE/METHOD of a unary method")
+        .argument("[file]", "JSON lines, one request each; - or none is stdin")
+        .description("one call per JSON line fanned out over the servers; one reply a line, in input order")
+        .option("--unordered", "print replies as they finish, not in input order")
+        .option("--chunksize <n>", "requests per round trip (BatchService)", positiveInteger, 64)
+        .option("--window <n>", "lines read ahead of the oldest reply not yet printed", positiveInteger),
+    ),
+  ).action(
+    lazy(
+      () => import("../src/cli/map-command.js"),
+      (m) => m.mapCommand,
+    ),
+  ),
+);
+
+define("init", () =>
+  program
+    .command("init")
+    .argument("<dir>", "a new or empty folder")
+    .description(
+      "write a small service project into DIR: a proto, typed handlers, a client, a test (then: cd DIR && npm install && npm test)",
+    )
+    .action(
+      lazy(
+        () => import("../src/cli/init-command.js"),
+        (m) => m.initCommand,
+      ),
+    ),
+);
 
 /** Options of the commands that watch running servers (`top`, `dashboard`): no local servers, no retries. */
 function watching(command: Command): Command {
@@ -355,34 +390,38 @@ function watching(command: Command): Command {
     .option("--token-file <file>", "send the bearer token in this file with every call");
 }
 
-watching(
-  program
-    .command("top")
-    .description(
-      "each server's calls, latency, workers, store and sessions: live on a terminal, once with --json",
-    )
-    .option("--json", "print one snapshot as a JSON document and exit")
-    .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
-    .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
-).action(
-  lazy(
-    () => import("../src/cli/top-command.js"),
-    (m) => m.topCommand,
+define("top", () =>
+  watching(
+    program
+      .command("top")
+      .description(
+        "each server's calls, latency, workers, store and sessions: live on a terminal, once with --json",
+      )
+      .option("--json", "print one snapshot as a JSON document and exit")
+      .option("--interval-ms <ms>", "how often the live view is redrawn", positiveInteger, 1000)
+      .option("--count <n>", "redraws before the live view ends (default: until Ctrl-C)", positiveInteger),
+  ).action(
+    lazy(
+      () => import("../src/cli/top-command.js"),
+      (m) => m.topCommand,
+    ),
   ),
 );
 
-watching(
-  program
-    .command("dashboard")
-    .description("a live web page of the servers: charts over time, the task stream, the queue's depth")
-    .option("--host <address>", "address the page is served on", "127.0.0.1")
-    .option("--port <port>", "port of the page (0: any free one)", integerIn(0, 65535), 8787)
-    .option("--interval-ms <ms>", "how often the servers are asked", positiveInteger, 1000)
-    .option("--queue <url>", "also show this durable queue's depth (redis://...; default: $RPCPOOL_QUEUE)"),
-).action(
-  lazy(
-    () => import("../src/cli/dashboard/dashboard-command.js"),
-    (m) => m.dashboardCommand,
+define("dashboard", () =>
+  watching(
+    program
+      .command("dashboard")
+      .description("a live web page of the servers: charts over time, the task stream, the queue's depth")
+      .option("--host <address>", "address the page is served on", "127.0.0.1")
+      .option("--port <port>", "port of the page (0: any free one)", integerIn(0, 65535), 8787)
+      .option("--interval-ms <ms>", "how often the servers are asked", positiveInteger, 1000)
+      .option("--queue <url>", "also show this durable queue's depth (redis://...; default: $RPCPOOL_QUEUE)"),
+  ).action(
+    lazy(
+      () => import("../src/cli/dashboard/dashboard-command.js"),
+      (m) => m.dashboardCommand,
+    ),
   ),
 );
 
@@ -392,8 +431,10 @@ watching(
 // start-up. Any other first word (a queue command, help, an option, a typo) gets every command.
 // Their subcommands take options after their names (positional options): set here, for all, as
 // when they were always added.
+const named = definitions.find(([name]) => name === process.argv[2]);
+for (const [, add] of named ? [named] : definitions) add();
 program.enablePositionalOptions();
-if (!program.commands.some((command) => command.name() === process.argv[2])) {
+if (!named) {
   const { addQueueCommands } = await import("../src/cli/queue-commands.js");
   addQueueCommands(program);
 }

@@ -1,7 +1,7 @@
 import { type Command, CommanderError } from "commander";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import { SpanStatusCode, startInternalSpan, withContext } from "../tracing/spans.js";
+import { setSpanError, startInternalSpan, withContext } from "../tracing/spans.js";
 import { startTracing, type Tracing } from "../tracing/start-tracing.js";
 import { TracingConfigError } from "../tracing/tracing-config.js";
 import { interruptedExitCode, isInterruptedError } from "./interrupt.js";
@@ -61,7 +61,7 @@ export async function runProgram(
     const root = startInternalSpan(name ? `${program.name()} ${name}` : program.name());
     const code = await withContext(root.context, () => runCommand(program, argv));
     root.span.setAttribute("process.exit.code", code);
-    if (code !== 0) root.span.setStatus({ code: SpanStatusCode.ERROR, message: `exit code ${code}` });
+    if (code !== 0) setSpanError(root.span, `exit code ${code}`);
     root.span.end();
     return code;
   } finally {

@@ -19,7 +19,7 @@ import { applyOne, asCompleted, type Inputs, imapValues, mapSettled, mapValues }
 import type { PoolServer, ServerConnection } from "./server-connection.js";
 import { ServiceClient } from "./service-client.js";
 import type { ServiceOptions } from "./service-options.js";
-import { Session, type SessionOptions } from "./session.js";
+import type { Session, SessionOptions } from "./session.js";
 import type { ValueHandle } from "./value-handle.js";
 
 export type { ConnectOptions, LocalPoolOptions } from "./pool-options.js";
@@ -178,6 +178,8 @@ export class Pool {
             `no server ${typeof server === "string" ? server : server.address} in this pool`,
           );
     }
+    // Loaded here, with the sessions' generated code: a pool that opens none never reads it.
+    const { Session } = await import("./session.js");
     const session = await Session.open(chosen, options);
     this.#sessions.add(session);
     this.#members.hostSession(session, chosen);

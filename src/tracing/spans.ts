@@ -1,33 +1,35 @@
-import {
-  type Attributes,
-  type Context,
-  context,
-  ProxyTracerProvider,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  trace,
-} from "@opentelemetry/api";
+import { createRequire } from "node:module";
+import type * as OpenTelemetry from "@opentelemetry/api";
+import type { Attributes, Context, Span, TextMapGetter } from "@opentelemetry/api";
 
 /**
  * rpcpool's spans, made through @opentelemetry/api alone. Every traced place asks tracingOn()
  * first and, without a registered SDK (startTracing did not start one), does nothing more: a call
- * pays a few look-ups of the API's global provider (about 16 ns each), and no span, even a no-op
- * one, is made.
+ * pays one look-up of the API's global registry, and no span, even a no-op one, is made.
+ *
+ * The API itself is loaded on the first span, not with this module: a program that does not trace
+ * (a tiny call) never reads it (about 3 ms of its start-up). It is the package's CommonJS build,
+ * which is also what `import` finds outside a bundle; a bundle's own copy (the SDK's, in the CLI's)
+ * shares its registry, keyed by a global symbol for every copy of the same major version.
  */
+let loaded: typeof OpenTelemetry | undefined;
+function otel(): typeof OpenTelemetry {
+  loaded ??= createRequire(import.meta.url)("@opentelemetry/api") as typeof OpenTelemetry;
+  return loaded;
+}
 
-/** The provider the API hands out when no SDK is registered (its own no-op singleton). */
-const noProvider = new ProxyTracerProvider().getDelegate();
+/** Where @opentelemetry/api 1.x keeps its globals (its internal/global-utils): `trace` once a provider is registered. */
+const registryKey = Symbol.for("opentelemetry.js.api.1");
 
 /** Whether an SDK is registered in this process (by startTracing, or by the embedding program). */
 export function tracingOn(): boolean {
-  return (trace.getTracerProvider() as ProxyTracerProvider).getDelegate?.() !== noProvider;
+  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[registryKey];
+  // `trace` is there from setGlobalTracerProvider (a proxy delegating to the SDK's provider) until disable().
+  return registry?.trace !== undefined;
 }
 
 function tracer() {
-  return trace.getTracer("rpcpool");
+  return otel().trace.getTracer("rpcpool");
 }
 
 /** gRPC's attributes of a call by its path, "/package.Service/Method" (semantic conventions). */
@@ -48,15 +50,15 @@ function rpcSpanName(path: string): string {
 /** A client span of a call, child of the active span, and its context (for the call's metadata). */
 export function startClientSpan(path: string, server: string): { span: Span; context: Context } {
   const span = tracer().startSpan(rpcSpanName(path), {
-    kind: SpanKind.CLIENT,
+    kind: otel().SpanKind.CLIENT,
     attributes: { ...rpcAttributes(path), "server.address": server },
   });
-  return { span, context: trace.setSpan(context.active(), span) };
+  return { span, context: otel().trace.setSpan(otel().context.active(), span) };
 }
 
 /** Writes the W3C `traceparent` (and `tracestate`) of `ctx` into gRPC metadata. */
 export function injectTraceContext(ctx: Context, metadata: Record<string, string | Buffer>): void {
-  propagation.inject(ctx, metadata);
+  otel().propagation.inject(ctx, metadata);
 }
 
 /** Reads a `traceparent` from gRPC metadata (grpc-js's Metadata shape: `get` returns a list). */
@@ -81,14 +83,14 @@ export function startServerSpan(
   inProcess: boolean,
 ): { span: Span; context: Context } {
   const parent = inProcess
-    ? context.active()
-    : propagation.extract(trace.deleteSpan(context.active()), metadata, metadataGetter);
+    ? otel().context.active()
+    : otel().propagation.extract(otel().trace.deleteSpan(otel().context.active()), metadata, metadataGetter);
   const span = tracer().startSpan(
     rpcSpanName(path),
-    { kind: SpanKind.SERVER, attributes: { ...rpcAttributes(path), "client.address": peer } },
+    { kind: otel().SpanKind.SERVER, attributes: { ...rpcAttributes(path), "client.address": peer } },
     parent,
   );
-  return { span, context: trace.setSpan(parent, span) };
+  return { span, context: otel().trace.setSpan(parent, span) };
 }
 
 /** A span of rpcpool's own work (a file, a part, a task on a worker thread), child of the active one. */
@@ -96,8 +98,8 @@ export function startInternalSpan(
   name: string,
   attributes: Attributes = {},
 ): { span: Span; context: Context } {
-  const span = tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
-  return { span, context: trace.setSpan(context.active(), span) };
+  const span = tracer().startSpan(name, { kind: otel().SpanKind.INTERNAL, attributes });
+  return { span, context: otel().trace.setSpan(otel().context.active(), span) };
 }
 
 /**
@@ -107,7 +109,7 @@ export function startInternalSpan(
 export function traceCarrier(): Record<string, string> | undefined {
   if (!tracingOn()) return undefined;
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  otel().propagation.inject(otel().context.active(), carrier);
   return Object.keys(carrier).length > 0 ? carrier : undefined;
 }
 
@@ -125,22 +127,24 @@ const recordGetter: TextMapGetter<unknown> = {
  * the root of a trace of its own when it has none.
  */
 export function startConsumerSpan(name: string, carrier: unknown, attributes: Attributes = {}) {
-  const base = trace.deleteSpan(context.active());
+  const base = otel().trace.deleteSpan(otel().context.active());
   const parent =
-    typeof carrier === "object" && carrier !== null ? propagation.extract(base, carrier, recordGetter) : base;
-  const span = tracer().startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
-  return { span, context: trace.setSpan(parent, span) };
+    typeof carrier === "object" && carrier !== null
+      ? otel().propagation.extract(base, carrier, recordGetter)
+      : base;
+  const span = tracer().startSpan(name, { kind: otel().SpanKind.CONSUMER, attributes }, parent);
+  return { span, context: otel().trace.setSpan(parent, span) };
 }
 
 /** A span of work handed to a queue (its carrier is stored with it), child of the active one. */
 export function startProducerSpan(name: string, attributes: Attributes = {}) {
-  const span = tracer().startSpan(name, { kind: SpanKind.PRODUCER, attributes });
-  return { span, context: trace.setSpan(context.active(), span) };
+  const span = tracer().startSpan(name, { kind: otel().SpanKind.PRODUCER, attributes });
+  return { span, context: otel().trace.setSpan(otel().context.active(), span) };
 }
 
 /** Runs `fn` with `ctx` active (the context manager carries it through its awaits). */
 export function withContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
+  return otel().context.with(ctx, fn);
 }
 
 /**
@@ -168,8 +172,11 @@ export function endSpan(span: Span, error?: unknown): void {
 
 function failSpan(span: Span, error: unknown): void {
   const message = (error as Error)?.message ?? String(error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.setStatus({ code: otel().SpanStatusCode.ERROR, message });
   if (error instanceof Error) span.recordException(error);
 }
 
-export { SpanStatusCode };
+/** Marks a span failed with a message (the program's exit code, say), without an exception. */
+export function setSpanError(span: Span, message: string): void {
+  span.setStatus({ code: otel().SpanStatusCode.ERROR, message });
+}
