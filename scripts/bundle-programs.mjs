@@ -25,6 +25,23 @@ const ownUrls = {
   },
 };
 
+// commander requires node:child_process when it loads, for subcommands that are programs of their
+// own (`git`-style), which rpcpool has none of: loading it (with dgram and the socket list) was
+// about 1 ms of every command's start-up. It is required on first use instead. A commander that
+// no longer has the line fails the build, not a run.
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      const line = "const childProcess = require('node:child_process');";
+      if (!source.includes(line)) throw new Error(`${args.path}: "${line}" not found`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: source.replace(line, lazy), loader: "js" };
+    });
+  },
+};
+
 // The client takes its dependencies in (commander, cli-progress; the queue's Redis client goes in
 // chunks of its own, read only by the commands that use it); the server and the CLI's in-process
 // servers leave their packages outside, as several find their own .proto files by __dirname.
@@ -54,7 +71,7 @@ for (const { entry, packages } of programs) {
     target: "node20",
     sourcemap: true,
     logLevel: "warning",
-    plugins: [ownUrls],
+    plugins: [ownUrls, lazyChildProcess],
     packages,
     // CommonJS dependencies (commander, grpc-js, ...) call require: give the ESM bundle one.
     banner: {
