@@ -50,6 +50,8 @@ describe("a tiny call's start-up", () => {
     expect(run.chunks).toContain("main.js");
     expect(run.chunks).toContain("small-commands");
     expect(run.chunks.filter((chunk) => otherCommands.includes(chunk))).toEqual([]);
+    // The version is read (package.json, through the CommonJS loader) only for -V/--version.
+    expect(run.chunks).not.toContain("version");
   });
 
   it("a queue command, help, and an unknown word still find every command", async () => {
@@ -58,6 +60,10 @@ describe("a tiny call's start-up", () => {
     for (const name of ["circles", "column-sums", "submit", "status", "result", "jobs", "dashboard"]) {
       expect(help.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
     }
+    const version = await rpcpool(["--version"]);
+    expect(version.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    expect(version.stdout.trim()).toBe(pkg.version);
     const submit = await rpcpool(["submit", "circles", "--help"]);
     expect(submit.code, submit.stderr).toBe(0);
     expect(submit.stdout).toContain("--radii");
