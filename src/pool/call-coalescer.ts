@@ -135,7 +135,14 @@ export class CallCoalescer<Req, Res> {
     const places = this.#places();
     const free = places - this.#inFlight;
     if (free <= 0 || this.#waiting.length === 0) return;
-    const size = Math.min(maxBatch, Math.ceil(this.#waiting.length / free));
+    // With `least`, each round trip takes its even share of all the calls outstanding, in flight
+    // included: from idle, a lone call and 63 waiting on 2 places go as 1 + 32, and the other 31
+    // leave with the lone call's caller (32 + 32), not as 63 beside 1 (one server full, the other
+    // idle, a split that a burst of calls kept to its end). Without it, what waits fills the free places.
+    const share = this.method.least
+      ? Math.ceil((this.#inFlightCalls + this.#waiting.length) / places)
+      : Math.ceil(this.#waiting.length / free);
+    const size = Math.min(maxBatch, share);
     while (this.#waiting.length > 0 && this.#inFlight < places) {
       const group = this.#waiting.splice(0, size);
       for (const waiting of group) {
