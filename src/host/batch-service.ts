@@ -75,6 +75,8 @@ export function batchInvoke(
     const from = meter ? performance.now() : 0;
     // Every item is the batch's client's (its metadata and peer): read once, not once per item.
     const client = deps.limit ? callClient(context.metadata, context.peer).client : undefined;
+    // One context for every item: the items of a batch share its client, peer and cancellation.
+    const itemContext = { metadata: context.metadata, peer: context.peer, running };
     let next = 0;
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {
@@ -91,11 +93,7 @@ export function batchInvoke(
           continue;
         }
         try {
-          results[i] = await invokeUnary(method, request.requests[i]!, {
-            metadata: context.metadata,
-            peer: context.peer,
-            running,
-          });
+          results[i] = await invokeUnary(method, request.requests[i]!, itemContext);
         } finally {
           release();
         }

@@ -75,7 +75,9 @@ export function invokeUnary(
   } catch (error) {
     return Promise.resolve(failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`));
   }
-  const call = Object.assign(new EventEmitter(), { request }, callShape(method.spec.path, context));
+  // A class, not an emitter with the call's parts assigned: a batch makes one per item, and eight
+  // own properties and four closures each were a measurable share of a tiny item's cost.
+  const call = new LocalUnaryCall(request, method.spec.path, context);
   return settle(method.spec, call, context, (done) =>
     method.handler(call as unknown as ServerUnaryCall<unknown, unknown>, done),
   );
@@ -93,6 +95,40 @@ function callShape(path: string, context: LocalCallContext) {
     // Its span is a child of the span active where it runs (call-context.ts): the batch's, the task's.
     inProcess: true,
   };
+}
+
+/** A unary call run in-process: what a grpc-js ServerUnaryCall gives a handler (callShape's parts). */
+class LocalUnaryCall extends EventEmitter {
+  readonly metadata: Metadata;
+  cancelled = false;
+  readonly inProcess = true;
+  readonly #peer: string;
+  readonly #path: string;
+
+  constructor(
+    readonly request: unknown,
+    path: string,
+    context: LocalCallContext,
+  ) {
+    super();
+    this.metadata = context.metadata ?? new Metadata();
+    this.#peer = context.peer;
+    this.#path = path;
+  }
+
+  getPeer(): string {
+    return this.#peer;
+  }
+
+  getDeadline(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  getPath(): string {
+    return this.#path;
+  }
+
+  sendMetadata(): void {}
 }
 
 function settle(

@@ -19,14 +19,26 @@ export interface CoalescedMethod<Req, Res> {
   direct(request: Req, signal?: AbortSignal): Promise<Res>;
   /** Many calls in one BatchService round trip; one settled value or error per request, in order. */
   batch(requests: Req[]): Promise<Array<{ ok: true; value: Res } | { ok: false; error: ClientError }>>;
-  /** Calls of this method that may be in flight at once before later ones wait (and coalesce). */
+  /** Round trips of this method that may be in flight at once before later calls wait (and coalesce). */
   limit(): number;
+  /**
+   * The fewest round trips kept in flight when calls are few (one per worker thread of the pool):
+   * more, up to `limit`, only while each can carry `fullBatch` calls. Without it, always `limit`.
+   */
+  least?(): number;
   /** The method's path, for the span of each call that waits (docs/observability.md, Traces). */
   path?: string;
 }
 
 /** Most calls one coalesced round trip carries. */
 const maxBatch = 1000;
+
+/**
+ * Calls a batch should carry before another round trip is opened beyond `least`: each round trip
+ * costs both sides about what 10-20 tiny items cost (its HTTP/2 stream, headers, the engine's
+ * run), so 64 calls on two servers go as two batches of 32, not four of 16 (docs/performance.md).
+ */
+export const fullBatch = 32;
 
 /**
  * Coalesces concurrent calls of one unary method without changing the caller's code. A call alone
@@ -43,6 +55,8 @@ const maxBatch = 1000;
  */
 export class CallCoalescer<Req, Res> {
   #inFlight = 0;
+  /** Calls in the round trips in flight (a batch counts its items). */
+  #inFlightCalls = 0;
   readonly #waiting: Waiting<Req, Res>[] = [];
   /** A flush is due at the end of this turn of the event loop. */
   #flushDue = false;
@@ -84,7 +98,7 @@ export class CallCoalescer<Req, Res> {
 
   /** Flushes at the end of this turn, once however many calls or ends ask for it. */
   #flushSoon(): void {
-    if (this.#flushDue || this.#inFlight >= this.method.limit()) return;
+    if (this.#flushDue || this.#inFlight >= this.#places()) return;
     this.#flushDue = true;
     setImmediate(() => {
       this.#flushDue = false;
@@ -92,10 +106,24 @@ export class CallCoalescer<Req, Res> {
     });
   }
 
-  #track<T>(call: Promise<T>): Promise<T> {
+  /**
+   * Round trips to keep in flight now: `least`, and one more per `fullBatch` calls outstanding (in
+   * flight or waiting), up to `limit`. Fewer, fuller batches cost less CPU per call on both sides.
+   */
+  #places(): number {
+    const most = this.method.limit();
+    if (!this.method.least) return most;
+    const least = Math.min(most, this.method.least());
+    const outstanding = this.#inFlightCalls + this.#waiting.length;
+    return Math.min(most, Math.max(least, Math.floor(outstanding / fullBatch)));
+  }
+
+  #track<T>(call: Promise<T>, calls = 1): Promise<T> {
     this.#inFlight++;
+    this.#inFlightCalls += calls;
     const done = () => {
       this.#inFlight--;
+      this.#inFlightCalls -= calls;
       if (this.#waiting.length > 0) this.#flushSoon();
     };
     call.then(done, done);
@@ -104,10 +132,18 @@ export class CallCoalescer<Req, Res> {
 
   /** Sends what waits, in batches of even sizes over the free places. */
   #flush(): void {
-    const free = this.method.limit() - this.#inFlight;
+    const places = this.#places();
+    const free = places - this.#inFlight;
     if (free <= 0 || this.#waiting.length === 0) return;
-    const size = Math.min(maxBatch, Math.ceil(this.#waiting.length / free));
-    while (this.#waiting.length > 0 && this.#inFlight < this.method.limit()) {
+    // With `least`, each round trip takes its even share of all the calls outstanding, in flight
+    // included: from idle, a lone call and 63 waiting on 2 places go as 1 + 32, and the other 31
+    // leave with the lone call's caller (32 + 32), not as 63 beside 1 (one server full, the other
+    // idle, a split that a burst of calls kept to its end). Without it, what waits fills the free places.
+    const share = this.method.least
+      ? Math.ceil((this.#inFlightCalls + this.#waiting.length) / places)
+      : Math.ceil(this.#waiting.length / free);
+    const size = Math.min(maxBatch, share);
+    while (this.#waiting.length > 0 && this.#inFlight < places) {
       const group = this.#waiting.splice(0, size);
       for (const waiting of group) {
         if (waiting.onAbort) waiting.signal!.removeEventListener("abort", waiting.onAbort);
@@ -130,7 +166,10 @@ export class CallCoalescer<Req, Res> {
           if (waiting.traced !== first) waiting.traced?.span.addLink({ context: first.span.spanContext() });
         }
       }
-      this.#track(within(() => this.method.batch(group.map((w) => w.request)))).then(
+      this.#track(
+        within(() => this.method.batch(group.map((w) => w.request))),
+        group.length,
+      ).then(
         (results) =>
           results.forEach((result, i) => {
             const waiting = group[i]!;

@@ -114,9 +114,11 @@ export class ServiceClient<D extends AnyServiceDefinition> {
         new CallCoalescer({
           direct: (request, signal) => applyOne(this.#calls(method), request, { signal }),
           batch: (requests) => this.#calls(method).batch(requests),
-          // Two round trips per worker thread in flight keep every server busy (one runs while the
-          // other travels); the rest wait and coalesce. 1 and 4 measured lower (docs/performance.md).
+          // Up to two round trips per worker thread in flight keep every server busy (one runs
+          // while the other travels), the second only when batches stay full (call-coalescer.ts);
+          // the rest wait and coalesce (docs/performance.md).
           limit: () => 2 * this.#runs.slots(),
+          least: () => this.#runs.slots(),
           path: spec.path,
         }),
     );
