@@ -129,7 +129,14 @@ describe("cutPieces with lend: messages that own their memory", () => {
     }
     await expect(
       (async () => {
-        for await (const piece of cutPieces(source(), 4, 10, Buffer.allocUnsafeSlow, undefined, async () => {}))
+        for await (const piece of cutPieces(
+          source(),
+          4,
+          10,
+          Buffer.allocUnsafeSlow,
+          undefined,
+          async () => {},
+        ))
           before.push(piece);
       })(),
     ).rejects.toMatchObject({ heldLines: 0 });
