@@ -54,6 +54,26 @@ describe("a table of many messages, its rows left in the messages' memory", () =
     expect(picked.json().results[0]).toMatchObject({ rows, sums: [sums[2], sums[0]] });
   });
 
+  it("weighs every row with its own weight, across the messages' boundaries", async () => {
+    const file = tmp.file("weighed.csv", text);
+    const weights = tmp.file("w.txt", Array.from({ length: rows }, (_, i) => (i % 3) + 1).join("\n"));
+    const run = await rpcpool([
+      ...["weighted-means", file, "--header", "--weights", weights],
+      ...["--servers", servers.list, "--json"],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const weighed = [0, 0, 0];
+    let total = 0;
+    for (let i = 0; i < rows; i++) {
+      const w = (i % 3) + 1;
+      total += w;
+      weighed[0] += w * i;
+      weighed[1] += w * ((i * 7919) % 100_003);
+      weighed[2] -= w * (i % 977);
+    }
+    expect(run.json().results[0]).toMatchObject({ rows, means: weighed.map((x) => x / total) });
+  });
+
   it("places a malformed cell in the row across two messages, and inside a message", async () => {
     for (const line of [lineAt(2 * boundary), lineAt(3 * boundary + 5000)]) {
       const file = tmp.file(`bad-${line}.csv`, spoiled(line));
