@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { ByteBudget } from "./byte-budget.js";
 import { cutPieces, LineTooLong, readPieces } from "./piece-cutter.js";
 
 async function pieces(chunks: Uint8Array[], target: number, maxLine = 1 << 20) {
@@ -59,6 +60,87 @@ describe("cutPieces", () => {
       heldLines: 2,
     });
     expect((await pieces(long, 64, 10_000)).map((p) => p.byteLength)).toEqual([5001]);
+  });
+});
+
+/** A received message as grpc-js hands it over: a Buffer of its own, the chunk after 9 bytes of framing. */
+function message(text: string): Buffer {
+  const framed = Buffer.allocUnsafeSlow(9 + Buffer.byteLength(text));
+  framed.write(text, 9);
+  return framed.subarray(9);
+}
+
+/** The pieces of messages cut with `lend`, and the views it was asked to lend. */
+async function lentPieces(messages: Uint8Array[], target: number, maxLine = 1 << 20) {
+  const lent: Uint8Array[] = [];
+  const out: Uint8Array[] = [];
+  const budget = new ByteBudget(1 << 20, 60_000).holder("client");
+  async function* source() {
+    yield* messages;
+  }
+  const cutter = cutPieces(source(), target, maxLine, Buffer.allocUnsafeSlow, budget, async (view) => {
+    lent.push(view);
+  });
+  try {
+    for await (const piece of cutter) out.push(piece);
+  } finally {
+    // Whatever the outcome, nothing stays held once the cutter is done.
+    expect(budget.held).toBe(0);
+  }
+  return { out, lent };
+}
+
+describe("cutPieces with lend: messages that own their memory", () => {
+  it("leaves a message's rows in its memory, copying only the row across two messages", async () => {
+    const first = message("h1;h2\n1;2\n3;4\n5;");
+    const second = message("6\n7;8\n9;10\n11");
+    const { out, lent } = await lentPieces([first, second], 8);
+    expect(out.map((p) => Buffer.from(p).toString())).toEqual([
+      "h1;h2\n",
+      "1;2\n3;4\n",
+      "5;6\n",
+      "7;8\n9;10\n",
+      "11",
+    ]);
+    // The rows after each message's first are views of it, not copies: lent, to be moved.
+    expect(lent).toEqual([out[1], out[3]]);
+    expect(out[1]!.buffer).toBe(first.buffer);
+    expect(out[3]!.buffer).toBe(second.buffer);
+    // The rest are copies: the messages' memory leaves with their pieces.
+    for (const i of [0, 2, 4]) expect(out[i]!.buffer).not.toBe(first.buffer);
+    for (const i of [0, 2, 4]) expect(out[i]!.buffer).not.toBe(second.buffer);
+  });
+
+  it("copies what it cannot lend: quotes, small messages, views of a larger buffer", async () => {
+    const quoted = message('"a\nb";1\n2;3\n');
+    const shared = Buffer.from("1;2\n3;4\n5;6\n7;8\n").subarray(4);
+    const small = message("1;2\n3;4\n");
+    const { out, lent } = await lentPieces([quoted, shared, small], 12);
+    expect(lent).toEqual([]);
+    expect(Buffer.concat(out).toString()).toBe('"a\nb";1\n2;3\n3;4\n5;6\n7;8\n1;2\n3;4\n');
+  });
+
+  it("refuses a line too long after the pieces before it, and gives its held bytes back", async () => {
+    const cutter = lentPieces([message("1;2\n3;4\n12345678901234567890")], 4, 10);
+    await expect(cutter).rejects.toBeInstanceOf(LineTooLong);
+    const before: Uint8Array[] = [];
+    async function* source() {
+      yield message("1;2\n3;4\n12345678901234567890");
+    }
+    await expect(
+      (async () => {
+        for await (const piece of cutPieces(
+          source(),
+          4,
+          10,
+          Buffer.allocUnsafeSlow,
+          undefined,
+          async () => {},
+        ))
+          before.push(piece);
+      })(),
+    ).rejects.toMatchObject({ heldLines: 0 });
+    expect(Buffer.concat(before).toString()).toBe("1;2\n3;4\n");
   });
 });
 

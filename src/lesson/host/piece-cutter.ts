@@ -7,6 +7,9 @@ import { type BudgetHolder, BufferBudgetSpent } from "./byte-budget.js";
 export { BufferBudgetSpent };
 
 const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+/** Bytes of a message's own framing (gRPC's, the proto's tag and length) around its chunk. */
+const framingSlack = 64;
 
 /** A line (the one after the last newline cut) is longer than the cap: the caller names its number. */
 export class LineTooLong extends Error {
@@ -32,6 +35,13 @@ export class LineTooLong extends Error {
  * (BufferBudgetSpent when it is spent); they are given back whatever the outcome. Bytes inside
  * quotes beyond `maxLine` are cut at their last newline all the same: the scanner then refuses the
  * piece in words (a quote left open, or a stray quote), which says more than "line too long".
+ *
+ * With `lend`, a chunk of at least `target` bytes that owns its memory (a received message: grpc-js
+ * gives each its own Buffer) and holds no quote is not copied: the bytes held before it and its
+ * first row go into one small piece (copied), its rows from the second to the last go as a view
+ * of it (`lend` counts its slot and marks its memory to be moved to the worker), and the bytes
+ * after its last newline are copied out to be held, as the chunk's memory leaves with the piece.
+ * Copying each megabyte into a slot cost the server's event loop as much as receiving it.
  */
 export async function* cutPieces(
   chunks: AsyncIterable<Uint8Array>,
@@ -39,6 +49,7 @@ export async function* cutPieces(
   maxLine: number,
   allocate: (bytes: number) => Uint8Array | Promise<Uint8Array> = Buffer.allocUnsafeSlow,
   budget?: BudgetHolder,
+  lend?: (piece: Uint8Array) => Promise<void>,
 ): AsyncGenerator<Uint8Array> {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
@@ -63,6 +74,29 @@ export async function* cutPieces(
     for await (const chunk of budget ? untilEvicted(chunks, budget.signal) : chunks) {
       if (chunk.byteLength === 0) continue;
       if (budget && !budget.take(chunk.byteLength)) throw new BufferBudgetSpent(budget.capBytes);
+      const first = lend && !inQuotes && ownsMemory(chunk, target) ? firstRowEnd(chunk) : -1;
+      // Its first row must end within the cap (else the path below refuses it in words).
+      if (first >= 0 && tail + first < maxLine) {
+        const last = chunk.lastIndexOf(NEWLINE);
+        held.push(chunk.subarray(0, first + 1));
+        heldBytes += first + 1;
+        const joint = await cut(held.length - 1, first);
+        // The rest of the chunk is not held any more: what stays is copied out of it.
+        const rest = Uint8Array.prototype.slice.call(chunk, last + 1) as Uint8Array;
+        budget?.give(chunk.byteLength - (first + 1) - rest.byteLength);
+        held = rest.byteLength > 0 ? [rest] : [];
+        heldBytes = rest.byteLength;
+        tail = rest.byteLength;
+        yield joint;
+        if (last > first) {
+          const body = chunk.subarray(first + 1, last + 1);
+          await lend!(body);
+          yield body;
+        }
+        // The pieces before a row too long are yielded first: their refusals come first.
+        if (tail > maxLine) throw new LineTooLong(maxLine, 0);
+        continue;
+      }
       held.push(chunk);
       heldBytes += chunk.byteLength;
       const scan = lastRowBreak(chunk, 0, chunk.byteLength, inQuotes);
@@ -89,6 +123,24 @@ export async function* cutPieces(
   } finally {
     budget?.give(heldBytes);
   }
+}
+
+/**
+ * Whether a chunk is a whole message's own memory, at least `target` bytes: only its framing
+ * around it, and not shared (a slot) nor a view of a larger buffer (a stored table, a pool).
+ */
+function ownsMemory(chunk: Uint8Array, target: number): boolean {
+  return (
+    chunk.byteLength >= target &&
+    !(chunk.buffer instanceof SharedArrayBuffer) &&
+    chunk.buffer.byteLength - chunk.byteLength <= framingSlack
+  );
+}
+
+/** The first newline of a chunk without quotes (a row's end), or -1 (none, or quotes to parse). */
+function firstRowEnd(chunk: Uint8Array): number {
+  if (chunk.indexOf(QUOTE) >= 0) return -1;
+  return chunk.indexOf(NEWLINE);
 }
 
 /**
@@ -160,6 +212,8 @@ function copyInto(piece: Uint8Array, parts: Uint8Array[]): Uint8Array {
 export interface PieceMemory {
   take: (bytes: number) => Uint8Array | Promise<Uint8Array>;
   give: (piece: Uint8Array) => void;
+  /** Counts a slot for a piece left in its chunk's own memory (cutPieces); none: every piece is copied. */
+  lend?: (piece: Uint8Array) => Promise<void>;
 }
 
 /**

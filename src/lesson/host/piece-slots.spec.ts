@@ -46,4 +46,24 @@ describe("PieceSlots", () => {
     await expect(waiting).rejects.toThrow("cancelled");
     expect(slots.lent).toBe(1);
   });
+
+  it("counts a slot for a piece left in its message's memory, and marks only that memory movable", async () => {
+    const slots = new PieceSlots(16, 1);
+    const message = Buffer.allocUnsafeSlow(64);
+    const piece = message.subarray(9, 40);
+    await slots.lend(piece);
+    expect(slots.lent).toBe(1);
+    expect(slots.movable(piece)).toBe(true);
+    expect(slots.movable(Buffer.allocUnsafeSlow(64))).toBe(false);
+    // Every slot is lent: the next taker waits until the piece is given back.
+    let taken = false;
+    const waiting = slots.take(8).then(() => {
+      taken = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(taken).toBe(false);
+    slots.give(piece);
+    await waiting;
+    expect(slots.lent).toBe(1);
+  });
 });

@@ -11,6 +11,8 @@
  */
 export class PieceSlots {
   readonly #free: SharedArrayBuffer[] = [];
+  /** Memory lent to a piece by its own message (see lend): moved to the worker, not shared. */
+  readonly #moved = new WeakSet<ArrayBufferLike>();
   readonly #waiting: Array<() => void> = [];
   #lent = 0;
 
@@ -26,6 +28,32 @@ export class PieceSlots {
 
   /** A view of `bytes` bytes to fill, once a slot is free; rejects if the signal aborts first. */
   async take(bytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    await this.#slot(signal);
+    if (bytes > this.slotBytes) return Buffer.allocUnsafeSlow(bytes);
+    const slot = this.#free.pop() ?? new SharedArrayBuffer(this.slotBytes);
+    // A Buffer, not a plain Uint8Array: the cutters search every piece for a quote and its last
+    // newline, and a plain Uint8Array over shared memory searches element by element (about
+    // 1.5 GB/s: a third of a core at 420 MB/s) where Buffer's indexOf is memchr (70+ GB/s).
+    return Buffer.from(slot, 0, bytes);
+  }
+
+  /**
+   * Counts a slot for a piece that stays in the memory it arrived in (a received message that
+   * owns its ArrayBuffer, see cutPieces), once one is free: copying it into a slot cost the event
+   * loop more than receiving it. Its memory is moved to the worker (`movable`), and give() takes
+   * the slot back as for any other piece, so the bound on pieces in flight is the same.
+   */
+  async lend(view: Uint8Array, signal?: AbortSignal): Promise<void> {
+    await this.#slot(signal);
+    this.#moved.add(view.buffer);
+  }
+
+  /** Whether `view` is a lent piece's own memory, which nothing else here reads: move it, do not copy it. */
+  movable(view: Uint8Array): boolean {
+    return this.#moved.has(view.buffer);
+  }
+
+  async #slot(signal?: AbortSignal): Promise<void> {
     while (this.#lent >= this.count) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
@@ -43,12 +71,6 @@ export class PieceSlots {
       });
     }
     this.#lent++;
-    if (bytes > this.slotBytes) return Buffer.allocUnsafeSlow(bytes);
-    const slot = this.#free.pop() ?? new SharedArrayBuffer(this.slotBytes);
-    // A Buffer, not a plain Uint8Array: the cutters search every piece for a quote and its last
-    // newline, and a plain Uint8Array over shared memory searches element by element (about
-    // 1.5 GB/s: a third of a core at 420 MB/s) where Buffer's indexOf is memchr (70+ GB/s).
-    return Buffer.from(slot, 0, bytes);
   }
 
   /** Returns a view's slot once nothing reads it any more. */

@@ -103,6 +103,7 @@ function piecesOf(
     limits.maxLineBytes,
     memory.take,
     budget,
+    memory.lend,
   );
 }
 
@@ -286,12 +287,12 @@ export async function sumTable(
         ? work
             .run<Summed>(tableWorker, "sumPiece", [sent[0]!.bytes, sent[0]!.read], {
               signal: abort.signal,
-              transfer: transferable(sent[0]!.bytes),
+              transfer: transferable(sent[0]!.bytes, work.pieces),
             })
             .then((piece) => [piece])
         : work.run<Summed[]>(tableWorker, "sumPieces", [sent.map((p) => p.bytes), sent.map((p) => p.read)], {
             signal: abort.signal,
-            transfer: sent.flatMap((p) => transferable(p.bytes) ?? []),
+            transfer: sent.flatMap((p) => transferable(p.bytes, work.pieces) ?? []),
           });
     // The pieces' slots are free again once their worker is done with them, whatever the outcome.
     const giveBack = () => {
@@ -312,7 +313,11 @@ export async function sumTable(
     const pieces = piecesOf(
       call,
       limits,
-      { take: (size) => work.pieces.take(size, abort.signal), give: (piece) => work.pieces.give(piece) },
+      {
+        take: (size) => work.pieces.take(size, abort.signal),
+        give: (piece) => work.pieces.give(piece),
+        lend: (piece) => work.pieces.lend(piece, abort.signal),
+      },
       budget,
     );
     for await (const bytes of refusingCuts(pieces, call, merger, async () => {
@@ -327,7 +332,10 @@ export async function sumTable(
       read = { ...read, startsFile: false, header: false };
       // A group waits for its next piece only while a slot is free: when every slot is lent (to
       // this call's groups and others'), waiting could hold slots that no task will give back.
-      if (group.length >= perTask || work.pieces.lent >= work.pieces.count) send();
+      // A small piece (the joint of two messages, see cutPieces) goes with the next one: a task
+      // of its own would cost a trip to a worker for a row.
+      const small = group.length < 2 && bytes.byteLength < limits.pieceBytes / 2;
+      if ((group.length >= perTask && !small) || work.pieces.lent >= work.pieces.count) send();
       // Two tasks per worker thread: each worker has its next piece queued while the event loop
       // is busy receiving, and memory stays bounded by pieces, not by the table's size.
       if (pending.length >= work.threads * 2) await mergeOldest();
@@ -377,7 +385,11 @@ async function weighPieces(
   const pieces = piecesOf(
     call,
     limits,
-    { take: (size) => work.pieces.take(size, signal), give: (piece) => work.pieces.give(piece) },
+    {
+      take: (size) => work.pieces.take(size, signal),
+      give: (piece) => work.pieces.give(piece),
+      lend: (piece) => work.pieces.lend(piece, signal),
+    },
     budget,
   );
   for await (const bytes of refusingCuts(pieces, call, merger, async () => {})) {
@@ -389,7 +401,7 @@ async function weighPieces(
     const piece = await work
       .run<ReturnType<typeof weighPiece>>(tableWorker, "weighPiece", [bytes, read, mine, 0], {
         signal,
-        transfer: transferable(bytes),
+        transfer: transferable(bytes, work.pieces),
       })
       .finally(() => work.pieces.give(bytes));
     threadId = piece.threadId;
@@ -475,9 +487,11 @@ function throwIfRefused(merger: TableMerger, fileName: string): void {
 /**
  * A piece's memory to move to the worker rather than copy: only a buffer that owns its whole
  * ArrayBuffer (Node's small Buffers share a pool). Shared memory (the piece slots) is neither moved
- * nor copied: the worker reads it where it is.
+ * nor copied: the worker reads it where it is. A piece the slots lent its own message's memory
+ * (PieceSlots.lend) is moved whole, whatever its offset in it.
  */
-function transferable(bytes: Uint8Array): ArrayBuffer[] | undefined {
+function transferable(bytes: Uint8Array, slots: PieceSlots): ArrayBuffer[] | undefined {
+  if (slots.movable(bytes)) return [bytes.buffer as ArrayBuffer];
   const owns =
     !(bytes.buffer instanceof SharedArrayBuffer) &&
     bytes.byteOffset === 0 &&
