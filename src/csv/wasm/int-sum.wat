@@ -82,4 +82,89 @@
       (local.set $rows (i32.add (local.get $rows) (i32.const 1)))
       (br_if $row (i32.lt_u (local.get $p) (local.get $end))))
     (i32.store (i32.const 512) (local.get $cols))
-    (local.get $rows)))
+    (local.get $rows))
+  (func (export "sumIntegersSimd") (param $len i32) (param $delim i32) (result i32)
+    (local $p i32) (local $end i32) (local $c i32) (local $d i32) (local $start i32)
+    (local $neg i32) (local $col i32) (local $cols i32) (local $rows i32)
+    (local $v i64) (local $s i64) (local $at i32) (local $n i32)
+    (memory.fill (i32.const 0) (i32.const 0) (i32.const 516))
+    (local.set $p (i32.const 1024))
+    (local.set $end (i32.add (i32.const 1024) (local.get $len)))
+    (i32.store8 (local.get $end) (i32.const 0))
+    (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
+    (loop $row
+      (local.set $col (i32.const 0))
+      (block $rowEnd
+        (loop $cell
+          ;; sign
+          (local.set $c (i32.load8_u (local.get $p)))
+          (local.set $neg (i32.eq (local.get $c) (i32.const 45)))
+          (if (i32.or (local.get $neg) (i32.eq (local.get $c) (i32.const 43)))
+            (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+          ;; digits: 16 bytes at once, the run's length from the mask of non-digits, its value
+          ;; by SWAR on at most two 8-byte words (the piece's memory has 16 spare bytes)
+          (local.set $n (i32.ctz (i32.or (i32.const 0x10000)
+            (i8x16.bitmask (i8x16.gt_u (i8x16.sub (v128.load (local.get $p)) (i8x16.splat (i32.const 48)))
+                                       (i8x16.splat (i32.const 9)))))))
+          ;; 1 to 15 digits, as the scalar loop takes
+          (if (i32.gt_u (i32.sub (local.get $n) (i32.const 1)) (i32.const 14))
+            (then (return (i32.const -1))))
+          (if (i32.le_u (local.get $n) (i32.const 8))
+            (then (local.set $v (call $eight (local.get $p) (local.get $n))))
+            (else
+              (local.set $v (i64.add
+                (i64.mul (call $eight (local.get $p) (i32.sub (local.get $n) (i32.const 8)))
+                         (i64.const 100000000))
+                (call $eight (i32.sub (i32.add (local.get $p) (local.get $n)) (i32.const 8)) (i32.const 8))))))
+          (local.set $p (i32.add (local.get $p) (local.get $n)))
+          (if (local.get $neg) (then (local.set $v (i64.sub (i64.const 0) (local.get $v)))))
+          ;; a cell past the row width (of the first row, or 64) is for the JS path
+          (if (i32.ge_u (local.get $col)
+                        (select (local.get $cols) (i32.const 64) (local.get $cols)))
+            (then (return (i32.const -1))))
+          (local.set $at (i32.shl (local.get $col) (i32.const 3)))
+          (local.set $s (i64.add (i64.load (local.get $at)) (local.get $v)))
+          ;; |s| < 2^53: s + 2^53 - 1 in [0, 2^54 - 2]
+          (if (i64.gt_u (i64.add (local.get $s) (i64.const 9007199254740991))
+                        (i64.const 18014398509481982))
+            (then (return (i32.const -1))))
+          (i64.store (local.get $at) (local.get $s))
+          (local.set $col (i32.add (local.get $col) (i32.const 1)))
+          ;; what ends the cell
+          (br_if $rowEnd (i32.ge_u (local.get $p) (local.get $end)))
+          (local.set $c (i32.load8_u (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (if (i32.eq (local.get $c) (local.get $delim))
+            (then
+              ;; a delimiter at the piece's end leaves an empty cell
+              (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const -1))))
+              (br $cell)))
+          (br_if $rowEnd (i32.eq (local.get $c) (i32.const 10)))
+          (if (i32.and (i32.eq (local.get $c) (i32.const 13))
+                       (i32.eq (i32.load8_u (local.get $p)) (i32.const 10)))
+            (then
+              (local.set $p (i32.add (local.get $p) (i32.const 1)))
+              (br $rowEnd)))
+          (return (i32.const -1))))
+      ;; the row's end: its width is the first row's
+      (if (i32.eqz (local.get $cols))
+        (then (local.set $cols (local.get $col)))
+        (else (if (i32.ne (local.get $col) (local.get $cols)) (then (return (i32.const -1))))))
+      (local.set $rows (i32.add (local.get $rows) (i32.const 1)))
+      (br_if $row (i32.lt_u (local.get $p) (local.get $end))))
+    (i32.store (i32.const 512) (local.get $cols))
+    (local.get $rows))
+
+  ;; The value of the n (1..8) ASCII digits at p: the word shifted so that they fill its high
+  ;; bytes (zeros, i.e. leading zeros, come in below), then pairs, quads and halves combined.
+  (func $eight (param $p i32) (param $n i32) (result i64)
+    (local $x i64)
+    (local.set $x (i64.and (i64.shl (i64.load (local.get $p))
+                                    (i64.extend_i32_u (i32.shl (i32.sub (i32.const 8) (local.get $n)) (i32.const 3))))
+                           (i64.const 0x0F0F0F0F0F0F0F0F)))
+    (local.set $x (i64.and (i64.shr_u (i64.mul (local.get $x) (i64.const 2561)) (i64.const 8))
+                           (i64.const 0x00FF00FF00FF00FF)))
+    (local.set $x (i64.and (i64.shr_u (i64.mul (local.get $x) (i64.const 6553601)) (i64.const 16))
+                           (i64.const 0x0000FFFF0000FFFF)))
+    (i64.shr_u (i64.mul (local.get $x) (i64.const 42949672960001)) (i64.const 32)))
+)
