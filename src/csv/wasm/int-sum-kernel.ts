@@ -18,7 +18,6 @@ export interface KernelSums {
 interface Exports {
   memory: WebAssembly.Memory;
   sumIntegers(length: number, delimiter: number): number;
-  sumIntegersSimd(length: number, delimiter: number): number;
 }
 
 /**
@@ -58,11 +57,9 @@ export class IntSumKernel {
    * Sums the piece's columns if it is all plain integer rows (see int-sum.wat); undefined
    * otherwise, "not handled": the caller scans it with the JS path, which names any refusal.
    */
-  sum(bytes: Uint8Array, delimiter: number, simd = false): KernelSums | undefined {
-    const { memory } = this.#exports;
-    const sumIntegers = simd ? this.#exports.sumIntegersSimd : this.#exports.sumIntegers;
-    // The piece, its sentinel, and 16 bytes that a last 16-byte load may read past it.
-    const needed = INPUT + bytes.length + 17;
+  sum(bytes: Uint8Array, delimiter: number): KernelSums | undefined {
+    const { memory, sumIntegers } = this.#exports;
+    const needed = INPUT + bytes.length + 1;
     if (needed > memory.buffer.byteLength) {
       memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
     }
