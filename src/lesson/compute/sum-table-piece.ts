@@ -1,5 +1,6 @@
 import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
+import { IntSumKernel } from "../../csv/wasm/int-sum-kernel.js";
 import { ExactSum } from "../../exact/exact-sum.js";
 import { type ExactSumWire, toWire } from "../../exact/exact-wire.js";
 
@@ -68,8 +69,41 @@ export function outputColumns(shape: PieceShape, options: ReadOptions): number {
   return options.select && shape.columns > 0 ? options.select.length : shape.columns;
 }
 
-/** Exact column sums of one piece of a table (of its selected columns, with ReadOptions.select). */
-export function sumTablePiece(bytes: Uint8Array, options: ReadOptions): SumPiece {
+/**
+ * The Wasm integer kernel of this thread (src/csv/wasm), loaded on the first piece; null when
+ * its .wasm is not there. Per module, so per worker thread: an instance's memory is the thread's.
+ */
+let kernel: IntSumKernel | null | undefined;
+
+/**
+ * A piece of plain integer rows summed by the Wasm kernel (issue 21), with the very shape and
+ * sums the JS scan gives (the kernel only takes pieces where the JS path never needs its exact
+ * partials); undefined for any piece it does not handle, which the JS scan then reads whole.
+ */
+function sumByKernel(bytes: Uint8Array, options: ReadOptions): SumPiece | undefined {
+  // A selection, and a header at the file's start, are the JS scan's.
+  if (options.select !== undefined || (options.startsFile && options.header)) return undefined;
+  if (kernel === undefined) kernel = IntSumKernel.load() ?? null;
+  const found = kernel?.sum(bytes, options.delimiter);
+  if (found === undefined || found.columns > (options.maxColumns ?? Number.POSITIVE_INFINITY))
+    return undefined;
+  const { rows, columns } = found;
+  const sums = Array.from(found.sums, (value) => toWire(ExactSum.of([value])));
+  // Every line is a data row there: no blank lines, no header, no newline inside a cell.
+  return { rows, lines: rows, columns, firstRowLine: rows > 0 ? 1 : 0, sums };
+}
+
+/**
+ * Exact column sums of one piece of a table (of its selected columns, with ReadOptions.select).
+ * `engine` "js" skips the Wasm kernel (for tests and the bench that compare the two).
+ */
+export function sumTablePiece(
+  bytes: Uint8Array,
+  options: ReadOptions,
+  engine: "auto" | "js" = "auto",
+): SumPiece {
+  const byKernel = engine === "auto" ? sumByKernel(bytes, options) : undefined;
+  if (byKernel) return byKernel;
   const sums = new ColumnSums();
   const shape = scanTable(bytes, options, sums);
   return { ...shape, sums: sums.sums(outputColumns(shape, options)) };
