@@ -91,9 +91,11 @@ try {
         : 7 * 140_000,
   );
   let inProcess = 0;
+  let inProcessJs = 0;
   await section(`parse and sum in one process (${(table.length / 1e6).toFixed(0)} MB)`, async () => {
     const found = parseThroughput(table, 5);
     inProcess = found[0]!.value;
+    inProcessJs = found[1]!.value;
     return found;
   });
   await section(
@@ -157,7 +159,12 @@ try {
   await section(
     "whole programs, as a user runs them (issue 11)",
     async () => {
-      const whole = await wholePrograms({ say, quick, inProcessMBps: inProcess || undefined });
+      const whole = await wholePrograms({
+        say,
+        quick,
+        inProcessMBps: inProcess || undefined,
+        inProcessJsMBps: inProcessJs || undefined,
+      });
       extra.whole = whole.extra;
       return [...whole.figures, ...callTargets(figures)];
     },

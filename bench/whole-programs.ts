@@ -45,6 +45,8 @@ export interface WholeOptions {
   quick?: boolean;
   /** Parse + sum rate of one thread in one process (MB/s), when already measured. */
   inProcessMBps?: number;
+  /** The same without the Wasm kernel: the plain-JS ceiling issue 21 named. */
+  inProcessJsMBps?: number;
 }
 
 export interface WholeResult {
@@ -154,9 +156,14 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
   for (const file of [...data.big, ...data.lesson, ...data.small]) readFileSync(file);
 
   let inProcess = options.inProcessMBps;
-  if (inProcess === undefined) {
-    inProcess = parseThroughput(readFileSync(data.big[0]!), quick ? 2 : 3)[0]!.value;
-    say(`  in-process parse + sum, one thread: ${inProcess.toFixed(0)} MB/s`);
+  let inProcessJs = options.inProcessJsMBps;
+  if (inProcess === undefined || inProcessJs === undefined) {
+    const [kernel, js] = parseThroughput(readFileSync(data.big[0]!), quick ? 2 : 3);
+    inProcess = kernel!.value;
+    inProcessJs = js!.value;
+    say(
+      `  in-process parse + sum, one thread: ${inProcess.toFixed(0)} MB/s (JS only ${inProcessJs.toFixed(0)})`,
+    );
   }
 
   // One server with two worker threads (the issue's "1 server (2 workers)"), serving the data
@@ -399,7 +406,16 @@ export async function wholePrograms(options: WholeOptions): Promise<WholeResult>
     value: bigMB / (remote.wallMs / 1000) / (inProcess * workers),
     unit: "x",
     target: { value: 0.7, kind: "min" },
-    note: `${(bigMB / (remote.wallMs / 1000)).toFixed(0)} MB/s against ${inProcess.toFixed(0)} MB/s x ${workers}`,
+    note: `${(bigMB / (remote.wallMs / 1000)).toFixed(0)} MB/s against ${inProcess.toFixed(0)} MB/s x ${workers} (the Wasm kernel's rate)`,
+  });
+  // Issue 21 set its target against the plain-JS parse rate; the kernel raised the ceiling
+  // itself, so both are shown.
+  figures.push({
+    name: "whole: --remote-paths / in-process plain-JS parse rate x the server's worker threads",
+    value: bigMB / (remote.wallMs / 1000) / (inProcessJs * workers),
+    unit: "x",
+    target: { value: 0.7, kind: "min" },
+    note: `${(bigMB / (remote.wallMs / 1000)).toFixed(0)} MB/s against ${inProcessJs.toFixed(0)} MB/s x ${workers} (the JS scanner alone)`,
   });
   // The server's part alone: the whole run less a tiny call's (start, connect, one call). For
   // scale only: the target stays on the whole process above.
