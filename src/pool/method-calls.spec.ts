@@ -28,7 +28,7 @@ describe("writeBatch", () => {
 
   it("is not offered for a spec whose serializer was swapped", () => {
     expect(
-      requestEncoderOf({ ...spec, requestSerialize: (value) => spec.requestSerialize(value) }),
+      requestEncoderOf({ ...spec, requestSerialize: (value: InvokeRequest) => spec.requestSerialize(value) }),
     ).toBeUndefined();
   });
 });
