@@ -17,6 +17,7 @@ import {
   serviceNameOf,
 } from "../rpc/method-spec.js";
 import { type HandlerDeps, hostedHandler } from "./handlers.js";
+import type { DirectFunctions, DirectUnary } from "./method-registry.js";
 import { checkedReplies } from "./reply-encoding.js";
 import type {
   AnyMethodImplementation,
@@ -119,6 +120,8 @@ export interface ResolvedService {
   name: string;
   methods: Record<string, MethodSpec>;
   implementation: UntypedServiceImplementation;
+  /** A hosted service's unary functions as they are, for batch items (method-registry.ts). */
+  direct?: DirectFunctions;
 }
 
 export function resolveFramework(service: FrameworkService): ResolvedService {
@@ -160,10 +163,13 @@ export function resolveService(
     throw new TypeError(`${name}: handlers for methods the definition does not have: ${unknown.join(", ")}`);
   }
   const handlers: UntypedServiceImplementation = {};
+  const functions: DirectFunctions["functions"] = {};
   for (const [key, spec] of Object.entries(methods)) {
     // Bound: a handler written as a method of an object (or class) keeps its `this`.
     const handler = (handlerOf(key, spec) as AnyMethodImplementation).bind(implementation);
     handlers[key] = hostedHandler(deps, spec, handler);
+    if (!spec.requestStream && !spec.responseStream) functions[key] = handler as DirectUnary["fn"];
   }
-  return { name, methods, implementation: handlers };
+  const direct = deps.tools ? { functions, tools: deps.tools, clients: deps.clients } : undefined;
+  return { name, methods, implementation: handlers, direct };
 }

@@ -10,7 +10,11 @@ import {
 import type { InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
 import { ServerError } from "../rpc/server-error.js";
 import { decodeStatus, statusDetailsKey } from "../rpc/status-details.js";
-import type { MethodRegistry, UnaryMethod } from "./method-registry.js";
+import type { CallStats } from "./call-stats.js";
+import type { CallTracker } from "./call-tracker.js";
+import type { DirectUnary, MethodRegistry, UnaryMethod } from "./method-registry.js";
+import type { ServerCallContext } from "./service-implementation.js";
+import { internalErrorDetails, toStatus } from "./to-status.js";
 
 const empty = Buffer.alloc(0);
 
@@ -82,6 +86,67 @@ export function invokeUnary(
     method.handler(call as unknown as ServerUnaryCall<unknown, unknown>, done),
   );
 }
+
+/** What a direct item reports to: calls in flight (Info, draining), per-method stats, the log. */
+export interface DirectDeps {
+  tracker: CallTracker;
+  stats?: CallStats;
+  log: (message: string) => void;
+}
+
+/**
+ * One unary call of `method` straight through its plain function, with a context the caller
+ * shares between many items (a batch's): decode, await the function, encode. It settles as
+ * `invokeUnary` does through the grpc-js handler (counted in flight and in the method's stats,
+ * an error a status with its code, message and details, a bug INTERNAL and logged), without the
+ * call object, the context, the promise chain and the callbacks per item that path makes.
+ */
+export async function invokeDirect(
+  method: UnaryMethod,
+  direct: DirectUnary,
+  bytes: Buffer,
+  context: ServerCallContext,
+  deps: DirectDeps,
+): Promise<InvokeResult> {
+  let request: unknown;
+  try {
+    request = method.spec.requestDeserialize(bytes);
+  } catch (error) {
+    return failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`);
+  }
+  const done = deps.tracker.enter();
+  const end = deps.stats?.begin(method.spec.path);
+  let value: unknown;
+  try {
+    value = await direct.fn(request, context);
+  } catch (error) {
+    done();
+    const reply = toStatus(error, bugLogger(deps));
+    end?.(reply.code);
+    const details = reply.metadata.get(statusDetailsKey)[0];
+    return {
+      response: empty,
+      code: reply.code,
+      message: reply.details,
+      statusDetails: details instanceof Buffer ? details : empty,
+    };
+  }
+  done();
+  let response: Buffer;
+  try {
+    response = method.spec.responseSerialize(value);
+  } catch (error) {
+    // A reply that cannot be encoded is a bug of the handler's (reply-encoding.ts logged which field).
+    bugLogger(deps)(error);
+    end?.(status.INTERNAL);
+    return failure(status.INTERNAL, internalErrorDetails);
+  }
+  end?.(status.OK);
+  return { response, code: status.OK, message: "", statusDetails: empty };
+}
+
+const bugLogger = (deps: DirectDeps) => (error: unknown) =>
+  deps.log(`internal error: ${(error as Error)?.stack ?? error}`);
 
 /** The parts of a grpc-js server call a handler may look at: metadata, peer, deadline, path. */
 function callShape(path: string, context: LocalCallContext) {

@@ -207,6 +207,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     registry,
     identity,
     limit,
+    stats,
     maxItems: options.maxBatchItems ?? defaultMaxBatchItems,
     observer: options.observer,
   };
@@ -268,7 +269,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // Counted for StatsService: the same handlers answer gRPC calls and batch items.
       const implementation = stats.wrap(service.methods, service.implementation);
       server.addService(tolerantDeserializers(service.methods), implementation);
-      registry.add(service.methods, implementation);
+      registry.add(service.methods, implementation, service.direct);
     }
     health = new Health(services.map((service) => service.name));
     health.addToServer(server);

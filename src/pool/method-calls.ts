@@ -1,8 +1,13 @@
-import { BatchServiceDefinition, type InvokeResult } from "../gen/rpcpool/pool/v1/batch.js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import {
+  BatchServiceDefinition,
+  type InvokeResponse,
+  type InvokeResult,
+} from "../gen/rpcpool/pool/v1/batch.js";
 import type { CallOptions } from "../rpc/call-options.js";
 import { ClientError } from "../rpc/client-error.js";
 import { Status as status } from "../rpc/grpc-status.js";
-import { type MethodSpec, methodsOf } from "../rpc/method-spec.js";
+import { type MethodSpec, methodsOf, requestEncoderOf } from "../rpc/method-spec.js";
 import { decodeStatus } from "../rpc/status-details.js";
 import { BadReply } from "./bad-reply.js";
 import type { Outcome, TaskFn } from "./outcome.js";
@@ -15,6 +20,36 @@ import { blamesServer } from "./task-engine.js";
 import type { RunSettings } from "./task-run.js";
 
 const batchInvoke = methodsOf(BatchServiceDefinition).invoke!;
+
+/** A batch whose items are still messages, with how to write one into the batch's writer. */
+export interface WrittenBatch {
+  method: string;
+  requests: unknown[];
+  encode: (value: unknown, writer: BinaryWriter) => void;
+}
+
+/**
+ * BatchService/Invoke with each item encoded straight into the batch's message (field 2, length-
+ * delimited, in one writer), not encoded alone and then copied: the same bytes as InvokeRequest's.
+ */
+const batchInvokeWritten = {
+  ...batchInvoke,
+  requestSerialize: writeBatch,
+  // Sent only, never received here: what the server decodes is a plain InvokeRequest.
+} as unknown as MethodSpec<WrittenBatch, InvokeResponse>;
+
+/** An InvokeRequest's bytes, each item written straight into the one writer (field 2, length-delimited). */
+export function writeBatch({ method, requests, encode }: WrittenBatch): Buffer {
+  const writer = new BinaryWriter();
+  writer.uint32(10).string(method);
+  for (const request of requests) {
+    writer.uint32(18).fork();
+    encode(request, writer);
+    writer.join();
+  }
+  const bytes = writer.finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /**
  * The calls of one unary method of a service over the pool, as the run verbs take them: one call
@@ -103,13 +138,18 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
     }
   }
 
+  /** The settings and task of a coalesced batch: the same for every batch, made once (~35 µs each). */
+  #coalesced?: { settings: RunSettings; fn: TaskFn<unknown[], BatchItem[]> };
+
   /** Many calls in one round trip on the least busy server (a coalesced batch): one outcome per request. */
   async batch(requests: unknown[]): Promise<Outcome<unknown>[]> {
     const lengths = new Map([[0, requests.length]]);
-    const [batch] = await settledInOrder(this.runs.engine, [requests], this.#batchFn({}), {
-      ...this.settings({}),
-      perServer: Number.POSITIVE_INFINITY,
-    });
+    this.#coalesced ??= {
+      settings: { ...this.settings({}), perServer: Number.POSITIVE_INFINITY },
+      fn: this.#batchFn({}),
+    };
+    const { settings, fn } = this.#coalesced;
+    const [batch] = await settledInOrder(this.runs.engine, [requests], fn, settings);
     return [...itemOutcomes(batch!, requests.length, lengths)];
   }
 
@@ -138,16 +178,20 @@ export class MethodCalls implements OutcomeSource<unknown, unknown, ServiceCallO
   #batchFn(options: ServiceCallOptions): TaskFn<unknown[], BatchItem[]> {
     const { spec } = this;
     const check = this.service.checkReply;
+    const encode = requestEncoderOf(spec);
     return async (requests, server, signal) => {
       if (!server.hosts(batchInvoke.path)) return this.#oneByOne(requests, server, options, signal);
-      const reply = await server.unary(
-        batchInvoke,
-        { method: spec.path, requests: requests.map((r) => spec.requestSerialize(r)) },
-        {
-          ...this.callOptions(options, signal),
-          timeoutMs: options.timeoutMs ?? this.service.timeoutMs ?? this.runs.defaults.policy(spec).timeoutMs,
-        },
-      );
+      const callOptions = {
+        ...this.callOptions(options, signal),
+        timeoutMs: options.timeoutMs ?? this.service.timeoutMs ?? this.runs.defaults.policy(spec).timeoutMs,
+      };
+      const reply = encode
+        ? await server.unary(batchInvokeWritten, { method: spec.path, requests, encode }, callOptions)
+        : await server.unary(
+            batchInvoke,
+            { method: spec.path, requests: requests.map((r) => spec.requestSerialize(r)) },
+            callOptions,
+          );
       if (reply.results.length !== requests.length) {
         throw new BadReply(
           server.address,

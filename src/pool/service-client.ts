@@ -107,13 +107,19 @@ export class ServiceClient<D extends AnyServiceDefinition> {
     const known = this.#coalescers.get(method);
     if (known) return known;
     const spec = this.#spec(method);
+    let calls: MethodCalls | undefined;
     const coalescer = this.#runs.coalescers.get(
       `${spec.path} ${this.#coalescingKey}`,
       this.options.checkReply,
       () =>
         new CallCoalescer({
           direct: (request, signal) => applyOne(this.#calls(method), request, { signal }),
-          batch: (requests) => this.#calls(method).batch(requests),
+          // One MethodCalls for every batch (it keeps the batches' settings), made again only
+          // when the method's spec changes (a server said more of its idempotency).
+          batch: (requests) => {
+            if (calls?.spec !== this.#spec(method)) calls = this.#calls(method);
+            return calls.batch(requests);
+          },
           // Up to two round trips per worker thread in flight keep every server busy (one runs
           // while the other travels), the second only when batches stay full (call-coalescer.ts);
           // the rest wait and coalesce (docs/performance.md).

@@ -1,3 +1,4 @@
+import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { MethodDefinition } from "@grpc/grpc-js";
 
 /**
@@ -8,7 +9,7 @@ export type Idempotency = "IDEMPOTENT" | "NO_SIDE_EFFECTS" | "UNKNOWN";
 
 /** A message's codec as ts-proto generates it (its `MessageFns`). */
 export interface MessageCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
+  encode(message: T, writer?: BinaryWriter): { finish(): Uint8Array };
   decode(input: Uint8Array): T;
   /** The whole message from a partial one, proto defaults for what is left out (ts-proto's). */
   // biome-ignore lint/suspicious/noExplicitAny: each generated file has its own DeepPartial type
@@ -72,6 +73,32 @@ export function isGenericDefinition(
 // The generated encoders return a Uint8Array over a buffer of their own: wrap it, do not copy it.
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
+/**
+ * A request serializer that can also write its message into another message's writer (ts-proto's
+ * `encode(message, writer)`): a coalesced batch encodes its items straight into its own message,
+ * not each alone and then copied. Carried by the serializer function itself, not by the
+ * MethodSpec beside it, so a spec whose codec is swapped (`{ ...spec, requestSerialize }`) never
+ * keeps an encoder that no longer matches its serializer.
+ */
+export type WritingSerializer<Req> = ((value: Req) => Buffer) & {
+  encodeInto?(value: Req, writer: BinaryWriter): void;
+};
+
+/** How to write `spec`'s request into a writer, when its serializer says (see WritingSerializer). */
+export function requestEncoderOf<Req>(
+  spec: Pick<MethodSpec<Req>, "requestSerialize">,
+): ((value: Req, writer: BinaryWriter) => void) | undefined {
+  return (spec.requestSerialize as WritingSerializer<Req>).encodeInto;
+}
+
+function writingSerializer<T>(codec: MessageCodec<T>): WritingSerializer<T> {
+  const serialize: WritingSerializer<T> = (value) => asBuffer(codec.encode(value).finish());
+  serialize.encodeInto = (value, writer) => {
+    codec.encode(value, writer);
+  };
+  return serialize;
+}
+
 function idempotencyOf(level: string | undefined): Idempotency {
   return level === "IDEMPOTENT" || level === "NO_SIDE_EFFECTS" ? level : "UNKNOWN";
 }
@@ -95,7 +122,7 @@ export function methodsOf<D extends AnyServiceDefinition>(
         originalName: m.name,
         requestStream: m.requestStream,
         responseStream: m.responseStream,
-        requestSerialize: (value) => asBuffer(m.requestType.encode(value).finish()),
+        requestSerialize: writingSerializer(m.requestType),
         requestDeserialize: (bytes) => m.requestType.decode(bytes),
         responseSerialize: (value) => asBuffer(m.responseType.encode(value).finish()),
         responseDeserialize: (bytes) => m.responseType.decode(bytes),
