@@ -2,7 +2,7 @@ import { DOT, LOWER_E, MINUS, NINE, PLUS, UPPER_E, ZERO } from "./byte-codes.js"
 import { eiselLemireDecimal } from "./eisel-lemire.js";
 
 /** Powers of ten that float64 holds exactly: the fast path multiplies or divides by one of them. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /**
  * Digits gathered into the fast path's mantissa. Fifteen always fit a double; a sixteenth fits when
  * the mantissa stays below 2^53. That test is exact: ten times a 15-digit mantissa is an even
