@@ -194,7 +194,6 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
         }
         c = digit + ZERO;
         let count = q - firstDigit;
-        let scale = 1;
         if (c === decimal && count > 0) {
           // A plain decimal (`-1234.5678`, `0.00072931`): its digits read on as one integer; with
           // at most 15 digits in all, integer / 10^k is Clinger's fast path, correctly rounded.
@@ -206,7 +205,7 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
           }
           c = digit + ZERO;
           count = q - firstDigit - 1;
-          scale = POW10[q - point - 1]!;
+          integer /= POW10[q - point - 1]!;
         }
         // 1 to 15 digits (more might not be exact in a double), then the cell must end.
         if (count - 1 < 15 && count > 0) {
@@ -227,7 +226,6 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
             lastCell = true;
           }
           if (cellEnds >= 0) value = negative ? -integer : integer;
-          if (scale !== 1) value /= scale;
         }
       }
       if (cellEnds < 0) {
