@@ -1,7 +1,8 @@
 import { DOT, LOWER_E, MINUS, NINE, PLUS, UPPER_E, ZERO } from "./byte-codes.js";
+import { eiselLemireDecimal } from "./eisel-lemire.js";
 
 /** Powers of ten that float64 holds exactly: the fast path multiplies or divides by one of them. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /**
  * Digits gathered into the fast path's mantissa. Fifteen always fit a double; a sixteenth fits when
  * the mantissa stays below 2^53. That test is exact: ten times a 15-digit mantissa is an even
@@ -55,6 +56,7 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number, decim
     }
   }
   if (digits === 0) return Number.NaN;
+  let explicit = 0;
   if (p < end && ((c = bytes[p]!) === LOWER_E || c === UPPER_E)) {
     p++;
     let expNegative = false;
@@ -70,14 +72,18 @@ export function parseNumber(bytes: Uint8Array, start: number, end: number, decim
       p++;
     }
     if (expDigits === 0) return Number.NaN;
-    exponent += expNegative ? -e : e;
+    explicit = expNegative ? -e : e;
+    exponent += explicit;
   }
   if (p !== end) return Number.NaN;
   let value: number;
   if (significant <= MAX_FAST_DIGITS && mantissa < TWO_53 && exponent >= -22 && exponent <= 22) {
     value = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
   } else {
-    value = slowParse(bytes, start, end, decimal);
+    // Eisel-Lemire for up to 19 digits; what it cannot decide goes to Number().
+    const digitsStart = negative || bytes[start] === PLUS ? start + 1 : start;
+    value =
+      eiselLemireDecimal(bytes, digitsStart, end, decimal, explicit) ?? slowParse(bytes, start, end, decimal);
   }
   return negative ? -value : value;
 }

@@ -1,6 +1,6 @@
 import { CR, LF, MINUS, NINE, PLUS, QUOTE, SPACE, TAB, ZERO } from "./byte-codes.js";
 import { cellFault } from "./cell-fault.js";
-import { parseNumber } from "./number-syntax.js";
+import { POW10, parseNumber } from "./number-syntax.js";
 import { closingQuote, newlinesIn, splitRow } from "./quoted-rows.js";
 import type { ReadOptions } from "./read-options.js";
 
@@ -193,8 +193,22 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
           digit = bytes[++q]! - ZERO;
         }
         c = digit + ZERO;
+        let count = q - firstDigit;
+        if (c === decimal && count > 0) {
+          // A plain decimal (`-1234.5678`, `0.00072931`): its digits read on as one integer; with
+          // at most 15 digits in all, integer / 10^k is Clinger's fast path, correctly rounded.
+          const point = q;
+          digit = bytes[++q]! - ZERO;
+          while (digit >>> 0 < 10) {
+            integer = integer * 10 + digit;
+            digit = bytes[++q]! - ZERO;
+          }
+          c = digit + ZERO;
+          count = q - firstDigit - 1;
+          integer /= POW10[q - point - 1]!;
+        }
         // 1 to 15 digits (more might not be exact in a double), then the cell must end.
-        if (q - firstDigit - 1 < 15 && q > firstDigit) {
+        if (count - 1 < 15 && count > 0) {
           // The delimiter is never CR or LF, so a delimiter here is inside the line.
           if (c === delimiter) cellEnds = q;
           else if (end >= 0) {

@@ -1,6 +1,7 @@
 import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
 import { IntSumKernel } from "../../csv/wasm/int-sum-kernel.js";
+import { BinnedSum } from "../../exact/binned-sum.js";
 import { ExactSum } from "../../exact/exact-sum.js";
 import { type ExactSumWire, toWire } from "../../exact/exact-wire.js";
 
@@ -21,13 +22,13 @@ const EXACT_INTEGER_LIMIT = 2 ** 53;
 
 /**
  * Exact sums by column. Integer cells, the common case, go to a plain array while its sum stays
- * below 2^53, where float64 adds integers exactly; anything else goes to the exact partials.
+ * below 2^53, where float64 adds integers exactly; anything else goes to the exact binned sum.
  * A class, so that the scanner's call of `cell` always meets the same function and inlines it.
  */
 class ColumnSums implements TableSink {
   readonly byCell = true;
   integers = new Float64Array(64);
-  readonly exact: ExactSum[] = [];
+  readonly exact: BinnedSum[] = [];
 
   cell(column: number, value: number): void {
     if (column >= this.integers.length) this.#grow(column);
@@ -46,14 +47,15 @@ class ColumnSums implements TableSink {
   /** Each column's exact sum, the integers included. */
   sums(columns: number): ExactSumWire[] {
     return Array.from({ length: columns }, (_, c) => {
-      const sum = this.#exact(c);
-      sum.add(this.integers[c] ?? 0);
-      return toWire(sum);
+      const binned = this.#exact(c);
+      binned.flush();
+      binned.exact.add(this.integers[c] ?? 0);
+      return toWire(binned.exact);
     });
   }
 
-  #exact(column: number): ExactSum {
-    while (this.exact.length <= column) this.exact.push(new ExactSum());
+  #exact(column: number): BinnedSum {
+    while (this.exact.length <= column) this.exact.push(new BinnedSum());
     return this.exact[column]!;
   }
 
