@@ -193,22 +193,8 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
           digit = bytes[++q]! - ZERO;
         }
         c = digit + ZERO;
-        let count = q - firstDigit;
-        if (c === decimal && count > 0) {
-          // A plain decimal (`-1234.5678`, `0.00072931`): its digits read on as one integer; with
-          // at most 15 digits in all, integer / 10^k is Clinger's fast path, correctly rounded.
-          const point = q;
-          digit = bytes[++q]! - ZERO;
-          while (digit >>> 0 < 10) {
-            integer = integer * 10 + digit;
-            digit = bytes[++q]! - ZERO;
-          }
-          c = digit + ZERO;
-          count = q - firstDigit - 1;
-          integer /= POW10[q - point - 1]!;
-        }
         // 1 to 15 digits (more might not be exact in a double), then the cell must end.
-        if (count - 1 < 15 && count > 0) {
+        if (q - firstDigit - 1 < 15 && q > firstDigit) {
           // The delimiter is never CR or LF, so a delimiter here is inside the line.
           if (c === delimiter) cellEnds = q;
           else if (end >= 0) {
@@ -226,6 +212,37 @@ export function scanTable(input: Uint8Array, options: ReadOptions, sink: TableSi
             lastCell = true;
           }
           if (cellEnds >= 0) value = negative ? -integer : integer;
+        }
+        if (cellEnds < 0 && c === decimal && q > firstDigit) {
+          // A plain decimal (`-1234.5678`, `0.00072931`): its digits read on as one integer; with
+          // at most 15 digits in all, integer / 10^k is Clinger's fast path, correctly rounded.
+          // Tried after the integer cell's ends, not before: an integer cell pays nothing for it.
+          const point = q;
+          digit = bytes[++q]! - ZERO;
+          while (digit >>> 0 < 10) {
+            integer = integer * 10 + digit;
+            digit = bytes[++q]! - ZERO;
+          }
+          c = digit + ZERO;
+          if (q - firstDigit - 2 < 15) {
+            // The same ends of a cell as an integer's, above.
+            if (c === delimiter) cellEnds = q;
+            else if (end >= 0) {
+              if (q === end) {
+                cellEnds = q;
+                lastCell = true;
+              }
+            } else if (c === LF) {
+              cellEnds = end = q;
+              next = q + 1;
+              lastCell = true;
+            } else if (c === CR && bytes[q + 1] === LF) {
+              cellEnds = end = q;
+              next = q + 2;
+              lastCell = true;
+            }
+            if (cellEnds >= 0) value = (negative ? -integer : integer) / POW10[q - point - 1]!;
+          }
         }
       }
       if (cellEnds < 0) {
