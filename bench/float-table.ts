@@ -7,20 +7,11 @@
 import { renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromScaled } from "../src/exact/bigint-reference.js";
+import { seeded } from "../src/exact/seeded-random.js";
+
+export { seeded };
 
 export const floatColumns = 6;
-
-/** mulberry32: a small seeded generator, so the table does not depend on Math.random. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One cell: a leading digit at 10^e for e in -8..11 (so |value| lies in [1e-8, 1e12)), 6 to 17

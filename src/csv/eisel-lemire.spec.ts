@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { seeded } from "../exact/seeded-random.js";
 import { DOT } from "./byte-codes.js";
 import { eiselLemireDecimal } from "./eisel-lemire.js";
 import { parseNumber } from "./number-syntax.js";
 
 const encoder = new TextEncoder();
-
-/** mulberry32: seeded, so a failure can be re-run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function digitsOf(random: () => number, count: number, zeros = 0): string {
   let s = String(1 + Math.floor(random() * 9));

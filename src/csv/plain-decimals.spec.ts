@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seeded } from "../exact/seeded-random.js";
 import { readOptionsFrom } from "./read-options.js";
 import { scanTable, type TableSink } from "./table-scanner.js";
 
@@ -19,18 +20,6 @@ function cellsOf(text: string, options: Parameters<typeof readOptionsFrom>[0] = 
   const shape = scanTable(Buffer.from(text, "latin1"), readOptionsFrom(options), sink);
   expect(shape.error).toBeUndefined();
   return values;
-}
-
-/** mulberry32: seeded, so a failure can be re-run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A decimal of 1 to 20 digits (leading zeros included) with the point anywhere, or none. */

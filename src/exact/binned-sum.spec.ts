@@ -5,6 +5,7 @@ import { BinnedSum } from "./binned-sum.js";
 import { anyDouble, cutInto, wholeRange } from "./double-arbitraries.js";
 import { ExactSum } from "./exact-sum.js";
 import { Float64Overflow } from "./refusals.js";
+import { seeded } from "./seeded-random.js";
 
 /** The value of a sum, or the refusal's message, so that refusals compare like values. */
 function outcome(sum: ExactSum): number | string {
@@ -21,18 +22,6 @@ function binned(xs: readonly number[]): ExactSum {
   for (const x of xs) sum.add(x);
   sum.flush();
   return sum.exact;
-}
-
-/** mulberry32: seeded, so a failure can be re-run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const bits = new DataView(new ArrayBuffer(8));
