@@ -89,8 +89,12 @@ export function batchInvoke(
     const itemContext = { metadata: context.metadata, peer: context.peer, running };
     const direct = method.direct && !tracingOn() ? method.direct : undefined;
     const shared = direct ? sharedContext(context, direct) : undefined;
+    // Each item's stats span starts at the batch's start: one clock read per batch, not per item.
+    const directDeps = direct && deps.stats ? { ...deps, startUnixMs: Date.now() } : deps;
     const invoke = (bytes: Buffer) =>
-      direct ? invokeDirect(method, direct, bytes, shared!, deps) : invokeUnary(method, bytes, itemContext);
+      direct
+        ? invokeDirect(method, direct, bytes, shared!, directDeps)
+        : invokeUnary(method, bytes, itemContext);
     let next = 0;
     const runItems = async () => {
       while (next < results.length && !signal.aborted) {

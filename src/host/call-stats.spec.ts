@@ -26,6 +26,17 @@ describe("CallStats", () => {
     expect([stats.completed, stats.failed, stats.inFlight]).toEqual([2, 1, 0]);
   });
 
+  it("starts a span when its caller says (a batch gives its start to every item)", () => {
+    const stats = new CallStats();
+    const batchStart = Date.now() - 5;
+    stats.begin("/s/A", batchStart)(0);
+    stats.begin("/s/A", batchStart)(3);
+    const { recent } = stats.window();
+    expect(recent.map((span) => span.startUnixMs)).toEqual([batchStart, batchStart]);
+    expect(recent.every((span) => span.endUnixMs >= batchStart + 5)).toBe(true);
+    expect([stats.completed, stats.failed]).toEqual([1, 1]);
+  });
+
   it("forgets spans older than a minute for the percentiles, not for the totals", () => {
     const stats = new CallStats();
     stats.begin("/s/A")(0);

@@ -49,9 +49,12 @@ export class CallStats {
     return this.#inFlight;
   }
 
-  /** Starts counting one call; the function returned ends it with its status code (once). */
-  begin(method: string): (code: number) => void {
-    const startUnixMs = Date.now();
+  /**
+   * Starts counting one call; the function returned ends it with its status code (once). A batch
+   * gives its own start for all its items (`startUnixMs`): one clock read per batch, not one per
+   * item, as its metrics time each item from the batch's start too.
+   */
+  begin(method: string, startUnixMs = Date.now()): (code: number) => void {
     let lane = this.#lanes.indexOf(false);
     if (lane < 0) lane = this.#lanes.length;
     this.#lanes[lane] = true;

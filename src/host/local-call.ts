@@ -92,6 +92,8 @@ export interface DirectDeps {
   tracker: CallTracker;
   stats?: CallStats;
   log: (message: string) => void;
+  /** When the batch began (Date.now()): each item's span starts there, as its metrics do. */
+  startUnixMs?: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function invokeDirect(
     return failure(status.INVALID_ARGUMENT, `bad request: ${(error as Error).message}`);
   }
   const done = deps.tracker.enter();
-  const end = deps.stats?.begin(method.spec.path);
+  const end = deps.stats?.begin(method.spec.path, deps.startUnixMs);
   let value: unknown;
   try {
     value = await direct.fn(request, context);
