@@ -4,6 +4,7 @@ import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { type FileSnapshot, sameFile, snapshotOf } from "../file-snapshot.js";
+import { pipeReader } from "./pipe-reader.js";
 import type { ReadBuffers } from "./read-buffers.js";
 
 /** How a table is read: its dialect, under the name the client's modules (and queued jobs) use. */
@@ -149,14 +150,16 @@ export async function openLive(path: string): Promise<InputSource> {
 }
 
 /**
- * Standard input: fd 0 read directly when it is a pipe or a file; else (or once a read says it
- * would block: a non-blocking pipe) through process.stdin, which a socket or a terminal needs.
+ * Standard input: a pipe read by the event loop into the job's buffers (pipe-reader.ts); a file
+ * read directly; else (or once a file's read says it would block) through process.stdin, which a
+ * socket or a terminal needs.
  */
 function stdinReader(): ReadInto {
   let stream: ReadInto | undefined;
   try {
     const stats = fstatSync(0);
-    if (!stats.isFIFO() && !stats.isFile()) stream = streamReader("-", process.stdin);
+    if (stats.isFIFO()) return pipeReader(0, (error) => readError("-", error));
+    if (!stats.isFile()) stream = streamReader("-", process.stdin);
   } catch {
     stream = streamReader("-", process.stdin);
   }
