@@ -52,7 +52,7 @@ describe("pipeReader", () => {
     }
   });
 
-  it("gives bytes written slowly, in small pieces, each as it comes", async () => {
+  it("gives bytes written slowly, in small pieces", async () => {
     const writer = `node -e 'let i = 0; const t = setInterval(() => { process.stdout.write(String(i).padStart(5, "0") + "\\n"); if (++i === 300) clearInterval(t); }, 1)'`;
     const { read, exited } = pipeFrom(writer);
     const text = (await all(read, 1 << 16)).toString();

@@ -36,7 +36,10 @@ export function pipeReader(fd: number, failed: (error: unknown) => Error): ReadI
   const answer = () => {
     if (!waiter) return;
     const { length, resolve, reject } = waiter;
-    if (region && region.got > 0) {
+    // Answered once its length is read (or the pipe ended or failed), not at each 64 KiB: every
+    // caller fills its buffer anyway (filled), and a promise and a call per 64 KiB cost the client
+    // about 0.07 s of CPU per 400 MB.
+    if (region && region.got > 0 && (region.got >= length || ended || failure)) {
       const n = Math.min(region.got, length);
       region.start += n;
       region.got -= n;
