@@ -1,5 +1,4 @@
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from "node:net";
-import type { ReadInto } from "./table-input.js";
 
 /**
  * A pipe (standard input that is a FIFO) read by the event loop, straight into the caller's
@@ -12,9 +11,13 @@ import type { ReadInto } from "./table-input.js";
  * already. Only the first read after a buffer is full lands in a small spare buffer and is copied
  * (at most 64 KiB per buffer filled).
  *
- * Errors become `failed(error)` (a ClientError naming the input); the end of the pipe is 0.
+ * Errors become `failed(error)` (a ClientError naming the input); the end of the pipe is 0. It
+ * returns table-input's ReadInto, spelled out (table-input imports this module).
  */
-export function pipeReader(fd: number, failed: (error: unknown) => Error): ReadInto {
+export function pipeReader(
+  fd: number,
+  failed: (error: unknown) => Error,
+): (buffer: Buffer, offset: number, length: number) => Promise<number> {
   const spare = Buffer.allocUnsafe(64 << 10);
   // The region being filled: the caller's buffer from `start`, of which `got` bytes are read
   // and not returned yet; undefined once it is full or before the first read.
