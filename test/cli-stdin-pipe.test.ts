@@ -12,9 +12,9 @@ const servers = useServers(2);
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-/** The client's JSON document with `writer`'s output piped into it by bash. */
-async function piped(writer: string, args: string[]) {
-  const line = `${writer} | '${process.execPath}' '${clientProgram}' column-sums - --servers ${servers.list} --json ${args.join(" ")}`;
+/** The client's JSON document with `writer`'s output piped into it by bash (after `before`, in its shell). */
+async function piped(writer: string, args: string[], before = "") {
+  const line = `${writer} | { ${before} '${process.execPath}' '${clientProgram}' column-sums - --servers ${servers.list} --json ${args.join(" ")}; }`;
   const run = await collectRun(
     spawn("bash", ["-o", "pipefail", "-c", line], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }),
     "column-sums of a pipe",
@@ -47,6 +47,17 @@ describe("a table piped by the shell into standard input", () => {
       }'`;
     const document = await piped(writer, ["--split", "64KB"]);
     expect(document.results[0]).toMatchObject({ rows: 7000, sums: lessonColumnSums(7000) });
+  });
+
+  it("reads a pipe that its parent made non-blocking", async () => {
+    const file = tmp.file("table-nb.csv", lessonTableBytes(7000));
+    // O_NONBLOCK on the read end, as a parent may leave it: a read may find the pipe empty (EAGAIN).
+    const nonBlocking = `/usr/bin/python3 -c 'import os, fcntl; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK)';`;
+    const writer = `{ sleep 0.2; cat '${file}'; }`;
+    for (const split of ["none", "64KB"]) {
+      const document = await piped(writer, ["--split", split], nonBlocking);
+      expect(document.results[0]).toMatchObject({ rows: 7000, sums: lessonColumnSums(7000) });
+    }
   });
 
   it("an empty pipe is an empty table, as an empty file is", async () => {
