@@ -1,4 +1,4 @@
-import { read as fsRead, fstatSync } from "node:fs";
+import { constants, open as fsOpen, read as fsRead, fstatSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
@@ -124,6 +124,18 @@ export async function openLive(path: string): Promise<InputSource> {
     if (stats.isFile()) {
       await handle.close();
       return { kind: "file", snapshot: snapshotOf(stats) };
+    }
+    if (stats.isFIFO()) {
+      // Read by the event loop, as a piped standard input is (pipe-reader.ts), from a descriptor
+      // of its own: opened non-blocking, as a FIFO's open would wait for a writer that may have
+      // left already; the first stays open meanwhile, so the pipe always has a reader.
+      const fd = await new Promise<number>((resolve, reject) =>
+        fsOpen(path, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) =>
+          error ? reject(error) : resolve(fd),
+        ),
+      );
+      await handle.close();
+      return { kind: "live", read: pipeReader(fd, (error) => readError(path, error)) };
     }
   } catch (error) {
     await handle.close();
