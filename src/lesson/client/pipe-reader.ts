@@ -1,7 +1,7 @@
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from "node:net";
 
 /**
- * A pipe (standard input that is a FIFO) read by the event loop, straight into the caller's
+ * A pipe (standard input, a FIFO, `<(...)`) read by the event loop, straight into the caller's
  * buffers. A pipe gives at most 64 KiB per read(2), whatever was asked: `fs.read` made each of
  * those a round trip through libuv's thread pool (a futex wake each way), which cost the client
  * more CPU than the rest of its upload once the servers parsed fast (issue 21: 1 GB through stdin

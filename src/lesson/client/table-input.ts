@@ -106,9 +106,9 @@ export type ReadInto = (buffer: Buffer, offset: number, length: number) => Promi
  * Standard input, a pipe, a FIFO or a process substitution, opened and not read yet: its bytes
  * come as the job reads them (stream-parts.ts), so that a table of any size goes through the
  * client in bounded memory. They are read straight into the job's buffers where the input is a
- * pipe or a file (no 64 KiB buffer per read for the collector: that cost the client more CPU
- * than the rest of its work); from the process's own stream otherwise (a parent's socket, a
- * terminal). A read error is a ClientError naming the input, as a file's is.
+ * pipe (by the event loop, pipe-reader.ts) or a file (no 64 KiB buffer per read for the
+ * collector: that cost the client more CPU than the rest of its work); from the process's own
+ * stream otherwise (a parent's socket, a terminal). A read error is a ClientError naming the input, as a file's is.
  */
 export async function openLive(path: string): Promise<InputSource> {
   if (path === "-") return { kind: "live", read: stdinReader() };
