@@ -1,9 +1,10 @@
-import { read as fsRead, fstatSync } from "node:fs";
+import { constants, open as fsOpen, read as fsRead, fstatSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
 import { type FileSnapshot, sameFile, snapshotOf } from "../file-snapshot.js";
+import { pipeReader } from "./pipe-reader.js";
 import type { ReadBuffers } from "./read-buffers.js";
 
 /** How a table is read: its dialect, under the name the client's modules (and queued jobs) use. */
@@ -105,9 +106,9 @@ export type ReadInto = (buffer: Buffer, offset: number, length: number) => Promi
  * Standard input, a pipe, a FIFO or a process substitution, opened and not read yet: its bytes
  * come as the job reads them (stream-parts.ts), so that a table of any size goes through the
  * client in bounded memory. They are read straight into the job's buffers where the input is a
- * pipe or a file (no 64 KiB buffer per read for the collector: that cost the client more CPU
- * than the rest of its work); from the process's own stream otherwise (a parent's socket, a
- * terminal). A read error is a ClientError naming the input, as a file's is.
+ * pipe (by the event loop, pipe-reader.ts) or a file (no 64 KiB buffer per read for the
+ * collector: that cost the client more CPU than the rest of its work); from the process's own
+ * stream otherwise (a parent's socket, a terminal). A read error is a ClientError naming the input, as a file's is.
  */
 export async function openLive(path: string): Promise<InputSource> {
   if (path === "-") return { kind: "live", read: stdinReader() };
@@ -123,6 +124,18 @@ export async function openLive(path: string): Promise<InputSource> {
     if (stats.isFile()) {
       await handle.close();
       return { kind: "file", snapshot: snapshotOf(stats) };
+    }
+    if (stats.isFIFO()) {
+      // Read by the event loop, as a piped standard input is (pipe-reader.ts), from a descriptor
+      // of its own: opened non-blocking, as a FIFO's open would wait for a writer that may have
+      // left already; the first stays open meanwhile, so the pipe always has a reader.
+      const fd = await new Promise<number>((resolve, reject) =>
+        fsOpen(path, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) =>
+          error ? reject(error) : resolve(fd),
+        ),
+      );
+      await handle.close();
+      return { kind: "live", read: pipeReader(fd, (error) => readError(path, error)) };
     }
   } catch (error) {
     await handle.close();
@@ -149,14 +162,16 @@ export async function openLive(path: string): Promise<InputSource> {
 }
 
 /**
- * Standard input: fd 0 read directly when it is a pipe or a file; else (or once a read says it
- * would block: a non-blocking pipe) through process.stdin, which a socket or a terminal needs.
+ * Standard input: a pipe read by the event loop into the job's buffers (pipe-reader.ts); a file
+ * read directly; else (or once a file's read says it would block) through process.stdin, which a
+ * socket or a terminal needs.
  */
 function stdinReader(): ReadInto {
   let stream: ReadInto | undefined;
   try {
     const stats = fstatSync(0);
-    if (!stats.isFIFO() && !stats.isFile()) stream = streamReader("-", process.stdin);
+    if (stats.isFIFO()) return pipeReader(0, (error) => readError("-", error));
+    if (!stats.isFile()) stream = streamReader("-", process.stdin);
   } catch {
     stream = streamReader("-", process.stdin);
   }
