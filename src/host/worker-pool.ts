@@ -56,6 +56,18 @@ export class WorkerPool {
       idleTimeout: 30_000,
       maxQueue: Number.POSITIVE_INFINITY,
     });
+    // Piscina emits "error" for what has no task left to answer: a reply that comes in after its
+    // task was aborted ("Unexpected message from Worker": a call refused for a bad cell aborts its
+    // other pieces while a thread is finishing one), a thread that fails while idle (piscina starts
+    // another), a close that times out. None concerns a call still running, and an "error" event
+    // without a listener would end the whole server: each is one line on stderr instead.
+    this.#piscina.on("error", (error: Error) => {
+      const message = String(error?.message);
+      const said = message.startsWith("Unexpected message from Worker")
+        ? "a thread answered a task already aborted; the answer is dropped"
+        : message.split("\n")[0];
+      process.stderr.write(`rpcpool-server: worker threads: ${said}\n`);
+    });
   }
 
   /**
