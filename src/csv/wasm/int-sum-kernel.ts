@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** Where the kernel's piece starts in its memory (below it: the sums and the row width). */
-const INPUT = 1024;
+/**
+ * Where the kernel's piece starts in its memory (below it: the sums, the row width, and the
+ * decimal kernel's state: decimal-sum.wat shares this memory, so a piece is copied in once).
+ */
+export const INPUT = 4096;
 /** Columns the kernel sums at most; a wider table takes the JS path. */
 export const KERNEL_MAX_COLUMNS = 64;
 const PAGE = 65536;
@@ -21,17 +24,18 @@ interface Exports {
 }
 
 /**
- * The compiled int-sum.wat (scripts/build-wasm.mjs). Beside this module under dist/ (where the
- * bundles' rewritten import.meta.url also points); from src/ (vitest), the built one under dist/.
+ * A compiled kernel (scripts/build-wasm.mjs compiles `name`.wat). Beside this module under dist/
+ * (where the bundles' rewritten import.meta.url also points); from src/ (vitest), the built one
+ * under dist/. Undefined when it was not built: the JS path runs.
  */
-function wasmPath(): string | undefined {
+export function kernelModule(name: string): WebAssembly.Module | undefined {
   const candidates = [
-    new URL("./int-sum.wasm", import.meta.url),
-    new URL("../../../dist/src/csv/wasm/int-sum.wasm", import.meta.url),
+    new URL(`./${name}.wasm`, import.meta.url),
+    new URL(`../../../dist/src/csv/wasm/${name}.wasm`, import.meta.url),
   ];
   for (const url of candidates) {
     const path = fileURLToPath(url);
-    if (existsSync(path)) return path;
+    if (existsSync(path)) return new WebAssembly.Module(readFileSync(path));
   }
   return undefined;
 }
@@ -49,8 +53,23 @@ export class IntSumKernel {
 
   /** The kernel of this installation, or undefined when its .wasm was not built (the JS path runs). */
   static load(): IntSumKernel | undefined {
-    const path = wasmPath();
-    return path === undefined ? undefined : new IntSumKernel(new WebAssembly.Module(readFileSync(path)));
+    const module = kernelModule("int-sum");
+    return module === undefined ? undefined : new IntSumKernel(module);
+  }
+
+  /** The memory the piece is copied into; decimal-sum.wat imports it. */
+  get memory(): WebAssembly.Memory {
+    return this.#exports.memory;
+  }
+
+  /** Copies the piece into the kernel's memory at INPUT, growing it when needed. */
+  copyIn(bytes: Uint8Array): void {
+    const { memory } = this.#exports;
+    const needed = INPUT + bytes.length + 1;
+    if (needed > memory.buffer.byteLength) {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    }
+    new Uint8Array(memory.buffer, INPUT, bytes.length).set(bytes);
   }
 
   /**
@@ -58,13 +77,14 @@ export class IntSumKernel {
    * otherwise, "not handled": the caller scans it with the JS path, which names any refusal.
    */
   sum(bytes: Uint8Array, delimiter: number): KernelSums | undefined {
+    this.copyIn(bytes);
+    return this.sumCopied(bytes.length, delimiter);
+  }
+
+  /** sum() of the piece of `length` bytes copyIn() put there last. */
+  sumCopied(length: number, delimiter: number): KernelSums | undefined {
     const { memory, sumIntegers } = this.#exports;
-    const needed = INPUT + bytes.length + 1;
-    if (needed > memory.buffer.byteLength) {
-      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-    }
-    new Uint8Array(memory.buffer, INPUT, bytes.length).set(bytes);
-    const rows = sumIntegers(bytes.length, delimiter);
+    const rows = sumIntegers(length, delimiter);
     if (rows < 0) return undefined;
     const columns = new Int32Array(memory.buffer, 512, 1)[0]!;
     const wide = new BigInt64Array(memory.buffer, 0, columns);

@@ -1,5 +1,6 @@
 import type { ReadOptions } from "../../csv/read-options.js";
 import { type PieceShape, scanTable, type TableSink } from "../../csv/table-scanner.js";
+import { DecimalSumKernel } from "../../csv/wasm/decimal-sum-kernel.js";
 import { IntSumKernel } from "../../csv/wasm/int-sum-kernel.js";
 import { BinnedSum } from "../../exact/binned-sum.js";
 import { ExactSum } from "../../exact/exact-sum.js";
@@ -72,25 +73,36 @@ export function outputColumns(shape: PieceShape, options: ReadOptions): number {
 }
 
 /**
- * The Wasm integer kernel of this thread (src/csv/wasm), loaded on the first piece; null when
- * its .wasm is not there. Per module, so per worker thread: an instance's memory is the thread's.
+ * The Wasm kernels of this thread (src/csv/wasm), loaded on the first piece; null when their
+ * .wasm is not there. Per module, so per worker thread: an instance's memory is the thread's.
  */
 let kernel: IntSumKernel | null | undefined;
+let decimals: DecimalSumKernel | null | undefined;
 
 /**
- * A piece of plain integer rows summed by the Wasm kernel (issue 21), with the very shape and
- * sums the JS scan gives (the kernel only takes pieces where the JS path never needs its exact
- * partials); undefined for any piece it does not handle, which the JS scan then reads whole.
+ * A piece of plain number rows summed by the Wasm kernels (issue 21), with the very shape and
+ * sums the JS scan gives: the integer kernel takes pieces where the JS path never needs its exact
+ * partials; the decimal kernel, any piece of plain decimal rows, feeding the exact partials in the
+ * JS path's order. Undefined for any piece they do not handle, which the JS scan then reads whole.
  */
 function sumByKernel(bytes: Uint8Array, options: ReadOptions): SumPiece | undefined {
   // A selection, and a header at the file's start, are the JS scan's.
   if (options.select !== undefined || (options.startsFile && options.header)) return undefined;
   if (kernel === undefined) kernel = IntSumKernel.load() ?? null;
-  const found = kernel?.sum(bytes, options.delimiter);
-  if (found === undefined || found.columns > (options.maxColumns ?? Number.POSITIVE_INFINITY))
-    return undefined;
-  const { rows, columns } = found;
-  const sums = Array.from(found.sums, (value) => toWire(ExactSum.of([value])));
+  if (kernel === null) return undefined;
+  const maxColumns = options.maxColumns ?? Number.POSITIVE_INFINITY;
+  kernel.copyIn(bytes);
+  const found = kernel.sumCopied(bytes.length, options.delimiter);
+  let piece: { rows: number; columns: number; sums: ExactSumWire[] } | undefined;
+  if (found !== undefined) {
+    piece = { ...found, sums: Array.from(found.sums, (value) => toWire(ExactSum.of([value]))) };
+  } else {
+    if (decimals === undefined) decimals = DecimalSumKernel.load(kernel) ?? null;
+    const exact = decimals?.sumCopied(bytes.length, options.delimiter, options.decimal);
+    if (exact !== undefined) piece = { ...exact, sums: exact.sums.map(toWire) };
+  }
+  if (piece === undefined || piece.columns > maxColumns) return undefined;
+  const { rows, columns, sums } = piece;
   // Every line is a data row there: no blank lines, no header, no newline inside a cell.
   return { rows, lines: rows, columns, firstRowLine: rows > 0 ? 1 : 0, sums };
 }
