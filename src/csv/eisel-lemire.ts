@@ -19,8 +19,8 @@ const MAX_Q = 308;
 const limbs = new Float64Array((MAX_Q - MIN_Q + 1) * 4);
 const made = new Uint8Array(MAX_Q - MIN_Q + 1);
 
-/** fast_float's table entry for q, truncated to its top 64 bits (see its table_generation.py). */
-function makePower(q: number): void {
+/** fast_float's 128-bit table entry for q (see its table_generation.py); the Wasm kernel's too. */
+export function powerOfFive128(q: number): bigint {
   let c: bigint;
   if (q >= 0) {
     c = 5n ** BigInt(q);
@@ -33,7 +33,12 @@ function makePower(q: number): void {
     c = (1n << b) / power5 + 1n;
     while (c >= 1n << 128n) c >>= 1n;
   }
-  const top = c >> 64n;
+  return c;
+}
+
+/** The entry for q truncated to its top 64 bits, as four limbs. */
+function makePower(q: number): void {
+  const top = powerOfFive128(q) >> 64n;
   const i = (q - MIN_Q) * 4;
   for (let k = 0; k < 4; k++) limbs[i + k] = Number((top >> BigInt(16 * k)) & 0xffffn);
   made[q - MIN_Q] = 1;

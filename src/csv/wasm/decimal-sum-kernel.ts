@@ -1,10 +1,14 @@
 import { ExactSum } from "../../exact/exact-sum.js";
+import { powerOfFive128 } from "../eisel-lemire.js";
 import { POW10, parseNumber } from "../number-syntax.js";
 import { type IntSumKernel, kernelModule } from "./int-sum-kernel.js";
 
 /** Where decimal-sum.wat keeps each column's integer sum, and the powers of ten it divides by. */
 const INTEGERS = 1024;
 const POWERS = 3840;
+/** fast_float's 128-bit powers of five for q in FIVES_MIN_Q..FIVES_MIN_Q + 255, high then low. */
+const FIVES = 4096;
+const FIVES_MIN_Q = -160;
 
 /** The result of the decimal kernel on a piece it handled. */
 export interface DecimalSums {
@@ -23,7 +27,8 @@ interface Exports {
  * The decimal kernel (decimal-sum.wat) of one thread, over the integer kernel's memory: it reads
  * the piece IntSumKernel.copyIn put there, so a piece the integer kernel passes on is not copied
  * again. Its two imports are the JS parts that stay in JS: the exact partials (ExactSum), which
- * it feeds in BinnedSum's order, and parseNumber for the cells outside Clinger's exact case.
+ * it feeds in BinnedSum's order, and parseNumber for the rare cells neither Clinger's exact case
+ * nor its Eisel-Lemire decides (more than 19 significant digits, halfway, subnormal, huge).
  */
 export class DecimalSumKernel {
   readonly #exports: Exports;
@@ -46,6 +51,12 @@ export class DecimalSumKernel {
     this.#exports = new WebAssembly.Instance(module, { kernel }).exports as unknown as Exports;
     // 10^0..10^22 where the kernel reads them: below the piece, and no kernel clears them.
     new Float64Array(memory.buffer, POWERS, POW10.length).set(POW10);
+    const fives = new BigUint64Array(memory.buffer, FIVES, 2 * 256);
+    for (let i = 0; i < 256; i++) {
+      const c = powerOfFive128(FIVES_MIN_Q + i);
+      fives[2 * i] = c >> 64n;
+      fives[2 * i + 1] = BigInt.asUintN(64, c);
+    }
   }
 
   /** The kernel over `ints`' memory, or undefined when its .wasm was not built. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
  * Where the kernel's piece starts in its memory (below it: the sums, the row width, and the
  * decimal kernel's state: decimal-sum.wat shares this memory, so a piece is copied in once).
  */
-export const INPUT = 4096;
+export const INPUT = 8192;
 /** Columns the kernel sums at most; a wider table takes the JS path. */
 export const KERNEL_MAX_COLUMNS = 64;
 const PAGE = 65536;

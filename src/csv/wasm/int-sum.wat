@@ -1,7 +1,7 @@
 ;; The integer kernel of issue 21: column sums of a piece of unquoted integer rows, in i64.
 ;;
 ;; Memory: [0, 512) the sums of up to 64 columns (i64 each); [512, 516) the row width found;
-;; [1024, 4096) decimal-sum.wat's state; the piece from INPUT (4096) on, followed by one
+;; [1024, 8192) decimal-sum.wat's state; the piece from INPUT (8192) on, followed by one
 ;; sentinel byte 0 that ends every digit run, so the digit loop needs no bound check.
 ;;
 ;; Grammar handled, and nothing else: rows of cells [+-]?[0-9]{1,15} separated by the delimiter,
@@ -18,8 +18,8 @@
     (local $neg i32) (local $col i32) (local $cols i32) (local $rows i32)
     (local $v i64) (local $s i64) (local $at i32)
     (memory.fill (i32.const 0) (i32.const 0) (i32.const 516))
-    (local.set $p (i32.const 4096))
-    (local.set $end (i32.add (i32.const 4096) (local.get $len)))
+    (local.set $p (i32.const 8192))
+    (local.set $end (i32.add (i32.const 8192) (local.get $len)))
     (i32.store8 (local.get $end) (i32.const 0))
     (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
     (loop $row
