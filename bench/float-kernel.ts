@@ -1,6 +1,7 @@
 // The float path alone, in this process, one thread: issue 21's float table (bench/float-table.ts)
 // in memory, parsed only (a sink that drops the numbers) and parsed + summed exactly (the server's
-// sumTablePiece over 1 MiB pieces, as a worker sees them), with the lesson's integer table beside
+// sumTablePiece over 1 MiB pieces, as a worker sees them: the Wasm kernels, and "js" the JS path
+// alone, interleaved for a before/after), with the lesson's integer table beside
 // it so a faster float path can be seen not to slow integers. CPU time of this process (user+sys),
 // best of several rounds, the cases interleaved within each round: the machine is shared.
 // Not in the default bench run: `node dist/bench/float-kernel.js [rows] [rounds]`, and
@@ -42,6 +43,9 @@ const parseOnly = (bytes: Uint8Array, startsFile: boolean) => {
 const parseAndSum = (bytes: Uint8Array, startsFile: boolean) => {
   sumTablePiece(bytes, { ...options, startsFile });
 };
+const parseAndSumJs = (bytes: Uint8Array, startsFile: boolean) => {
+  sumTablePiece(bytes, { ...options, startsFile }, "js");
+};
 
 const rows = Number(process.argv[2] ?? 400_000);
 const rounds = Number(process.argv[3] ?? 7);
@@ -50,12 +54,16 @@ const integers = patternTable(rowsFor(float.length));
 const cases = {
   "float parse": () => cpuMs(float, parseOnly),
   "float parse+sum": () => cpuMs(float, parseAndSum),
+  "float parse+sum js": () => cpuMs(float, parseAndSumJs),
   "integer parse+sum": () => cpuMs(integers, parseAndSum),
+  "integer sum js": () => cpuMs(integers, parseAndSumJs),
 };
 const sizes = {
   "float parse": float.length,
   "float parse+sum": float.length,
+  "float parse+sum js": float.length,
   "integer parse+sum": integers.length,
+  "integer sum js": integers.length,
 };
 const best: Record<string, number> = {};
 for (let r = 0; r < rounds; r++)
@@ -63,6 +71,6 @@ for (let r = 0; r < rounds; r++)
 for (const [name, ms] of Object.entries(best)) {
   const bytes = sizes[name as keyof typeof sizes];
   console.log(
-    `${name.padEnd(18)} ${(bytes / 1e6).toFixed(1)} MB  best ${ms.toFixed(1)} ms CPU  ${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
+    `${name.padEnd(20)} ${(bytes / 1e6).toFixed(1)} MB  best ${ms.toFixed(1)} ms CPU  ${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
   );
 }
