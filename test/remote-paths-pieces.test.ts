@@ -3,12 +3,14 @@ import { join } from "node:path";
 import { type ClientError, Pool, type PoolServer } from "rpcpool";
 import { computeMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toScaled } from "../src/exact/bigint-reference.js";
 import { useServers } from "./support/local-servers.js";
 import { tempDir } from "./support/temp-dir.js";
 
-// A file the server reads itself goes to its worker threads two pieces per task (table-stream.ts):
-// its sums, rows and refusals must be the very ones of the same bytes streamed by a client, one
-// piece per task, however many pieces, and however many such calls share the server's slots.
+// A file the server reads itself is read and parsed by its worker threads, stripe by stripe
+// (remote-file.ts): its sums, rows, exact sums and refusals must be the very ones of the same bytes
+// streamed by a client, however many pieces, and however many such calls share the server.
+// An exact sum's partials depend on where the pieces were cut; its value does not: compared as that.
 const tmp = tempDir();
 const root = join(tmp.dir, "root");
 mkdirSync(root, { recursive: true });
@@ -58,9 +60,20 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const outcome = (promise: Promise<{ rows: number; sums: number[]; exact: unknown[] }>) =>
+type Wire = { partials: number[]; scaled: Array<{ exponent: number; partials: number[] }> };
+
+/** An exact sum's value, times 2^(1074 + 4096): every double and band is an integer multiple of it. */
+function exactValue(wire: Wire): string {
+  let total = 0n;
+  for (const p of wire.partials) total += toScaled(p) << 4096n;
+  for (const band of wire.scaled)
+    for (const p of band.partials) total += toScaled(p) << BigInt(4096 + band.exponent);
+  return total.toString();
+}
+
+const outcome = (promise: Promise<{ rows: number; sums: number[]; exact: Wire[] }>) =>
   promise.then(
-    (reply) => ({ rows: reply.rows, sums: reply.sums, exact: reply.exact }),
+    (reply) => ({ rows: reply.rows, sums: reply.sums, exact: reply.exact.map(exactValue) }),
     (error: ClientError) => `${error.codeName}: ${error.details}`,
   );
 
