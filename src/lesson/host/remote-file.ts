@@ -70,6 +70,8 @@ export interface StripedSums {
  * to `add` in the file's order. A line too long throws LineTooLong once the rows before it are
  * added; a file cut short or rewritten meanwhile is refused (ABORTED). Tasks still running when
  * it returns or throws are told to stop and awaited: none reads the descriptor after it is closed.
+ * The call's cancellation (`signal`) is looked at between tasks (a few milliseconds each): a task
+ * is never aborted on its thread, as it may be reading.
  */
 export async function sumStripes(
   file: OwnFile,
@@ -78,6 +80,7 @@ export async function sumStripes(
   threads: number,
   settings: { read: ReadOptions; pieceBytes: number; maxLineBytes: number },
   add: (piece: StripePiece) => void,
+  signal: AbortSignal,
 ): Promise<StripedSums> {
   const cancelled = new Int32Array(new SharedArrayBuffer(4));
   const pending: Array<Promise<StripesResult>> = [];
@@ -109,12 +112,14 @@ export async function sumStripes(
   try {
     while (next < range.end || pending.length > 0) {
       while (next < range.end && pending.length < threads * 2) dispatch();
+      signal.throwIfAborted();
       let result: StripesResult;
       try {
         result = await pending.shift()!;
       } catch (error) {
         throw named(error, file.path);
       }
+      signal.throwIfAborted();
       for (const piece of result.pieces) {
         bytes += piece.bytes;
         add(piece);

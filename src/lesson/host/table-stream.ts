@@ -332,7 +332,7 @@ export async function sumTable(
       const settings = { read, pieceBytes: limits.pieceBytes, maxLineBytes: limits.maxLineBytes };
       let striped: Awaited<ReturnType<typeof sumStripes>>;
       try {
-        striped = await sumStripes(call.file, range, work.run, work.threads, settings, add);
+        striped = await sumStripes(call.file, range, work.run, work.threads, settings, add, abort.signal);
       } catch (error) {
         if (error instanceof LineTooLong) throw lineTooLong(error, call, merger);
         throw error;
