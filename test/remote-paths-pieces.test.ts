@@ -42,7 +42,22 @@ writeFileSync(
   join(root, "long-line.csv"),
   [...lines.slice(0, badLine), longLine, ...lines.slice(badLine)].join("\n"),
 );
+// Quoted cells from line 60,001 on (the stripes before are read by the workers, the rest by the
+// event loop's cutter), and a quoted cell holding newlines across several lines.
+const quoted = [
+  ...lines.slice(0, badLine),
+  ...lines.slice(badLine).map((line) => line.replace(/^([^;]*);/, '"$1";')),
+].join("\n");
+writeFileSync(join(root, "quoted.csv"), quoted);
+const quotedNewlines = [
+  ...lines.slice(0, badLine),
+  `"1${"\n".repeat(5)}2";1;1;1`,
+  ...lines.slice(badLine),
+].join("\n");
+writeFileSync(join(root, "quoted-newlines.csv"), quotedNewlines);
 const texts = new Map([
+  ["quoted.csv", quoted],
+  ["quoted-newlines.csv", quotedNewlines],
   ["big.csv", big],
   ["bad-cell.csv", [...lines.slice(0, badLine), "1;2;x3;4", ...lines.slice(badLine)].join("\n")],
   ["long-line.csv", [...lines.slice(0, badLine), longLine, ...lines.slice(badLine)].join("\n")],
@@ -112,6 +127,18 @@ describe("a server's own file, two pieces per worker task", () => {
     const own = await remote("long-line.csv");
     expect(own).toMatch(/^INVALID_ARGUMENT: long-line\.csv: line 60001: the line is longer/);
     expect(own).toBe(await streamed("long-line.csv"));
+  });
+
+  it("sums a file with quoted cells after its first pieces as the same bytes streamed", async () => {
+    const own = await remote("quoted.csv");
+    expect(typeof own).not.toBe("string");
+    expect(own).toEqual(await streamed("quoted.csv"));
+  });
+
+  it("refuses a quoted cell holding newlines many pieces in as the same bytes streamed", async () => {
+    const own = await remote("quoted-newlines.csv");
+    expect(own).toMatch(/^INVALID_ARGUMENT: quoted-newlines\.csv: line 60001/);
+    expect(own).toBe(await streamed("quoted-newlines.csv"));
   });
 
   it("finishes a dozen calls at once, more than the server's slots, all with the same sums", async () => {
