@@ -32,8 +32,13 @@ export interface OwnFileRange {
   before: FileSnapshot;
 }
 
-/** Stripes per worker task: between two tasks a worker waits for the event loop (table-stream.ts). */
-const stripesPerTask = 2;
+/**
+ * Stripes (of a piece's size, 1 MiB by default) per worker task: between two tasks a worker waits
+ * for the event loop (table-stream.ts), and a worker's read costs no slot, so tasks may be larger
+ * than a client stream's. 4 against 2, interleaved on 4 x 105 MB: a median 944 against 809 MB/s
+ * whole (8 could not be told from 4 on a loaded machine; larger tasks leave a longer tail).
+ */
+const stripesPerTask = 4;
 
 /** The refusal of a server's file that changed while a call read it, as the client says it of its own. */
 export function changed(path: string): ServerError {
