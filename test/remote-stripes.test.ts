@@ -31,7 +31,7 @@ type Run = WorkerPool["run"];
 /** ColumnSums of `name` under the temp dir, its worker tasks run by `run`. */
 async function sumOwnFile(name: string, run: Run, signal = new AbortController().signal) {
   const root = await DataRoot.open(tmp.dir);
-  async function* requests() {
+  async function* requests(): AsyncGenerator<{ options?: TableOptions; chunk?: Buffer }> {
     yield { options: TableOptions.fromPartial({ fileName: name, delimiter: ";", remotePath: name }) };
   }
   const { call } = await openTableCall(requests(), (message) => message.options, root);
@@ -50,8 +50,8 @@ describe("a server's own file, read by its worker threads", () => {
     writeFileSync(path, table(24 << 20));
     const refusedInWorker: string[] = [];
     let first = true;
-    const run: Run = (module, exportName, args, options) => {
-      const task = pool.run(module, exportName, args, options);
+    const run = (<T>(module: string | URL, exportName: string, args?: unknown[], options?: never) => {
+      const task = pool.run<T>(module, exportName, args, options);
       task.catch((error: Error) => refusedInWorker.push(error.message));
       if (!first) return task;
       first = false;
@@ -60,7 +60,7 @@ describe("a server's own file, read by its worker threads", () => {
         truncateSync(path, 1 << 20);
         return result;
       });
-    };
+    }) as Run;
     await expect(sumOwnFile("cut.csv", run)).rejects.toMatchObject({
       code: 10,
       message: expect.stringMatching(/^cut\.csv: changed while being read/),
