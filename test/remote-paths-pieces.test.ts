@@ -3,12 +3,14 @@ import { join } from "node:path";
 import { type ClientError, Pool, type PoolServer } from "rpcpool";
 import { computeMethods, TableOptions } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toScaled } from "../src/exact/bigint-reference.js";
 import { useServers } from "./support/local-servers.js";
 import { tempDir } from "./support/temp-dir.js";
 
-// A file the server reads itself goes to its worker threads two pieces per task (table-stream.ts):
-// its sums, rows and refusals must be the very ones of the same bytes streamed by a client, one
-// piece per task, however many pieces, and however many such calls share the server's slots.
+// A file the server reads itself is read and parsed by its worker threads, stripe by stripe
+// (remote-file.ts): its sums, rows, exact sums and refusals must be the very ones of the same bytes
+// streamed by a client, however many pieces, and however many such calls share the server.
+// An exact sum's partials depend on where the pieces were cut; its value does not: compared as that.
 const tmp = tempDir();
 const root = join(tmp.dir, "root");
 mkdirSync(root, { recursive: true });
@@ -40,7 +42,22 @@ writeFileSync(
   join(root, "long-line.csv"),
   [...lines.slice(0, badLine), longLine, ...lines.slice(badLine)].join("\n"),
 );
+// Quoted cells from line 60,001 on (the stripes before are read by the workers, the rest by the
+// event loop's cutter), and a quoted cell holding newlines across several lines.
+const quoted = [
+  ...lines.slice(0, badLine),
+  ...lines.slice(badLine).map((line) => line.replace(/^([^;]*);/, '"$1";')),
+].join("\n");
+writeFileSync(join(root, "quoted.csv"), quoted);
+const quotedNewlines = [
+  ...lines.slice(0, badLine),
+  `"1${"\n".repeat(5)}2";1;1;1`,
+  ...lines.slice(badLine),
+].join("\n");
+writeFileSync(join(root, "quoted-newlines.csv"), quotedNewlines);
 const texts = new Map([
+  ["quoted.csv", quoted],
+  ["quoted-newlines.csv", quotedNewlines],
   ["big.csv", big],
   ["bad-cell.csv", [...lines.slice(0, badLine), "1;2;x3;4", ...lines.slice(badLine)].join("\n")],
   ["long-line.csv", [...lines.slice(0, badLine), longLine, ...lines.slice(badLine)].join("\n")],
@@ -58,9 +75,20 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const outcome = (promise: Promise<{ rows: number; sums: number[]; exact: unknown[] }>) =>
+type Wire = { partials: number[]; scaled: Array<{ exponent: number; partials: number[] }> };
+
+/** An exact sum's value, times 2^(1074 + 4096): every double and band is an integer multiple of it. */
+function exactValue(wire: Wire): string {
+  let total = 0n;
+  for (const p of wire.partials) total += toScaled(p) << 4096n;
+  for (const band of wire.scaled)
+    for (const p of band.partials) total += toScaled(p) << BigInt(4096 + band.exponent);
+  return total.toString();
+}
+
+const outcome = (promise: Promise<{ rows: number; sums: number[]; exact: Wire[] }>) =>
   promise.then(
-    (reply) => ({ rows: reply.rows, sums: reply.sums, exact: reply.exact }),
+    (reply) => ({ rows: reply.rows, sums: reply.sums, exact: reply.exact.map(exactValue) }),
     (error: ClientError) => `${error.codeName}: ${error.details}`,
   );
 
@@ -99,6 +127,18 @@ describe("a server's own file, two pieces per worker task", () => {
     const own = await remote("long-line.csv");
     expect(own).toMatch(/^INVALID_ARGUMENT: long-line\.csv: line 60001: the line is longer/);
     expect(own).toBe(await streamed("long-line.csv"));
+  });
+
+  it("sums a file with quoted cells after its first pieces as the same bytes streamed", async () => {
+    const own = await remote("quoted.csv");
+    expect(typeof own).not.toBe("string");
+    expect(own).toEqual(await streamed("quoted.csv"));
+  });
+
+  it("refuses a quoted cell holding newlines many pieces in as the same bytes streamed", async () => {
+    const own = await remote("quoted-newlines.csv");
+    expect(own).toMatch(/^INVALID_ARGUMENT: quoted-newlines\.csv: line 60001/);
+    expect(own).toBe(await streamed("quoted-newlines.csv"));
   });
 
   it("finishes a dozen calls at once, more than the server's slots, all with the same sums", async () => {

@@ -11,6 +11,7 @@ import type { BudgetHolder, ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import { BufferBudgetSpent, cutPieces, LineTooLong, type PieceMemory, readPieces } from "./piece-cutter.js";
 import type { PieceSlots } from "./piece-slots.js";
+import { changed, type OwnFile, type OwnFileRange, rangeOf, stripesFit, sumStripes } from "./remote-file.js";
 import { type sumPiece, tableWorker, type weighPiece } from "./table-worker.js";
 
 /** What table calls use of the host: its worker threads, and the server's slots for pieces in flight. */
@@ -82,7 +83,15 @@ export interface TableCall {
   /** The bytes as the client sends them, to be cut into pieces. */
   chunks: AsyncIterable<Uint8Array>;
   /** Or, for a file of the server's own, its pieces read straight into their memory. */
-  pieces?: (limits: TableLimits, memory: PieceMemory, budget: BudgetHolder) => AsyncIterable<Uint8Array>;
+  pieces?: (
+    limits: TableLimits,
+    memory: PieceMemory,
+    budget: BudgetHolder,
+    /** Read on from this row's start of a range already stat'ed (after the worker threads' stripes). */
+    resume?: { range: OwnFileRange; from: number },
+  ) => AsyncIterable<Uint8Array>;
+  /** The server's own file (--remote-paths), which the worker threads may read themselves. */
+  file?: OwnFile;
   /** Closes what the call holds open (a remote file), whether or not its pieces were read. */
   release?: () => Promise<void>;
 }
@@ -95,8 +104,9 @@ function piecesOf(
   limits: TableLimits,
   memory: PieceMemory,
   budget: BudgetHolder,
+  resume?: { range: OwnFileRange; from: number },
 ): AsyncIterable<Uint8Array> {
-  if (call.pieces) return call.pieces(limits, memory, budget);
+  if (call.pieces) return call.pieces(limits, memory, budget, resume);
   return cutPieces(
     capped(call.chunks, limits.maxTableBytes, call.fileName),
     limits.pieceBytes,
@@ -161,6 +171,7 @@ export async function openTableCall<Req extends { chunk?: Buffer }>(
       chunks: stored ?? (remote ? noBytes() : chunks()),
       pieces: remote?.pieces,
       release: remote?.release,
+      file: remote?.file,
     },
     first: head.value,
   };
@@ -180,16 +191,11 @@ export interface MergedTable {
  * path meanwhile cannot change which file is read. The descriptor is closed once its pieces are
  * read, or by `release` (the call's end, whatever its outcome).
  */
-/** The refusal of a server's file that changed while a call read it, as the client says it of its own. */
-function changed(path: string): ServerError {
-  return new ServerError(status.ABORTED, `${path}: changed while being read`);
-}
-
 async function remotePieces<Req>(
   options: TableOptions,
   iterator: AsyncIterator<Req>,
   dataRoot: DataRoot | undefined,
-): Promise<Required<Pick<TableCall, "pieces" | "release">>> {
+): Promise<Required<Pick<TableCall, "pieces" | "release" | "file">>> {
   if (!dataRoot) {
     throw noDataRoot();
   }
@@ -208,18 +214,22 @@ async function remotePieces<Req>(
     await release();
     throw error;
   }
-  const pieces = async function* (limits: TableLimits, memory: PieceMemory, budget: BudgetHolder) {
+  const file: OwnFile = {
+    handle,
+    path: options.remotePath,
+    rangeStart: options.rangeStart,
+    rangeEnd: options.rangeEnd,
+  };
+  const pieces = async function* (
+    limits: TableLimits,
+    memory: PieceMemory,
+    budget: BudgetHolder,
+    resume?: { range: OwnFileRange; from: number },
+  ) {
     try {
-      const before = snapshotOf(await handle.stat());
-      const size = before.size;
-      const end = options.rangeEnd > 0 ? Math.min(options.rangeEnd, size) : size;
-      const start = Math.min(options.rangeStart, end);
-      if (end - start > limits.maxTableBytes) {
-        throw new ServerError(
-          status.RESOURCE_EXHAUSTED,
-          `${options.remotePath}: the table is larger than this server's cap of ${limits.maxTableBytes} bytes per call`,
-        );
-      }
+      const range = resume?.range ?? (await rangeOf(file, limits.maxTableBytes));
+      const { end, before } = range;
+      const start = resume?.from ?? range.start;
       try {
         yield* readPieces(handle, start, end, limits.pieceBytes, limits.maxLineBytes, memory, budget);
       } catch (error) {
@@ -233,7 +243,7 @@ async function remotePieces<Req>(
       await release();
     }
   };
-  return { pieces, release };
+  return { pieces, release, file };
 }
 
 /** A stored table's bytes, as views of 256 KiB: cut into pieces (copied) as a stream's chunks are. */
@@ -310,6 +320,28 @@ export async function sumTable(
         throwIfRefused(merger, call.fileName);
       }
     };
+    let resume: { range: OwnFileRange; from: number } | undefined;
+    if (call.file && !call.columns?.length && stripesFit(limits.pieceBytes, limits.maxLineBytes)) {
+      // The worker threads read the file themselves (remote-file.ts); a quote sends the rest here.
+      const range = await rangeOf(call.file, limits.maxTableBytes);
+      const add = (piece: Summed) => {
+        threadId = piece.threadId;
+        merger.addSum(piece);
+        throwIfRefused(merger, call.fileName);
+      };
+      const settings = { read, pieceBytes: limits.pieceBytes, maxLineBytes: limits.maxLineBytes };
+      let striped: Awaited<ReturnType<typeof sumStripes>>;
+      try {
+        striped = await sumStripes(call.file, range, work.run, work.threads, settings, add, abort.signal);
+      } catch (error) {
+        if (error instanceof LineTooLong) throw lineTooLong(error, call, merger);
+        throw error;
+      }
+      bytesRead = striped.bytes;
+      if (striped.quotedFrom === undefined) return { merger, bytes: bytesRead, threadId };
+      resume = { range, from: striped.quotedFrom };
+      if (striped.quotedFrom > range.start) read = { ...read, startsFile: false, header: false };
+    }
     const pieces = piecesOf(
       call,
       limits,
@@ -319,6 +351,7 @@ export async function sumTable(
         lend: (piece) => work.pieces.lend(piece, abort.signal),
       },
       budget,
+      resume,
     );
     for await (const bytes of refusingCuts(pieces, call, merger, async () => {
       // The pieces before a refused line are merged first: their own refusal comes first in the file.
@@ -463,16 +496,21 @@ async function* refusingCuts(
   } catch (error) {
     if (error instanceof LineTooLong) {
       await settle();
-      const line = call.firstLine + merger.lines + error.heldLines;
-      throw invalidArgument(`${call.fileName}: line ${line}: ${error.message}`, {
-        reason: "LINE_TOO_LONG",
-        fields: { file: call.fileName, line: String(line), cap: String(error.maxLine) },
-      });
+      throw lineTooLong(error, call, merger);
     }
     if (error instanceof BufferBudgetSpent)
       throw new ServerError(status.RESOURCE_EXHAUSTED, `${call.fileName}: ${error.message}`);
     throw error;
   }
+}
+
+/** A line too long, named by its number: the pieces before it are merged. */
+function lineTooLong(error: LineTooLong, call: TableCall, merger: TableMerger): ServerError {
+  const line = call.firstLine + merger.lines + error.heldLines;
+  return invalidArgument(`${call.fileName}: line ${line}: ${error.message}`, {
+    reason: "LINE_TOO_LONG",
+    fields: { file: call.fileName, line: String(line), cap: String(error.maxLine) },
+  });
 }
 
 function throwIfRefused(merger: TableMerger, fileName: string): void {

@@ -5,6 +5,9 @@ import { spin as count } from "../compute/small-computations.js";
 import { type SumPiece, sumTablePiece } from "../compute/sum-table-piece.js";
 import { type WeightedPiece, weighTablePiece } from "../compute/weigh-table-piece.js";
 
+/** A server's own file, its stripes read and summed here (remote-file-range.ts). */
+export { sumFileStripes } from "./remote-file-range.js";
+
 /**
  * The lesson's work on the host's worker threads (run with `tools.runOnWorker(tableWorker, ...)`):
  * each export returns its result with the thread that computed it.
