@@ -1,4 +1,3 @@
-import { threadId } from "node:worker_threads";
 import { status } from "@grpc/grpc-js";
 import { chooseColumns } from "../../csv/column-selection.js";
 import { type ReadOptions, readOptionsFrom, tableDialect } from "../../csv/read-options.js";
@@ -7,7 +6,6 @@ import type { ServiceTools } from "../../host/hosted-service.js";
 import { invalidArgument, ServerError } from "../../rpc/server-error.js";
 import { noDataRoot } from "../../rpc/unable-here.js";
 import { TableMerger } from "../compute/merge-pieces.js";
-import { sumTablePiece } from "../compute/sum-table-piece.js";
 import { sameFile, snapshotOf } from "../file-snapshot.js";
 import type { BudgetHolder, ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
@@ -38,22 +36,7 @@ export interface TableLimits {
   maxBufferBytes: number;
   /** How long a call may hold such bytes while its client sends none (--stall-timeout-ms). */
   stallTimeoutMs: number;
-  /**
-   * A table of at most this many bytes in all is summed on the event loop, not on a worker
-   * thread (default `eventLoopTableBytes`; 0: never). See sumTable.
-   */
-  eventLoopBytes?: number;
 }
-
-/**
- * A table this small is summed where it was received: the Wasm kernel sums 1 MiB of the lesson's
- * integers in about 1.5 ms, less than the trip to a worker thread and back (posting the task,
- * waking the thread, taking its result: 2-3 ms of the event loop's and the thread's time on a
- * busy machine, measured with --cpu-prof on the lesson's ten tables). Only when no other call has
- * pieces out (sumTable): several small tables at once still run side by side on the threads.
- * Larger tables go to the threads as before, where their pieces run on all of them at once.
- */
-export const eventLoopTableBytes = 2 << 20;
 
 /** Defaults that keep a server within a 1 GiB pod whatever its clients send (docs/limits.md). */
 export const defaultTableLimits: TableLimits = {
@@ -290,9 +273,6 @@ export async function sumTable(
   const budget = work.buffered.holder(scope.peer);
   const pending: Array<Promise<Summed[]>> = [];
   const perTask = call.pieces ? ownFilePiecesPerTask : 1;
-  // While the table may still be small enough for the event loop, its pieces are held, not sent.
-  const inlineBytes = limits.eventLoopBytes ?? eventLoopTableBytes;
-  let sentAny = false;
   // Pieces read but not yet sent, each with its read options (only a file's first holds its header).
   let group: Array<{ bytes: Uint8Array; read: ReadOptions }> = [];
   let read: ReadOptions = { ...call.read, maxColumns: limits.maxColumns };
@@ -302,7 +282,6 @@ export async function sumTable(
     if (group.length === 0) return;
     const sent = group;
     group = [];
-    sentAny = true;
     const task =
       sent.length === 1
         ? work
@@ -356,24 +335,10 @@ export async function sumTable(
       // A small piece (the joint of two messages, see cutPieces) goes with the next one: a task
       // of its own would cost a trip to a worker for a row.
       const small = group.length < 2 && bytes.byteLength < limits.pieceBytes / 2;
-      // A table that may yet be summed on the event loop keeps its pieces (its slots too, unless
-      // every slot is lent, as above).
-      const mayInline = !sentAny && bytesRead <= inlineBytes;
-      if (
-        (group.length >= perTask && !small && !mayInline) ||
-        work.pieces.lent >= work.pieces.count
-      )
-        send();
+      if ((group.length >= perTask && !small) || work.pieces.lent >= work.pieces.count) send();
       // Two tasks per worker thread: each worker has its next piece queued while the event loop
       // is busy receiving, and memory stays bounded by pieces, not by the table's size.
       if (pending.length >= work.threads * 2) await mergeOldest();
-    }
-    // Only while no other call has pieces out: under load the threads sum tables side by side,
-    // which the one event loop would do one after another.
-    if (!sentAny && bytesRead <= inlineBytes && work.pieces.lent <= group.length) {
-      threadId = sumHere(group, merger, call.fileName);
-      for (const p of group) work.pieces.give(p.bytes);
-      group = [];
     }
     send();
     while (pending.length > 0) await mergeOldest();
@@ -386,22 +351,6 @@ export async function sumTable(
     abort.abort();
     await call.release?.();
   }
-}
-
-/**
- * A small table's pieces summed on this thread (the event loop), in order, each with its own read
- * options, merged and refused exactly as a worker's would be. Returns the thread's id.
- */
-function sumHere(
-  group: ReadonlyArray<{ bytes: Uint8Array; read: ReadOptions }>,
-  merger: TableMerger,
-  fileName: string,
-): number {
-  for (const { bytes, read } of group) {
-    merger.addSum(sumTablePiece(bytes, read));
-    throwIfRefused(merger, fileName);
-  }
-  return threadId;
 }
 
 /** Weighted sums of one table stream: pieces run in order, each knowing where its weights start. */
