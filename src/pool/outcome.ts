@@ -23,6 +23,8 @@ export type TaskFn<I, R> = (input: I, server: PoolServer, signal: AbortSignal) =
 export interface RunOptions {
   /** Calls in flight per server for this run; default: the server's worker threads. */
   perServer?: number;
+  /** Without perServer: calls in flight per worker thread of each server (default 1). */
+  perWorker?: number;
   /**
    * Attempts per task beyond the first, on other servers, for failures that blame the server.
    * Given here (above 0), it also allows running again a method its proto does not mark idempotent.

@@ -79,6 +79,7 @@ export class PoolRuns {
     return {
       ...mergeRules(mergeRules(this.options, service), options),
       perServer: options.perServer,
+      perWorker: options.perWorker,
       priority: options.priority ?? this.options.priority,
       retries: options.retries ?? this.options.retries ?? 3,
       // Retries asked for in the call itself allow running any method again.

@@ -1,4 +1,4 @@
-import { constants, open as fsOpen, read as fsRead, fstatSync } from "node:fs";
+import { closeSync, constants, open as fsOpen, read as fsRead, fstatSync, openSync, statSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
@@ -112,6 +112,8 @@ export type ReadInto = (buffer: Buffer, offset: number, length: number) => Promi
  */
 export async function openLive(path: string): Promise<InputSource> {
   if (path === "-") return { kind: "live", read: stdinReader() };
+  const regular = regularFile(path);
+  if (regular) return regular;
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -159,6 +161,29 @@ export async function openLive(path: string): Promise<InputSource> {
     }
   };
   return { kind: "live", read };
+}
+
+/**
+ * A regular file's snapshot, opened and looked at without a trip through libuv's thread pool:
+ * a job plans its files one after another before its first call, and three asynchronous calls
+ * per file (open, fstat, close) were 1.3-2.7 ms of the lesson's ten tables, against 0.1 ms so.
+ * Only what cannot block: a path that is not a regular file by stat (a FIFO's open would wait for
+ * a writer), or any error, is left to openLive's asynchronous path, which says it as before.
+ */
+function regularFile(path: string): InputSource | undefined {
+  let fd: number | undefined;
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    // Opened as the job's reads will open it (an unreadable file is refused here, as before);
+    // non-blocking in case the path became a FIFO since the stat.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = fstatSync(fd);
+    return stats.isFile() ? { kind: "file", snapshot: snapshotOf(stats) } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
