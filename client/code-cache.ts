@@ -35,6 +35,11 @@ const script = new Script(
   `(function (exports, require, module, __filename, __dirname, __rpcpoolDist, __rpcpoolImport) {\n${readFileSync(program, "latin1")}\n})`,
   { filename: program, lineOffset: -1, cachedData },
 );
+if (process.env.RPCPOOL_TRACE_START) {
+  // Before the program's own marks (its exit listener comes after this one).
+  const state = cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "used";
+  process.once("exit", () => process.stderr.write(`code cache: ${state}\n`));
+}
 if (cachedData === undefined || script.cachedDataRejected || process.env.RPCPOOL_WRITE_CODE_CACHE) {
   // At exit the cache holds every function this run compiled, not only the top level.
   process.once("exit", () => {

@@ -157,7 +157,8 @@ const bundled = await readFile(program, "utf8");
 const leftImport = /[^\w.$]import\([^)]{0,60}/.exec(bundled);
 if (leftImport) throw new Error(`${program}: an import() the code cache cannot run: ${leftImport[0]}`);
 const nonAscii = /[^\x00-\x7f]/.exec(bundled);
-if (nonAscii) throw new Error(`${program}: a non-ASCII character at ${nonAscii.index}, which Latin-1 would misread`);
+if (nonAscii)
+  throw new Error(`${program}: a non-ASCII character at ${nonAscii.index}, which Latin-1 would misread`);
 if (bundled.startsWith("#!")) await writeFile(program, `//${bundled.slice(2)}`);
 await rename("dist/client/code-cache.js", client);
 await rename("dist/client/code-cache.js.map", `${client}.map`);
