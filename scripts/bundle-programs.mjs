@@ -160,9 +160,12 @@ const nonAscii = /[^\x00-\x7f]/.exec(bundled);
 if (nonAscii)
   throw new Error(`${program}: a non-ASCII character at ${nonAscii.index}, which Latin-1 would misread`);
 if (bundled.startsWith("#!")) await writeFile(program, `//${bundled.slice(2)}`);
-await rename("dist/client/code-cache.js", client);
-await rename("dist/client/code-cache.js.map", `${client}.map`);
-await rename("dist/client/code-cache.d.ts", "dist/client/main.d.ts");
+await rename("dist/client/code-cache.cjs", client);
+await rename("dist/client/code-cache.cjs.map", `${client}.map`);
+await rename("dist/client/code-cache.d.cts", "dist/client/main.d.ts");
+// The loader is CommonJS: a program whose first file is an ES module starts Node's ES module
+// loader, which the client needs only for the rare import() (client/code-cache.cts).
+await writeFile("dist/client/package.json", '{ "type": "commonjs" }\n');
 await chmod(client, 0o755);
 
 // The code cache, from a warm run of a tiny call on the embedded default: the functions a

@@ -4,7 +4,9 @@
 // script) from V8's code cache (dist/client/program.cache): V8 then neither parses nor compiles
 // what the last run compiled, which was about 20 ms of a tiny call's 110-125 ms on the 2-core
 // development machine (docs/performance.md, "A tiny call"). Node 20 has no compile cache for ES
-// modules (module.enableCompileCache is Node 22), hence a classic script through node:vm.
+// modules (module.enableCompileCache is Node 22), hence a classic script through node:vm. This
+// file is CommonJS too (dist/client/package.json says so): an ES module entry made Node start its
+// ES module loader (and read fs/promises and readline for it), about 3 ms a command.
 //
 // The build writes the cache after a warm run (scripts/bundle-programs.mjs). A cache that is
 // missing, or that V8 rejects (another Node, other V8 flags such as --cpu-prof), costs nothing
@@ -13,11 +15,11 @@
 // bytes), if the folder can be written; if not, every run compiles, as before the cache.
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
 
-const program = fileURLToPath(new URL("./program.cjs", import.meta.url));
+const program = join(__dirname, "program.cjs");
 const cacheFile = program.replace(/\.cjs$/, ".cache");
 
 let cachedData: Buffer | undefined;
@@ -53,13 +55,13 @@ if (cachedData === undefined || script.cachedDataRejected || process.env.RPCPOOL
     }
   });
 }
-const module = { exports: {} };
+const programModule = { exports: {} };
 script.runInThisContext()(
-  module.exports,
+  programModule.exports,
   createRequire(program),
-  module,
+  programModule,
   program,
   dirname(program),
-  new URL("../", import.meta.url).href,
+  pathToFileURL(join(__dirname, "..", "/")).href,
   (specifier: string) => import(specifier),
 );
