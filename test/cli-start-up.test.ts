@@ -25,7 +25,8 @@ async function runClient(args: string[], env: NodeJS.ProcessEnv = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const run = await collectRun(child, `rpcpool ${args.join(" ")}`, 30_000);
-  const urls = readFileSync(loads, "utf8").split("\n").filter(Boolean);
+  // Unique: a CommonJS entry is seen by both the loader hooks and require's.
+  const urls = [...new Set(readFileSync(loads, "utf8").split("\n").filter(Boolean))];
   return { ...run, urls };
 }
 
