@@ -423,27 +423,40 @@ define("dashboard", () =>
   ),
 );
 
-// The queue's commands (submit, status, result, jobs) are added only when the command line may
-// name one of them: their registration imports what their actions print with (the table
-// commands, the generic method calls and protobuf's reflection), about a third of a tiny call's
-// start-up. Any other first word (a queue command, help, an option, a typo) gets every command.
-// Their subcommands take options after their names (positional options): set here, for all, as
-// when they were always added.
-const named = definitions.find(([name]) => name === process.argv[2]);
-for (const [, add] of named ? [named] : definitions) add();
-program.enablePositionalOptions();
-if (!named) {
-  // -V, --version only where it can be given, before any command: reading the version from
-  // package.json is the CommonJS loader's first file, about 1.5 ms of a command's start-up.
-  program.version((await import("../src/version.js")).version);
-  const { addQueueCommands } = await import("../src/cli/queue-commands.js");
-  addQueueCommands(program);
+/**
+ * Defines the commands, runs the one named and exits. A function rather than top-level code with
+ * `await`: the build bundles this program as CommonJS, run from V8's code cache
+ * (client/code-cache.ts), and CommonJS has no top-level await.
+ */
+async function main(): Promise<void> {
+  // The queue's commands (submit, status, result, jobs) are added only when the command line may
+  // name one of them: their registration imports what their actions print with (the table
+  // commands, the generic method calls and protobuf's reflection), about a third of a tiny call's
+  // start-up. Any other first word (a queue command, help, an option, a typo) gets every command.
+  // Their subcommands take options after their names (positional options): set here, for all, as
+  // when they were always added.
+  const named = definitions.find(([name]) => name === process.argv[2]);
+  for (const [, add] of named ? [named] : definitions) add();
+  program.enablePositionalOptions();
+  if (!named) {
+    // -V, --version only where it can be given, before any command: reading the version from
+    // package.json is the CommonJS loader's first file, about 1.5 ms of a command's start-up.
+    program.version((await import("../src/version.js")).version);
+    const { addQueueCommands } = await import("../src/cli/queue-commands.js");
+    addQueueCommands(program);
+  }
+
+  const code = await runProgram(program, process.argv);
+  trace.mark("command done");
+  // Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps
+  // its socket open after the pool closed: Node's HTTP/2 ends it gracefully, waiting for unsent
+  // bytes that the kernel retransmits for up to 15 minutes. The job is done; nothing is lost.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write("", r))));
+  process.exit(code);
 }
 
-const code = await runProgram(program, process.argv);
-trace.mark("command done");
-// Leave as soon as the output is out. A connection to a host whose link was cut mid-write keeps
-// its socket open after the pool closed: Node's HTTP/2 ends it gracefully, waiting for unsent
-// bytes that the kernel retransmits for up to 15 minutes. The job is done; nothing is lost.
-await Promise.all([process.stdout, process.stderr].map((s) => new Promise((r) => s.write("", r))));
-process.exit(code);
+main().catch((error: unknown) => {
+  // As a rejected top-level await did: the error's stack on stderr, exit code 1.
+  process.exitCode = 1;
+  console.error(error);
+});

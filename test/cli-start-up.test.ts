@@ -1,14 +1,16 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { useServers } from "./support/local-servers.js";
 import { clientProgram, collectRun, root, rpcpool } from "./support/run-program.js";
 import { tempDir } from "./support/temp-dir.js";
 
-// A command loads its own module when it runs (client/main.ts, lazy) and the queue's commands only
-// when the first word may name one: what a tiny call reads before its first byte is sent is what
-// it uses (docs/performance.md, "A tiny call"). RPCPOOL_TRACE_START=1 says where its time went.
+// The client is one script run from V8's code cache (client/code-cache.ts); a command's module is
+// evaluated when it runs (client/main.ts, lazy), the packages only some commands use are left
+// outside it, and the queue's commands are defined only when the first word may name one: what a
+// tiny call reads before its first byte is sent is what it uses (docs/performance.md, "A tiny
+// call"). RPCPOOL_TRACE_START=1 says where its time went.
 const servers = useServers(1);
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -23,35 +25,51 @@ async function runClient(args: string[], env: NodeJS.ProcessEnv = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const run = await collectRun(child, `rpcpool ${args.join(" ")}`, 30_000);
-  const chunks = readFileSync(loads, "utf8")
-    .split("\n")
-    .filter((url) => url.includes("/dist/client/"))
-    .map((url) => url.slice(url.lastIndexOf("/") + 1).replace(/-[A-Z0-9]{8}\.js$/, ""));
-  return { ...run, chunks };
+  // Unique: a CommonJS entry is seen by both the loader hooks and require's.
+  const urls = [...new Set(readFileSync(loads, "utf8").split("\n").filter(Boolean))];
+  return { ...run, urls };
 }
 
-const otherCommands = [
-  "table-commands",
-  "queue-commands",
-  "call-command",
-  "map-command",
-  "scale-command",
-  "dashboard-command",
-  "top-command",
-  "init-command",
-  "lesson-command",
-];
-
 describe("a tiny call's start-up", () => {
-  it("circles loads its own command's module and no other command's", async () => {
-    const run = await runClient(["circles", "--radii", "1,2", "--servers", servers.list, "--json"]);
+  it("circles runs its one script from the code cache and loads no package", async () => {
+    const run = await runClient(["circles", "--radii", "1,2", "--servers", servers.list, "--json"], {
+      RPCPOOL_TRACE_START: "1",
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(run.json()).toMatchObject({ areas: [Math.PI, 4 * Math.PI] });
-    expect(run.chunks).toContain("main.js");
-    expect(run.chunks).toContain("small-commands");
-    expect(run.chunks.filter((chunk) => otherCommands.includes(chunk))).toEqual([]);
+    expect(run.stderr).toContain("code cache: used");
+    // The loader is the only module; the script is read as a file, not loaded as a module.
+    expect(run.urls.filter((url) => url.includes("/dist/"))).toEqual([
+      expect.stringMatching(/\/dist\/client\/main\.js$/),
+    ]);
+    expect(run.urls.filter((url) => url.includes("/node_modules/"))).toEqual([]);
     // The version is read (package.json, through the CommonJS loader) only for -V/--version.
-    expect(run.chunks).not.toContain("version");
+    expect(run.urls.filter((url) => url.endsWith("/package.json"))).toEqual([]);
+  });
+
+  it("a code cache V8 rejects costs only the compile: the command runs, and a good cache replaces it", async () => {
+    const client = join(tmp.dir, "copy", "dist", "client");
+    mkdirSync(client, { recursive: true });
+    for (const name of ["main.js", "program.cjs"])
+      copyFileSync(join(clientProgram, "..", name), join(client, name));
+    writeFileSync(join(client, "program.cache"), "not a code cache");
+    const args = [join(client, "main.js"), "circles", "--radii", "1,2", "--servers", servers.list, "--json"];
+    const env = { ...process.env, RPCPOOL_TRACE_START: "1" };
+    const first = await collectRun(
+      spawn(process.execPath, args, { env }),
+      "rpcpool circles (rejected cache)",
+      30_000,
+    );
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json()).toMatchObject({ areas: [Math.PI, 4 * Math.PI] });
+    expect(first.stderr).toContain("code cache: rejected");
+    const second = await collectRun(
+      spawn(process.execPath, args, { env }),
+      "rpcpool circles (new cache)",
+      30_000,
+    );
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain("code cache: used");
   });
 
   it("a queue command, help, and an unknown word still find every command", async () => {
