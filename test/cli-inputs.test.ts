@@ -97,6 +97,28 @@ describe("- and pipes", () => {
     expect(done.json().results[0].sums).toEqual([12, 14]);
   });
 
+  it("reads a FIFO whose writer wrote and left at once: the end is seen, nothing hangs", async ({ skip }) => {
+    // The writer opens, writes and closes in microseconds, before the client could open the FIFO
+    // a second time: a descriptor opened after the writer left is never told the pipe's end by
+    // Linux (EPOLLHUP), which left the client waiting for ever (table-input.ts, openLive).
+    const fifo = join(tmp.dir, "quick-fifo.csv");
+    skip(spawnSync("mkfifo", [fifo]).status !== 0, "mkfifo failed: no named pipes here");
+    const writer = spawn(
+      "python3",
+      [
+        "-c",
+        "import os,sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.write(fd, b'1;2\\n3;4\\n'); os.close(fd)",
+        fifo,
+      ],
+      { stdio: "ignore" },
+    );
+    const done = await rpcpool(["column-sums", fifo, "--servers", servers.list, "--json"], {
+      timeoutMs: 15_000,
+    }).finally(() => writer.kill());
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.json().results[0].sums).toEqual([4, 6]);
+  });
+
   it("refuses - twice: standard input can be read once", async () => {
     const run = await rpcpool(["weighted-means", "-", "--weights", "-", "--servers", servers.list]);
     expect(run.code).toBe(2);

@@ -8,8 +8,9 @@ import { interruptOnTerminal, noTerminal } from "./support/terminal.js";
 
 // Ctrl-C in the middle of a table job: what finished is printed, the rest is "interrupted", the
 // exit code is 130. The server answers the first table and holds every later call: it reports one
-// worker, so the pool sends it one call at a time, and a second call arriving means the client has
-// the first result. Nothing here waits on a clock.
+// worker, and a job of small files keeps two calls a worker thread in flight (table-job.ts,
+// `pipelinedFileBytes`), so a third call arriving means the client has the first result. Nothing
+// here waits on a clock.
 const tmp = tempDir();
 let server: LyingServer;
 beforeAll(async () => {
@@ -41,7 +42,7 @@ describe("Ctrl-C during column-sums", () => {
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
     const run = collectRun(child, "column-sums --json, interrupted");
-    await untilCalls(before + 2);
+    await untilCalls(before + 3);
     child.kill("SIGINT");
     const { code, stderr } = await run;
     const document = (await run).json();

@@ -1,5 +1,5 @@
 import { closeSync, constants, open as fsOpen, read as fsRead, fstatSync, openSync, statSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { TableDialect } from "../../csv/read-options.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
@@ -114,51 +114,52 @@ export async function openLive(path: string): Promise<InputSource> {
   if (path === "-") return { kind: "live", read: stdinReader() };
   const regular = regularFile(path);
   if (regular) return regular;
-  let handle: FileHandle;
+  // One descriptor from the first open to the end. A FIFO's open waits here for a writer; a second
+  // descriptor opened later (non-blocking, as a writer may have left by then) never saw a writer,
+  // and Linux reports a pipe's end (EPOLLHUP) only to readers that did: a writer that had written
+  // and left before it was opened left the reader waiting for ever (1 run in 3 on a loaded machine).
+  let fd: number;
   try {
-    handle = await open(path, "r");
+    fd = await new Promise<number>((resolve, reject) =>
+      fsOpen(path, "r", (error, fd) => (error ? reject(error) : resolve(fd))),
+    );
   } catch (error) {
     return { kind: "unreadable", error: readError(path, error) };
   }
   try {
-    const stats = await handle.stat();
+    const stats = fstatSync(fd);
     if (stats.isDirectory()) throw { code: "EISDIR" };
     if (stats.isFile()) {
-      await handle.close();
+      closeSync(fd);
       return { kind: "file", snapshot: snapshotOf(stats) };
     }
-    if (stats.isFIFO()) {
-      // Read by the event loop, as a piped standard input is (pipe-reader.ts), from a descriptor
-      // of its own: opened non-blocking, as a FIFO's open would wait for a writer that may have
-      // left already; the first stays open meanwhile, so the pipe always has a reader.
-      const fd = await new Promise<number>((resolve, reject) =>
-        fsOpen(path, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) =>
-          error ? reject(error) : resolve(fd),
-        ),
-      );
-      await handle.close();
-      return { kind: "live", read: pipeReader(fd, (error) => readError(path, error)) };
-    }
+    // Read by the event loop, as a piped standard input is (pipe-reader.ts), which makes the
+    // descriptor non-blocking.
+    if (stats.isFIFO()) return { kind: "live", read: pipeReader(fd, (error) => readError(path, error)) };
   } catch (error) {
-    await handle.close();
+    closeSync(fd);
     return { kind: "unreadable", error: readError(path, error) };
   }
+  // Anything else (a character device, a socket): read through libuv's thread pool.
   let closed = false;
-  const read: ReadInto = async (buffer, offset, length) => {
-    if (closed) return 0;
-    try {
-      const { bytesRead } = await handle.read(buffer, offset, length, null);
-      if (bytesRead === 0) {
-        closed = true;
-        await handle.close();
-      }
-      return bytesRead;
-    } catch (error) {
-      // A failed read ends the input: its descriptor is not left open.
-      closed = true;
-      await handle.close().catch(() => {});
-      throw readError(path, error);
-    }
+  const read: ReadInto = (buffer, offset, length) => {
+    if (closed) return Promise.resolve(0);
+    return new Promise<number>((resolve, reject) =>
+      fsRead(fd, buffer, offset, length, null, (error, bytesRead) => {
+        if (error) {
+          // A failed read ends the input: its descriptor is not left open.
+          closed = true;
+          closeSync(fd);
+          reject(readError(path, error));
+        } else {
+          if (bytesRead === 0) {
+            closed = true;
+            closeSync(fd);
+          }
+          resolve(bytesRead);
+        }
+      }),
+    );
   };
   return { kind: "live", read };
 }
