@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { status } from "@grpc/grpc-js";
 import type { ReadOptions } from "../../csv/read-options.js";
+import { Status as status } from "../../rpc/grpc-status.js";
 import { ServerError } from "../../rpc/server-error.js";
 import { type FileSnapshot, sameFile, snapshotOf } from "../file-snapshot.js";
 import { LineTooLong } from "./piece-cutter.js";
