@@ -4,7 +4,6 @@ import type { ReadOptions } from "../../csv/read-options.js";
 // Our own codes, not grpc-js's: this module runs on the worker threads, where loading grpc-js
 // cost each thread ~7 MiB (the server's peak on a 1.1 GB table rose from ~151 to ~167 MiB).
 import { Status as status } from "../../rpc/grpc-status.js";
-import { ServerError } from "../../rpc/server-error.js";
 import { type SumPiece, sumTablePiece } from "../compute/sum-table-piece.js";
 
 /**
@@ -59,6 +58,21 @@ export interface StripesResult {
 
 const NEWLINE = 0x0a;
 const QUOTE = 0x22;
+/**
+ * A refusal thrown on a worker thread: a ServerError by shape (worker-entry.ts passes an error on
+ * by its name and code, and the pool makes it a ServerError again). The class itself would load
+ * the google.rpc codecs and protobuf's runtime on every thread, a few MiB each.
+ */
+class ThreadRefusal extends Error {
+  override readonly name = "ServerError";
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Read beyond a stripe's end at once: most rows end within it, so one read per stripe. */
 const overRead = 64 << 10;
 
@@ -151,10 +165,10 @@ function fill(task: FileStripes, origin: number, filled: number, length: number)
       n = readSync(task.fd, buffer, at, filled + length - at, origin + at);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "EIO";
-      throw new ServerError(status.UNAVAILABLE, `the file cannot be read (${code})`);
+      throw new ThreadRefusal(status.UNAVAILABLE, `the file cannot be read (${code})`);
     }
     // Short of the size it had when opened: cut short (or replaced) while being read.
-    if (n === 0) throw new ServerError(status.ABORTED, "the file is shorter than when it was opened");
+    if (n === 0) throw new ThreadRefusal(status.ABORTED, "the file is shorter than when it was opened");
     at += n;
   }
   return at;
