@@ -7,7 +7,15 @@ export type Caller = () => Promise<unknown>;
  * callers measured in interleaved rounds: drift of a shared, noisy machine hits them alike.
  * `calls` in the result: how many each caller made one after another (count rounded up to rounds).
  */
-export async function measure(callers: Caller[], count: number, inFlight: number, rounds = 10, warmup = 500) {
+export async function measure(
+  callers: Caller[],
+  count: number,
+  inFlight: number,
+  rounds = 10,
+  warmup = 500,
+  /** Calls of each round's burst at `inFlight` at once (default: as many as its calls one after another). */
+  burst?: number,
+) {
   for (const call of callers) for (let i = 0; i < warmup; i++) await call();
   const samples: number[][] = callers.map(() => []);
   const busyMs = callers.map(() => 0);
@@ -15,6 +23,7 @@ export async function measure(callers: Caller[], count: number, inFlight: number
   const rates: number[][] = callers.map(() => []);
   const cpuUs = callers.map(() => 0);
   const perRound = Math.ceil(count / rounds);
+  const perBurst = burst ?? perRound;
   for (let round = 0; round < rounds; round++) {
     for (const [c, call] of callers.entries()) {
       const cpu = process.cpuUsage();
@@ -29,7 +38,7 @@ export async function measure(callers: Caller[], count: number, inFlight: number
       let done = 0;
       await Promise.all(
         Array.from({ length: inFlight }, async () => {
-          while (done < perRound) {
+          while (done < perBurst) {
             done++;
             await call();
           }
@@ -37,7 +46,7 @@ export async function measure(callers: Caller[], count: number, inFlight: number
       );
       const took = performance.now() - start;
       busyMs[c]! += took;
-      rates[c]!.push(perRound / (took / 1000));
+      rates[c]!.push(perBurst / (took / 1000));
     }
   }
   return samples.map((list, c) => {
@@ -46,7 +55,7 @@ export async function measure(callers: Caller[], count: number, inFlight: number
       p50: percentile(list, 50),
       p99: percentile(list, 99),
       /** Calls/s over all rounds together: what a drifting machine gave on average. */
-      perSecond: (perRound * rounds) / (busyMs[c]! / 1000),
+      perSecond: (perBurst * rounds) / (busyMs[c]! / 1000),
       /**
        * The best round's calls/s: like the whole-process figures, each side's best run, so that
        * another process taking the shared cores for a moment does not decide the figure.
