@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { ensureLessonTables, lessonTableBytes } from "rpcpool/lesson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,26 +68,45 @@ function withoutServers(out: { results: Array<{ server: string }> }) {
 }
 
 /**
- * Resolves when the server at address has a call in flight, asked from the client's namespace
- * (the test process itself is in no namespace of the virtual network).
+ * Watches the server at address from the client's namespace (the test process itself is in no
+ * namespace of the virtual network). `ready` resolves once the watch has had its first answer, so a
+ * job started after it cannot finish before the watch looks; `busy` resolves when the server has a
+ * call in flight.
  */
-async function whenBusy(address: string) {
+async function watchBusy(address: string) {
   const poll = `
     const [poolModule, address] = process.argv.slice(1);
     const { Pool } = await import(poolModule);
     const pool = await Pool.connect([address]);
     try {
       for (let i = 0; i < 3000; i++) {
-        if ((await pool.servers[0].refreshInfo()).callsInFlight > 0) process.exit(0);
-        await new Promise((r) => setTimeout(r, 10));
+        const info = await pool.servers[0].refreshInfo();
+        if (i === 0) console.log("watching");
+        if (info.callsInFlight > 0) process.exit(0);
+        await new Promise((r) => setTimeout(r, 5));
       }
       process.exit(3);
     } finally {
       await pool.close();
     }`;
   const poolModule = pathToFileURL(join(root, "dist/src/index.js")).href;
-  const run = await network!.runNode(client, ["--input-type=module", "-e", poll, poolModule, address]);
-  if (run.code !== 0) throw new Error(`${address} never got work (exit ${run.code}): ${run.stderr}`);
+  const child = network!.spawnNode(client, ["--input-type=module", "-e", poll, poolModule, address]);
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", () => resolve());
+    exited.then((code) =>
+      reject(new Error(`the watch on ${address} ended before it polled (exit ${code}): ${stderr}`)),
+    );
+  });
+  await ready;
+  const busy = exited.then((code) => {
+    if (code !== 0) throw new Error(`${address} never got work (exit ${code}): ${stderr}`);
+  });
+  return { busy };
 }
 
 describe.skipIf(skipReason)(
@@ -123,11 +143,12 @@ describe.skipIf(skipReason)(
     it("finishes the job with identical results when one server's link is cut mid-job", async () => {
       expect(clean, "needs the clean run above").toBeDefined();
       const [cutServer, survivor] = servers;
-      // The watch starts before the job: with the Wasm kernel a server sums its files in well under
-      // a second, and a watch started after the job could begin polling once its work was done.
-      const busy = whenBusy(cutServer!);
+      // The job starts only once the watch has had its first answer: with the Wasm kernel a server
+      // sums its files in well under a second, and a watch still starting up on loaded cores (CI's
+      // run did this once) began polling after the work was done.
+      const watch = await watchBusy(cutServer!);
       const job = columnSums([...bigFiles, ...lessonFiles]);
-      await busy;
+      await watch.busy;
       network!.cut(network!.hosts[1]!);
       // The cut server's call hangs until the client's keepalive gives up on it (about 15 s).
       const run = await job;
