@@ -11,6 +11,8 @@ const capped = useServers(1, { workers: 1, args: ["--max-calls-per-client", "2"]
 /** A spin of some tens of milliseconds: CPU-bound work on the server's one worker thread. */
 const iterations = 40_000_000;
 const hangGuard = { timeoutMs: 60_000 };
+// Polls until calls are on the server (they take a moment to get there on loaded cores).
+const hangGuardPoll = { timeout: 15_000, interval: 20 };
 
 describe("fair turns between clients on a one-worker server", () => {
   it("serves a second client's call after at most about one task of another's flood", async () => {
@@ -91,7 +93,9 @@ describe("priorities", () => {
       // The first holds the worker (a long spin, given time to reach the server: a hang guard, no
       // assertion on time); the others wait on the server, sent in this order.
       const first = spin("first", 0, lesson, 10 * iterations);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect
+        .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, hangGuardPoll)
+        .toBe(1);
       const calls = [
         spin("low", -1),
         spin("mid", 0),
@@ -182,7 +186,9 @@ describe("--max-calls-per-client", () => {
           .sleep(60_000, { ...hangGuard, coalesce: false, signal: stop.signal })
           .catch(() => "cancelled"),
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect
+        .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, hangGuardPoll)
+        .toBe(2);
       const sleep = '{"milliseconds":1}';
       const method = "rpcpool.compute.v1.DemoService/Sleep";
       const as = (name: string) =>

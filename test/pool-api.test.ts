@@ -64,9 +64,15 @@ describe("the Pool API", () => {
     setTimeout(() => controller.abort(), 100);
     await expect(call).rejects.toMatchObject({ codeName: "CANCELLED" });
     // The server is free again: its calls in flight drop back (only the Info call itself remains).
-    await new Promise((r) => setTimeout(r, 100));
-    const infos = await Promise.all(pool.servers.map((s) => s.refreshInfo()));
-    expect(infos.map((i) => i.callsInFlight)).toEqual([0, 0]);
+    // Polled: the cancellation reaches the server a moment after the client's rejection.
+    await expect
+      .poll(
+        async () => (await Promise.all(pool.servers.map((s) => s.refreshInfo()))).map((i) => i.callsInFlight),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toEqual([0, 0]);
   });
 
   it("names the code in an error's message and carries the standard details (google.rpc.ErrorInfo)", async () => {

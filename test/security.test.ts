@@ -110,8 +110,9 @@ describe.skipIf(noOpenssl)(
 
     it("warns when it listens beyond loopback without TLS or token, and not with them", async () => {
       const open = await server(["--host", "0.0.0.0"]);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(open.stderr()).toMatch(/warning: .*without TLS or a token/);
+      await expect
+        .poll(() => open.stderr(), { timeout: 10_000 })
+        .toMatch(/warning: .*without TLS or a token/);
       const tokenOnly = await server(["--host", "0.0.0.0", "--token-file", token]);
       const guarded = await server([
         "--host",
@@ -123,8 +124,9 @@ describe.skipIf(noOpenssl)(
         "--tls-key",
         good.serverKey,
       ]);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(tokenOnly.stderr()).toMatch(/warning: .*clear text/);
+      await expect.poll(() => tokenOnly.stderr(), { timeout: 10_000 }).toMatch(/warning: .*clear text/);
+      // The guarded server started after the token-only one, whose warning is in: give its stderr as long.
+      await new Promise((r) => setTimeout(r, 200));
       expect(guarded.stderr()).not.toMatch(/warning/);
     });
 

@@ -49,10 +49,11 @@ describe("rpcpool-server", () => {
       const spin = new LessonClient(pool).spin(3_000_000_000).then(() => {
         spinDone = true;
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // The spin is on the server's only worker thread (polled: loaded cores are slow to start it).
+      await expect
+        .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, { timeout: 10_000 })
+        .toBe(1);
       expect(await healthCheck(address)).toBe("SERVING");
-      const info = await pool.servers[0]!.refreshInfo();
-      expect(info.callsInFlight).toBe(1);
       expect(spinDone).toBe(false);
       await spin;
     } finally {
@@ -65,7 +66,10 @@ describe("rpcpool-server", () => {
     const pool = await Pool.connect([address], { retries: 0 });
     try {
       const inFlight = new LessonClient(pool).sleep(1500);
-      await new Promise((r) => setTimeout(r, 300));
+      // SIGTERM only once the call is on the server: sent earlier, it would be refused, not finished.
+      await expect
+        .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, { timeout: 10_000 })
+        .toBe(1);
       child.kill("SIGTERM");
       const exit = once(child, "exit");
       const result = await inFlight;

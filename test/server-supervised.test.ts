@@ -34,7 +34,10 @@ describe("a server under a supervisor (docs/several-machines.md)", () => {
     const pool = await Pool.connect([address], { retries: 0 });
     try {
       const inFlight = new LessonClient(pool).sleep(1000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // SIGTERM once the call is on the server (sent before it, the call would be refused).
+      await expect
+        .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, { timeout: 10_000 })
+        .toBe(1);
       const exit = once(child, "exit");
       child.kill("SIGTERM");
       const result = await inFlight;
@@ -79,7 +82,9 @@ describe("a draining server and its idle connections (issue 17)", () => {
           ]),
         );
         const inFlight = new LessonClient(pool).sleep(500);
-        await sleep(200);
+        await expect
+          .poll(async () => (await pool.servers[0]!.refreshInfo()).callsInFlight, { timeout: 10_000 })
+          .toBe(1);
         const exited = once(server.process, "exit");
         server.process.kill("SIGTERM");
         // A hang guard, not a measure: a drain held by an idle connection lasts the whole 30 s.

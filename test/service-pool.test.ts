@@ -74,11 +74,11 @@ describe("the pool over any service definition", () => {
     const controller = new AbortController();
     const server = pool.servers[0]!;
     const call = demo.apply("spin", { iterations: 1e11 }, { signal: controller.signal, servers: [server] });
-    await new Promise((r) => setTimeout(r, 300));
+    // The spin is running on the server before it is cancelled (polled: loaded cores are slow).
+    await expect.poll(async () => (await server.refreshInfo()).callsInFlight, { timeout: 10_000 }).toBe(1);
     controller.abort();
     await expect(call).rejects.toMatchObject({ codeName: "CANCELLED" });
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await server.refreshInfo()).callsInFlight).toBe(0);
+    await expect.poll(async () => (await server.refreshInfo()).callsInFlight, { timeout: 10_000 }).toBe(0);
     // The worker thread is free again: a small spin on the same one-worker server completes.
     const small = await demo.apply("spin", { iterations: 1000 }, { servers: [server], timeoutMs: 20_000 });
     expect(small.count).toBe(1000);
