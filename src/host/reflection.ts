@@ -1,10 +1,27 @@
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MethodDefinition, Server, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { protoPath as healthProtoPath } from "grpc-health-check";
+import type * as ProtoLoader from "@grpc/proto-loader";
+import type * as Reflection from "@grpc/reflection";
+
+/**
+ * The packages reflection needs, loaded on its first call: proto-loader and protobufjs alone took
+ * 26 ms of every server's start (docs/performance.md, "The embedded default's start").
+ */
+function reflectionPackages() {
+  const require = createRequire(import.meta.url);
+  return {
+    loadSync: (require("@grpc/proto-loader") as typeof ProtoLoader).loadSync,
+    ReflectionService: (require("@grpc/reflection") as typeof Reflection).ReflectionService,
+    // The .proto of grpc.health.v1 that grpc-health-check ships (src/host/health.ts serves it).
+    healthProtoPath: join(
+      dirname(require.resolve("grpc-health-check/package.json")),
+      "proto/health/v1/health.proto",
+    ),
+  };
+}
 
 /** The framework's own .proto files, relative to protoRoot(). */
 const frameworkProtoFiles = [
@@ -51,6 +68,7 @@ export function addReflection(server: Server, protoFiles: string[] = [], include
   let built: Record<(typeof versions)[number], Added> | undefined;
   const build = () => {
     if (built) return built;
+    const { loadSync, ReflectionService, healthProtoPath } = reflectionPackages();
     const definition = loadSync([...new Set([...frameworkProtoFiles, healthProtoPath, ...protoFiles])], {
       includeDirs: [...new Set([protoRoot(), ...includeDirs])],
       keepCase: true,
@@ -80,7 +98,7 @@ export function addReflection(server: Server, protoFiles: string[] = [], include
 }
 
 /** What the library's `addToServer` adds, per version: taken from a stand-in server. */
-function addedBy(service: ReflectionService): Record<(typeof versions)[number], Added> {
+function addedBy(service: Reflection.ReflectionService): Record<(typeof versions)[number], Added> {
   const added: Partial<Record<(typeof versions)[number], Added>> = {};
   const standIn = {
     addService(
