@@ -6,6 +6,12 @@
 //   node dist/bench/cpuprofile-summary.js /tmp/prof/*.cpuprofile [--top 15]
 import { readFileSync } from "node:fs";
 
+// `... | head` closes stdout early: end quietly, as the rpcpool programs do (exit 141).
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(141);
+});
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
