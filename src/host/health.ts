@@ -48,7 +48,7 @@ export class Health {
         const name = call.request.service;
         const watcher: Watcher = (status) => call.write({ status });
         this.#watch(name, watcher);
-        call.on("cancelled", () => this.#watchers.get(name)?.delete(watcher));
+        call.on("cancelled", () => this.#unwatch(name, watcher));
         call.write({ status: this.#statuses.get(name) ?? ServingStatus.SERVICE_UNKNOWN });
       },
       list: (
@@ -79,5 +79,12 @@ export class Health {
     const set = this.#watchers.get(name) ?? new Set<Watcher>();
     set.add(watcher);
     this.#watchers.set(name, set);
+  }
+
+  /** The name goes with its last watcher: names are the client's to choose, and must not pile up. */
+  #unwatch(name: string, watcher: Watcher): void {
+    const set = this.#watchers.get(name);
+    set?.delete(watcher);
+    if (set?.size === 0) this.#watchers.delete(name);
   }
 }
