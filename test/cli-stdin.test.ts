@@ -83,6 +83,34 @@ describe("a table on standard input", () => {
     ]);
   });
 
+  it("places a later part's refusal after blank lines and quoted newlines, from the lines the servers read", async () => {
+    // No client counts a stream's lines: a part after the first is placed from the parts before
+    // it, whose servers said how many lines they read (blank lines and newlines inside quotes too).
+    const lines = table.toString().split("\n");
+    for (const at of [2_000, 9_000, 17_000]) lines[at] = `\n\n${lines[at]}`;
+    lines[33_000] = lines[33_000]!.replace(/^\d+/, "x9");
+    const blanks = await sameAsFile(lines.join("\n"), ["--split", "300KB"]);
+    expect(blanks.errors).toEqual([
+      { file: "-", code: "INVALID_ARGUMENT", message: '-: line 33007, column 1: "x9" is not a number' },
+    ]);
+    const notes = notesTable(20_000).split("\n");
+    notes[50_002] = notes[50_002]!.replace(/"[\d.]+"$/, '"9,x"');
+    const quoted = await sameAsFile(notes.join("\n"), [
+      "--split",
+      "200KB",
+      "--header",
+      "--columns",
+      "id,price",
+    ]);
+    expect(quoted.errors).toEqual([
+      expect.objectContaining({
+        file: "-",
+        code: "INVALID_ARGUMENT",
+        message: expect.stringMatching(/^-: line 50003, /),
+      }),
+    ]);
+  });
+
   it("a refused row width in a later part is the file's refusal", async () => {
     const lines = table.toString().split("\n");
     lines[25_000] = `${lines[25_000]};1`;

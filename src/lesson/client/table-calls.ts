@@ -56,6 +56,11 @@ export interface ColumnSumsResult {
   bytes: number;
   /** With --columns: the selected columns' header names, or their 1-based numbers (no header). */
   columnNames: string[];
+  /**
+   * Lines the server read, the header and blank lines included: what places a later part's
+   * refusal of a stream in the whole table (table-job.ts), where the client counted none.
+   */
+  lines?: number;
 }
 
 export interface WeightedMeansResult {
@@ -208,18 +213,9 @@ class TableUpload {
   async placed(error: unknown): Promise<unknown> {
     const part = this.options.part;
     if (!(error instanceof ClientError) || !part || part.firstLine !== 0 || part.start === 0) return error;
-    const info = error.errorDetails.errorInfo;
-    const line = Number(info?.metadata.line);
-    if (!info || !Number.isInteger(line) || line < 1) return error;
-    const absolute = line + (await linesBefore(this.file, part.start));
-    return new ClientError(error.code, error.details.replace(`line ${line},`, `line ${absolute},`), {
-      server: error.server,
-      trailers: error.trailers,
-      errorDetails: {
-        ...error.errorDetails,
-        errorInfo: { ...info, metadata: { ...info.metadata, line: String(absolute) } },
-      },
-    });
+    // A stream's bytes before this part are gone: its job places it from the servers' line counts.
+    if (this.options.source?.kind === "stream" || refusedLine(error) === undefined) return error;
+    return placedAfter(error, await linesBefore(this.file, part.start));
   }
 
   /**
@@ -271,6 +267,7 @@ export function columnSumsResult(file: string, reply: ColumnSumsResponse): Colum
     exact: reply.exact,
     bytes: reply.bytes,
     columnNames: reply.columnNames ?? [],
+    lines: reply.lines,
   };
 }
 
@@ -339,4 +336,26 @@ export function weightedMeansResult(file: string, reply: WeightedMeansResponse):
     bytes: reply.bytes,
     columnNames: reply.columnNames ?? [],
   };
+}
+
+/** The line of the table a refusal names (its ErrorInfo's `line`), if it names one. */
+export function refusedLine(error: ClientError): number | undefined {
+  const line = Number(error.errorDetails.errorInfo?.metadata.line);
+  return Number.isInteger(line) && line >= 1 ? line : undefined;
+}
+
+/** A part's refusal with its line moved down by the `before` lines of the table before the part. */
+export function placedAfter(error: ClientError, before: number): ClientError {
+  const info = error.errorDetails.errorInfo;
+  const line = refusedLine(error);
+  if (!info || line === undefined) return error;
+  const absolute = line + before;
+  return new ClientError(error.code, error.details.replace(`line ${line},`, `line ${absolute},`), {
+    server: error.server,
+    trailers: error.trailers,
+    errorDetails: {
+      ...error.errorDetails,
+      errorInfo: { ...info, metadata: { ...info.metadata, line: String(absolute) } },
+    },
+  });
 }

@@ -6,6 +6,7 @@ import { relativeSpeeds } from "../../pool/server-rates.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status } from "../../rpc/grpc-status.js";
 import type { SplitMode } from "./split-plan.js";
+import { StreamLines } from "./stream-lines.js";
 import { chunkPoolFor, streamChunkBytes, streamHeldBytes, streamParts } from "./stream-parts.js";
 import {
   type ColumnSumsResult,
@@ -131,6 +132,7 @@ async function runTableJob<R>(
     }
   }
   const outcomes: Outcome<R>[] = [];
+  const streamLines = new StreamLines();
   const run = pool.asCompleted(
     inputs(),
     (task, server, signal) =>
@@ -173,6 +175,7 @@ async function runTableJob<R>(
       // A stream's part is answered for good: its bytes go back to be read into.
       const task = tasks[outcome.index]!;
       if (task.source?.kind === "stream") {
+        if (!outcome.ok) streamLines.unanswered(outcome.index, task.source.content);
         chunkPool.give(task.source.content);
         task.source = undefined;
       }
@@ -180,6 +183,7 @@ async function runTableJob<R>(
   } finally {
     spans.finish();
   }
+  streamLines.place(tasks, outcomes, new Set(streams.map((s) => s.fileIndex)));
   // A stream the job stopped reading (Ctrl-C) has no result: its parts so far are not the table.
   for (const stream of streams) {
     if (!unfinished.has(stream.fileIndex)) continue;
