@@ -6,6 +6,7 @@ import { type PoolServer, ServerConnection } from "../pool/server-connection.js"
 import { callMetadata, transportTls } from "../rpc/client-credentials.js";
 import { ClientError } from "../rpc/client-error.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
+import { jsonErrorOffset } from "./json-error-offset.js";
 import { flushLines, inputLines, writeLine } from "./json-lines.js";
 import { commandMethod } from "./method-lookup.js";
 import {
@@ -39,7 +40,8 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
     json = JSON.parse(text) as JsonValue;
   } catch (error) {
     const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message)?.[1];
+    // V8's own position where it gives one; else where the scan finds the first mistake.
+    const position = /at position (\d+)/.exec(message)?.[1] ?? jsonErrorOffset(text);
     const column = position === undefined ? "" : `, column ${Number(position) + 1}`;
     throw new UsageError(`${where}${column}: not JSON: ${message}`);
   }
