@@ -1,9 +1,12 @@
 import type { JsonValue, Message } from "@bufbuild/protobuf";
 import type { Command } from "commander";
+import { connectFailureKind, noServerError } from "../pool/connect-failure.js";
 import { Discovery } from "../pool/discovery.js";
 import { type PoolServer, ServerConnection } from "../pool/server-connection.js";
 import { callMetadata, transportTls } from "../rpc/client-credentials.js";
+import { ClientError } from "../rpc/client-error.js";
 import type { DescribedMethod } from "../rpc/described-method.js";
+import { jsonErrorOffset } from "./json-error-offset.js";
 import { flushLines, inputLines, writeLine } from "./json-lines.js";
 import { commandMethod } from "./method-lookup.js";
 import {
@@ -14,6 +17,7 @@ import {
   schedulingMetadata,
 } from "./pool-from-options.js";
 import { UsageError } from "./run-program.js";
+import { noteTerminalStdin } from "./terminal-stdin.js";
 
 /** Options of `call` and `map`: where the method's descriptors come from, and how replies print. */
 export interface DescribedCallOptions extends CommonOptions {
@@ -36,7 +40,8 @@ export function requestOf(method: DescribedMethod, text: string, where = "the re
     json = JSON.parse(text) as JsonValue;
   } catch (error) {
     const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message)?.[1];
+    // V8's own position where it gives one; else where the scan finds the first mistake.
+    const position = /at position (\d+)/.exec(message)?.[1] ?? jsonErrorOffset(text);
     const column = position === undefined ? "" : `, column ${Number(position) + 1}`;
     throw new UsageError(`${where}${column}: not JSON: ${message}`);
   }
@@ -93,60 +98,84 @@ export async function callCommand(
 ) {
   const { server, close } = await oneServer(options);
   try {
-    const method = await commandMethod(name, server, options);
-    const { spec } = method;
-    const print = (reply: Message) =>
-      writeLine(method.replyToJson(reply, { pretty: options.pretty, emitDefaults: options.emitDefaults }));
-    // One server, not a pool: the pool's --priority and --client-name go as metadata here.
-    const callOptions = { timeoutMs: options.timeoutMs, metadata: schedulingMetadata(options) };
-    if (!spec.requestStream) {
-      const request = requestOf(method, json === undefined || json === "-" ? await wholeStdin() : json);
-      if (!spec.responseStream) {
-        await print(await server.unary(spec, request, callOptions));
-        return;
-      }
-      for await (const reply of server.serverStream(spec, request, callOptions)) await print(reply);
-      return;
-    }
-    // A stream of requests: the JSON argument as the only one, or JSON lines from stdin.
-    const abort = new AbortController();
-    let bad: unknown;
-    const requests = async function* () {
-      if (json !== undefined && json !== "-") {
-        yield requestOf(method, json);
-        return;
-      }
-      for await (const line of inputLines(process.stdin)) {
-        try {
-          yield requestOf(method, line.text, `standard input: line ${line.number}`);
-        } catch (error) {
-          bad = error;
-          abort.abort();
-          return;
-        }
-      }
-    };
-    try {
-      if (!spec.responseStream) {
-        await print(await server.clientStream(spec, requests(), { ...callOptions, signal: abort.signal }));
-        return;
-      }
-      const call = server.duplex(spec, { ...callOptions, signal: abort.signal });
-      const sending = (async () => {
-        for await (const request of requests()) await call.send(request);
-        call.end();
-      })();
-      sending.catch(() => call.cancel());
-      for await (const reply of call.replies) await print(reply);
-      await sending;
-    } catch (error) {
-      throw bad ?? error;
-    }
-    if (bad) throw bad;
+    await callOn(server, name, json, options);
+  } catch (error) {
+    throw unreached(error, server.address);
   } finally {
     await flushLines();
     await close();
   }
+}
+
+/**
+ * A server `call` could not reach says so as every command does (src/pool/connect-failure.ts):
+ * "does not speak gRPC" for a web server's port, a hint for a port nothing listens on, a TLS
+ * refusal, not grpc-js's "Protocol error". Other failures pass as they are.
+ */
+function unreached(error: unknown, address: string): unknown {
+  if (!(error instanceof ClientError) || connectFailureKind(error) === "other") return error;
+  return noServerError([address], [error.at(address)]);
+}
+
+async function callOn(
+  server: PoolServer,
+  name: string,
+  json: string | undefined,
+  options: DescribedCallOptions,
+) {
+  const method = await commandMethod(name, server, options);
+  const { spec } = method;
+  const print = (reply: Message) =>
+    writeLine(method.replyToJson(reply, { pretty: options.pretty, emitDefaults: options.emitDefaults }));
+  // One server, not a pool: the pool's --priority and --client-name go as metadata here.
+  const callOptions = { timeoutMs: options.timeoutMs, metadata: schedulingMetadata(options) };
+  if (!spec.requestStream) {
+    const fromStdin = json === undefined || json === "-";
+    if (fromStdin) noteTerminalStdin(`the request (one JSON ${method.desc.input.typeName})`);
+    const request = requestOf(method, fromStdin ? await wholeStdin() : json);
+    if (!spec.responseStream) {
+      await print(await server.unary(spec, request, callOptions));
+      return;
+    }
+    for await (const reply of server.serverStream(spec, request, callOptions)) await print(reply);
+    return;
+  }
+  // A stream of requests: the JSON argument as the only one, or JSON lines from stdin.
+  const abort = new AbortController();
+  let bad: unknown;
+  const requests = async function* () {
+    if (json !== undefined && json !== "-") {
+      yield requestOf(method, json);
+      return;
+    }
+    noteTerminalStdin(`the requests (JSON lines of ${method.desc.input.typeName})`);
+    for await (const line of inputLines(process.stdin)) {
+      try {
+        yield requestOf(method, line.text, `standard input: line ${line.number}`);
+      } catch (error) {
+        bad = error;
+        abort.abort();
+        return;
+      }
+    }
+  };
+  try {
+    if (!spec.responseStream) {
+      await print(await server.clientStream(spec, requests(), { ...callOptions, signal: abort.signal }));
+      return;
+    }
+    const call = server.duplex(spec, { ...callOptions, signal: abort.signal });
+    const sending = (async () => {
+      for await (const request of requests()) await call.send(request);
+      call.end();
+    })();
+    sending.catch(() => call.cancel());
+    for await (const reply of call.replies) await print(reply);
+    await sending;
+  } catch (error) {
+    throw bad ?? error;
+  }
+  if (bad) throw bad;
 }
 
 /** All of standard input, for a single request given as `-` (or not given). */

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
+import { readFailure } from "./output.js";
 import { UsageError } from "./run-program.js";
 
 /** One line of input with its number in the file (1-based, blank lines counted). */
@@ -55,8 +56,10 @@ export async function* inputLines(stream: Readable, name = "standard input"): As
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "EISDIR" || code === "EACCES") {
-      throw new UsageError(`cannot read ${name}: ${(error as Error).message}`);
+    if (code === "ENOENT" || code === "EISDIR" || code === "EACCES" || code === "EPERM") {
+      // In a person's words, as a table's or --weights' ("permission denied"), not Node's
+      // "EACCES: permission denied, open '...'".
+      throw new UsageError(`cannot read ${name}: ${readFailure(error)}`);
     }
     throw error;
   }

@@ -9,6 +9,7 @@ import { flushLines, inputLines, inputName, inputStream, writeLine } from "./jso
 import { commandMethod } from "./method-lookup.js";
 import { poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
+import { noteTerminalStdin } from "./terminal-stdin.js";
 
 export interface MapOptions extends DescribedCallOptions {
   unordered?: boolean;
@@ -78,6 +79,9 @@ export async function mapCommand(
     // last `fed % chunksize` lines wait for more; waiting for one of them would never end.
     const oldestSent = () => (callOf.get(next) ?? fed) < fed - (fed % chunksize);
     const requests = async function* (): AsyncGenerator<Message> {
+      if (file === undefined || file === "-") {
+        noteTerminalStdin(`the requests (JSON lines of ${method.desc.input.typeName})`);
+      }
       for await (const line of inputLines(inputStream(file), inputName(file))) {
         const seq = read++;
         // The window: wait while the oldest line not yet printed is too far behind.

@@ -117,7 +117,11 @@ async function registryOfProtoFiles(files: string[], includeDirs: string[]): Pro
   const loadSync = loader.loadSync ?? loader.default!.loadSync;
   let definition: ReturnType<typeof loadSync>;
   try {
-    definition = loadSync(files, { includeDirs, keepCase: true });
+    // The working directory last, as protoc without -I: `--proto proto/x/v1/x.proto`, a path as
+    // a person types it, is found there without proto-loader's "not found in any of the include
+    // paths" warning on stderr.
+    const dirs = includeDirs.includes(".") ? includeDirs : [...includeDirs, "."];
+    definition = loadSync(files, { includeDirs: dirs, keepCase: true });
   } catch (error) {
     throw new UsageError(`--proto: ${(error as Error).message}`);
   }

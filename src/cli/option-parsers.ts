@@ -69,6 +69,10 @@ export function parseRadii(value: string): number[] {
     if (!decimalNumber.test(part)) {
       throw new UsageError(`--radii: "${part}" is not a number or a range like 1..9`);
     }
+    // 1e400 matches the pattern but is Infinity: as --pi, a usage error, not the server's refusal.
+    if (!Number.isFinite(Number(part))) {
+      throw new UsageError(`--radii: "${part}" is beyond the largest number (about 1.8e308)`);
+    }
     radii.push(Number(part));
   }
   return radii;
@@ -91,6 +95,11 @@ export function parseLists(value: string): number[][] {
     if (!Array.isArray(list) || !list.every((x) => typeof x === "number")) {
       throw new UsageError(`--lists: item ${i + 1} is not an array of numbers`);
     }
+    const huge = list.findIndex((x) => !Number.isFinite(x)); // 1e400 parses as Infinity
+    if (huge >= 0)
+      throw new UsageError(
+        `--lists: item ${i + 1}, number ${huge + 1} is beyond the largest number (about 1.8e308)`,
+      );
     return list as number[];
   });
 }

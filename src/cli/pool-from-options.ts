@@ -41,8 +41,11 @@ export function parseServerList(value: string): string[] {
   let items: string[];
   if (fromFile) {
     if (!existsSync(value)) {
+      const url = withoutScheme(value);
       throw new UsageError(
-        `--servers: "${value}" is not HOST:PORT, dns:///NAME:PORT, nor a file (no such file)`,
+        url === undefined
+          ? `--servers: "${value}" is not HOST:PORT, dns:///NAME:PORT, nor a file (no such file)`
+          : `--servers: "${value}" is a URL, not HOST:PORT: drop the scheme, --servers ${url}`,
       );
     }
     if (!statSync(value).isFile()) throw new UsageError(`--servers: ${value} is not a file`);
@@ -59,13 +62,29 @@ export function parseServerList(value: string): string[] {
   for (const target of targets) {
     const match = target.startsWith("dns:") ? dnsTarget.exec(target) : hostPort.exec(target);
     const where = fromFile ? ` (in ${value})` : "";
-    if (!match) throw new UsageError(`--servers: "${target}"${where} is not HOST:PORT or dns:///NAME:PORT`);
+    if (!match) {
+      const url = withoutScheme(target);
+      throw new UsageError(
+        url === undefined
+          ? `--servers: "${target}"${where} is not HOST:PORT or dns:///NAME:PORT`
+          : `--servers: "${target}"${where} is a URL, not HOST:PORT: drop the scheme, ${url}`,
+      );
+    }
     const port = Number(match[match.length - 1]);
     if (port < 1 || port > 65535) {
       throw new UsageError(`--servers: "${target}"${where}: the port must be from 1 to 65535`);
     }
   }
   return targets;
+}
+
+/**
+ * A URL given for a server (`http://10.0.0.5:50051`, as a browser's address bar has it): what to
+ * write instead. gRPC's scheme is no part of --servers (TLS is --tls-ca).
+ */
+function withoutScheme(value: string): string | undefined {
+  const rest = /^(?:https?|grpcs?):\/\/([^/]+)\/?$/i.exec(value.trim())?.[1];
+  return rest !== undefined && hostPort.test(rest) ? rest : undefined;
 }
 
 /** TLS files and the token from the flags; a token file that cannot be read is a usage error. */

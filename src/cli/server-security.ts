@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import { BearerToken } from "../host/bearer-token.js";
 import { serverCredentials } from "../host/tls.js";
-import { readTokenFile } from "../rpc/client-credentials.js";
+import { readTokenFile, unreadable } from "../rpc/client-credentials.js";
 import { UsageError } from "./run-program.js";
 
 /** The server's TLS and token from its flags; unreadable or mismatched files are usage errors. */
@@ -42,6 +42,6 @@ function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new RangeError(`${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new RangeError(`${flag}: cannot read ${path}: ${unreadable(error)}`);
   }
 }

@@ -30,6 +30,12 @@ export function listenFailure(host: string, port: number, error: unknown): unkno
   if (/EADDRNOTAVAIL/.test(text)) {
     return new UsageError(`--host ${host} is not an address of this machine`);
   }
+  // grpc-js: "Name resolution failed for target dns:999.1.1.1:0" (a typo, a name no DNS knows).
+  if (/Name resolution failed/.test(text)) {
+    return new UsageError(
+      `--host ${host}: no such address or host name (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`,
+    );
+  }
   return error;
 }
 

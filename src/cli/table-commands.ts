@@ -26,6 +26,7 @@ import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { type JobProgress, jobProgress } from "./progress-display.js";
 import { setExitCode, UsageError } from "./run-program.js";
 import { sayErrorsWithHints } from "./table-hints.js";
+import { noteTerminalStdin } from "./terminal-stdin.js";
 
 export interface TableCommandOptions extends CommonOptions, TableFlags {
   split?: string;
@@ -49,6 +50,7 @@ export function checkStdin(files: string[], options: TableCommandOptions, weight
   if (uses > 0 && options.remotePaths) {
     throw new UsageError("- (standard input) is on this machine: it cannot be a --remote-paths file");
   }
+  if (uses > 0) noteTerminalStdin(weights === "-" ? "the weights" : "the table");
 }
 
 /**

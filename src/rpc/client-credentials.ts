@@ -43,9 +43,7 @@ export function readTokenFile(path: string): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new RangeError(
-      `--token-file: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
+    throw new RangeError(`--token-file: cannot read ${path}: ${unreadable(error)}`);
   }
   const token = text.trim();
   if (token === "") throw new RangeError(`--token-file: ${path} is empty`);
@@ -56,6 +54,15 @@ function read(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new RangeError(`${flag}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new RangeError(`${flag}: cannot read ${path}: ${unreadable(error)}`);
   }
+}
+
+/** Why a file could not be read, in a person's words ("no such file", not "ENOENT"). */
+export function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a folder, not a file";
+  return code ?? String(error);
 }

@@ -277,6 +277,12 @@ function readError(path: string, error: unknown): ClientError {
         ? status.PERMISSION_DENIED
         : status.FAILED_PRECONDITION;
   const reason =
-    code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (error as Error).message;
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied" // not Node's "EACCES: permission denied, open '...'"
+          : (error as Error).message;
   return new ClientError(grpcCode, `cannot read ${path}: ${reason}`);
 }
