@@ -1,3 +1,5 @@
+import { isatty } from "node:tty";
+
 /**
  * A command that reads standard input while it is a terminal waits for the person to type: with
  * nothing said, `rpcpool call pkg.S/M` (the JSON forgotten) or `rpcpool column-sums -` looks hung.
@@ -5,7 +7,9 @@
  */
 export function noteTerminalStdin(
   what: string,
-  stdin: { isTTY?: boolean } = process.stdin,
+  // isatty(0), not process.stdin: its getter would make a stream on fd 0, which a pipe's reader
+  // (src/lesson/client/pipe-reader.ts) reads through a handle of its own.
+  stdin: { isTTY?: boolean } = { isTTY: isatty(0) },
   say: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): void {
   if (!stdin.isTTY) return;
