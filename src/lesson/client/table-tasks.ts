@@ -234,7 +234,7 @@ export function mergeWeightedMeans(
       ok: false,
       error: new ClientError(
         status.INVALID_ARGUMENT,
-        `${file}: ${rows} rows but ${weights.length} weights (one weight per row is needed)`,
+        `${file}: ${rows} row${rows === 1 ? "" : "s"} but ${weights.length} weight${weights.length === 1 ? "" : "s"} (one weight per row is needed)`,
       ),
     };
   }

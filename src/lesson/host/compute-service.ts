@@ -113,7 +113,7 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
       options.tables?.tableProcessed(bytes, merged.rows);
       if (merged.rows !== weights.length) {
         throw invalidArgument(
-          `${call.fileName}: ${merged.rows} rows but ${weights.length} weights (one weight per row is needed)`,
+          `${call.fileName}: ${merged.rows} row${merged.rows === 1 ? "" : "s"} but ${weights.length} weight${weights.length === 1 ? "" : "s"} (one weight per row is needed)`,
           {
             reason: "WEIGHT_COUNT_MISMATCH",
             fields: { file: call.fileName, rows: String(merged.rows), weights: String(weights.length) },
