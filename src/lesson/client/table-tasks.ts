@@ -4,7 +4,7 @@ import { Float64Overflow, ZeroDivisor } from "../../exact/refusals.js";
 import type { Outcome } from "../../pool/outcome.js";
 import { ClientError } from "../../rpc/client-error.js";
 import { Status as status } from "../../rpc/grpc-status.js";
-import { finishMeans, mergeExact, roundSums } from "../compute/merge-pieces.js";
+import { finishMeans, mergeExact, roundSums, weightCountMismatch } from "../compute/merge-pieces.js";
 import { cutAtLines, tableHead } from "./line-cuts.js";
 import { rateFittedPartSizes, speedsDiffer } from "./rate-fitted-split.js";
 import { autoPartSizes, planSplit, type SplitMode } from "./split-plan.js";
@@ -232,10 +232,7 @@ export function mergeWeightedMeans(
     const file = group[0]!.task.file;
     return {
       ok: false,
-      error: new ClientError(
-        status.INVALID_ARGUMENT,
-        `${file}: ${rows} row${rows === 1 ? "" : "s"} but ${weights.length} weight${weights.length === 1 ? "" : "s"} (one weight per row is needed)`,
-      ),
+      error: new ClientError(status.INVALID_ARGUMENT, weightCountMismatch(file, rows, weights.length)),
     };
   }
   const weightedSums = mergeExact(results.map((r) => r.weightedSums));

@@ -115,6 +115,15 @@ export function roundSums(sums: ExactSumWire[]): number[] {
 }
 
 /**
+ * The refusal's text when a table's data rows and its weights differ in number: the same words
+ * from the server (one table) and the client (a split table's parts added up).
+ */
+export function weightCountMismatch(file: string, rows: number, weights: number): string {
+  const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+  return `${file}: ${counted(rows, "row")} but ${counted(weights, "weight")} (one weight per row is needed)`;
+}
+
+/**
  * Weighted means from exact sums: each the correctly rounded exact quotient of a column's sum of
  * w*x by the exact sum of the weights, or by a row count (a number). Weights that sum to zero are
  * a ZeroDivisor, a mean beyond float64 a Float64Overflow naming its column.

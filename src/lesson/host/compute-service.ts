@@ -13,7 +13,7 @@ import type { CallContext } from "../../host/call-context.js";
 import type { ServiceTools } from "../../host/hosted-service.js";
 import { servedBy } from "../../host/identity.js";
 import { invalidArgument } from "../../rpc/server-error.js";
-import { finishMeans } from "../compute/merge-pieces.js";
+import { finishMeans, weightCountMismatch } from "../compute/merge-pieces.js";
 import { ByteBudget } from "./byte-budget.js";
 import type { DataRoot } from "./data-root.js";
 import {
@@ -112,13 +112,10 @@ export function computeService(tools: ServiceTools, options: ComputeOptions): Ho
       } = await weighTable(call, weights, work, context, options.limits);
       options.tables?.tableProcessed(bytes, merged.rows);
       if (merged.rows !== weights.length) {
-        throw invalidArgument(
-          `${call.fileName}: ${merged.rows} row${merged.rows === 1 ? "" : "s"} but ${weights.length} weight${weights.length === 1 ? "" : "s"} (one weight per row is needed)`,
-          {
-            reason: "WEIGHT_COUNT_MISMATCH",
-            fields: { file: call.fileName, rows: String(merged.rows), weights: String(weights.length) },
-          },
-        );
+        throw invalidArgument(weightCountMismatch(call.fileName, merged.rows, weights.length), {
+          reason: "WEIGHT_COUNT_MISMATCH",
+          fields: { file: call.fileName, rows: String(merged.rows), weights: String(weights.length) },
+        });
       }
       const byRows = weighOptions.divisor === Divisor.DIVISOR_ROWS;
       const weightedSums = merged.weightedSums();
