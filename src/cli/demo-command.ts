@@ -4,9 +4,9 @@ import { demoMethods } from "../lesson/client/lesson-methods.js";
 import { checkTimed } from "../lesson/client/lesson-replies.js";
 import type { Pool } from "../pool/pool.js";
 import type { PoolServer } from "../pool/server-connection.js";
-import { textTable, writeJson, writeText } from "./output.js";
+import { counted, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
-import { count, describeSpeedup, type SpeedupSummary, speedupSummary, timed } from "./speedup-summary.js";
+import { describeSpeedup, type SpeedupSummary, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface DemoOptions extends CommonOptions {
   calls: number;
@@ -71,11 +71,11 @@ export async function demoCommand(options: DemoOptions, _command: Command) {
     }
     await writeText(
       [
-        `${count(options.calls, "call")} of sleep(${options.sleepMs} ms)`,
+        `${counted(options.calls, "call")} of sleep(${options.sleepMs} ms)`,
         callTable(sleep.calls),
         describeSpeedup(sleep, sleep.parallelCalls),
         "",
-        `${count(options.calls, "call")} of a count to ${options.iterations}`,
+        `${counted(options.calls, "call")} of a count to ${options.iterations}`,
         callTable(spin.calls),
         describeSpeedup(spin, spin.parallelCalls),
       ].join("\n"),

@@ -2,10 +2,10 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import { columnSumsCall } from "../lesson/client/table-calls.js";
 import { ensureLessonTables, LessonDataRefused } from "../lesson/data/lesson-tables.js";
-import { errorEntries, numberBlock, say, textTable, writeJson, writeText } from "./output.js";
+import { counted, errorEntries, numberBlock, say, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
-import { count, describeSpeedup, speedupSummary, timed } from "./speedup-summary.js";
+import { describeSpeedup, speedupSummary, timed } from "./speedup-summary.js";
 
 export interface LessonOptions extends CommonOptions {
   data: string;
@@ -58,7 +58,7 @@ export async function lessonCommand(options: LessonOptions, command: Command) {
     const first = results[0];
     await writeText(
       [
-        `The lesson's ${files.length} tables (${options.data}), column sums on ${count(usable.length, "server")}`,
+        `The lesson's ${files.length} tables (${options.data}), column sums on ${counted(usable.length, "server")}`,
         first
           ? `sums of ${first.file} (${first.rows} rows x ${first.columns} columns)` +
             `${identical ? ", identical for every file" : ""}:\n${numberBlock(first.sums)}`
@@ -92,7 +92,7 @@ async function lessonTables(dir: string): Promise<string[]> {
     return await ensureLessonTables(dir, undefined, {
       onGenerate: (paths) =>
         say(
-          `generating the lesson's ${count(paths.length, "table")} missing in ${dir}: ` +
+          `generating the lesson's ${counted(paths.length, "table")} missing in ${dir}: ` +
             paths.map((p) => basename(p)).join(", "),
         ),
     });

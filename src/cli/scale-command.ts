@@ -12,10 +12,10 @@ import { lessonTableBytes } from "../lesson/compute/lesson-table.js";
 import { type ScalingReport, scalingReport } from "../metrics/scaling-fit.js";
 import type { PoolServer } from "../pool/server-connection.js";
 import { speedupReportHtml } from "../report/speedup-report.js";
-import { say, textTable, writeJson, writeText } from "./output.js";
+import { counted, say, textTable, writeJson, writeText } from "./output.js";
 import { type CommonOptions, poolFromOptions } from "./pool-from-options.js";
 import { setExitCode, UsageError } from "./run-program.js";
-import { count, timed } from "./speedup-summary.js";
+import { timed } from "./speedup-summary.js";
 
 export type Workload = "column-sums" | "spin" | "sleep";
 
@@ -146,7 +146,7 @@ function describe(options: ScaleOptions): string {
 function describeReport(report: ScalingReport, options: ScaleOptions): string {
   const p = report.amdahl.parallelFraction;
   return [
-    `${describe(options)}: ${count(options.tasks, "task")} on ${
+    `${describe(options)}: ${counted(options.tasks, "task")} on ${
       report.runs.length === 1 ? "1 server" : `1..${report.runs.length} servers`
     }`,
     textTable(

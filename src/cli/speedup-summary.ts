@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { efficiency, karpFlatt, speedup } from "../metrics/speedup.js";
+import { counted } from "./output.js";
 
 /** The figures of a sequential run against a parallel one on n servers. */
 export interface SpeedupSummary {
@@ -35,17 +36,12 @@ export function speedupSummary(
   };
 }
 
-/** "1 server", "2 servers". */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 /** The summary in words, times aligned; `parallelCalls` when it differs from the servers. */
 export function describeSpeedup(s: SpeedupSummary, parallelCalls = s.servers): string {
   const parallel =
     parallelCalls === s.servers
-      ? `parallel (${count(s.servers, "server")}):`
-      : `parallel (${count(parallelCalls, "call")} at once on ${count(s.servers, "server")}):`;
+      ? `parallel (${counted(s.servers, "server")}):`
+      : `parallel (${counted(parallelCalls, "call")} at once on ${counted(s.servers, "server")}):`;
   const labels = ["sequential (1 server, one call at a time):", parallel];
   const width = Math.max(...labels.map((l) => l.length));
   const times = [s.sequentialMs, s.parallelMs].map((ms) => ms.toFixed(1));
