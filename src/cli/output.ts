@@ -1,4 +1,5 @@
 import { connectFailureKind, unreachableFailures } from "../pool/connect-failure.js";
+import { fileErrorWords } from "../rpc/client-credentials.js";
 import type { ClientError } from "../rpc/client-error.js";
 
 /**
@@ -37,11 +38,7 @@ export function writeText(text: string): Promise<void> {
 
 /** Why a file could not be read, in words: "no such file", not `ENOENT: ..., open '...'`. */
 export function readFailure(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  if (code === "EISDIR") return "it is a folder, not a file";
-  return (error as Error)?.message ?? String(error);
+  return fileErrorWords(error) ?? (error as Error)?.message ?? String(error);
 }
 
 /** A count and its noun, plural unless it is one: "1 row", "2 rows", "0 rows". */

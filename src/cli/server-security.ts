@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { ServerCredentials } from "@grpc/grpc-js";
 import { BearerToken } from "../host/bearer-token.js";
 import { serverCredentials } from "../host/tls.js";
-import { readTokenFile, unreadable } from "../rpc/client-credentials.js";
+import { readFlagFile, readTokenFile } from "../rpc/client-credentials.js";
 import { UsageError } from "./run-program.js";
 
 /** The server's TLS and token from its flags; unreadable or mismatched files are usage errors. */
@@ -23,9 +22,9 @@ export function serverSecurity(options: {
       throw new RangeError("--tls-ca on the server needs --tls-cert and --tls-key");
     const tls = options.tlsCert
       ? {
-          cert: readPem(options.tlsCert, "--tls-cert"),
-          key: readPem(options.tlsKey!, "--tls-key"),
-          ca: options.tlsCa ? readPem(options.tlsCa, "--tls-ca") : undefined,
+          cert: readFlagFile(options.tlsCert, "--tls-cert"),
+          key: readFlagFile(options.tlsKey!, "--tls-key"),
+          ca: options.tlsCa ? readFlagFile(options.tlsCa, "--tls-ca") : undefined,
         }
       : undefined;
     return {
@@ -35,13 +34,5 @@ export function serverSecurity(options: {
     };
   } catch (error) {
     throw new UsageError((error as Error).message);
-  }
-}
-
-function readPem(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new RangeError(`${flag}: cannot read ${path}: ${unreadable(error)}`);
   }
 }

@@ -26,9 +26,9 @@ export function transportTls(security: ClientSecurity = {}): ClientTls | undefin
   if (!tlsCa && !tlsCert && !tlsKey) return undefined;
   if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new RangeError("--tls-cert and --tls-key go together");
   return {
-    ca: tlsCa ? read(tlsCa, "--tls-ca") : undefined,
-    key: tlsKey ? read(tlsKey, "--tls-key") : undefined,
-    cert: tlsCert ? read(tlsCert, "--tls-cert") : undefined,
+    ca: tlsCa ? readFlagFile(tlsCa, "--tls-ca") : undefined,
+    key: tlsKey ? readFlagFile(tlsKey, "--tls-key") : undefined,
+    cert: tlsCert ? readFlagFile(tlsCert, "--tls-cert") : undefined,
   };
 }
 
@@ -50,7 +50,8 @@ export function readTokenFile(path: string): string {
   return token;
 }
 
-function read(path: string, flag: string): Buffer {
+/** A file a flag names (a TLS certificate or key, on either side): a RangeError in words if unreadable. */
+export function readFlagFile(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
@@ -58,11 +59,18 @@ function read(path: string, flag: string): Buffer {
   }
 }
 
-/** Why a file could not be read, in a person's words ("no such file", not "ENOENT"). */
-export function unreadable(error: unknown): string {
+/**
+ * Why a file could not be read, in a person's words ("no such file", not "ENOENT: no such file or
+ * directory, open '...'"); undefined for a failure that has no such words.
+ */
+export function fileErrorWords(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === "ENOENT") return "no such file";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "it is a folder, not a file";
-  return code ?? String(error);
+  return undefined;
+}
+
+function unreadable(error: unknown): string {
+  return fileErrorWords(error) ?? (error as NodeJS.ErrnoException)?.code ?? String(error);
 }
