@@ -41,11 +41,9 @@ export function parseServerList(value: string): string[] {
   let items: string[];
   if (fromFile) {
     if (!existsSync(value)) {
-      const url = withoutScheme(value);
-      throw new UsageError(
-        url === undefined
-          ? `--servers: "${value}" is not HOST:PORT, dns:///NAME:PORT, nor a file (no such file)`
-          : `--servers: "${value}" is a URL, not HOST:PORT: drop the scheme, --servers ${url}`,
+      throw (
+        urlRefusal(value, "", "--servers ") ??
+        new UsageError(`--servers: "${value}" is not HOST:PORT, dns:///NAME:PORT, nor a file (no such file)`)
       );
     }
     if (!statSync(value).isFile()) throw new UsageError(`--servers: ${value} is not a file`);
@@ -63,11 +61,9 @@ export function parseServerList(value: string): string[] {
     const match = target.startsWith("dns:") ? dnsTarget.exec(target) : hostPort.exec(target);
     const where = fromFile ? ` (in ${value})` : "";
     if (!match) {
-      const url = withoutScheme(target);
-      throw new UsageError(
-        url === undefined
-          ? `--servers: "${target}"${where} is not HOST:PORT or dns:///NAME:PORT`
-          : `--servers: "${target}"${where} is a URL, not HOST:PORT: drop the scheme, ${url}`,
+      throw (
+        urlRefusal(target, where, "") ??
+        new UsageError(`--servers: "${target}"${where} is not HOST:PORT or dns:///NAME:PORT`)
       );
     }
     const port = Number(match[match.length - 1]);
@@ -79,12 +75,16 @@ export function parseServerList(value: string): string[] {
 }
 
 /**
- * A URL given for a server (`http://10.0.0.5:50051`, as a browser's address bar has it): what to
- * write instead. gRPC's scheme is no part of --servers (TLS is --tls-ca).
+ * A URL given for a server (`http://10.0.0.5:50051`, as a browser's address bar has it) refused
+ * with what to write instead, `suggest` before it; undefined for anything else. gRPC's scheme is
+ * no part of --servers (TLS is --tls-ca).
  */
-function withoutScheme(value: string): string | undefined {
-  const rest = /^(?:https?|grpcs?):\/\/([^/]+)\/?$/i.exec(value.trim())?.[1];
-  return rest !== undefined && hostPort.test(rest) ? rest : undefined;
+function urlRefusal(target: string, where: string, suggest: string): UsageError | undefined {
+  const rest = /^(?:https?|grpcs?):\/\/([^/]+)\/?$/i.exec(target.trim())?.[1];
+  if (rest === undefined || !hostPort.test(rest)) return undefined;
+  return new UsageError(
+    `--servers: "${target}"${where} is a URL, not HOST:PORT: drop the scheme, ${suggest}${rest}`,
+  );
 }
 
 /** TLS files and the token from the flags; a token file that cannot be read is a usage error. */
