@@ -1,6 +1,6 @@
 import { newlinesIn } from "../../csv/quoted-rows.js";
 import type { Outcome } from "../../pool/outcome.js";
-import { placedAfter, refusedLine } from "./table-calls.js";
+import { placedAfter } from "./table-calls.js";
 import type { TableTask } from "./table-tasks.js";
 
 /**
@@ -35,12 +35,8 @@ export class StreamLines {
       if (lines === undefined && task.part.start > 0) continue;
       const outcome = outcomes[index];
       if (!outcome) continue;
-      if (
-        !outcome.ok &&
-        task.part.start > 0 &&
-        Number.isFinite(lines) &&
-        refusedLine(outcome.error) !== undefined
-      )
+      // The first part's lines are undefined here: its server named lines of the whole table.
+      if (!outcome.ok && Number.isFinite(lines))
         outcomes[index] = { ...outcome, error: placedAfter(outcome.error, lines!) };
       const read = outcome.ok ? (outcome.value as { lines?: number }).lines : this.#counted.get(index);
       before.set(task.fileIndex, (lines ?? 0) + (read ?? Number.NaN));
